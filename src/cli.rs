@@ -1,0 +1,108 @@
+//! The command line: clap definitions only. `main.rs` turns them into library calls.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use carlo::config::{Backend, Destination, Overrides, parse_count};
+use carlo::output::Format;
+
+/// Monte Carlo simulations whose answer does not depend on where they ran.
+///
+/// The same config and seed give bit-for-bit the same estimate on every backend and
+/// worker count.
+#[derive(Debug, Parser)]
+#[command(name = "carlo", version, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a simulation and write its summary.
+    Run(RunArgs),
+    /// Validate a config (and any overrides) without running anything.
+    Check(CheckArgs),
+    /// List the models and their config keys.
+    Models,
+}
+
+/// `carlo run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The config file (TOML).
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+    /// Where the summary goes: a file, or - for standard output.
+    /// [default: the config's [output] summary, else results/<name>.csv]
+    #[arg(long, short, value_name = "PATH|-")]
+    pub out: Option<String>,
+    /// Summary format. [default: csv for files and pipes, table on a terminal]
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Print nothing but errors: no progress bar, no table.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `carlo check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The config file (TOML).
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+/// Flags that replace config values. Counts accept 1000000, 1_000_000 or 1e6.
+#[derive(Debug, Args)]
+pub struct OverrideArgs {
+    /// Total samples [config: simulation.samples].
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub samples: Option<u64>,
+    /// Seed of the random streams [config: simulation.seed].
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub seed: Option<u64>,
+    /// Samples per chunk, the unit of work and of random streams
+    /// [config: simulation.chunk_size].
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub chunk_size: Option<u64>,
+    /// Where chunks run [config: execution.backend].
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+    /// Workers; 0 means one per available core [config: execution.workers].
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub workers: Option<u64>,
+}
+
+impl OverrideArgs {
+    /// The overrides these flags give, with `out` as given to `--out`.
+    pub fn to_overrides(&self, out: Option<&str>) -> Overrides {
+        Overrides {
+            samples: self.samples,
+            seed: self.seed,
+            chunk_size: self.chunk_size,
+            backend: self.backend,
+            workers: self.workers,
+            out: out.map(|o| match o {
+                "-" => Destination::Stdout,
+                path => Destination::File(path.into()),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,400 @@
+//! Config files: raw TOML, command-line overrides, then one validation step that
+//! produces an [`Experiment`]. Nothing downstream validates again.
+//!
+//! The [`Job`] inside an experiment is everything that decides the result's bits
+//! (samples, seed, chunk size, confidence, model); the rest (backend, workers, where
+//! to write) only decides how and where the run happens.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::Error;
+use crate::model::{self, ModelSpec};
+use crate::plan::Plan;
+
+/// Default samples per chunk. See the README for how it was chosen.
+pub const DEFAULT_CHUNK_SIZE: u64 = 65_536;
+
+/// Default confidence level of intervals.
+pub const DEFAULT_CONFIDENCE: f64 = 0.95;
+
+/// Where chunks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    /// One chunk after another on the calling thread.
+    Sequential,
+    /// A local pool of threads.
+    Threads,
+}
+
+impl Backend {
+    /// The name used in configs, flags and the `backend` column.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sequential => "sequential",
+            Backend::Threads => "threads",
+        }
+    }
+}
+
+/// Where the summary goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// A file, written atomically.
+    File(PathBuf),
+    /// Standard output (`--out -`).
+    Stdout,
+}
+
+/// Values given on the command line; each replaces the config's.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--samples`
+    pub samples: Option<u64>,
+    /// `--seed`
+    pub seed: Option<u64>,
+    /// `--chunk-size`
+    pub chunk_size: Option<u64>,
+    /// `--backend`
+    pub backend: Option<Backend>,
+    /// `--workers`
+    pub workers: Option<u64>,
+    /// `--out`
+    pub out: Option<Destination>,
+}
+
+/// What decides a run's result, bit for bit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Total samples.
+    pub samples: u64,
+    /// The seed of every random stream.
+    pub seed: u64,
+    /// Samples per chunk.
+    pub chunk_size: u64,
+    /// Confidence level of intervals.
+    pub confidence: f64,
+    /// The model and its parameters.
+    pub model: ModelSpec,
+}
+
+impl Job {
+    /// The chunk plan.
+    pub fn plan(&self) -> Plan {
+        Plan::new(self.samples, self.chunk_size)
+    }
+
+    /// A short hash of everything that decides the result, to refuse mixing the
+    /// partial results of different runs.
+    pub fn fingerprint(&self) -> String {
+        let json = serde_json::to_string(self).expect("a job always serializes");
+        let digest = Sha256::digest(json.as_bytes());
+        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// A validated run: a job plus how and where to run it.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// The run's name (`[simulation] name`, else the config's file stem).
+    pub name: String,
+    /// What decides the result.
+    pub job: Job,
+    /// Where chunks run.
+    pub backend: Backend,
+    /// Workers; never 0 (0 in a config means one per available core).
+    pub workers: usize,
+    /// Where the summary goes.
+    pub out: Destination,
+    /// The config file it came from.
+    pub source: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    simulation: RawSimulation,
+    model: ModelSpec,
+    #[serde(default)]
+    execution: RawExecution,
+    #[serde(default)]
+    output: RawOutput,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSimulation {
+    name: Option<String>,
+    #[serde(deserialize_with = "count")]
+    samples: u64,
+    seed: u64,
+    #[serde(default, deserialize_with = "optional_count")]
+    chunk_size: Option<u64>,
+    confidence: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExecution {
+    backend: Option<Backend>,
+    workers: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutput {
+    summary: Option<PathBuf>,
+}
+
+/// A count written as an integer (`1_000_000`) or as a float with an integral
+/// value (`1e6`), which TOML users write for large sample counts.
+fn count<'de, D: Deserializer<'de>>(de: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Int(i64),
+        Float(f64),
+    }
+    match Number::deserialize(de)? {
+        Number::Int(i) if i >= 0 => Ok(i as u64),
+        Number::Float(f) if f >= 0.0 && f.fract() == 0.0 && f < 1.8e19 => Ok(f as u64),
+        Number::Int(i) => Err(serde::de::Error::custom(format!(
+            "expected a non-negative count, found {i}"
+        ))),
+        Number::Float(f) => Err(serde::de::Error::custom(format!(
+            "expected a non-negative whole count, found {f}"
+        ))),
+    }
+}
+
+fn optional_count<'de, D: Deserializer<'de>>(de: D) -> Result<Option<u64>, D::Error> {
+    count(de).map(Some)
+}
+
+/// Parses a count given on the command line: `1000000`, `1_000_000` or `1e6`.
+pub fn parse_count(text: &str) -> Result<u64, String> {
+    let plain = text.replace('_', "");
+    if let Ok(n) = plain.parse::<u64>() {
+        return Ok(n);
+    }
+    match plain.parse::<f64>() {
+        Ok(f) if f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f < 1.8e19 => Ok(f as u64),
+        _ => Err(format!(
+            "expected a non-negative whole number such as 1000000, 1_000_000 or 1e6, found '{text}'"
+        )),
+    }
+}
+
+impl Experiment {
+    /// Reads, overrides and validates the config at `path`.
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path, overrides)
+    }
+
+    /// Validates config `text`, read from `path` (used in messages and for the
+    /// default name).
+    pub fn parse(text: &str, path: &Path, overrides: &Overrides) -> Result<Self, Error> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| Error::Syntax {
+            path: path.to_path_buf(),
+            message: describe_toml_error(&e, text),
+        })?;
+        let invalid = |key: &str, reason: String| Error::Config {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            reason,
+        };
+        let sim = raw.simulation;
+        let name = match sim.name {
+            Some(name) => name,
+            None => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "carlo".into()),
+        };
+        if name.is_empty() || name.contains(['/', '\\']) || name.chars().any(char::is_control) {
+            return Err(invalid(
+                "simulation.name",
+                format!("must be a non-empty file name without slashes, found {name:?}"),
+            ));
+        }
+        let samples = overrides.samples.unwrap_or(sim.samples);
+        if samples < 2 {
+            return Err(invalid(
+                "simulation.samples",
+                format!("must be at least 2 to estimate an error, found {samples}"),
+            ));
+        }
+        let chunk_size = overrides
+            .chunk_size
+            .or(sim.chunk_size)
+            .unwrap_or(DEFAULT_CHUNK_SIZE);
+        if chunk_size == 0 {
+            return Err(invalid(
+                "simulation.chunk_size",
+                "must be at least 1".to_string(),
+            ));
+        }
+        let confidence = sim.confidence.unwrap_or(DEFAULT_CONFIDENCE);
+        if !(confidence > 0.0 && confidence < 1.0) {
+            return Err(invalid(
+                "simulation.confidence",
+                format!("must lie strictly between 0 and 1, found {confidence}"),
+            ));
+        }
+        let job = Job {
+            samples,
+            seed: overrides.seed.unwrap_or(sim.seed),
+            chunk_size,
+            confidence,
+            model: raw.model,
+        };
+        // Build once to validate the model's parameters; the model is built again
+        // where it runs (possibly in another process).
+        model::build(&job.model, job.seed).map_err(|e| match e {
+            Error::Parameter { key, reason } => invalid(&key, reason),
+            other => other,
+        })?;
+        let workers = match overrides.workers.or(raw.execution.workers).unwrap_or(0) {
+            0 => available_cores(),
+            n => usize::try_from(n)
+                .ok()
+                .filter(|&n| n <= 4096)
+                .ok_or_else(|| {
+                    invalid(
+                        "execution.workers",
+                        format!("must be at most 4096, found {n}"),
+                    )
+                })?,
+        };
+        let out = overrides.out.clone().unwrap_or_else(|| {
+            Destination::File(
+                raw.output
+                    .summary
+                    .unwrap_or_else(|| Path::new("results").join(format!("{name}.csv"))),
+            )
+        });
+        Ok(Experiment {
+            name,
+            job,
+            backend: overrides
+                .backend
+                .or(raw.execution.backend)
+                .unwrap_or(Backend::Threads),
+            workers,
+            out,
+            source: path.to_path_buf(),
+        })
+    }
+}
+
+/// Number of cores this process may use.
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Turns a TOML error into `line L, column C: message` plus the offending line.
+fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim_end();
+    let Some(span) = e.span() else {
+        return message.to_string();
+    };
+    let start = span.start.min(text.len());
+    let line_no = text[..start].matches('\n').count() + 1;
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("").trim_end();
+    let column = text[line_start..start].chars().count() + 1;
+    format!("line {line_no}, column {column}: {message}\n  | {line}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "[simulation]\nsamples = 1000\nseed = 1\n[model]\ntype = \"pi\"\n";
+
+    fn parse(text: &str) -> Result<Experiment, Error> {
+        Experiment::parse(text, Path::new("x.toml"), &Overrides::default())
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let e = parse(MINIMAL).unwrap();
+        assert_eq!(e.name, "x");
+        assert_eq!(e.job.chunk_size, DEFAULT_CHUNK_SIZE);
+        assert_eq!(e.job.confidence, 0.95);
+        assert_eq!(e.backend, Backend::Threads);
+        assert!(e.workers >= 1);
+        assert_eq!(e.out, Destination::File("results/x.csv".into()));
+    }
+
+    #[test]
+    fn overrides_win() {
+        let o = Overrides {
+            samples: Some(5000),
+            seed: Some(9),
+            chunk_size: Some(7),
+            backend: Some(Backend::Sequential),
+            workers: Some(3),
+            out: Some(Destination::Stdout),
+        };
+        let e = Experiment::parse(MINIMAL, Path::new("x.toml"), &o).unwrap();
+        assert_eq!((e.job.samples, e.job.seed, e.job.chunk_size), (5000, 9, 7));
+        assert_eq!((e.backend, e.workers), (Backend::Sequential, 3));
+        assert_eq!(e.out, Destination::Stdout);
+    }
+
+    #[test]
+    fn counts_accept_floats_with_whole_values() {
+        let e = parse(&MINIMAL.replace("1000", "1e6")).unwrap();
+        assert_eq!(e.job.samples, 1_000_000);
+        assert!(parse(&MINIMAL.replace("1000", "1.5e0")).is_err());
+    }
+
+    #[test]
+    fn command_line_counts() {
+        assert_eq!(parse_count("1_000_000"), Ok(1_000_000));
+        assert_eq!(parse_count("1e6"), Ok(1_000_000));
+        assert_eq!(parse_count("2.5e3"), Ok(2500));
+        assert!(parse_count("1.5").is_err());
+        assert!(parse_count("-3").is_err());
+        assert!(parse_count("lots").is_err());
+    }
+
+    #[test]
+    fn fingerprint_tracks_the_result_not_the_execution() {
+        let a = parse(MINIMAL).unwrap();
+        let o = Overrides {
+            workers: Some(7),
+            ..Overrides::default()
+        };
+        let b = Experiment::parse(MINIMAL, Path::new("y.toml"), &o).unwrap();
+        assert_eq!(a.job.fingerprint(), b.job.fingerprint());
+        let c = parse(&MINIMAL.replace("seed = 1", "seed = 2")).unwrap();
+        assert_ne!(a.job.fingerprint(), c.job.fingerprint());
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            (MINIMAL.replace("1000", "0"), "simulation.samples"),
+            (format!("{MINIMAL}[execution]\nthreads = 2\n"), "threads"),
+            (
+                MINIMAL.replace("seed = 1", "seed = 1\nconfidence = 1.5"),
+                "simulation.confidence",
+            ),
+            (MINIMAL.replace("\"pi\"", "\"pie\""), "pie"),
+            (format!("{MINIMAL}colour = 1\n"), "colour"),
+        ];
+        for (text, key) in cases {
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.contains(key), "{err:?} does not name {key}");
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! The library's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in carlo.
+///
+/// [`Error::is_input`] tells a bad input (exit code 2: fix the config or the flags)
+/// from a failure while running (exit code 1).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A config is not valid TOML or does not have the expected shape.
+    #[error("{}: {message}", path.display())]
+    Syntax {
+        /// The config file.
+        path: PathBuf,
+        /// What the parser said, with the line it points at.
+        message: String,
+    },
+    /// A config value is out of range or inconsistent.
+    #[error("{}: {key}: {reason}", path.display())]
+    Config {
+        /// The config file.
+        path: PathBuf,
+        /// The offending key, as `table.key`.
+        key: String,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
+    /// A model parameter is invalid (raised by model constructors, which know no
+    /// file; the config layer turns it into [`Error::Config`]).
+    #[error("{key}: {reason}")]
+    Parameter {
+        /// The offending key, as `model.key`.
+        key: String,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
+    /// A command-line value is invalid.
+    #[error("{flag}: {reason}")]
+    Flag {
+        /// The flag, as `--name`.
+        flag: String,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
+    /// An output could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The executor failed while running chunks.
+    #[error("{0}")]
+    Execution(String),
+}
+
+impl Error {
+    /// True when the user's input is at fault (exit code 2), false for failures
+    /// while running (exit code 1).
+    pub fn is_input(&self) -> bool {
+        matches!(
+            self,
+            Error::Read { .. }
+                | Error::Syntax { .. }
+                | Error::Config { .. }
+                | Error::Parameter { .. }
+                | Error::Flag { .. }
+        )
+    }
+
+    /// A parameter error with its key.
+    pub fn parameter(key: &str, reason: impl Into<String>) -> Self {
+        Error::Parameter {
+            key: key.to_string(),
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Models: what is simulated, one chunk at a time.
+//!
+//! A [`Model`] turns a random stream and a sample count into chunk statistics. It is
+//! immutable, holds no threads and does no I/O; the engine decides where and when
+//! chunks run. The `[model]` table of a config is parsed into a [`ModelSpec`] (plain
+//! data that can be hashed and sent to worker processes), and [`build`] turns a spec
+//! into a validated model.
+
+mod pi;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+use crate::rng::Stream;
+use crate::stats::{Control, Moments};
+
+pub use pi::{Pi, PiParams};
+
+/// A Monte Carlo model.
+///
+/// # Contract
+/// - [`simulate`](Model::simulate) must be a pure function of the generator state and
+///   the sample count: the same stream and count give the same bits, on any thread,
+///   in any process. It may draw any amount of randomness from the stream it is given,
+///   but from nothing else (no global generator, no clock).
+/// - Each sample contributes one row of [`dim`](Model::dim) columns to the returned
+///   statistics, which must count exactly `samples` rows. A model may compute the
+///   statistics however it likes (pi counts hits), as long as the result equals what
+///   pushing the rows into a [`crate::stats::Accumulator`] would give, up to rounding.
+/// - [`quantities`](Model::quantities) is fixed for the model's lifetime and every
+///   column it names is below `dim`.
+pub trait Model: Send + Sync + fmt::Debug {
+    /// Columns of each sample's row.
+    fn dim(&self) -> usize;
+
+    /// The quantities the model estimates, in output order.
+    fn quantities(&self) -> &[Quantity];
+
+    /// Draws `samples` samples from `rng` and returns their statistics.
+    fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments;
+}
+
+/// A quantity a model estimates: one row of the summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quantity {
+    /// Name in the `quantity` column (`pi`, `price`, `delta`, ...).
+    pub name: &'static str,
+    /// Column of the statistics that holds its samples.
+    pub column: usize,
+    /// A control variate to correct it with, if any.
+    pub control: Option<Control>,
+    /// The exact value, where a closed form exists.
+    pub reference: Option<f64>,
+}
+
+/// The `[model]` table of a config: which model, with which parameters.
+///
+/// Plain data: it is what a run's fingerprint hashes and what worker processes
+/// receive, so it must hold every parameter that can change a result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ModelSpec {
+    /// Estimate pi from points in the unit square.
+    Pi(PiParams),
+}
+
+impl ModelSpec {
+    /// The model's name, as written in `type` and in the `model` column.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ModelSpec::Pi(_) => "pi",
+        }
+    }
+}
+
+/// Builds the model a spec describes, checking its parameters.
+///
+/// `seed` is the run's seed, for models with an auxiliary pass drawn from their own
+/// stream family. Errors name the offending `model.` key.
+pub fn build(spec: &ModelSpec, seed: u64) -> Result<Box<dyn Model>, Error> {
+    let _ = seed;
+    Ok(match spec {
+        ModelSpec::Pi(params) => Box::new(Pi::new(params)?),
+    })
+}
+
+/// A parameter of a model, for `carlo models`.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    /// Name in the `[model]` table.
+    pub name: &'static str,
+    /// Value type and default, as a user would write it.
+    pub value: &'static str,
+    /// What it means.
+    pub doc: &'static str,
+}
+
+/// A model's entry in the catalogue printed by `carlo models`.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    /// The `type` that selects it.
+    pub kind: &'static str,
+    /// One line on what it estimates.
+    pub summary: &'static str,
+    /// Its parameters.
+    pub keys: &'static [Key],
+}
+
+/// Every model carlo knows, in the order `carlo models` lists them.
+pub fn catalogue() -> Vec<Entry> {
+    vec![pi::ENTRY]
+}

@@ -1,0 +1,156 @@
+//! Output: summaries as CSV, JSON or a table for people, written in one place.
+//!
+//! A summary is a [`Sheet`]: named columns and rows of [`Value`]s. Exporters turn a
+//! sheet into bytes; [`write`] does the I/O, atomically for files.
+
+mod render;
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::Error;
+use crate::config::Destination;
+use crate::engine::Report;
+use crate::rng::DERIVATION;
+
+pub use render::{Format, render};
+
+/// The columns every summary starts with, in this order (the DESIGN contract).
+pub const SUMMARY_COLUMNS: [&str; 18] = [
+    "name",
+    "model",
+    "quantity",
+    "estimate",
+    "std_error",
+    "ci_low",
+    "ci_high",
+    "confidence",
+    "samples",
+    "reference",
+    "seed",
+    "backend",
+    "workers",
+    "chunk_size",
+    "wall_seconds",
+    "samples_per_second",
+    "rng",
+    "version",
+];
+
+/// One cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A float, written in Rust's shortest round-trip form.
+    Float(f64),
+    /// A whole number.
+    Int(u64),
+    /// Text.
+    Text(String),
+    /// Nothing (an empty CSV field, `null` in JSON).
+    Empty,
+}
+
+impl From<Option<f64>> for Value {
+    fn from(v: Option<f64>) -> Self {
+        v.map_or(Value::Empty, Value::Float)
+    }
+}
+
+/// A table of named columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sheet {
+    /// Column names.
+    pub columns: Vec<&'static str>,
+    /// Rows, each with one value per column.
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl Sheet {
+    /// The value of `column` in row `row`, if the column exists.
+    pub fn get(&self, row: usize, column: &str) -> Option<&Value> {
+        let c = self.columns.iter().position(|&name| name == column)?;
+        self.rows.get(row).map(|r| &r[c])
+    }
+}
+
+/// The summary of a report: one row per quantity.
+pub fn summary(report: &Report) -> Sheet {
+    let rate = if report.wall_seconds > 0.0 {
+        report.samples() as f64 / report.wall_seconds
+    } else {
+        f64::NAN
+    };
+    let rows = report
+        .estimates
+        .iter()
+        .map(|(q, e)| {
+            vec![
+                Value::Text(report.name.clone()),
+                Value::Text(report.job.model.kind().to_string()),
+                Value::Text(q.name.to_string()),
+                Value::Float(e.estimate),
+                Value::Float(e.std_error),
+                Value::Float(e.ci_low),
+                Value::Float(e.ci_high),
+                Value::Float(e.confidence),
+                Value::Int(e.samples),
+                q.reference.into(),
+                Value::Int(report.job.seed),
+                Value::Text(report.backend.clone()),
+                Value::Int(report.workers as u64),
+                Value::Int(report.job.chunk_size),
+                Value::Float(report.wall_seconds),
+                Value::Float(rate),
+                Value::Text(DERIVATION.to_string()),
+                Value::Text(env!("CARGO_PKG_VERSION").to_string()),
+            ]
+        })
+        .collect();
+    Sheet {
+        columns: SUMMARY_COLUMNS.to_vec(),
+        rows,
+    }
+}
+
+/// Writes `bytes` to `dest`: a file is written to a temporary file beside it and
+/// renamed into place, so a reader never sees a torn file; missing parent folders are
+/// created. On stdout, a closed pipe (`carlo run ... | head`) is not an error.
+pub fn write(dest: &Destination, bytes: &[u8]) -> Result<(), Error> {
+    match dest {
+        Destination::Stdout => write_stdout(bytes),
+        Destination::File(path) => write_atomic(path, bytes),
+    }
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Write {
+            path: "standard output".into(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `bytes` to `path` atomically (temporary file in the same folder, then
+/// rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let fail = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".carlo-")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    tmp.write_all(bytes).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! Statistics: per-chunk sufficient statistics, their in-order merge, and the
+//! estimates (with standard errors and confidence intervals) drawn from them.
+//!
+//! Determinism lives here as much as in the streams: floating-point addition is not
+//! associative, so chunk statistics are only ever combined by [`InOrder`], one
+//! sequential fold in ascending chunk order, never in the order workers finish.
+
+mod accumulator;
+mod estimate;
+mod merge;
+mod moments;
+
+pub use accumulator::{Accumulator, BLOCK};
+pub use estimate::{Control, Estimate, estimate};
+pub use merge::InOrder;
+pub use moments::Moments;

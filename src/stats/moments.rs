@@ -1,0 +1,143 @@
+//! Sufficient statistics of a set of samples with several columns.
+
+use serde::{Deserialize, Serialize};
+
+/// Count, means and co-moments (Welford's M2, generalised to a matrix) of samples
+/// with `dim` columns.
+///
+/// `comoment[i * dim + j]` is `sum over samples of (x_i - mean_i)(x_j - mean_j)`;
+/// the diagonal is Welford's M2 of each column, the rest is what a control variate
+/// needs. The empty value (`count == 0`) is the identity of [`merge`](Self::merge).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Moments {
+    /// Number of samples.
+    pub count: u64,
+    /// Mean of each column.
+    pub mean: Vec<f64>,
+    /// Co-moment matrix, `dim * dim`, row-major and symmetric.
+    pub comoment: Vec<f64>,
+}
+
+impl Moments {
+    /// No samples, `dim` columns.
+    pub fn empty(dim: usize) -> Self {
+        Moments {
+            count: 0,
+            mean: vec![0.0; dim],
+            comoment: vec![0.0; dim * dim],
+        }
+    }
+
+    /// Statistics of the given rows, computed in two passes (the numerically careful
+    /// way; used as the reference in tests and for small inputs).
+    pub fn from_rows(dim: usize, rows: &[Vec<f64>]) -> Self {
+        let mut m = Moments::empty(dim);
+        m.count = rows.len() as u64;
+        if rows.is_empty() {
+            return m;
+        }
+        for row in rows {
+            for (mean, x) in m.mean.iter_mut().zip(row) {
+                *mean += x;
+            }
+        }
+        for mean in &mut m.mean {
+            *mean /= rows.len() as f64;
+        }
+        for row in rows {
+            for i in 0..dim {
+                for j in 0..dim {
+                    m.comoment[i * dim + j] += (row[i] - m.mean[i]) * (row[j] - m.mean[j]);
+                }
+            }
+        }
+        m
+    }
+
+    /// Number of columns.
+    pub fn dim(&self) -> usize {
+        self.mean.len()
+    }
+
+    /// Sample covariance of columns `i` and `j` (divisor `count - 1`); NaN below two
+    /// samples.
+    pub fn covariance(&self, i: usize, j: usize) -> f64 {
+        if self.count < 2 {
+            return f64::NAN;
+        }
+        self.comoment[i * self.dim() + j] / (self.count - 1) as f64
+    }
+
+    /// Sample variance of column `i`.
+    pub fn variance(&self, i: usize) -> f64 {
+        self.covariance(i, i)
+    }
+
+    /// Adds the samples summarised by `other` (Chan, Golub and LeVeque's pairwise
+    /// update). Not commutative in floating point: callers merge in a fixed order.
+    ///
+    /// # Panics
+    /// If the dimensions differ, which is a bug in the caller.
+    pub fn merge(&mut self, other: &Moments) {
+        assert_eq!(
+            self.dim(),
+            other.dim(),
+            "merging moments of different shapes"
+        );
+        if other.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            self.clone_from(other);
+            return;
+        }
+        let dim = self.dim();
+        let (na, nb) = (self.count as f64, other.count as f64);
+        let n = na + nb;
+        let delta: Vec<f64> = (0..dim).map(|i| other.mean[i] - self.mean[i]).collect();
+        let weight = na * nb / n;
+        for i in 0..dim {
+            for j in 0..dim {
+                self.comoment[i * dim + j] +=
+                    other.comoment[i * dim + j] + delta[i] * delta[j] * weight;
+            }
+        }
+        for (mean, d) in self.mean.iter_mut().zip(&delta) {
+            *mean += d * nb / n;
+        }
+        self.count += other.count;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merging_empty_is_identity() {
+        let a = Moments::from_rows(2, &[vec![1.0, 2.0], vec![3.0, 5.0]]);
+        let mut b = Moments::empty(2);
+        b.merge(&a);
+        assert_eq!(a, b);
+        b.merge(&Moments::empty(2));
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn merge_matches_two_pass() {
+        let rows: Vec<Vec<f64>> = (0..10)
+            .map(|i| vec![f64::from(i), f64::from(i * i) - 3.0])
+            .collect();
+        let mut merged = Moments::from_rows(2, &rows[..3]);
+        merged.merge(&Moments::from_rows(2, &rows[3..]));
+        let whole = Moments::from_rows(2, &rows);
+        assert_eq!(merged.count, 10);
+        for (a, b) in merged.mean.iter().zip(&whole.mean) {
+            assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0));
+        }
+        for (a, b) in merged.comoment.iter().zip(&whole.comoment) {
+            assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0));
+        }
+        assert!((merged.variance(0) - 55.0 / 6.0).abs() < 1e-12);
+    }
+}
