@@ -211,7 +211,7 @@ mod tests {
 
     #[test]
     fn table_rounds_to_the_error() {
-        assert_eq!(to_precision_of(2.71828183, 0.0012), "2.7183");
+        assert_eq!(to_precision_of(1.23456789, 0.0012), "1.2346");
         assert_eq!(significant(0.0012345, 2), "0.0012");
         assert_eq!(si(2.5e8), "250.0 M");
     }
