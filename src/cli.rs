@@ -62,20 +62,20 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 pub struct OverrideArgs {
     /// Total samples [config: simulation.samples].
-    #[arg(long, value_name = "N", value_parser = parse_count)]
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub samples: Option<u64>,
     /// Seed of the random streams [config: simulation.seed].
-    #[arg(long, value_name = "N", value_parser = parse_count)]
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// Samples per chunk, the unit of work and of random streams
     /// [config: simulation.chunk_size].
-    #[arg(long, value_name = "N", value_parser = parse_count)]
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub chunk_size: Option<u64>,
     /// Where chunks run [config: execution.backend].
     #[arg(long, value_enum)]
     pub backend: Option<Backend>,
     /// Workers; 0 means one per available core [config: execution.workers].
-    #[arg(long, value_name = "N", value_parser = parse_count)]
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub workers: Option<u64>,
 }
 

@@ -18,10 +18,14 @@ pub struct Threads {
 }
 
 impl Threads {
-    /// A pool of `workers` threads (at least one).
+    /// A pool of `workers` threads; 0 means one per available core.
     pub fn new(workers: usize) -> Result<Self, Error> {
+        let workers = match workers {
+            0 => crate::config::available_cores(),
+            n => n,
+        };
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(workers.max(1))
+            .num_threads(workers)
             .thread_name(|i| format!("carlo-worker-{i}"))
             .build()
             .map_err(|e| Error::Execution(format!("cannot start {workers} threads: {e}")))?;

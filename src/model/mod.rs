@@ -65,13 +65,22 @@ pub struct Quantity {
 pub enum ModelSpec {
     /// Estimate pi from points in the unit square.
     Pi(PiParams),
+    /// A model defined outside carlo and run through the library API
+    /// ([`crate::engine::run_on`]). It has no config form, so configs cannot name it
+    /// and [`build`] refuses it: it can run on threads, not in worker processes.
+    #[serde(skip_deserializing)]
+    External {
+        /// The name written in the `model` column.
+        name: String,
+    },
 }
 
 impl ModelSpec {
     /// The model's name, as written in `type` and in the `model` column.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &str {
         match self {
             ModelSpec::Pi(_) => "pi",
+            ModelSpec::External { name } => name,
         }
     }
 }
@@ -84,6 +93,14 @@ pub fn build(spec: &ModelSpec, seed: u64) -> Result<Box<dyn Model>, Error> {
     let _ = seed;
     Ok(match spec {
         ModelSpec::Pi(params) => Box::new(Pi::new(params)?),
+        ModelSpec::External { name } => {
+            return Err(Error::parameter(
+                "model.type",
+                format!(
+                    "model '{name}' is defined outside carlo and cannot be built from a config"
+                ),
+            ));
+        }
     })
 }
 

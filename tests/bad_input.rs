@@ -1,0 +1,192 @@
+//! Bad input: every broken config or flag exits 2 with a one-line message that names
+//! the key, flag or file, never panics, and writes no output file.
+
+use assert_cmd::cargo::cargo_bin_cmd;
+
+const GOOD: &str = r#"[simulation]
+name = "t"
+samples = 10_000
+seed = 1
+chunk_size = 1000
+confidence = 0.95
+
+[model]
+type = "pi"
+
+[execution]
+backend = "threads"
+workers = 2
+"#;
+
+/// (what to replace in GOOD, replacement, text the error must contain).
+const CONFIG_CASES: &[(&str, &str, &str)] = &[
+    ("samples = 10_000", "samples = 0", "simulation.samples"),
+    ("samples = 10_000", "samples = 1", "simulation.samples"),
+    ("samples = 10_000", "samples = -5", "samples = -5"),
+    ("samples = 10_000", "samples = 1.5", "samples = 1.5"),
+    ("samples = 10_000", "samples = \"many\"", "samples"),
+    ("samples = 10_000\n", "", "samples"),
+    (
+        "chunk_size = 1000",
+        "chunk_size = 0",
+        "simulation.chunk_size",
+    ),
+    (
+        "confidence = 0.95",
+        "confidence = 1.5",
+        "simulation.confidence",
+    ),
+    (
+        "confidence = 0.95",
+        "confidence = 0.0",
+        "simulation.confidence",
+    ),
+    (
+        "confidence = 0.95",
+        "confidence = nan",
+        "simulation.confidence",
+    ),
+    (
+        "confidence = 0.95",
+        "confidence = inf",
+        "simulation.confidence",
+    ),
+    ("seed = 1", "seed = \"one\"", "seed"),
+    ("seed = 1\n", "", "seed"),
+    ("seed = 1", "seed = 1\nsampels = 3", "sampels"),
+    ("name = \"t\"", "name = \"\"", "simulation.name"),
+    ("name = \"t\"", "name = \"a/b\"", "simulation.name"),
+    ("type = \"pi\"", "type = \"pie\"", "pie"),
+    ("type = \"pi\"", "kind = \"pi\"", "type"),
+    ("type = \"pi\"", "type = \"pi\"\nradius = 2.0", "radius"),
+    ("workers = 2", "workers = -1", "workers = -1"),
+    ("workers = 2", "workers = 100000", "execution.workers"),
+    ("backend = \"threads\"", "backend = \"gpu\"", "gpu"),
+    ("[execution]", "[executon]", "executon"),
+    ("[model]\ntype = \"pi\"\n", "", "model"),
+    ("[simulation]", "[simulation", "line 1"),
+];
+
+/// Flags after `carlo run CONFIG`, and the text the error must contain.
+const FLAG_CASES: &[(&[&str], &str)] = &[
+    (&["--samples", "lots"], "--samples"),
+    (&["--samples", "1.5"], "--samples"),
+    (&["--samples", "-3"], "--samples"),
+    (&["--samples", "0"], "simulation.samples"),
+    (&["--seed", "-1"], "--seed"),
+    (&["--chunk-size", "0"], "simulation.chunk_size"),
+    (&["--workers", "two"], "--workers"),
+    (&["--backend", "gpu"], "--backend"),
+    (&["--format", "xml"], "--format"),
+    (&["--sample", "10"], "--sample"),
+];
+
+fn check_failure(
+    output: std::process::Output,
+    needle: &str,
+    out_file: &std::path::Path,
+    what: &str,
+) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{what}: exit code; stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains(needle),
+        "{what}: {stderr:?} does not name {needle:?}"
+    );
+    assert!(!stderr.contains("panicked"), "{what}: panic: {stderr}");
+    assert!(!out_file.exists(), "{what}: an output file was written");
+}
+
+#[test]
+fn broken_configs_are_rejected_with_the_key_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("out.csv");
+    for (i, (from, to, needle)) in CONFIG_CASES.iter().enumerate() {
+        assert!(
+            GOOD.contains(from),
+            "case {i}: {from:?} not in the good config"
+        );
+        let path = dir.path().join(format!("case{i}.toml"));
+        std::fs::write(&path, GOOD.replacen(from, to, 1)).unwrap();
+        for command in ["run", "check"] {
+            let output = cargo_bin_cmd!("carlo")
+                .arg(command)
+                .arg(&path)
+                .args(if command == "run" {
+                    vec!["--out", out_file.to_str().unwrap()]
+                } else {
+                    vec![]
+                })
+                .output()
+                .unwrap();
+            check_failure(
+                output,
+                needle,
+                &out_file,
+                &format!("case {i} ({to:?}), {command}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn broken_flags_are_rejected_with_the_flag_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("out.csv");
+    let config = dir.path().join("good.toml");
+    std::fs::write(&config, GOOD).unwrap();
+    for (flags, needle) in FLAG_CASES {
+        let output = cargo_bin_cmd!("carlo")
+            .arg("run")
+            .arg(&config)
+            .args(*flags)
+            .args(["--out", out_file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        check_failure(output, needle, &out_file, &format!("{flags:?}"));
+    }
+}
+
+#[test]
+fn a_missing_config_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("out.csv");
+    let output = cargo_bin_cmd!("carlo")
+        .args([
+            "run",
+            "no/such/config.toml",
+            "--out",
+            out_file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    check_failure(output, "no/such/config.toml", &out_file, "missing file");
+}
+
+#[test]
+fn the_good_config_runs_and_writes_its_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("nested/out.csv");
+    let config = dir.path().join("good.toml");
+    std::fs::write(&config, GOOD).unwrap();
+    cargo_bin_cmd!("carlo")
+        .arg("run")
+        .arg(&config)
+        .args(["--quiet", "--out", out_file.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout("");
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    assert!(text.starts_with("name,model,quantity,estimate,std_error,ci_low,ci_high,confidence,samples,reference,seed,backend,workers,chunk_size,wall_seconds,samples_per_second,rng,version"));
+    // Nothing but the summary is left beside it (the temporary file was renamed).
+    assert_eq!(
+        std::fs::read_dir(out_file.parent().unwrap())
+            .unwrap()
+            .count(),
+        1
+    );
+}

@@ -1,0 +1,62 @@
+//! The promise: every backend and worker count gives the same bits.
+
+mod common;
+
+use proptest::prelude::*;
+
+fn pi_config(dir: &std::path::Path, samples: u64, chunk: u64, seed: u64) -> std::path::PathBuf {
+    common::write_config(
+        dir,
+        "pi.toml",
+        &format!(
+            "[simulation]\nsamples = {samples}\nseed = {seed}\nchunk_size = {chunk}\n[model]\ntype = \"pi\"\n"
+        ),
+    )
+}
+
+#[test]
+fn sequential_and_threads_agree_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    // 1_000_003 is not a multiple of 10_000: the last chunk is short.
+    let config = pi_config(dir.path(), 1_000_003, 10_000, 7);
+    let reference = common::result_columns(&common::run_csv(&config, &["--backend", "sequential"]));
+    for workers in ["1", "2", "3", "8"] {
+        let csv = common::run_csv(&config, &["--backend", "threads", "--workers", workers]);
+        assert_eq!(
+            common::result_columns(&csv),
+            reference,
+            "threads x{workers}"
+        );
+        assert_eq!(common::field(&csv, "workers"), workers);
+    }
+}
+
+#[test]
+fn the_seed_and_the_chunk_size_change_the_bits() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = common::run_csv(&pi_config(dir.path(), 100_000, 1000, 1), &[]);
+    let b = common::run_csv(&pi_config(dir.path(), 100_000, 1000, 2), &[]);
+    let c = common::run_csv(&pi_config(dir.path(), 100_000, 999, 1), &[]);
+    let est = |csv: &str| common::field(csv, "estimate");
+    assert_ne!(est(&a), est(&b));
+    assert_ne!(est(&a), est(&c));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// Any plan, any worker count: threads equal sequential, through the library.
+    #[test]
+    fn any_plan_any_workers(samples in 2u64..20_000, chunk in 1u64..3000, workers in 1usize..6, seed: u64) {
+        use carlo::config::Job;
+        use carlo::engine::{Quiet, run_on};
+        use carlo::exec::{Sequential, Threads};
+        use carlo::model::{self, ModelSpec, PiParams};
+        let job = Job { samples, seed, chunk_size: chunk, confidence: 0.9, model: ModelSpec::Pi(PiParams {}) };
+        let model = model::build(&job.model, seed).unwrap();
+        let a = run_on("p", &job, model.as_ref(), &mut Sequential, &mut Quiet).unwrap();
+        let b = run_on("p", &job, model.as_ref(), &mut Threads::new(workers).unwrap(), &mut Quiet).unwrap();
+        prop_assert_eq!(a.moments, b.moments);
+        prop_assert_eq!(a.estimates, b.estimates);
+    }
+}
