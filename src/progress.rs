@@ -43,7 +43,7 @@ impl Observer for Bar {
             let bar = ProgressBar::with_draw_target(Some(p.samples_total), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} samples, {per_sec}, eta {eta}  {msg}",
+                    "{spinner} [{elapsed_precise}] {bar:30} {percent:>3}% of {human_len} samples, eta {eta}  {msg}",
                 )
                 .expect("the template is valid"),
             );
@@ -56,8 +56,9 @@ impl Observer for Bar {
             .is_none_or(|t| t.elapsed() > Duration::from_millis(200))
         {
             let e = p.estimate();
+            let rate = p.samples_done as f64 / self.start.elapsed().as_secs_f64() / 1e6;
             bar.set_message(format!(
-                "{} = {:.6} ± {:.2e}",
+                "{rate:.1} M samples/s  {} = {:.6} ± {:.2e}",
                 p.quantity.name, e.estimate, e.std_error
             ));
             self.last_message = Some(Instant::now());
