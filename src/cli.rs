@@ -28,6 +28,8 @@ pub enum Command {
     Check(CheckArgs),
     /// List the models and their config keys.
     Models,
+    /// Time one job on several backends and worker counts (a scaling study).
+    Scale(ScaleArgs),
 }
 
 /// `carlo run`.
@@ -56,6 +58,51 @@ pub struct CheckArgs {
     pub config: PathBuf,
     #[command(flatten)]
     pub overrides: OverrideArgs,
+}
+
+/// `carlo scale`.
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// The config file (TOML).
+    pub config: PathBuf,
+    /// Worker counts to measure, comma-separated; 1 is always measured too, as the
+    /// baseline of the speedup.
+    #[arg(long, value_name = "N,N,...", value_delimiter = ',', required = true, value_parser = parse_count)]
+    pub workers: Vec<u64>,
+    /// Backends to compare, comma-separated.
+    #[arg(
+        long,
+        value_name = "B,B,...",
+        value_delimiter = ',',
+        value_enum,
+        default_value = "threads"
+    )]
+    pub backends: Vec<Backend>,
+    /// Runs per point; the median is reported.
+    #[arg(long, value_name = "R", default_value = "3", value_parser = parse_count)]
+    pub repeats: u64,
+    /// Weak scaling: keep the samples per worker fixed (the config's samples are the
+    /// samples of one worker) instead of the total.
+    #[arg(long)]
+    pub weak: bool,
+    /// The study's CSV, rewritten after each point [default: results/<name>-scale.csv].
+    #[arg(long, short, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Also draw speedup and throughput against workers as an SVG.
+    #[arg(long, value_name = "PATH")]
+    pub plot: Option<PathBuf>,
+    /// Total samples (per worker with --weak) [config: simulation.samples].
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
+    pub samples: Option<u64>,
+    /// Seed of the random streams [config: simulation.seed].
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
+    pub seed: Option<u64>,
+    /// Samples per chunk [config: simulation.chunk_size].
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
+    pub chunk_size: Option<u64>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Flags that replace config values. Counts accept 1000000, 1_000_000 or 1e6.

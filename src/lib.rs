@@ -40,6 +40,7 @@ pub mod output;
 pub mod plan;
 pub mod progress;
 pub mod rng;
+pub mod scale;
 pub mod stats;
 
 pub use error::Error;
