@@ -1,0 +1,59 @@
+"""QuantLib's Monte Carlo engines on the same market (pseudorandom, plain MC).
+QuantLib prices on one thread, so it is measured for one worker only.
+"""
+import QuantLib as ql
+
+SPOT, STRIKE, RATE, DIV, VOL = 100.0, 100.0, 0.05, 0.0, 0.2
+FIXINGS, BARRIER, STEPS = 12, 120.0, 252
+
+TODAY = ql.Date(2, 1, 2026)
+MATURITY = TODAY + 365  # Actual365Fixed: T = 1 exactly
+DAY_COUNT = ql.Actual365Fixed()
+
+
+def _process():
+    ql.Settings.instance().evaluationDate = TODAY
+    curve = lambda r: ql.YieldTermStructureHandle(ql.FlatForward(TODAY, r, DAY_COUNT))
+    vol = ql.BlackVolTermStructureHandle(
+        ql.BlackConstantVol(TODAY, ql.NullCalendar(), VOL, DAY_COUNT))
+    return ql.BlackScholesMertonProcess(
+        ql.QuoteHandle(ql.SimpleQuote(SPOT)), curve(DIV), curve(RATE), vol)
+
+
+def _call():
+    return ql.PlainVanillaPayoff(ql.Option.Call, STRIKE), ql.EuropeanExercise(MATURITY)
+
+
+def european(process, paths, seed):
+    option = ql.VanillaOption(*_call())
+    option.setPricingEngine(ql.MCEuropeanEngine(
+        process, "pseudorandom", timeSteps=1, requiredSamples=paths, seed=seed))
+    return option
+
+
+def asian(process, paths, seed):
+    # Fixing dates are whole days, 365 i / 12 rounded half up, so t_i is within half
+    # a day of i/12; the true price moves by about 0.003, well inside the MC error.
+    dates = [TODAY + int(365 * i / FIXINGS + 0.5) for i in range(1, FIXINGS + 1)]
+    option = ql.DiscreteAveragingAsianOption(ql.Average.Arithmetic, 0.0, 0, dates, *_call())
+    option.setPricingEngine(ql.MCDiscreteArithmeticAPEngine(
+        process, "pseudorandom", controlVariate=False, requiredSamples=paths, seed=seed))
+    return option
+
+
+def barrier(process, paths, seed):
+    option = ql.BarrierOption(ql.Barrier.UpOut, BARRIER, 0.0, *_call())
+    # isBiased=True: check the barrier on the 252 dates only (discrete monitoring).
+    option.setPricingEngine(ql.MCBarrierEngine(
+        process, "pseudorandom", timeSteps=STEPS, requiredSamples=paths,
+        isBiased=True, seed=seed))
+    return option
+
+
+CASES = {"european": european, "asian": asian, "barrier": barrier}
+
+
+def run(case, samples, seed=42):
+    """Price `case` with `samples` paths: (estimate, QuantLib's error estimate)."""
+    option = CASES[case](_process(), samples, seed)
+    return option.NPV(), option.errorEstimate()
