@@ -24,12 +24,7 @@ impl BallVolume {
     fn new() -> Self {
         let exact = 8.0 * std::f64::consts::PI.powi(2) / 15.0;
         BallVolume {
-            quantities: [Quantity {
-                name: "volume",
-                column: 0,
-                control: None,
-                reference: Some(exact),
-            }],
+            quantities: [Quantity::new("volume", 0).exact(exact)],
         }
     }
 }
@@ -76,7 +71,7 @@ fn main() -> Result<(), carlo::Error> {
     assert_eq!(on_threads.estimates, sequential.estimates);
 
     let (quantity, e) = &on_threads.estimates[0];
-    let exact = quantity.reference.expect("set above");
+    let (exact, _) = quantity.reference.expect("set above");
     println!(
         "{} of the 5-ball: {:.5} ± {:.5} ({}% interval {:.5}..{:.5}); exact {:.5}; {:.2} s on {} threads",
         quantity.name,

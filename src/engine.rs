@@ -28,6 +28,27 @@ pub struct Report {
     pub moments: Moments,
     /// Each quantity with its estimate, in output order.
     pub estimates: Vec<(Quantity, Estimate)>,
+    /// Why the run stopped drawing samples.
+    pub stop_reason: StopReason,
+}
+
+/// Why a run stopped (the `stop_reason` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// It drew every sample of the config.
+    Samples,
+    /// It met the config's target error first.
+    Target,
+}
+
+impl StopReason {
+    /// The name written in the `stop_reason` column.
+    pub fn name(self) -> &'static str {
+        match self {
+            StopReason::Samples => "samples",
+            StopReason::Target => "target",
+        }
+    }
 }
 
 impl Report {
@@ -54,6 +75,7 @@ impl Report {
             wall_seconds,
             moments,
             estimates,
+            stop_reason: StopReason::Samples,
         }
     }
 

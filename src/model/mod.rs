@@ -51,8 +51,52 @@ pub struct Quantity {
     pub column: usize,
     /// A control variate to correct it with, if any.
     pub control: Option<Control>,
-    /// The exact value, where a closed form exists.
-    pub reference: Option<f64>,
+    /// The value to compare the estimate with (the `reference` column), where carlo
+    /// can compute one, and how it was computed.
+    pub reference: Option<(f64, ReferenceKind)>,
+    /// An approximation that is not a reference (the `approx_reference` column), for
+    /// example a continuous-monitoring closed form for a discretely monitored barrier.
+    pub approx_reference: Option<f64>,
+}
+
+impl Quantity {
+    /// A quantity read from `column`, with no control and no reference.
+    pub fn new(name: &'static str, column: usize) -> Self {
+        Quantity {
+            name,
+            column,
+            control: None,
+            reference: None,
+            approx_reference: None,
+        }
+    }
+
+    /// The same quantity with an exact reference value.
+    pub fn exact(self, value: f64) -> Self {
+        Quantity {
+            reference: Some((value, ReferenceKind::Exact)),
+            ..self
+        }
+    }
+}
+
+/// How a [`Quantity`]'s reference was computed (the `reference_kind` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferenceKind {
+    /// A closed form, exact up to rounding.
+    Exact,
+    /// A lattice (binomial tree) accurate to the digits it was built for.
+    Tree,
+}
+
+impl ReferenceKind {
+    /// The name written in the `reference_kind` column.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReferenceKind::Exact => "exact",
+            ReferenceKind::Tree => "tree",
+        }
+    }
 }
 
 /// The `[model]` table of a config: which model, with which parameters.

@@ -31,12 +31,7 @@ impl Pi {
     /// The pi model.
     pub fn new(_params: &PiParams) -> Result<Self, Error> {
         Ok(Pi {
-            quantities: [Quantity {
-                name: "pi",
-                column: 0,
-                control: None,
-                reference: Some(std::f64::consts::PI),
-            }],
+            quantities: [Quantity::new("pi", 0).exact(std::f64::consts::PI)],
         })
     }
 }

@@ -37,6 +37,21 @@ pub const SUMMARY_COLUMNS: [&str; 18] = [
     "version",
 ];
 
+/// Columns that follow [`SUMMARY_COLUMNS`], in this order.
+///
+/// - `variance_reduction`: estimated variance of the plain estimator over that of the
+///   one used (1 without variance reduction), so a user sees what a technique bought.
+/// - `reference_kind`: `exact` (closed form), `tree` (binomial lattice) or empty.
+/// - `approx_reference`: an approximation that is not a reference (for example the
+///   continuous-monitoring barrier price with the Broadie-Glasserman-Kou shift).
+/// - `stop_reason`: `samples` (all drawn) or `target` (the target error was met).
+pub const EXTRA_COLUMNS: [&str; 4] = [
+    "variance_reduction",
+    "reference_kind",
+    "approx_reference",
+    "stop_reason",
+];
+
 /// One cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -94,7 +109,7 @@ pub fn summary(report: &Report) -> Sheet {
                 Value::Float(e.ci_high),
                 Value::Float(e.confidence),
                 Value::Int(e.samples),
-                q.reference.into(),
+                q.reference.map(|(value, _)| value).into(),
                 Value::Int(report.job.seed),
                 Value::Text(report.backend.clone()),
                 Value::Int(report.workers as u64),
@@ -103,11 +118,20 @@ pub fn summary(report: &Report) -> Sheet {
                 Value::Float(rate),
                 Value::Text(DERIVATION.to_string()),
                 Value::Text(env!("CARGO_PKG_VERSION").to_string()),
+                Value::Float(e.variance_ratio),
+                q.reference
+                    .map_or(Value::Empty, |(_, kind)| Value::Text(kind.name().into())),
+                q.approx_reference.into(),
+                Value::Text(report.stop_reason.name().into()),
             ]
         })
         .collect();
     Sheet {
-        columns: SUMMARY_COLUMNS.to_vec(),
+        columns: SUMMARY_COLUMNS
+            .iter()
+            .chain(&EXTRA_COLUMNS)
+            .copied()
+            .collect(),
         rows,
     }
 }
