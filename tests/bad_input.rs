@@ -101,17 +101,53 @@ fn check_failure(
     assert!(!out_file.exists(), "{what}: an output file was written");
 }
 
-#[test]
-fn broken_configs_are_rejected_with_the_key_named() {
+/// A good option config; the option models' cases edit it.
+const OPTION_GOOD: &str = r#"[simulation]
+samples = 10_000
+seed = 1
+
+[model]
+type = "european"
+option = "call"
+spot = 100.0
+strike = 100.0
+rate = 0.05
+dividend = 0.0
+volatility = 0.2
+maturity = 1.0
+"#;
+
+/// Like [`CONFIG_CASES`], for [`OPTION_GOOD`].
+const OPTION_CASES: &[(&str, &str, &str)] = &[
+    ("volatility = 0.2", "volatility = -0.2", "model.volatility"),
+    ("volatility = 0.2", "volatility = 0.0", "model.volatility"),
+    ("maturity = 1.0", "maturity = 0.0", "model.maturity"),
+    ("maturity = 1.0", "maturity = -1.0", "model.maturity"),
+    ("spot = 100.0", "spot = 0.0", "model.spot"),
+    ("strike = 100.0", "strike = -5.0", "model.strike"),
+    ("rate = 0.05", "rate = nan", "model.rate"),
+    ("dividend = 0.0", "dividend = inf", "model.dividend"),
+    ("option = \"call\"", "option = \"cal\"", "cal"),
+    ("option = \"call\"\n", "", "option"),
+    ("volatility = 0.2", "volatility = \"high\"", "high"),
+    ("volatility = 0.2", "volatilty = 0.2", "volatility"),
+    (
+        "maturity = 1.0",
+        "maturity = 1.0\nantithetic = 1",
+        "expected a boolean",
+    ),
+];
+
+fn check_config_cases(good: &str, cases: &[(&str, &str, &str)]) {
     let dir = tempfile::tempdir().unwrap();
     let out_file = dir.path().join("out.csv");
-    for (i, (from, to, needle)) in CONFIG_CASES.iter().enumerate() {
+    for (i, (from, to, needle)) in cases.iter().enumerate() {
         assert!(
-            GOOD.contains(from),
+            good.contains(from),
             "case {i}: {from:?} not in the good config"
         );
         let path = dir.path().join(format!("case{i}.toml"));
-        std::fs::write(&path, GOOD.replacen(from, to, 1)).unwrap();
+        std::fs::write(&path, good.replacen(from, to, 1)).unwrap();
         for command in ["run", "check"] {
             let output = cargo_bin_cmd!("carlo")
                 .arg(command)
@@ -131,6 +167,25 @@ fn broken_configs_are_rejected_with_the_key_named() {
             );
         }
     }
+}
+
+#[test]
+fn broken_configs_are_rejected_with_the_key_named() {
+    check_config_cases(GOOD, CONFIG_CASES);
+}
+
+#[test]
+fn broken_option_configs_are_rejected_with_the_key_named() {
+    check_config_cases(OPTION_GOOD, OPTION_CASES);
+    // The good one is good.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("good.toml");
+    std::fs::write(&path, OPTION_GOOD).unwrap();
+    cargo_bin_cmd!("carlo")
+        .arg("check")
+        .arg(&path)
+        .assert()
+        .success();
 }
 
 #[test]

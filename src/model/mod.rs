@@ -6,7 +6,13 @@
 //! data that can be hashed and sent to worker processes), and [`build`] turns a spec
 //! into a validated model.
 
+pub mod closed_form;
+mod european;
+mod normal;
+mod option;
+mod path;
 mod pi;
+mod zig_tables;
 
 use std::fmt;
 
@@ -16,6 +22,9 @@ use crate::Error;
 use crate::rng::Stream;
 use crate::stats::{Control, Moments};
 
+pub use european::{European, EuropeanParams};
+pub use normal::normal;
+pub use option::{Market, OptionParams, OptionType};
 pub use pi::{Pi, PiParams};
 
 /// A Monte Carlo model.
@@ -57,6 +66,10 @@ pub struct Quantity {
     /// An approximation that is not a reference (the `approx_reference` column), for
     /// example a continuous-monitoring closed form for a discretely monitored barrier.
     pub approx_reference: Option<f64>,
+    /// A column holding the plain estimator's samples, when the quantity's own
+    /// column holds variance-reduced ones (the first path of each antithetic pair):
+    /// the `variance_reduction` column compares with its variance.
+    pub plain: Option<usize>,
 }
 
 impl Quantity {
@@ -68,6 +81,7 @@ impl Quantity {
             control: None,
             reference: None,
             approx_reference: None,
+            plain: None,
         }
     }
 
@@ -109,6 +123,8 @@ impl ReferenceKind {
 pub enum ModelSpec {
     /// Estimate pi from points in the unit square.
     Pi(PiParams),
+    /// A European call or put.
+    European(EuropeanParams),
     /// A model defined outside carlo and run through the library API
     /// ([`crate::engine::run_on`]). It has no config form, so configs cannot name it
     /// and [`build`] refuses it: it can run on threads, not in worker processes.
@@ -124,6 +140,7 @@ impl ModelSpec {
     pub fn kind(&self) -> &str {
         match self {
             ModelSpec::Pi(_) => "pi",
+            ModelSpec::European(_) => "european",
             ModelSpec::External { name } => name,
         }
     }
@@ -137,6 +154,7 @@ pub fn build(spec: &ModelSpec, seed: u64) -> Result<Box<dyn Model>, Error> {
     let _ = seed;
     Ok(match spec {
         ModelSpec::Pi(params) => Box::new(Pi::new(params)?),
+        ModelSpec::European(params) => Box::new(European::new(params)?),
         ModelSpec::External { name } => {
             return Err(Error::parameter(
                 "model.type",
@@ -172,5 +190,24 @@ pub struct Entry {
 
 /// Every model carlo knows, in the order `carlo models` lists them.
 pub fn catalogue() -> Vec<Entry> {
-    vec![pi::ENTRY]
+    vec![pi::ENTRY, european::ENTRY]
 }
+
+/// The catalogue keys of [`OptionParams`], followed by a model's own keys.
+macro_rules! option_keys {
+    ($($extra:expr),* $(,)?) => {
+        &[
+            $crate::model::Key { name: "option", value: "\"call\" | \"put\"", doc: "required" },
+            $crate::model::Key { name: "spot", value: "float > 0", doc: "spot price today; required" },
+            $crate::model::Key { name: "strike", value: "float > 0", doc: "strike; required" },
+            $crate::model::Key { name: "rate", value: "float", doc: "risk-free rate, continuously compounded; required" },
+            $crate::model::Key { name: "dividend", value: "float, default 0", doc: "continuous dividend yield" },
+            $crate::model::Key { name: "volatility", value: "float > 0", doc: "per square-root year; required" },
+            $crate::model::Key { name: "maturity", value: "float > 0", doc: "years to expiry; required" },
+            $crate::model::Key { name: "antithetic", value: "bool, default false", doc: "a sample averages a path and its mirror" },
+            $crate::model::Key { name: "control_variate", value: "bool, default false", doc: "correct with the model's control variate" },
+            $($extra),*
+        ]
+    };
+}
+use option_keys;
