@@ -37,18 +37,42 @@ pub fn black_scholes(m: &Market) -> f64 {
     lognormal_option(m.option, mean, v, m.strike, m.discount())
 }
 
-/// Exact price of the option on the geometric average of the spot at
+/// Mean and variance of the logarithm of the geometric average of the spot at
 /// `t_i = i T / n`, `i = 1..n`.
 ///
 /// `ln G` is the mean of `n` correlated normals: its mean is
 /// `ln S + (r - q - sigma^2 / 2) T (n + 1) / (2 n)` and its variance
 /// `sigma^2 T (n + 1) (2 n + 1) / (6 n^2)` (the sum of `min(t_i, t_j)` over all pairs).
-pub fn geometric_asian(m: &Market, fixings: u64) -> f64 {
+fn geometric_average_law(m: &Market, fixings: u64) -> (f64, f64) {
     let n = fixings as f64;
+    let sigma2 = m.volatility * m.volatility;
     let mean_time = m.maturity * (n + 1.0) / (2.0 * n);
-    let v = m.volatility * m.volatility * m.maturity * (n + 1.0) * (2.0 * n + 1.0) / (6.0 * n * n);
-    let mean = m.spot.ln() + (m.rate - m.dividend - 0.5 * m.volatility * m.volatility) * mean_time;
-    lognormal_option(m.option, mean, v, m.strike, m.discount())
+    let variance = sigma2 * m.maturity * (n + 1.0) * (2.0 * n + 1.0) / (6.0 * n * n);
+    let mean = m.spot.ln() + (m.rate - m.dividend - 0.5 * sigma2) * mean_time;
+    (mean, variance)
+}
+
+/// Exact price of the option on the geometric average of the spot at
+/// `t_i = i T / n`, `i = 1..n`.
+pub fn geometric_asian(m: &Market, fixings: u64) -> f64 {
+    let (mean, variance) = geometric_average_law(m, fixings);
+    lognormal_option(m.option, mean, variance, m.strike, m.discount())
+}
+
+/// The expected geometric average of the spot at `t_i = i T / n` (undiscounted).
+pub fn geometric_asian_mean(m: &Market, fixings: u64) -> f64 {
+    let (mean, variance) = geometric_average_law(m, fixings);
+    (mean + 0.5 * variance).exp()
+}
+
+/// The expected arithmetic average of the spot at `t_i = i T / n` (undiscounted):
+/// `S / n * sum_i exp((r - q) t_i)`.
+pub fn arithmetic_asian_mean(m: &Market, fixings: u64) -> f64 {
+    let dt = m.maturity / fixings as f64;
+    let sum: f64 = (1..=fixings)
+        .map(|i| ((m.rate - m.dividend) * dt * i as f64).exp())
+        .sum();
+    m.spot * sum / fixings as f64
 }
 
 #[cfg(test)]
@@ -111,5 +135,8 @@ pub(crate) mod tests {
         // One fixing at maturity is the European option.
         let put = reference_market(OptionType::Put);
         close(geometric_asian(&put, 1), black_scholes(&put), 1e-12);
+        // The mean of the average of one fixing is the forward.
+        close(geometric_asian_mean(&put, 1), 100.0 * 0.05f64.exp(), 1e-12);
+        close(arithmetic_asian_mean(&put, 1), 100.0 * 0.05f64.exp(), 1e-12);
     }
 }

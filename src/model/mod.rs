@@ -6,6 +6,7 @@
 //! data that can be hashed and sent to worker processes), and [`build`] turns a spec
 //! into a validated model.
 
+mod asian;
 pub mod closed_form;
 mod european;
 mod normal;
@@ -22,6 +23,7 @@ use crate::Error;
 use crate::rng::Stream;
 use crate::stats::{Control, Moments};
 
+pub use asian::{Asian, AsianParams, Average};
 pub use european::{European, EuropeanParams};
 pub use normal::normal;
 pub use option::{Market, OptionParams, OptionType};
@@ -125,6 +127,8 @@ pub enum ModelSpec {
     Pi(PiParams),
     /// A European call or put.
     European(EuropeanParams),
+    /// An Asian call or put on an arithmetic or geometric average.
+    Asian(AsianParams),
     /// A model defined outside carlo and run through the library API
     /// ([`crate::engine::run_on`]). It has no config form, so configs cannot name it
     /// and [`build`] refuses it: it can run on threads, not in worker processes.
@@ -141,6 +145,7 @@ impl ModelSpec {
         match self {
             ModelSpec::Pi(_) => "pi",
             ModelSpec::European(_) => "european",
+            ModelSpec::Asian(_) => "asian",
             ModelSpec::External { name } => name,
         }
     }
@@ -155,6 +160,7 @@ pub fn build(spec: &ModelSpec, seed: u64) -> Result<Box<dyn Model>, Error> {
     Ok(match spec {
         ModelSpec::Pi(params) => Box::new(Pi::new(params)?),
         ModelSpec::European(params) => Box::new(European::new(params)?),
+        ModelSpec::Asian(params) => Box::new(Asian::new(params)?),
         ModelSpec::External { name } => {
             return Err(Error::parameter(
                 "model.type",
@@ -190,7 +196,7 @@ pub struct Entry {
 
 /// Every model carlo knows, in the order `carlo models` lists them.
 pub fn catalogue() -> Vec<Entry> {
-    vec![pi::ENTRY, european::ENTRY]
+    vec![pi::ENTRY, european::ENTRY, asian::ENTRY]
 }
 
 /// The catalogue keys of [`OptionParams`], followed by a model's own keys.

@@ -33,6 +33,12 @@ impl Step {
     pub fn growth(&self, z: f64) -> f64 {
         (self.drift + self.vol * z).exp()
     }
+
+    /// The log-growth of a step for `z` and for the mirror normal `-z`.
+    #[inline(always)]
+    pub fn pair(&self, z: f64) -> (f64, f64) {
+        (self.drift + self.vol * z, self.drift - self.vol * z)
+    }
 }
 
 /// One sample: the discounted payoff, the control variate's value (ignored without
