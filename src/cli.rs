@@ -30,6 +30,9 @@ pub enum Command {
     Models,
     /// Time one job on several backends and worker counts (a scaling study).
     Scale(ScaleArgs),
+    /// Internal: serve chunks to a parent `carlo run --backend processes` over stdin
+    /// and stdout; exits when stdin closes.
+    Worker,
 }
 
 /// `carlo run`.

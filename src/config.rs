@@ -28,6 +28,8 @@ pub enum Backend {
     Sequential,
     /// A local pool of threads.
     Threads,
+    /// Worker processes of the carlo executable.
+    Processes,
 }
 
 impl Backend {
@@ -36,6 +38,7 @@ impl Backend {
         match self {
             Backend::Sequential => "sequential",
             Backend::Threads => "threads",
+            Backend::Processes => "processes",
         }
     }
 }

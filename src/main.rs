@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check(&args),
         Command::Models => models(),
         Command::Scale(args) => scale(&args),
+        Command::Worker => carlo::exec::processes::serve_stdio(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

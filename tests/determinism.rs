@@ -15,19 +15,23 @@ fn pi_config(dir: &std::path::Path, samples: u64, chunk: u64, seed: u64) -> std:
 }
 
 #[test]
-fn sequential_and_threads_agree_bit_for_bit() {
+fn every_backend_agrees_bit_for_bit() {
     let dir = tempfile::tempdir().unwrap();
     // 1_000_003 is not a multiple of 10_000: the last chunk is short.
     let config = pi_config(dir.path(), 1_000_003, 10_000, 7);
     let reference = common::result_columns(&common::run_csv(&config, &["--backend", "sequential"]));
-    for workers in ["1", "2", "3", "8"] {
-        let csv = common::run_csv(&config, &["--backend", "threads", "--workers", workers]);
-        assert_eq!(
-            common::result_columns(&csv),
-            reference,
-            "threads x{workers}"
-        );
-        assert_eq!(common::field(&csv, "workers"), workers);
+    let runs = [
+        ("threads", ["1", "2", "3", "8"]),
+        ("processes", ["1", "2", "3", "4"]),
+    ];
+    for (backend, counts) in runs {
+        for workers in counts {
+            let csv = common::run_csv(&config, &["--backend", backend, "--workers", workers]);
+            let what = format!("{backend} x{workers}");
+            assert_eq!(common::result_columns(&csv), reference, "{what}");
+            assert_eq!(common::field(&csv, "backend"), backend, "{what}");
+            assert_eq!(common::field(&csv, "workers"), workers, "{what}");
+        }
     }
 }
 
@@ -45,18 +49,22 @@ fn the_seed_and_the_chunk_size_change_the_bits() {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
 
-    /// Any plan, any worker count: threads equal sequential, through the library.
+    /// Any plan, any worker count: threads and processes equal sequential, through
+    /// the library.
     #[test]
     fn any_plan_any_workers(samples in 2u64..20_000, chunk in 1u64..3000, workers in 1usize..6, seed: u64) {
         use carlo::config::Job;
         use carlo::engine::{Quiet, run_on};
-        use carlo::exec::{Sequential, Threads};
+        use carlo::exec::{Processes, Sequential, Threads};
         use carlo::model::{self, ModelSpec, PiParams};
         let job = Job { samples, seed, chunk_size: chunk, confidence: 0.9, model: ModelSpec::Pi(PiParams {}) };
         let model = model::build(&job.model, seed).unwrap();
         let a = run_on("p", &job, model.as_ref(), &mut Sequential, &mut Quiet).unwrap();
         let b = run_on("p", &job, model.as_ref(), &mut Threads::new(workers).unwrap(), &mut Quiet).unwrap();
-        prop_assert_eq!(a.moments, b.moments);
-        prop_assert_eq!(a.estimates, b.estimates);
+        let c = run_on("p", &job, model.as_ref(), &mut Processes::with_program(env!("CARGO_BIN_EXE_carlo"), workers).unwrap(), &mut Quiet).unwrap();
+        prop_assert_eq!(&a.moments, &b.moments);
+        prop_assert_eq!(&a.estimates, &b.estimates);
+        prop_assert_eq!(a.moments, c.moments);
+        prop_assert_eq!(a.estimates, c.estimates);
     }
 }

@@ -5,6 +5,7 @@
 //! nothing of options or pi: they see a [`Work`] (a model behind a trait object, the
 //! plan and the seed) and chunk indices.
 
+pub mod processes;
 mod sequential;
 mod threads;
 
@@ -17,6 +18,7 @@ use crate::plan::Plan;
 use crate::rng::{Cursor, Family};
 use crate::stats::Moments;
 
+pub use processes::Processes;
 pub use sequential::Sequential;
 pub use threads::Threads;
 
@@ -86,6 +88,7 @@ pub fn build(backend: Backend, workers: usize) -> Result<Box<dyn Executor>, Erro
     Ok(match backend {
         Backend::Sequential => Box::new(Sequential),
         Backend::Threads => Box::new(Threads::new(workers)?),
+        Backend::Processes => Box::new(Processes::new(workers)?),
     })
 }
 

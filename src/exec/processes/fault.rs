@@ -1,0 +1,128 @@
+//! Fault injection for tests: the `CARLO_FAULT` environment variable.
+//!
+//! Worker processes read it (they inherit the parent's environment) and misbehave on
+//! purpose, so that tests can check that a crashing or slow worker never changes the
+//! result. A comma-separated list of:
+//!
+//! - `abort-at:CHUNK`: the first worker to start chunk `CHUNK` aborts (SIGABRT). The
+//!   chunk's attempt counter, sent by the parent, makes it once per run: the worker that
+//!   runs it again computes it normally.
+//! - `abort-always:CHUNK`: every worker that starts chunk `CHUNK` aborts, so the run
+//!   ends with an error naming the chunk.
+//! - `sleep-at:CHUNK:MILLISECONDS`: every worker sleeps that long before chunk `CHUNK`.
+//!
+//! Only worker processes act on it; the sequential and threads backends ignore it.
+
+use std::time::Duration;
+
+use crate::Error;
+
+/// The environment variable.
+pub const VAR: &str = "CARLO_FAULT";
+
+/// One injected fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    AbortAt(u64),
+    AbortAlways(u64),
+    SleepAt(u64, Duration),
+}
+
+/// The faults a worker injects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Faults(Vec<Fault>);
+
+impl Faults {
+    /// The faults `CARLO_FAULT` asks for; none when it is unset or empty.
+    pub fn from_env() -> Result<Self, Error> {
+        match std::env::var(VAR) {
+            Err(std::env::VarError::NotPresent) => Ok(Faults::default()),
+            Err(std::env::VarError::NotUnicode(_)) => Err(invalid("is not valid UTF-8".into())),
+            Ok(text) => Self::parse(&text).map_err(invalid),
+        }
+    }
+
+    /// Parses a fault list such as `abort-at:3,sleep-at:5:100`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let number = |s: &str, what: &str| {
+            s.parse::<u64>()
+                .map_err(|_| format!("expected {what} as a whole number, found {s:?}"))
+        };
+        let mut faults = Vec::new();
+        for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let parts: Vec<&str> = item.split(':').collect();
+            faults.push(match parts[..] {
+                ["abort-at", chunk] => Fault::AbortAt(number(chunk, "a chunk index")?),
+                ["abort-always", chunk] => Fault::AbortAlways(number(chunk, "a chunk index")?),
+                ["sleep-at", chunk, ms] => Fault::SleepAt(
+                    number(chunk, "a chunk index")?,
+                    Duration::from_millis(number(ms, "milliseconds")?),
+                ),
+                _ => {
+                    return Err(format!(
+                        "unknown fault {item:?}; expected abort-at:CHUNK, abort-always:CHUNK \
+                         or sleep-at:CHUNK:MILLISECONDS, comma-separated"
+                    ));
+                }
+            });
+        }
+        Ok(Faults(faults))
+    }
+
+    /// Acts out the faults for chunk `index` on its `attempt`-th try (0 first): may
+    /// sleep, or abort the process after saying why on stderr.
+    pub fn before_chunk(&self, index: u64, attempt: u32) {
+        for fault in &self.0 {
+            match *fault {
+                Fault::SleepAt(at, pause) if at == index => std::thread::sleep(pause),
+                Fault::AbortAt(at) if at == index && attempt == 0 => abort(index, "abort-at"),
+                Fault::AbortAlways(at) if at == index => abort(index, "abort-always"),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn abort(index: u64, kind: &str) -> ! {
+    eprintln!("carlo worker: {VAR}={kind}:{index}: aborting at chunk {index}");
+    std::process::abort()
+}
+
+fn invalid(reason: String) -> Error {
+    Error::Flag {
+        flag: VAR.into(),
+        reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_lists() {
+        assert_eq!(Faults::parse("").unwrap(), Faults::default());
+        assert_eq!(
+            Faults::parse("abort-at:3, abort-always:4,sleep-at:5:250").unwrap(),
+            Faults(vec![
+                Fault::AbortAt(3),
+                Fault::AbortAlways(4),
+                Fault::SleepAt(5, Duration::from_millis(250)),
+            ])
+        );
+    }
+
+    #[test]
+    fn refuses_nonsense() {
+        for text in [
+            "abort",
+            "abort-at:x",
+            "abort-at:-1",
+            "sleep-at:1",
+            "crash:1",
+            "abort-at:1:2",
+        ] {
+            assert!(Faults::parse(text).is_err(), "{text}");
+        }
+    }
+}

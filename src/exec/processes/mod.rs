@@ -1,0 +1,359 @@
+//! The processes executor: chunks run in `carlo worker` child processes.
+//!
+//! Why processes when threads have no GIL: a model that crashes, aborts or runs out of
+//! memory takes down one worker, not the run (the worker is replaced and its chunks run
+//! again); each worker has its own memory; and the line protocol of [`protocol`] is the
+//! same job-plus-chunk-indices exchange that shards and clusters need.
+//!
+//! The parent keeps [`DEPTH`] chunks in flight per worker, handed out from one
+//! ascending queue, so a worker's pipe never idles and a slow worker never stalls the
+//! others. A worker that dies is buried (killed and reaped), its unfinished chunks go
+//! back to the front of the queue, and a fresh worker takes its place. The chunk it was
+//! running is charged with the death; a chunk charged [`MAX_FAILURES`] times ends the
+//! run. Workers never outlive the parent: they stop on stdin EOF, the parent kills and
+//! reaps them when the executor is dropped, and on Linux the kernel kills them if the
+//! parent is killed.
+
+mod child;
+pub mod fault;
+pub mod protocol;
+mod worker;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender};
+
+use super::{Executor, Flow, Queue, Work};
+use crate::Error;
+use crate::config::Job;
+use crate::model::ModelSpec;
+use crate::stats::Moments;
+use child::{Event, Worker};
+use protocol::{Reply, Request};
+
+pub use worker::{serve, serve_stdio};
+
+/// Chunks sent to a worker ahead of its answers: two keep its pipe busy (it starts the
+/// next chunk while the parent handles the last answer) without hoarding chunks that
+/// an idle worker could take.
+pub const DEPTH: usize = 2;
+
+/// Deaths a chunk may cause before the run gives up on it.
+pub const MAX_FAILURES: u32 = 3;
+
+/// Runs chunks in worker processes of the `carlo` executable.
+#[derive(Debug)]
+pub struct Processes {
+    program: PathBuf,
+    size: usize,
+    /// Live workers by id; ascending ids make the hand-out order reproducible.
+    pool: BTreeMap<u64, Worker>,
+    /// The hello the live workers were given, if any.
+    hello: Option<(Job, String)>,
+    next_id: u64,
+    events: Sender<Event>,
+    inbox: Receiver<Event>,
+}
+
+impl Processes {
+    /// `workers` worker processes of this executable (0: one per available core).
+    /// Only a program whose `main` runs `carlo worker` can use it; elsewhere (tests,
+    /// benchmarks, other binaries) use [`with_program`](Self::with_program).
+    pub fn new(workers: usize) -> Result<Self, Error> {
+        let program = std::env::current_exe().map_err(|e| {
+            Error::Execution(format!("cannot find the carlo executable for workers: {e}"))
+        })?;
+        Self::with_program(program, workers)
+    }
+
+    /// `workers` worker processes running `program worker` (0: one per available
+    /// core). `program` must be a carlo binary of this build, for example
+    /// `env!("CARGO_BIN_EXE_carlo")` in tests and benchmarks. Workers start at the
+    /// first run, not here. Fails if `CARLO_FAULT` is set but invalid.
+    pub fn with_program(program: impl Into<PathBuf>, workers: usize) -> Result<Self, Error> {
+        fault::Faults::from_env()?;
+        let (events, inbox) = mpsc::channel();
+        Ok(Processes {
+            program: program.into(),
+            size: match workers {
+                0 => crate::config::available_cores(),
+                n => n,
+            },
+            pool: BTreeMap::new(),
+            hello: None,
+            next_id: 0,
+            events,
+            inbox,
+        })
+    }
+
+    /// The program the workers run.
+    pub fn program(&self) -> &Path {
+        &self.program
+    }
+
+    /// Process ids of the live workers.
+    pub fn pids(&self) -> Vec<u32> {
+        self.pool.values().map(Worker::pid).collect()
+    }
+
+    /// Kills and reaps every worker.
+    fn shut_down(&mut self) {
+        self.pool.clear();
+        self.hello = None;
+        // Events of the dead workers would otherwise be read by the next run.
+        while self.inbox.try_recv().is_ok() {}
+    }
+
+    /// Starts a worker, greets it with the current hello and returns its id.
+    fn spawn(&mut self) -> Result<u64, Error> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut worker = Worker::spawn(&self.program, id, self.events.clone())?;
+        if let Some((_, line)) = &self.hello {
+            worker.send(line);
+        }
+        self.pool.insert(id, worker);
+        Ok(id)
+    }
+
+    /// Starts missing workers and makes sure every worker runs `job`.
+    fn prepare(&mut self, job: &Job) -> Result<(), Error> {
+        if self.hello.as_ref().is_none_or(|(j, _)| j != job) {
+            let line = protocol::encode(&Request::hello(job));
+            for worker in self.pool.values_mut() {
+                worker.send(&line);
+            }
+            self.hello = Some((job.clone(), line));
+        }
+        while self.pool.len() < self.size {
+            self.spawn()?;
+        }
+        Ok(())
+    }
+
+    /// The loop of one run: hand out chunks, report answers, replace the dead.
+    fn drive(
+        &mut self,
+        work: &Work<'_>,
+        todo: &[Range<u64>],
+        done: &mut dyn FnMut(u64, Moments) -> Flow,
+    ) -> Result<Flow, Error> {
+        let mut schedule = Schedule::new(todo);
+        if schedule.unreported == 0 {
+            return Ok(Flow::Continue);
+        }
+        self.prepare(work.job)?;
+        let ids: Vec<u64> = self.pool.keys().copied().collect();
+        for id in ids {
+            self.fill(id, &mut schedule);
+        }
+        while schedule.unreported > 0 {
+            let event = self
+                .inbox
+                .recv()
+                .expect("the executor holds a sender, so the channel never closes");
+            match event {
+                Event::Message { id, reply } if self.pool.contains_key(&id) => {
+                    let reply = reply.map_err(|e| self.fail(id, &e))?;
+                    if let Some((index, moments)) = self.accept(id, reply, work)? {
+                        schedule.unreported -= 1;
+                        if done(index, moments) == Flow::Stop {
+                            return Ok(Flow::Stop);
+                        }
+                        self.fill(id, &mut schedule);
+                    }
+                }
+                Event::Closed { id } if self.pool.contains_key(&id) => {
+                    self.replace(id, &mut schedule)?;
+                }
+                // From a worker already buried: nothing left to learn.
+                Event::Message { .. } | Event::Closed { .. } => {}
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// Checks a reply from worker `id`; returns the chunk it completes, if any.
+    fn accept(
+        &mut self,
+        id: u64,
+        reply: Reply,
+        work: &Work<'_>,
+    ) -> Result<Option<(u64, Moments)>, Error> {
+        match reply {
+            Reply::Ready { v } if v == protocol::VERSION => Ok(None),
+            Reply::Ready { v } => Err(self.fail(
+                id,
+                &format!(
+                    "it speaks protocol version {v}, this carlo speaks version {}",
+                    protocol::VERSION
+                ),
+            )),
+            Reply::Error { message } => Err(self.fail(id, &message)),
+            Reply::Done {
+                index,
+                count,
+                mean,
+                comoment,
+            } => {
+                let expected = self.pool[&id].in_flight.front().copied();
+                if expected != Some(index) {
+                    let asked = expected.map_or("nothing".into(), |i| format!("chunk {i}"));
+                    return Err(self.fail(
+                        id,
+                        &format!("it answered chunk {index} when asked for {asked}"),
+                    ));
+                }
+                let samples = work.plan.chunk(index).samples;
+                if count != samples {
+                    return Err(self.fail(
+                        id,
+                        &format!("chunk {index} has {samples} samples, it answered {count}"),
+                    ));
+                }
+                let moments = Reply::moments(work.model.dim(), count, &mean, &comoment)
+                    .map_err(|e| self.fail(id, &e))?;
+                self.pool
+                    .get_mut(&id)
+                    .expect("checked above")
+                    .in_flight
+                    .pop_front();
+                Ok(Some((index, moments)))
+            }
+        }
+    }
+
+    /// The error for a worker that broke the protocol (retrying would not help).
+    fn fail(&self, id: u64, what: &str) -> Error {
+        Error::Execution(format!(
+            "worker process {} (pid {}): {what}",
+            self.program.display(),
+            self.pool[&id].pid()
+        ))
+    }
+
+    /// Sends worker `id` chunks until it has [`DEPTH`] in flight or none are left.
+    fn fill(&mut self, id: u64, schedule: &mut Schedule<'_>) {
+        let worker = self.pool.get_mut(&id).expect("filling a live worker");
+        while worker.in_flight.len() < DEPTH {
+            let Some(index) = schedule.next() else { break };
+            let attempt = schedule.failures.get(&index).copied().unwrap_or(0);
+            worker.in_flight.push_back(index);
+            worker.send(&protocol::encode(&Request::Chunk { index, attempt }));
+        }
+    }
+
+    /// Buries dead worker `id`, charges its current chunk, requeues its chunks and
+    /// starts a replacement if chunks wait.
+    fn replace(&mut self, id: u64, schedule: &mut Schedule<'_>) -> Result<(), Error> {
+        let worker = self.pool.remove(&id).expect("replacing a live worker");
+        let (pid, in_flight) = (worker.pid(), worker.in_flight.clone());
+        let (status, last_line) = worker.bury();
+        if let Some(&chunk) = in_flight.front() {
+            let failures = schedule.failures.entry(chunk).or_insert(0);
+            *failures += 1;
+            if *failures >= MAX_FAILURES {
+                let stderr = match last_line.as_str() {
+                    "" => "it wrote nothing to stderr".to_string(),
+                    line => format!("its last stderr line: {line}"),
+                };
+                return Err(Error::Execution(format!(
+                    "chunk {chunk} took down a worker process {failures} times; the last \
+                     one (pid {pid}) {}, {stderr}",
+                    child::describe(status)
+                )));
+            }
+        }
+        schedule.retry.extend(in_flight.into_iter().map(Reverse));
+        if !schedule.retry.is_empty() || schedule.fresh_left() {
+            let new = self.spawn()?;
+            // Idle workers may take requeued chunks too.
+            let ids: Vec<u64> = self.pool.keys().copied().collect();
+            for id in ids.into_iter().filter(|&i| i != new).chain([new]) {
+                self.fill(id, schedule);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Executor for Processes {
+    fn backend(&self) -> &'static str {
+        "processes"
+    }
+
+    fn workers(&self) -> usize {
+        self.size
+    }
+
+    fn execute(
+        &mut self,
+        work: &Work<'_>,
+        todo: &[Range<u64>],
+        done: &mut dyn FnMut(u64, Moments) -> Flow,
+    ) -> Result<(), Error> {
+        if let ModelSpec::External { name } = &work.job.model {
+            return Err(Error::Execution(format!(
+                "model {name} is defined outside carlo and exists only in this process, \
+                 so worker processes cannot run it; use the threads backend"
+            )));
+        }
+        match self.drive(work, todo, done) {
+            Ok(Flow::Continue) => Ok(()),
+            // Chunks still in flight are abandoned: killing their workers is the
+            // prompt way to stop, and the next run starts fresh ones.
+            Ok(Flow::Stop) => {
+                self.shut_down();
+                Ok(())
+            }
+            Err(e) => {
+                self.shut_down();
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Which chunks of one run remain to hand out and report.
+struct Schedule<'a> {
+    fresh: Queue<'a>,
+    /// Chunks of dead workers, lowest first: the merge waits for them.
+    retry: BinaryHeap<Reverse<u64>>,
+    /// Deaths each chunk caused.
+    failures: HashMap<u64, u32>,
+    /// Chunks handed out from `fresh` so far, and how many it has.
+    handed: u64,
+    total: u64,
+    /// Chunks not yet reported.
+    unreported: u64,
+}
+
+impl<'a> Schedule<'a> {
+    fn new(todo: &'a [Range<u64>]) -> Self {
+        let total = todo.iter().map(|r| r.end - r.start).sum();
+        Schedule {
+            fresh: Queue::new(todo),
+            retry: BinaryHeap::new(),
+            failures: HashMap::new(),
+            handed: 0,
+            total,
+            unreported: total,
+        }
+    }
+
+    fn next(&mut self) -> Option<u64> {
+        if let Some(Reverse(index)) = self.retry.pop() {
+            return Some(index);
+        }
+        let index = self.fresh.pop()?;
+        self.handed += 1;
+        Some(index)
+    }
+
+    fn fresh_left(&self) -> bool {
+        self.handed < self.total
+    }
+}

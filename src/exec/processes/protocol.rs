@@ -1,0 +1,275 @@
+//! The worker protocol: one JSON object per line over a worker's stdin and stdout.
+//!
+//! ```text
+//! parent -> worker   {"type":"hello","v":1,"job":{...}}        once, and again for a new job
+//!                    {"type":"chunk","index":7,"attempt":0}     any number
+//! worker -> parent   {"type":"ready","v":1}                     answers a hello
+//!                    {"type":"done","index":7,"count":65536,"mean":[..],"comoment":[..]}
+//!                    {"type":"error","message":"..."}           then the worker exits
+//! ```
+//!
+//! A worker answers requests in the order it received them. Floats travel as their
+//! IEEE-754 bit patterns (`f64::to_bits`, a JSON integer), so every value, NaN and
+//! infinities included, arrives with exactly the bits it left with: a chunk computed in
+//! a worker must merge to the same bits as one computed in the parent. `attempt` counts
+//! the workers that chunk has already taken down; only fault injection reads it.
+//!
+//! The version `v` is checked on both sides before anything else in the message is
+//! read, so a mismatched worker says so instead of failing on a renamed field.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Job;
+use crate::stats::Moments;
+
+/// The protocol version this build speaks.
+pub const VERSION: u32 = 1;
+
+/// A message from the parent to a worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Request {
+    /// Run chunks of this job from now on. `job` stays raw JSON until `v` is checked.
+    Hello {
+        /// Protocol version of the parent.
+        v: u32,
+        /// The job, as serialized by [`Request::hello`].
+        job: serde_json::Value,
+    },
+    /// Run one chunk of the current job.
+    Chunk {
+        /// The chunk's index (and stream).
+        index: u64,
+        /// How many workers this chunk has taken down so far.
+        attempt: u32,
+    },
+}
+
+/// A message from a worker to the parent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Reply {
+    /// The worker accepted a hello.
+    Ready {
+        /// Protocol version of the worker.
+        v: u32,
+    },
+    /// A chunk's statistics.
+    Done {
+        /// The chunk's index.
+        index: u64,
+        /// Samples in the chunk.
+        count: u64,
+        /// [`Moments::mean`], as bit patterns.
+        mean: Vec<u64>,
+        /// [`Moments::comoment`], as bit patterns.
+        comoment: Vec<u64>,
+    },
+    /// The worker cannot go on; it exits after sending this.
+    Error {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl Request {
+    /// The hello that hands `job` to a worker.
+    pub fn hello(job: &Job) -> Self {
+        Request::Hello {
+            v: VERSION,
+            job: serde_json::to_value(job).expect("a job always serializes"),
+        }
+    }
+
+    /// The job of a hello, once its version is known to be ours.
+    pub fn job(v: u32, job: serde_json::Value) -> Result<Job, String> {
+        if v != VERSION {
+            return Err(format!(
+                "the parent speaks worker protocol version {v}, this worker speaks version {VERSION}: \
+                 parent and workers must be the same carlo build"
+            ));
+        }
+        serde_json::from_value(job).map_err(|e| format!("the hello carries an invalid job: {e}"))
+    }
+}
+
+impl Reply {
+    /// The reply carrying chunk `index`'s statistics.
+    pub fn done(index: u64, moments: &Moments) -> Self {
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect();
+        Reply::Done {
+            index,
+            count: moments.count,
+            mean: bits(&moments.mean),
+            comoment: bits(&moments.comoment),
+        }
+    }
+
+    /// The statistics of a `done` reply's fields, checked to have `dim` columns so
+    /// that a bad message can never reach [`Moments::merge`] (which panics on a shape
+    /// mismatch).
+    pub fn moments(
+        dim: usize,
+        count: u64,
+        mean: &[u64],
+        comoment: &[u64],
+    ) -> Result<Moments, String> {
+        if mean.len() != dim || comoment.len() != dim * dim {
+            return Err(format!(
+                "statistics of the wrong shape: {} means and {} co-moments for {dim} columns",
+                mean.len(),
+                comoment.len()
+            ));
+        }
+        let floats = |v: &[u64]| v.iter().map(|&b| f64::from_bits(b)).collect();
+        Ok(Moments {
+            count,
+            mean: floats(mean),
+            comoment: floats(comoment),
+        })
+    }
+}
+
+/// A message as one line, newline included.
+pub fn encode<T: Serialize>(message: &T) -> String {
+    let mut line = serde_json::to_string(message).expect("protocol messages always serialize");
+    line.push('\n');
+    line
+}
+
+/// Parses one received line. `line` must be complete: a line cut short by the end of
+/// the stream is a truncated message and gives an error, like any malformed one.
+pub fn decode<T: for<'de> Deserialize<'de>>(line: &[u8]) -> Result<T, String> {
+    let Some(body) = line.strip_suffix(b"\n") else {
+        return Err(format!(
+            "truncated message (the stream ended mid-line): {}",
+            excerpt(line)
+        ));
+    };
+    serde_json::from_slice(body).map_err(|e| format!("malformed message ({e}): {}", excerpt(body)))
+}
+
+/// The start of a bad line, printable, for error messages.
+fn excerpt(line: &[u8]) -> String {
+    const MAX: usize = 80;
+    let text = String::from_utf8_lossy(line);
+    let text = text.trim_end();
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{:?}...", &text[..cut]),
+        None => format!("{text:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ModelSpec, PiParams};
+
+    fn job() -> Job {
+        Job {
+            samples: 1000,
+            seed: u64::MAX,
+            chunk_size: 7,
+            confidence: 0.95,
+            model: ModelSpec::Pi(PiParams {}),
+        }
+    }
+
+    #[test]
+    fn hello_round_trips_the_job() {
+        let line = encode(&Request::hello(&job()));
+        match decode::<Request>(line.as_bytes()).unwrap() {
+            Request::Hello { v, job: raw } => assert_eq!(Request::job(v, raw).unwrap(), job()),
+            other => panic!("decoded {other:?}"),
+        }
+    }
+
+    #[test]
+    fn statistics_keep_every_bit() {
+        let moments = Moments {
+            count: 3,
+            mean: vec![f64::NAN, -0.0, 0.1 + 0.2],
+            comoment: vec![
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::MIN_POSITIVE / 3.0,
+                1e308,
+                -1e-308,
+                std::f64::consts::PI,
+                0.0,
+                f64::EPSILON,
+                -f64::NAN,
+            ],
+        };
+        let line = encode(&Reply::done(5, &moments));
+        let Reply::Done {
+            index,
+            count,
+            mean,
+            comoment,
+        } = decode(line.as_bytes()).unwrap()
+        else {
+            panic!("not a done reply: {line}");
+        };
+        assert_eq!(index, 5);
+        let back = Reply::moments(3, count, &mean, &comoment).unwrap();
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(back.count, 3);
+        assert_eq!(bits(&back.mean), bits(&moments.mean));
+        assert_eq!(bits(&back.comoment), bits(&moments.comoment));
+    }
+
+    #[test]
+    fn truncated_lines_are_errors() {
+        let line = encode(&Reply::done(5, &Moments::empty(2)));
+        for cut in [0, 1, line.len() / 2, line.len() - 1] {
+            let err = decode::<Reply>(&line.as_bytes()[..cut]).unwrap_err();
+            assert!(err.starts_with("truncated message"), "{cut}: {err}");
+        }
+        // Cut short but terminated: the JSON itself is incomplete.
+        let err = decode::<Reply>(b"{\"type\":\"done\",\"index\":3,\"co\n").unwrap_err();
+        assert!(err.starts_with("malformed message"), "{err}");
+    }
+
+    #[test]
+    fn malformed_lines_are_errors() {
+        let cases: [&[u8]; 9] = [
+            b"\n",
+            b"running 3 tests\n",
+            b"{}\n",
+            b"{\"type\":\"finished\",\"index\":1}\n",
+            b"{\"type\":\"done\",\"index\":-1,\"count\":1,\"mean\":[],\"comoment\":[]}\n",
+            b"{\"type\":\"done\",\"index\":1,\"count\":1,\"mean\":[1.5],\"comoment\":[]}\n",
+            b"{\"type\":\"ready\",\"v\":1,\"extra\":true}\n",
+            b"{\"type\":\"ready\"}\n",
+            b"\xff\xfe{\"type\":\"ready\",\"v\":1}\n",
+        ];
+        for line in cases {
+            let err = decode::<Reply>(line).unwrap_err();
+            assert!(err.starts_with("malformed message"), "{line:?}: {err}");
+        }
+        assert!(decode::<Request>(b"{\"type\":\"chunk\",\"index\":1}\n").is_err());
+    }
+
+    #[test]
+    fn excerpts_are_short() {
+        let long = format!("{}\n", "x".repeat(1000));
+        let err = decode::<Reply>(long.as_bytes()).unwrap_err();
+        assert!(err.len() < 200, "{err}");
+        assert!(err.ends_with("..."), "{err}");
+    }
+
+    #[test]
+    fn statistics_of_the_wrong_shape_are_refused() {
+        assert!(Reply::moments(2, 1, &[0, 0], &[0; 4]).is_ok());
+        assert!(Reply::moments(2, 1, &[0], &[0; 4]).is_err());
+        assert!(Reply::moments(2, 1, &[0, 0], &[0; 3]).is_err());
+    }
+
+    #[test]
+    fn other_versions_are_refused_before_the_job_is_read() {
+        let err = Request::job(VERSION + 1, serde_json::json!({"renamed": 1})).unwrap_err();
+        assert!(err.contains("version"), "{err}");
+        assert!(Request::job(VERSION, serde_json::json!({"renamed": 1})).is_err());
+    }
+}

@@ -1,0 +1,228 @@
+//! The worker side: what `carlo worker` runs.
+
+use std::io::{BufRead, Write};
+
+use super::fault::Faults;
+use super::protocol::{self, Reply, Request};
+use crate::Error;
+use crate::config::Job;
+use crate::exec::Work;
+use crate::model::{self, Model};
+use crate::rng::Cursor;
+
+/// The job a worker was greeted with, ready to run chunks.
+struct Greeted {
+    job: Job,
+    model: Box<dyn Model>,
+    cursor: Cursor,
+}
+
+/// Serves the protocol on standard input and output until standard input ends: the
+/// body of `carlo worker`.
+///
+/// A worker ignores SIGINT: Ctrl-C reaches the whole foreground process group, and
+/// the parent, not each worker, decides what an interrupt means (for example to write
+/// a checkpoint). It stops when its standard input closes, which happens however the
+/// parent ends, and on Linux the parent also has the kernel kill it if the parent dies
+/// (see the parent's spawn).
+pub fn serve_stdio() -> Result<(), Error> {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to "ignore" installs no handler code.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+    }
+    // A panic message spans several lines; the parent reports a worker's last stderr
+    // line, so make that line the one that says what happened.
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {l}"))
+            .unwrap_or_default();
+        eprintln!("carlo worker: panicked{at}: {what}");
+    }));
+    serve(std::io::stdin().lock(), std::io::stdout().lock())
+}
+
+/// Answers the requests read from `input` on `output`, in order, until `input` ends.
+/// A request it cannot serve gets an error reply, and ends the worker with that error.
+pub fn serve(mut input: impl BufRead, mut output: impl Write) -> Result<(), Error> {
+    let faults = Faults::from_env();
+    let mut greeted: Option<Greeted> = None;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let read = input
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::Execution(format!("worker: cannot read requests: {e}")))?;
+        if read == 0 {
+            return Ok(());
+        }
+        let reply = match answer(&line, &faults, &mut greeted) {
+            Ok(reply) => reply,
+            Err(message) => {
+                // Best effort: the parent may be gone, and the error is returned anyway.
+                let _ = send(
+                    &mut output,
+                    &Reply::Error {
+                        message: message.clone(),
+                    },
+                );
+                return Err(Error::Execution(format!("worker: {message}")));
+            }
+        };
+        send(&mut output, &reply)
+            .map_err(|e| Error::Execution(format!("worker: cannot send results: {e}")))?;
+    }
+}
+
+/// The reply to one request line.
+fn answer(
+    line: &[u8],
+    faults: &Result<Faults, Error>,
+    greeted: &mut Option<Greeted>,
+) -> Result<Reply, String> {
+    match protocol::decode::<Request>(line)? {
+        Request::Hello { v, job } => {
+            let job = Request::job(v, job)?;
+            let model = model::build(&job.model, job.seed).map_err(|e| e.to_string())?;
+            let cursor = Work {
+                job: &job,
+                model: model.as_ref(),
+                plan: job.plan(),
+            }
+            .cursor();
+            *greeted = Some(Greeted { job, model, cursor });
+            Ok(Reply::Ready {
+                v: protocol::VERSION,
+            })
+        }
+        Request::Chunk { index, attempt } => {
+            let Some(g) = greeted else {
+                return Err(format!("asked for chunk {index} before any hello"));
+            };
+            let faults = faults.as_ref().map_err(ToString::to_string)?;
+            let plan = g.job.plan();
+            if index >= plan.chunks() {
+                return Err(format!(
+                    "asked for chunk {index}, but the job has {} chunks",
+                    plan.chunks()
+                ));
+            }
+            faults.before_chunk(index, attempt);
+            let work = Work {
+                job: &g.job,
+                model: g.model.as_ref(),
+                plan,
+            };
+            Ok(Reply::done(index, &work.run_chunk(&mut g.cursor, index)))
+        }
+    }
+}
+
+/// Writes one message and flushes it: the parent is waiting for it.
+fn send(output: &mut impl Write, reply: &Reply) -> std::io::Result<()> {
+    output.write_all(protocol::encode(reply).as_bytes())?;
+    output.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ModelSpec, PiParams};
+
+    fn job() -> Job {
+        Job {
+            samples: 1000,
+            seed: 3,
+            chunk_size: 300,
+            confidence: 0.95,
+            model: ModelSpec::Pi(PiParams {}),
+        }
+    }
+
+    fn replies(input: &str) -> (Result<(), Error>, Vec<Reply>) {
+        let mut out = Vec::new();
+        let result = serve(input.as_bytes(), &mut out);
+        let replies = out
+            .split_inclusive(|&b| b == b'\n')
+            .map(|l| protocol::decode(l).unwrap())
+            .collect();
+        (result, replies)
+    }
+
+    #[test]
+    fn answers_chunks_like_the_parent_would() {
+        let mut input = protocol::encode(&Request::hello(&job()));
+        for index in [3, 0, 2] {
+            input += &protocol::encode(&Request::Chunk { index, attempt: 0 });
+        }
+        let (result, replies) = replies(&input);
+        result.unwrap();
+        assert_eq!(
+            replies[0],
+            Reply::Ready {
+                v: protocol::VERSION
+            }
+        );
+        let job = job();
+        let model = model::build(&job.model, job.seed).unwrap();
+        let work = Work {
+            job: &job,
+            model: model.as_ref(),
+            plan: job.plan(),
+        };
+        // A fresh cursor per chunk: the worker's one cursor, visiting 3, 0, 2, must
+        // not change what a chunk computes.
+        let expected: Vec<Reply> = (0..4)
+            .map(|i| Reply::done(i, &work.run_chunk(&mut work.cursor(), i)))
+            .collect();
+        assert_eq!(
+            replies[1..],
+            [
+                expected[3].clone(),
+                expected[0].clone(),
+                expected[2].clone()
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_bad_requests_with_an_error_reply() {
+        let hello = protocol::encode(&Request::hello(&job()));
+        let cases = [
+            (
+                "{\"type\":\"chunk\",\"index\":0,\"attempt\":0}\n".to_string(),
+                "before any hello",
+            ),
+            (
+                format!("{hello}{{\"type\":\"chunk\",\"index\":4,\"attempt\":0}}\n"),
+                "4 chunks",
+            ),
+            (hello.replace("\"v\":1", "\"v\":99"), "version 99"),
+            (format!("{hello}{{\"type\":\"chunk\""), "truncated"),
+            ("garbage\n".to_string(), "malformed"),
+        ];
+        for (input, needle) in cases {
+            let (result, replies) = replies(&input);
+            let err = result.unwrap_err().to_string();
+            assert!(err.contains(needle), "{input:?}: {err}");
+            match replies.last() {
+                Some(Reply::Error { message }) => assert!(message.contains(needle), "{message}"),
+                other => panic!("{input:?}: last reply {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn ends_quietly_on_end_of_input() {
+        let (result, replies) = replies("");
+        result.unwrap();
+        assert!(replies.is_empty());
+    }
+}
