@@ -367,7 +367,7 @@ fn programs_that_are_not_workers_give_clear_errors() {
         // Dies mid-line, every time.
         (
             script("truncated", "printf '{\"type\":\"ready\"'; echo 'oops' >&2"),
-            "chunk 0 took down a worker process 3 times",
+            "took down a worker process 3 times",
         ),
         (
             script("noisy", "echo oops >&2; exit 0"),
