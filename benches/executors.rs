@@ -7,7 +7,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 
 use carlo::config::Job;
 use carlo::engine::{Quiet, run_on};
-use carlo::exec::{Executor, Sequential, Threads};
+use carlo::exec::{Executor, Processes, Sequential, Threads};
 use carlo::model::{self, ModelSpec, PiParams};
 
 const SAMPLES: u64 = 1 << 22;
@@ -30,6 +30,13 @@ fn overhead(c: &mut Criterion) {
             (
                 "threads-2",
                 Box::new(Threads::new(2).expect("a pool starts")),
+            ),
+            (
+                "processes-2",
+                // The bench binary is not carlo: point the workers at the real one.
+                Box::new(
+                    Processes::with_program(env!("CARGO_BIN_EXE_carlo"), 2).expect("workers start"),
+                ),
             ),
         ];
         for (name, mut executor) in backends {
