@@ -219,12 +219,121 @@ fn the_geometric_control_cuts_the_arithmetic_asian_error() {
     assert!((controlled.variance_ratio - ratio * ratio).abs() < 1e-6 * ratio * ratio);
 }
 
+fn barrier(
+    option: &str,
+    kind: &str,
+    h: f64,
+    steps: u64,
+    extra: &str,
+    samples: u64,
+    seed: u64,
+) -> String {
+    let extra = format!("barrier = {h}\nkind = \"{kind}\"\nsteps = {steps}\n{extra}");
+    config("barrier", option, &extra, samples, seed)
+}
+
+#[test]
+fn up_and_out_call_matches_quantlib_discrete_monitoring() {
+    let (q, est) = price(&barrier("call", "up-and-out", 120.0, 252, "", 40_000, 6));
+    assert_eq!(
+        q.reference, None,
+        "discrete monitoring has no exact reference"
+    );
+    // QuantLib's AnalyticBarrierEngine at the Broadie-Glasserman-Kou barrier.
+    assert!((q.approx_reference.unwrap() - 1.332070).abs() < 5e-7);
+    // QuantLib's Monte Carlo with the barrier checked on the same 252 dates:
+    // 1.323495 +- 0.0107541; both errors count.
+    let se = est.std_error.hypot(0.0107541);
+    assert!((est.estimate - 1.323495).abs() < Z * se, "{est:?}");
+}
+
+#[test]
+fn barrier_puts_agree_with_the_shifted_closed_form() {
+    // No exact reference exists; the BGK-shifted continuous price is accurate to
+    // o(1/sqrt(steps)), well below 1% of these prices at 50 dates, so allow 4
+    // standard errors plus 1% of the approximation.
+    for (kind, h) in [
+        ("down-and-out", 85.0),
+        ("down-and-in", 85.0),
+        ("up-and-out", 115.0),
+    ] {
+        let (q, est) = price(&barrier("put", kind, h, 50, "rebate = 2.0", 40_000, 12));
+        let approx = q.approx_reference.unwrap();
+        let tolerance = Z * est.std_error + 0.01 * approx;
+        assert!(
+            (est.estimate - approx).abs() < tolerance,
+            "{kind}: {est:?} vs {approx}"
+        );
+    }
+}
+
+#[test]
+fn barrier_in_out_parity_from_one_seed() {
+    // Path by path, in + out = vanilla + rebate (one of the two pays the rebate),
+    // so from one seed in + out differs from the exact vanilla price plus the
+    // discounted rebate only by the vanilla estimate's error, which is at most the
+    // sum of the two standard errors.
+    for option in ["call", "put"] {
+        for (up, h) in [("up", 115.0), ("down", 90.0)] {
+            let run = |inout| {
+                price(&barrier(
+                    option,
+                    &format!("{up}-and-{inout}"),
+                    h,
+                    20,
+                    "rebate = 3.0",
+                    20_000,
+                    2,
+                ))
+                .1
+            };
+            let (knock_in, knock_out) = (run("in"), run("out"));
+            let kind = if option == "call" {
+                OptionType::Call
+            } else {
+                OptionType::Put
+            };
+            let vanilla = closed_form::black_scholes(&market(kind)) + 3.0 * (-0.05f64).exp();
+            let gap = knock_in.estimate + knock_out.estimate - vanilla;
+            let se = knock_in.std_error + knock_out.std_error;
+            assert!(gap.abs() < Z * se, "{option} {up}: gap {gap}, se {se}");
+        }
+    }
+}
+
+#[test]
+fn the_european_control_helps_a_far_down_and_out_call() {
+    let text = |extra| barrier("call", "down-and-out", 80.0, 20, extra, 20_000, 5);
+    let (_, plain) = price(&text(""));
+    let (q, controlled) = price(&text("control_variate = true"));
+    assert_eq!(
+        q.control.unwrap().mean,
+        closed_form::black_scholes(&market(OptionType::Call))
+    );
+    assert!(
+        plain.std_error / controlled.std_error > 1.5,
+        "{plain:?} vs {controlled:?}"
+    );
+}
+
 /// Configs of every model that must give the same bits on every backend.
 fn determinism_configs() -> Vec<(&'static str, String)> {
     let both = "antithetic = true\ncontrol_variate = true";
     vec![
         ("european", config("european", "put", both, 30_001, 9)),
         ("european plain", config("european", "call", "", 30_001, 9)),
+        (
+            "barrier",
+            barrier(
+                "put",
+                "down-and-in",
+                95.0,
+                9,
+                &format!("rebate = 1.0\n{both}"),
+                30_001,
+                9,
+            ),
+        ),
         (
             "asian",
             config(

@@ -146,21 +146,8 @@ impl Model for Asian {
                     log_y += y;
                 }
             }
-            let (price, control) = self.values(sum_x, log_x);
-            if antithetic {
-                let (mirror, mirror_control) = self.values(sum_y, log_y);
-                Row {
-                    price: 0.5 * (price + mirror),
-                    control: 0.5 * (control + mirror_control),
-                    plain: price,
-                }
-            } else {
-                Row {
-                    price,
-                    control,
-                    plain: price,
-                }
-            }
+            let mirror = antithetic.then(|| self.values(sum_y, log_y));
+            Row::of(self.values(sum_x, log_x), mirror)
         })
     }
 }

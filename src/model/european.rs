@@ -70,21 +70,11 @@ impl Model for European {
         self.layout.accumulate(samples, || {
             let z = normal(rng);
             let s = spot * step.growth(z);
-            let plain = value(s);
-            if antithetic {
-                let mirror = spot * step.growth(-z);
-                Row {
-                    price: 0.5 * (plain + value(mirror)),
-                    control: 0.5 * discount * (s + mirror),
-                    plain,
-                }
-            } else {
-                Row {
-                    price: plain,
-                    control: discount * s,
-                    plain,
-                }
-            }
+            let mirror = antithetic.then(|| {
+                let s = spot * step.growth(-z);
+                (value(s), discount * s)
+            });
+            Row::of((value(s), discount * s), mirror)
         })
     }
 }

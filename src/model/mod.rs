@@ -7,6 +7,7 @@
 //! into a validated model.
 
 mod asian;
+mod barrier;
 pub mod closed_form;
 mod european;
 mod normal;
@@ -24,6 +25,7 @@ use crate::rng::Stream;
 use crate::stats::{Control, Moments};
 
 pub use asian::{Asian, AsianParams, Average};
+pub use barrier::{Barrier, BarrierKind, BarrierParams};
 pub use european::{European, EuropeanParams};
 pub use normal::normal;
 pub use option::{Market, OptionParams, OptionType};
@@ -129,6 +131,8 @@ pub enum ModelSpec {
     European(EuropeanParams),
     /// An Asian call or put on an arithmetic or geometric average.
     Asian(AsianParams),
+    /// A discretely monitored barrier call or put.
+    Barrier(BarrierParams),
     /// A model defined outside carlo and run through the library API
     /// ([`crate::engine::run_on`]). It has no config form, so configs cannot name it
     /// and [`build`] refuses it: it can run on threads, not in worker processes.
@@ -146,6 +150,7 @@ impl ModelSpec {
             ModelSpec::Pi(_) => "pi",
             ModelSpec::European(_) => "european",
             ModelSpec::Asian(_) => "asian",
+            ModelSpec::Barrier(_) => "barrier",
             ModelSpec::External { name } => name,
         }
     }
@@ -161,6 +166,7 @@ pub fn build(spec: &ModelSpec, seed: u64) -> Result<Box<dyn Model>, Error> {
         ModelSpec::Pi(params) => Box::new(Pi::new(params)?),
         ModelSpec::European(params) => Box::new(European::new(params)?),
         ModelSpec::Asian(params) => Box::new(Asian::new(params)?),
+        ModelSpec::Barrier(params) => Box::new(Barrier::new(params)?),
         ModelSpec::External { name } => {
             return Err(Error::parameter(
                 "model.type",
@@ -196,7 +202,7 @@ pub struct Entry {
 
 /// Every model carlo knows, in the order `carlo models` lists them.
 pub fn catalogue() -> Vec<Entry> {
-    vec![pi::ENTRY, european::ENTRY, asian::ENTRY]
+    vec![pi::ENTRY, european::ENTRY, asian::ENTRY, barrier::ENTRY]
 }
 
 /// The catalogue keys of [`OptionParams`], followed by a model's own keys.

@@ -53,6 +53,23 @@ pub struct Row {
     pub plain: f64,
 }
 
+impl Row {
+    /// The row of a path's `(price, control)` samples, averaged with its mirror
+    /// path's when there is one.
+    #[inline(always)]
+    pub fn of(path: (f64, f64), mirror: Option<(f64, f64)>) -> Row {
+        let (price, control) = match mirror {
+            Some((p, c)) => (0.5 * (path.0 + p), 0.5 * (path.1 + c)),
+            None => path,
+        };
+        Row {
+            price,
+            control,
+            plain: path.0,
+        }
+    }
+}
+
 /// Which columns a model's rows have, from its variance reduction switches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout(Reduction);
