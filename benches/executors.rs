@@ -23,6 +23,7 @@ fn overhead(c: &mut Criterion) {
             chunk_size,
             confidence: 0.95,
             model: ModelSpec::Pi(PiParams {}),
+            target: None,
         };
         let model = model::build(&job.model, job.seed).expect("pi builds");
         let backends: Vec<(&str, Box<dyn Executor>)> = vec![

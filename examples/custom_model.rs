@@ -64,6 +64,7 @@ fn main() -> Result<(), carlo::Error> {
         model: ModelSpec::External {
             name: "ball5".into(),
         },
+        target: None,
     };
     let on_threads = run_on("ball5", &job, &model, &mut Threads::new(0)?, &mut Quiet)?;
     let sequential = run_on("ball5", &job, &model, &mut Sequential, &mut Quiet)?;

@@ -1,6 +1,7 @@
 //! The command line: clap definitions only. `main.rs` turns them into library calls.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -52,6 +53,33 @@ pub struct RunArgs {
     /// Print nothing but errors: no progress bar, no table.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Save progress to this file every few seconds, at Ctrl-C and at the end; if it
+    /// exists, resume from it (with the same bits as an uninterrupted run). A
+    /// checkpoint of another config or seed is refused. Kept after success: running
+    /// the same command again reprints the summary at once.
+    #[arg(long, value_name = "PATH")]
+    pub checkpoint: Option<PathBuf>,
+    /// Seconds between two checkpoint saves.
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_seconds, requires = "checkpoint")]
+    pub checkpoint_interval: Duration,
+    /// Write the convergence trace (CSV: chunks, samples, estimate, std_error, ci_low,
+    /// ci_high after 1, 2, 4, 8, ... chunks and at the end) to this file.
+    #[arg(long, value_name = "PATH")]
+    pub trace: Option<PathBuf>,
+    /// Draw the convergence trace as an SVG: the estimate and its interval against
+    /// samples on a log axis, with the reference where there is one.
+    #[arg(long, value_name = "PATH")]
+    pub plot: Option<PathBuf>,
+}
+
+/// A positive, finite number of seconds.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "expected a positive number of seconds such as 5 or 0.5, found '{text}'"
+        )),
+    }
 }
 
 /// `carlo check`.

@@ -13,12 +13,18 @@ use sha2::{Digest, Sha256};
 use crate::Error;
 use crate::model::{self, ModelSpec};
 use crate::plan::Plan;
+use crate::stats::Estimate;
 
 /// Default samples per chunk. See the README for how it was chosen.
 pub const DEFAULT_CHUNK_SIZE: u64 = 65_536;
 
 /// Default confidence level of intervals.
 pub const DEFAULT_CONFIDENCE: f64 = 0.95;
+
+/// Default chunks between two checks of a target error: about four million samples
+/// at the default chunk size, so a check (one t quantile) costs nothing next to the
+/// chunks it follows.
+pub const DEFAULT_CHECK_EVERY: u64 = 64;
 
 /// Where chunks run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -82,6 +88,45 @@ pub struct Job {
     pub confidence: f64,
     /// The model and its parameters.
     pub model: ModelSpec,
+    /// When to stop before drawing every sample, if ever. Absent from the
+    /// fingerprint's input when `None`, so jobs without a target hash as they did
+    /// before targets existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
+}
+
+/// A target error: the run stops at the first check where the confidence interval
+/// of the model's first quantity is narrow enough, and `samples` is only the maximum.
+///
+/// Checks happen after every `check_every` chunks, counted from the start and merged
+/// in chunk order, never after a number of chunks that depends on the workers, so a
+/// run stops at the same sample count with the same bits everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    /// Met when the half-width is at most this fraction of |estimate|.
+    pub rel_error: Option<f64>,
+    /// Met when the half-width is at most this.
+    pub abs_error: Option<f64>,
+    /// Chunks between two checks (at least 1).
+    pub check_every: u64,
+}
+
+impl Target {
+    /// True when `estimate` meets every error given (both, when both are set).
+    /// An estimate without an error yet (NaN) meets nothing.
+    pub fn met(&self, estimate: &Estimate) -> bool {
+        let half = estimate.half_width();
+        let rel = self
+            .rel_error
+            .is_none_or(|r| half <= r * estimate.estimate.abs());
+        let abs = self.abs_error.is_none_or(|a| half <= a);
+        rel && abs
+    }
+
+    /// True when the run checks the target after chunks `0..chunks`.
+    pub fn checks_at(&self, chunks: u64) -> bool {
+        chunks > 0 && chunks.is_multiple_of(self.check_every)
+    }
 }
 
 impl Job {
@@ -137,6 +182,10 @@ struct RawSimulation {
     #[serde(default, deserialize_with = "optional_count")]
     chunk_size: Option<u64>,
     confidence: Option<f64>,
+    target_rel_error: Option<f64>,
+    target_abs_error: Option<f64>,
+    #[serde(default, deserialize_with = "optional_count")]
+    check_every: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -251,12 +300,41 @@ impl Experiment {
                 format!("must lie strictly between 0 and 1, found {confidence}"),
             ));
         }
+        for (key, value) in [
+            ("simulation.target_rel_error", sim.target_rel_error),
+            ("simulation.target_abs_error", sim.target_abs_error),
+        ] {
+            if let Some(v) = value
+                && !(v.is_finite() && v > 0.0)
+            {
+                return Err(invalid(
+                    key,
+                    format!("must be a positive finite number, found {v}"),
+                ));
+            }
+        }
+        let check_every = sim.check_every.unwrap_or(DEFAULT_CHECK_EVERY);
+        if check_every == 0 {
+            return Err(invalid(
+                "simulation.check_every",
+                "must be at least 1".to_string(),
+            ));
+        }
+        // Without a target `check_every` has nothing to check, and leaving it out of
+        // the job keeps such a run's fingerprint that of the same run without it.
+        let target =
+            (sim.target_rel_error.is_some() || sim.target_abs_error.is_some()).then_some(Target {
+                rel_error: sim.target_rel_error,
+                abs_error: sim.target_abs_error,
+                check_every,
+            });
         let job = Job {
             samples,
             seed: overrides.seed.unwrap_or(sim.seed),
             chunk_size,
             confidence,
             model: raw.model,
+            target,
         };
         // Build once to validate the model's parameters; the model is built again
         // where it runs (possibly in another process).

@@ -1,13 +1,22 @@
 //! The engine: runs a job's chunks on an executor and merges their statistics in
 //! chunk order into a [`Report`].
+//!
+//! Decisions that change the result (stopping on a target error, the points of the
+//! convergence trace) are taken at fixed chunk counts, on the statistics of chunks
+//! `0..k` merged in order: executors may run ahead, but what they finish beyond a
+//! decision point is never looked at before it. A run's progress is a [`State`],
+//! which a checkpoint saves and [`resume_on`] continues with the same bits.
 
 use std::ops::Range;
 use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::config::{Experiment, Job};
 use crate::exec::{self, Executor, Flow, Work};
 use crate::model::{self, Model, Quantity};
+use crate::plan::Plan;
 use crate::stats::{Estimate, InOrder, Moments, estimate};
 
 /// The result of a run (or of merged shards): merged statistics and the estimates
@@ -30,10 +39,15 @@ pub struct Report {
     pub estimates: Vec<(Quantity, Estimate)>,
     /// Why the run stopped drawing samples.
     pub stop_reason: StopReason,
+    /// The convergence trace: statistics after 1, 2, 4, 8, ... chunks and at the
+    /// stop, ascending (empty for reports not made by running chunks, such as merged
+    /// shards).
+    pub trace: Vec<TracePoint>,
 }
 
 /// Why a run stopped (the `stop_reason` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum StopReason {
     /// It drew every sample of the config.
     Samples,
@@ -76,6 +90,7 @@ impl Report {
             moments,
             estimates,
             stop_reason: StopReason::Samples,
+            trace: Vec::new(),
         }
     }
 
@@ -123,10 +138,26 @@ impl Progress<'_> {
     }
 }
 
-/// Watches a run from the calling thread.
+/// Watches and steers a run from the calling thread. Every method runs between
+/// chunks, so each must be cheap most of the time.
 pub trait Observer {
-    /// Called after chunks were merged; cheap calls only (it runs between chunks).
+    /// Called after chunks were merged.
     fn progress(&mut self, _progress: &Progress<'_>) {}
+
+    /// Called after each chunk the run accepts with everything it has finished, and
+    /// once more with `last` true when it ends (finished or interrupted). A
+    /// checkpoint saves the state every few seconds, and always when `last`; an error
+    /// ends the run.
+    fn checkpoint(&mut self, _state: &State, _last: bool) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// Polled after each chunk: true (Ctrl-C was pressed) starts no more chunks and
+    /// ends the run, once those in flight are done, with [`Error::Interrupted`]
+    /// after a last [`checkpoint`](Self::checkpoint).
+    fn interrupted(&mut self) -> bool {
+        false
+    }
 }
 
 /// An observer that ignores everything.
@@ -137,18 +168,30 @@ impl Observer for Quiet {}
 
 /// Runs an experiment on its configured backend.
 pub fn run(experiment: &Experiment, observer: &mut dyn Observer) -> Result<Report, Error> {
+    let dim = model::build(&experiment.job.model, experiment.job.seed)?.dim();
+    resume(experiment, State::new(dim), observer)
+}
+
+/// Continues an experiment from `state` (see [`resume_on`]).
+pub fn resume(
+    experiment: &Experiment,
+    state: State,
+    observer: &mut dyn Observer,
+) -> Result<Report, Error> {
     let model = model::build(&experiment.job.model, experiment.job.seed)?;
     let mut executor = exec::build(experiment.backend, experiment.workers)?;
-    run_on(
+    resume_on(
         &experiment.name,
         &experiment.job,
         model.as_ref(),
         executor.as_mut(),
+        state,
         observer,
     )
 }
 
-/// Runs every chunk of `job` with `model` on `executor`.
+/// Runs every chunk of `job` with `model` on `executor` (or, with a target, until
+/// the target is met).
 pub fn run_on(
     name: &str,
     job: &Job,
@@ -156,20 +199,290 @@ pub fn run_on(
     executor: &mut dyn Executor,
     observer: &mut dyn Observer,
 ) -> Result<Report, Error> {
-    let start = Instant::now();
-    let plan = job.plan();
-    let work = Work { job, model, plan };
-    let mut merger = InOrder::new(model.dim());
-    run_until(&work, executor, &mut merger, plan.chunks(), observer)?;
-    Ok(Report::new(
+    resume_on(
         name,
         job,
         model,
-        merger.merged().clone(),
+        executor,
+        State::new(model.dim()),
+        observer,
+    )
+}
+
+/// Continues `job` from `state`, which must belong to it (a checkpoint checks
+/// that): runs the chunks it lacks, merges them in order, stops at the first check
+/// that meets the job's target or after the last chunk, and reports. The result has
+/// the same bits as an uninterrupted run. A finished state reports at once.
+pub fn resume_on(
+    name: &str,
+    job: &Job,
+    model: &dyn Model,
+    executor: &mut dyn Executor,
+    mut state: State,
+    observer: &mut dyn Observer,
+) -> Result<Report, Error> {
+    let start = Instant::now();
+    let plan = job.plan();
+    let quantity = &model.quantities()[0];
+    let before = state.wall_seconds;
+    if state.stop.is_none() {
+        // A state saved at a decision point has taken its decision already; one that
+        // reached the end without it (made by hand) takes it now.
+        state.fold(job, quantity);
+        let work = Work { job, model, plan };
+        let todo = missing(&state.merger, plan.chunks());
+        let mut interrupted = false;
+        let mut failed = None;
+        executor.execute(&work, &todo, &mut |index, moments| {
+            if state.stop.is_some() || interrupted || failed.is_some() {
+                return Flow::Stop;
+            }
+            state.merger.offer(index, moments);
+            if state.fold(job, quantity) > 0 {
+                observer.progress(&Progress {
+                    samples_done: plan.samples_before(state.merger.next()),
+                    samples_total: plan.samples(),
+                    moments: state.merger.merged(),
+                    quantity,
+                    confidence: job.confidence,
+                });
+            }
+            state.wall_seconds = before + start.elapsed().as_secs_f64();
+            if let Err(e) = observer.checkpoint(&state, false) {
+                failed = Some(e);
+                return Flow::Stop;
+            }
+            if state.stop.is_some() {
+                // After the last chunk nothing is left to stop; saying Stop would
+                // make some executors abandon workers they could keep for the next
+                // run.
+                return if state.merger.next() < plan.chunks() {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                };
+            }
+            interrupted = observer.interrupted();
+            if interrupted {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        state.wall_seconds = before + start.elapsed().as_secs_f64();
+        if state.stop.is_none() && !interrupted {
+            return Err(Error::Execution(format!(
+                "the {} backend finished without chunk {}",
+                executor.backend(),
+                state.merger.next()
+            )));
+        }
+        observer.checkpoint(&state, true)?;
+        if interrupted {
+            return Err(Error::Interrupted {
+                done: state.merger.next(),
+                total: plan.chunks(),
+            });
+        }
+    }
+    let mut report = Report::new(
+        name,
+        job,
+        model,
+        state.merger.merged().clone(),
         executor.backend(),
         executor.workers(),
-        start.elapsed().as_secs_f64(),
-    ))
+        state.wall_seconds,
+    );
+    report.stop_reason = state.stop.unwrap_or(StopReason::Samples);
+    report.trace = state.trace;
+    Ok(report)
+}
+
+/// The statistics of chunks `0..chunks`, merged in order: one point of the
+/// convergence trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TracePoint {
+    /// Chunks merged.
+    pub chunks: u64,
+    /// Their statistics.
+    pub moments: Moments,
+}
+
+/// What a run has finished: the statistics of chunks `0..next` merged in order,
+/// chunks finished beyond them, the trace so far, and why it stopped once it has.
+/// Enough to resume the run with the same bits; the content of a checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "SavedState", from = "SavedState")]
+pub struct State {
+    merger: InOrder,
+    trace: Vec<TracePoint>,
+    stop: Option<StopReason>,
+    wall_seconds: f64,
+}
+
+/// How a [`State`] is written: plain fields, chunks waiting as a list.
+#[derive(Serialize, Deserialize)]
+struct SavedState {
+    next: u64,
+    merged: Moments,
+    waiting: Vec<(u64, Moments)>,
+    trace: Vec<TracePoint>,
+    stop: Option<StopReason>,
+    wall_seconds: f64,
+}
+
+impl From<State> for SavedState {
+    fn from(s: State) -> Self {
+        SavedState {
+            next: s.merger.next(),
+            merged: s.merger.merged().clone(),
+            waiting: s.merger.waiting().map(|(i, m)| (i, m.clone())).collect(),
+            trace: s.trace,
+            stop: s.stop,
+            wall_seconds: s.wall_seconds,
+        }
+    }
+}
+
+impl From<SavedState> for State {
+    fn from(s: SavedState) -> Self {
+        let mut merger = InOrder::resume(s.next, s.merged);
+        for (index, moments) in s.waiting {
+            merger.offer(index, moments);
+        }
+        State {
+            merger,
+            trace: s.trace,
+            stop: s.stop,
+            wall_seconds: s.wall_seconds,
+        }
+    }
+}
+
+impl State {
+    /// Nothing done yet, for a model of `dim` columns.
+    pub fn new(dim: usize) -> Self {
+        State {
+            merger: InOrder::new(dim),
+            trace: Vec::new(),
+            stop: None,
+            wall_seconds: 0.0,
+        }
+    }
+
+    /// Chunks merged so far (the run resumes at this chunk).
+    pub fn chunks_done(&self) -> u64 {
+        self.merger.next()
+    }
+
+    /// Why the run stopped, once it has.
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.stop
+    }
+
+    /// Seconds spent on the work this state holds, over every session.
+    pub fn wall_seconds(&self) -> f64 {
+        self.wall_seconds
+    }
+
+    /// Checks that this state can belong to a run of `plan` with `dim` columns, so
+    /// that a damaged or hand-edited file is refused instead of resumed.
+    pub fn check(&self, plan: &Plan, dim: usize) -> Result<(), String> {
+        let next = self.merger.next();
+        let shape = |what: &str, m: &Moments, count: u64| {
+            if m.dim() != dim || m.comoment.len() != dim * dim {
+                Err(format!("{what} has {} columns, the model {dim}", m.dim()))
+            } else if m.count != count {
+                Err(format!("{what} counts {} samples, not {count}", m.count))
+            } else {
+                Ok(())
+            }
+        };
+        if next > plan.chunks() {
+            return Err(format!(
+                "it has {next} chunks merged, the run only {}",
+                plan.chunks()
+            ));
+        }
+        shape(
+            "the merged prefix",
+            self.merger.merged(),
+            plan.samples_before(next),
+        )?;
+        for (index, m) in self.merger.waiting() {
+            if index >= plan.chunks() {
+                return Err(format!("it holds chunk {index}, beyond the run's last"));
+            }
+            shape(&format!("chunk {index}"), m, plan.chunk(index).samples)?;
+        }
+        let mut previous = 0;
+        for point in &self.trace {
+            if point.chunks <= previous || point.chunks > next {
+                return Err(format!("its trace has a point at {} chunks", point.chunks));
+            }
+            previous = point.chunks;
+            shape(
+                &format!("the trace point at {} chunks", point.chunks),
+                &point.moments,
+                plan.samples_before(point.chunks),
+            )?;
+        }
+        if !(self.wall_seconds.is_finite() && self.wall_seconds >= 0.0) {
+            return Err(format!("its wall_seconds is {}", self.wall_seconds));
+        }
+        Ok(())
+    }
+
+    /// Folds waiting chunks in order up to each decision point in turn and takes the
+    /// decisions due there, until a gap or the stop. Returns the chunks folded.
+    fn fold(&mut self, job: &Job, quantity: &Quantity) -> u64 {
+        let end = job.plan().chunks();
+        let mut folded = 0;
+        while self.stop.is_none() {
+            let next = self.merger.next();
+            let point = decision_point(next, end, job);
+            folded += self.merger.advance(point);
+            if self.merger.next() < point {
+                break;
+            }
+            self.decide(point, end, job, quantity);
+        }
+        folded
+    }
+
+    /// The decisions due after chunks `0..chunks`: a trace point, a target check,
+    /// the end.
+    fn decide(&mut self, chunks: u64, end: u64, job: &Job, quantity: &Quantity) {
+        let merged = self.merger.merged();
+        if let Some(target) = job.target
+            && (target.checks_at(chunks) || chunks == end)
+            && target.met(&quantity_estimate(quantity, merged, job.confidence))
+        {
+            self.stop = Some(StopReason::Target);
+        } else if chunks == end {
+            self.stop = Some(StopReason::Samples);
+        }
+        if chunks.is_power_of_two() || self.stop.is_some() {
+            self.trace.push(TracePoint {
+                chunks,
+                moments: merged.clone(),
+            });
+        }
+    }
+}
+
+/// The first chunk count after `next` where the run decides something: a power of
+/// two (a trace point), a multiple of the target's `check_every`, or the end.
+fn decision_point(next: u64, end: u64, job: &Job) -> u64 {
+    let power = (next + 1).checked_next_power_of_two().unwrap_or(end);
+    let check = job.target.map_or(end, |t| {
+        (next / t.check_every + 1).saturating_mul(t.check_every)
+    });
+    power.min(check).min(end)
 }
 
 /// Runs the chunks from `merger.next()` up to `end` that `merger` does not already
@@ -228,6 +541,33 @@ fn missing(merger: &InOrder, end: u64) -> Vec<Range<u64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decision_points_are_powers_of_two_checks_and_the_end() {
+        let mut job = crate::config::Experiment::parse(
+            "[simulation]\nsamples = 100\nseed = 1\nchunk_size = 1\n[model]\ntype = \"pi\"\n",
+            std::path::Path::new("x.toml"),
+            &Default::default(),
+        )
+        .unwrap()
+        .job;
+        let walk = |job: &Job| {
+            let mut points = vec![];
+            let mut next = 0;
+            while next < 100 {
+                next = decision_point(next, 100, job);
+                points.push(next);
+            }
+            points
+        };
+        assert_eq!(walk(&job), [1, 2, 4, 8, 16, 32, 64, 100]);
+        job.target = Some(crate::config::Target {
+            rel_error: None,
+            abs_error: Some(1e-9),
+            check_every: 24,
+        });
+        assert_eq!(walk(&job), [1, 2, 4, 8, 16, 24, 32, 48, 64, 72, 96, 100]);
+    }
 
     #[test]
     fn missing_skips_waiting_chunks() {

@@ -63,6 +63,23 @@ pub enum Error {
     /// The executor failed while running chunks.
     #[error("{0}")]
     Execution(String),
+    /// A checkpoint cannot be used for this run: damaged, of another version, or
+    /// written by a run with another config or seed.
+    #[error("{}: {reason}", path.display())]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The run was interrupted (Ctrl-C) before it finished; the binary exits 130.
+    #[error("interrupted after {done} of {total} chunks")]
+    Interrupted {
+        /// Chunks merged when it stopped.
+        done: u64,
+        /// Chunks of the whole run.
+        total: u64,
+    },
 }
 
 impl Error {
@@ -76,6 +93,7 @@ impl Error {
                 | Error::Config { .. }
                 | Error::Parameter { .. }
                 | Error::Flag { .. }
+                | Error::Checkpoint { .. }
         )
     }
 

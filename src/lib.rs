@@ -31,6 +31,7 @@
 
 #![deny(missing_docs)]
 
+pub mod checkpoint;
 pub mod config;
 pub mod engine;
 mod error;
@@ -42,5 +43,6 @@ pub mod progress;
 pub mod rng;
 pub mod scale;
 pub mod stats;
+pub mod trace;
 
 pub use error::Error;

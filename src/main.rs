@@ -5,12 +5,16 @@ mod cli;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
 
+use carlo::checkpoint::Checkpoint;
 use carlo::config::{Destination, Experiment, Overrides};
+use carlo::engine::State;
 use carlo::output::{self, Format};
-use carlo::{Error, engine, model, progress, scale};
+use carlo::{Error, engine, model, progress, scale, trace};
 use cli::{CheckArgs, Cli, Command, RunArgs, ScaleArgs};
 
 fn main() -> ExitCode {
@@ -24,6 +28,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // `run` has said where things stand; 130 is what shells report for Ctrl-C.
+        Err(Error::Interrupted { .. }) => ExitCode::from(130),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(if e.is_input() { 2 } else { 1 })
@@ -34,9 +40,44 @@ fn main() -> ExitCode {
 fn run(args: &RunArgs) -> Result<(), Error> {
     let overrides = args.overrides.to_overrides(args.out.as_deref());
     let experiment = Experiment::load(&args.config, &overrides)?;
-    let mut bar = progress::Bar::new(!args.quiet && std::io::stderr().is_terminal());
-    let report = engine::run(&experiment, &mut bar)?;
-    drop(bar);
+    distinct_outputs(args, &experiment.out)?;
+    let dim = model::build(&experiment.job.model, experiment.job.seed)?.dim();
+    let (checkpoint, state) = match &args.checkpoint {
+        Some(path) => {
+            let (c, state) =
+                Checkpoint::open(path, &experiment.job, dim, args.checkpoint_interval)?;
+            (Some(c), state)
+        }
+        None => (None, State::new(dim)),
+    };
+    let mut steering = Steering {
+        bar: progress::Bar::new(!args.quiet && std::io::stderr().is_terminal()),
+        checkpoint,
+        interrupt: ctrl_c()?,
+    };
+    let result = engine::resume(&experiment, state, &mut steering);
+    drop(steering.bar);
+    let report = match result {
+        Err(Error::Interrupted { done, total }) => {
+            let hint = match &args.checkpoint {
+                Some(path) => format!(
+                    "progress saved to {}; to resume, run the same command again: {}",
+                    path.display(),
+                    this_command()
+                ),
+                None => "nothing written (with --checkpoint PATH a run can be resumed)".into(),
+            };
+            eprintln!("interrupted after {done} of {total} chunks; {hint}");
+            return Err(Error::Interrupted { done, total });
+        }
+        other => other?,
+    };
+    if let Some(path) = &args.trace {
+        output::write_atomic(path, &output::render(&trace::sheet(&report), Format::Csv))?;
+    }
+    if let Some(path) = &args.plot {
+        trace::plot(&report, path)?;
+    }
     let sheet = output::summary(&report);
     let to_terminal = std::io::stdout().is_terminal();
     let format = args.format.unwrap_or(match experiment.out {
@@ -44,13 +85,95 @@ fn run(args: &RunArgs) -> Result<(), Error> {
         _ => Format::Csv,
     });
     output::write(&experiment.out, &output::render(&sheet, format))?;
-    if let Destination::File(path) = &experiment.out
-        && !args.quiet
-    {
-        output::write(&Destination::Stdout, &output::render(&sheet, Format::Table))?;
-        eprintln!("wrote {}", path.display());
+    if !args.quiet {
+        if let Destination::File(path) = &experiment.out {
+            output::write(&Destination::Stdout, &output::render(&sheet, Format::Table))?;
+            eprintln!("wrote {}", path.display());
+        }
+        for path in [&args.trace, &args.plot].into_iter().flatten() {
+            eprintln!("wrote {}", path.display());
+        }
     }
     Ok(())
+}
+
+/// Refuses two outputs of one run at the same path, where one would overwrite the
+/// other (a summary written over the checkpoint would make the run unresumable).
+fn distinct_outputs(args: &RunArgs, summary: &Destination) -> Result<(), Error> {
+    let mut outputs: Vec<(&str, &std::path::Path)> = Vec::new();
+    if let Destination::File(path) = summary {
+        outputs.push(("the summary", path));
+    }
+    for (flag, path) in [
+        ("--checkpoint", &args.checkpoint),
+        ("--trace", &args.trace),
+        ("--plot", &args.plot),
+    ] {
+        let Some(path) = path else { continue };
+        if let Some((other, _)) = outputs.iter().find(|(_, p)| *p == path.as_path()) {
+            return Err(Error::Flag {
+                flag: flag.into(),
+                reason: format!("{} is also the path of {other}", path.display()),
+            });
+        }
+        outputs.push((flag, path));
+    }
+    Ok(())
+}
+
+/// Binds the engine to the progress bar, the checkpoint file and Ctrl-C.
+struct Steering {
+    bar: progress::Bar,
+    checkpoint: Option<Checkpoint>,
+    interrupt: Arc<AtomicBool>,
+}
+
+impl engine::Observer for Steering {
+    fn progress(&mut self, progress: &engine::Progress<'_>) {
+        self.bar.progress(progress);
+    }
+
+    fn checkpoint(&mut self, state: &State, last: bool) -> Result<(), Error> {
+        match &mut self.checkpoint {
+            Some(c) => c.offer(state, last),
+            None => Ok(()),
+        }
+    }
+
+    fn interrupted(&mut self) -> bool {
+        self.interrupt.load(Ordering::Relaxed)
+    }
+}
+
+/// A flag that the first Ctrl-C (SIGINT) sets, so that the run stops between chunks
+/// and saves its checkpoint; a second Ctrl-C exits at once with 130.
+fn ctrl_c() -> Result<Arc<AtomicBool>, Error> {
+    use signal_hook::{consts::SIGINT, flag};
+    let interrupt = Arc::new(AtomicBool::new(false));
+    // The shutdown hook is registered first so that it sees the flag as it was
+    // before this signal: it exits only if an earlier Ctrl-C had already set it.
+    flag::register_conditional_shutdown(SIGINT, 130, Arc::clone(&interrupt))
+        .and_then(|_| flag::register(SIGINT, Arc::clone(&interrupt)))
+        .map_err(|e| Error::Execution(format!("cannot handle Ctrl-C: {e}")))?;
+    Ok(interrupt)
+}
+
+/// This process's command line, quoted for a POSIX shell where needed.
+fn this_command() -> String {
+    std::env::args()
+        .map(|arg| {
+            let plain = !arg.is_empty()
+                && arg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c));
+            if plain {
+                arg
+            } else {
+                format!("'{}'", arg.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn check(args: &CheckArgs) -> Result<(), Error> {
@@ -60,8 +183,25 @@ fn check(args: &CheckArgs) -> Result<(), Error> {
         Destination::File(path) => path.display().to_string(),
         Destination::Stdout => "standard output".to_string(),
     };
+    let target = match e.job.target {
+        None => String::new(),
+        Some(t) => {
+            let mut goals = Vec::new();
+            if let Some(a) = t.abs_error {
+                goals.push(format!("half-width <= {a}"));
+            }
+            if let Some(r) = t.rel_error {
+                goals.push(format!("half-width <= {r} x |estimate|"));
+            }
+            format!(
+                "\n  stops once {} (checked every {} chunks; samples is the maximum)",
+                goals.join(" and "),
+                t.check_every
+            )
+        }
+    };
     let text = format!(
-        "{}: ok\n  {} model, {} samples in {} chunks of {}, seed {}, confidence {}\n  \
+        "{}: ok\n  {} model, {} samples in {} chunks of {}, seed {}, confidence {}{target}\n  \
          backend {} with {} workers, summary to {}\n  fingerprint {}\n",
         e.source.display(),
         e.job.model.kind(),

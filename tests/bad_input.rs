@@ -65,6 +65,41 @@ const CONFIG_CASES: &[(&str, &str, &str)] = &[
     ("[execution]", "[executon]", "executon"),
     ("[model]\ntype = \"pi\"\n", "", "model"),
     ("[simulation]", "[simulation", "line 1"),
+    (
+        "seed = 1",
+        "seed = 1\ntarget_abs_error = 0.0",
+        "simulation.target_abs_error",
+    ),
+    (
+        "seed = 1",
+        "seed = 1\ntarget_abs_error = -1e-3",
+        "simulation.target_abs_error",
+    ),
+    (
+        "seed = 1",
+        "seed = 1\ntarget_rel_error = nan",
+        "simulation.target_rel_error",
+    ),
+    (
+        "seed = 1",
+        "seed = 1\ntarget_rel_error = inf",
+        "simulation.target_rel_error",
+    ),
+    (
+        "seed = 1",
+        "seed = 1\ntarget_rel_error = \"small\"",
+        "target_rel_error",
+    ),
+    (
+        "seed = 1",
+        "seed = 1\ntarget_abs_error = 1e-3\ncheck_every = 0",
+        "simulation.check_every",
+    ),
+    (
+        "seed = 1",
+        "seed = 1\ntarget_abs_error = 1e-3\ncheck_every = 2.5",
+        "check_every",
+    ),
 ];
 
 /// Flags after `carlo run CONFIG`, and the text the error must contain.
@@ -79,6 +114,16 @@ const FLAG_CASES: &[(&[&str], &str)] = &[
     (&["--backend", "gpu"], "--backend"),
     (&["--format", "xml"], "--format"),
     (&["--sample", "10"], "--sample"),
+    (
+        &["--checkpoint", "c.json", "--checkpoint-interval", "0"],
+        "--checkpoint-interval",
+    ),
+    (
+        &["--checkpoint", "c.json", "--checkpoint-interval", "soon"],
+        "--checkpoint-interval",
+    ),
+    (&["--checkpoint-interval", "1"], "--checkpoint"),
+    (&["--trace", "t.csv", "--plot", "t.csv"], "--plot"),
 ];
 
 fn check_failure(

@@ -281,6 +281,7 @@ fn pi_job(samples: u64, chunk_size: u64, seed: u64) -> Job {
         chunk_size,
         confidence: 0.95,
         model: ModelSpec::Pi(PiParams {}),
+        target: None,
     }
 }
 

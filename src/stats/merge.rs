@@ -9,7 +9,7 @@ use super::Moments;
 /// Chunks that arrive early wait until every chunk before them has been folded; with
 /// workers that take chunks from an ascending queue, only about one chunk per worker
 /// ever waits, so memory does not grow with the run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InOrder {
     next: u64,
     merged: Moments,
@@ -37,12 +37,26 @@ impl InOrder {
     /// A chunk that was already merged or is already waiting is ignored, so a chunk
     /// that was run twice (a worker that died after reporting) counts once.
     pub fn insert(&mut self, index: u64, moments: Moments) -> u64 {
-        if index < self.next {
-            return 0;
+        self.offer(index, moments);
+        self.advance(u64::MAX)
+    }
+
+    /// Accepts the statistics of chunk `index` without folding anything; a chunk
+    /// already merged or waiting is ignored.
+    pub fn offer(&mut self, index: u64, moments: Moments) {
+        if index >= self.next {
+            self.waiting.entry(index).or_insert(moments);
         }
-        self.waiting.entry(index).or_insert(moments);
+    }
+
+    /// Folds waiting chunks that are next in line, but none at or beyond `end`, so
+    /// that a caller can look at the statistics of exactly chunks `0..end`. Returns
+    /// how many chunks were folded.
+    pub fn advance(&mut self, end: u64) -> u64 {
         let before = self.next;
-        while let Some(m) = self.waiting.remove(&self.next) {
+        while self.next < end
+            && let Some(m) = self.waiting.remove(&self.next)
+        {
             self.merged.merge(&m);
             self.next += 1;
         }
@@ -85,6 +99,24 @@ mod tests {
         }
         assert_eq!(shuffled.next(), 6);
         assert_eq!(forward.merged(), shuffled.merged());
+    }
+
+    #[test]
+    fn advance_stops_at_its_end() {
+        let mut m = InOrder::new(1);
+        for i in [2, 0, 1, 3] {
+            m.offer(i, chunk(i as f64));
+        }
+        assert_eq!(m.next(), 0);
+        assert_eq!(m.advance(2), 2);
+        assert_eq!(m.merged().count, 4);
+        assert_eq!(m.waiting().map(|(i, _)| i).collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(m.advance(10), 2);
+        let mut all = InOrder::new(1);
+        for i in 0..4 {
+            all.insert(i, chunk(i as f64));
+        }
+        assert_eq!(all.merged(), m.merged());
     }
 
     #[test]

@@ -172,6 +172,7 @@ mod tests {
             chunk_size: 7,
             confidence: 0.95,
             model: ModelSpec::Pi(PiParams {}),
+            target: None,
         }
     }
 

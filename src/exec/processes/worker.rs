@@ -143,6 +143,7 @@ mod tests {
             chunk_size: 300,
             confidence: 0.95,
             model: ModelSpec::Pi(PiParams {}),
+            target: None,
         }
     }
 

@@ -1,0 +1,328 @@
+//! Checkpoints: a run's finished work on disk, so that a run killed in any way
+//! (SIGKILL included) or stopped with Ctrl-C resumes with the same bits.
+//!
+//! A checkpoint is a JSON file holding a format name and version, the job it belongs
+//! to (with its fingerprint and seed), the stream derivation, and an
+//! [`engine::State`]: the statistics of chunks `0..next` merged in order, chunks
+//! finished beyond them, and the trace so far. Floats are written in shortest
+//! round-trip form and read back exactly (serde_json's `float_roundtrip`). Every
+//! write replaces the file atomically, so a kill at any moment leaves either the old
+//! checkpoint or the new one, never a torn one.
+//!
+//! A finished run marks its checkpoint complete and keeps it: running the same
+//! command again reports the same summary at once without drawing a sample.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+use crate::config::Job;
+use crate::engine::State;
+use crate::rng::DERIVATION;
+
+/// The `format` field of every checkpoint.
+pub const FORMAT: &str = "carlo-checkpoint";
+
+/// The version of the file layout; a checkpoint of another version is refused.
+pub const VERSION: u32 = 1;
+
+/// How often a running job saves its state unless told otherwise.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    format: String,
+    version: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct File {
+    format: String,
+    version: u32,
+    fingerprint: String,
+    seed: u64,
+    rng: String,
+    /// True once the run has finished: the state holds its final statistics.
+    complete: bool,
+    /// Kept as JSON so that a checkpoint of another job is told apart key by key,
+    /// even one whose model this build no longer knows.
+    job: serde_json::Value,
+    state: State,
+}
+
+/// A checkpoint file bound to one job; saves that job's state every interval.
+#[derive(Debug)]
+pub struct Checkpoint {
+    path: PathBuf,
+    job: Job,
+    interval: Duration,
+    last_save: Instant,
+}
+
+impl Checkpoint {
+    /// Opens the checkpoint at `path` for `job`, whose model has `dim` columns.
+    ///
+    /// Returns the state saved there, or a fresh state (written at once, so that an
+    /// unwritable path fails before any work) when there is no file. A file that is
+    /// not a checkpoint of this job, seed and derivation is refused with an
+    /// [`Error::Checkpoint`] that says what differs.
+    pub fn open(
+        path: &Path,
+        job: &Job,
+        dim: usize,
+        interval: Duration,
+    ) -> Result<(Self, State), Error> {
+        let mut checkpoint = Checkpoint {
+            path: path.to_path_buf(),
+            job: job.clone(),
+            interval,
+            last_save: Instant::now(),
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let state = State::new(dim);
+                checkpoint.write(&state)?;
+                return Ok((checkpoint, state));
+            }
+            Err(source) => {
+                return Err(Error::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        let state = checkpoint.parse(&text, dim)?;
+        Ok((checkpoint, state))
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn refuse(&self, reason: impl Into<String>) -> Error {
+        Error::Checkpoint {
+            path: self.path.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    fn parse(&self, text: &str, dim: usize) -> Result<State, Error> {
+        let not_ours = |e: serde_json::Error| {
+            self.refuse(format!(
+                "not a carlo checkpoint ({e}); give another --checkpoint path"
+            ))
+        };
+        let header: Header = serde_json::from_str(text).map_err(not_ours)?;
+        if header.format != FORMAT {
+            return Err(self.refuse(format!(
+                "not a carlo checkpoint (format {:?}); give another --checkpoint path",
+                header.format
+            )));
+        }
+        if header.version != VERSION {
+            return Err(self.refuse(format!(
+                "checkpoint version {} cannot be resumed by this carlo (version {VERSION})",
+                header.version
+            )));
+        }
+        let file: File = serde_json::from_str(text).map_err(|e| {
+            self.refuse(format!(
+                "damaged checkpoint ({e}); delete it to start afresh"
+            ))
+        })?;
+        if file.rng != DERIVATION {
+            return Err(self.refuse(format!(
+                "written with streams {}, this carlo uses {DERIVATION}",
+                file.rng
+            )));
+        }
+        let ours = serde_json::to_value(&self.job).expect("a job always serializes");
+        let differences = differences(&file.job, &ours);
+        if !differences.is_empty() || file.fingerprint != self.job.fingerprint() {
+            return Err(self.refuse(format!(
+                "written by another run ({}); use another --checkpoint path, or delete \
+                 it to start afresh",
+                if differences.is_empty() {
+                    format!(
+                        "fingerprint {} there, {} here",
+                        file.fingerprint,
+                        self.job.fingerprint()
+                    )
+                } else {
+                    differences.join("; ")
+                }
+            )));
+        }
+        file.state
+            .check(&self.job.plan(), dim)
+            .map_err(|reason| self.refuse(format!("damaged checkpoint: {reason}")))?;
+        if file.complete != file.state.stop_reason().is_some() {
+            return Err(self.refuse("damaged checkpoint: its completion flag disagrees"));
+        }
+        Ok(file.state)
+    }
+
+    /// Saves `state` if the interval has passed since the last save, or if `last`.
+    pub fn offer(&mut self, state: &State, last: bool) -> Result<(), Error> {
+        if last || self.last_save.elapsed() >= self.interval {
+            self.write(state)?;
+        }
+        Ok(())
+    }
+
+    /// Saves `state` now, atomically.
+    pub fn write(&mut self, state: &State) -> Result<(), Error> {
+        let file = File {
+            format: FORMAT.into(),
+            version: VERSION,
+            fingerprint: self.job.fingerprint(),
+            seed: self.job.seed,
+            rng: DERIVATION.into(),
+            complete: state.stop_reason().is_some(),
+            job: serde_json::to_value(&self.job).expect("a job always serializes"),
+            state: state.clone(),
+        };
+        let mut bytes = serde_json::to_vec_pretty(&file).expect("a state always serializes");
+        bytes.push(b'\n');
+        crate::output::write_atomic(&self.path, &bytes)?;
+        self.last_save = Instant::now();
+        Ok(())
+    }
+}
+
+/// `key X there, Y here` for each top-level key of two jobs that differs.
+fn differences(theirs: &serde_json::Value, ours: &serde_json::Value) -> Vec<String> {
+    let empty = serde_json::Map::new();
+    let (a, b) = (
+        theirs.as_object().unwrap_or(&empty),
+        ours.as_object().unwrap_or(&empty),
+    );
+    let keys = b.keys().chain(a.keys().filter(|k| !b.contains_key(*k)));
+    let show = |v: Option<&serde_json::Value>| v.map_or("none".to_string(), |v| v.to_string());
+    keys.filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| format!("{k} {} there, {} here", show(a.get(k)), show(b.get(k))))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Experiment, Overrides};
+    use crate::engine::{Observer, Quiet, resume_on};
+    use crate::exec::Threads;
+
+    fn job(extra: &str) -> Job {
+        let text = format!(
+            "[simulation]\nsamples = 50_000\nseed = 3\nchunk_size = 1000\n{extra}\n\
+             [model]\ntype = \"pi\"\n"
+        );
+        Experiment::parse(&text, Path::new("x.toml"), &Overrides::default())
+            .unwrap()
+            .job
+    }
+
+    /// Keeps the first state it is shown after `after` chunks, then interrupts.
+    struct StopAfter {
+        after: u64,
+        kept: Option<State>,
+    }
+
+    impl Observer for StopAfter {
+        fn checkpoint(&mut self, state: &State, _last: bool) -> Result<(), Error> {
+            if self.kept.is_none() && state.chunks_done() >= self.after {
+                self.kept = Some(state.clone());
+            }
+            Ok(())
+        }
+
+        fn interrupted(&mut self) -> bool {
+            self.kept.is_some()
+        }
+    }
+
+    #[test]
+    fn a_saved_state_reads_back_exactly_and_resumes_to_the_same_bits() {
+        let job = job("");
+        let model = crate::model::build(&job.model, job.seed).unwrap();
+        let whole = resume_on(
+            "x",
+            &job,
+            model.as_ref(),
+            &mut Threads::new(3).unwrap(),
+            State::new(1),
+            &mut Quiet,
+        )
+        .unwrap();
+        let mut observer = StopAfter {
+            after: 7,
+            kept: None,
+        };
+        let err = resume_on(
+            "x",
+            &job,
+            model.as_ref(),
+            &mut Threads::new(3).unwrap(),
+            State::new(1),
+            &mut observer,
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::Interrupted { .. }), "{err}");
+        let kept = observer.kept.unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        let (mut c, fresh) = Checkpoint::open(&path, &job, 1, DEFAULT_INTERVAL).unwrap();
+        assert_eq!(fresh, State::new(1));
+        c.write(&kept).unwrap();
+        let (_, read) = Checkpoint::open(&path, &job, 1, DEFAULT_INTERVAL).unwrap();
+        assert_eq!(read, kept);
+
+        let resumed = resume_on(
+            "x",
+            &job,
+            model.as_ref(),
+            &mut Threads::new(2).unwrap(),
+            read,
+            &mut Quiet,
+        )
+        .unwrap();
+        assert_eq!(resumed.moments, whole.moments);
+        assert_eq!(resumed.estimates, whole.estimates);
+        assert_eq!(resumed.trace, whole.trace);
+    }
+
+    #[test]
+    fn another_job_is_refused_with_what_differs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        Checkpoint::open(&path, &job(""), 1, DEFAULT_INTERVAL).unwrap();
+        let err = Checkpoint::open(&path, &job("confidence = 0.9"), 1, DEFAULT_INTERVAL)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("confidence 0.95 there, 0.9 here"), "{err}");
+        let err = Checkpoint::open(&path, &job("target_rel_error = 0.1"), 1, DEFAULT_INTERVAL)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("target none there"), "{err}");
+    }
+
+    #[test]
+    fn a_damaged_state_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        Checkpoint::open(&path, &job(""), 1, DEFAULT_INTERVAL).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (from, to) in [
+            ("\"next\": 0", "\"next\": 3"),
+            ("\"version\": 1", "\"version\": 9"),
+        ] {
+            std::fs::write(&path, text.replace(from, to)).unwrap();
+            let err = Checkpoint::open(&path, &job(""), 1, DEFAULT_INTERVAL).unwrap_err();
+            assert!(matches!(err, Error::Checkpoint { .. }), "{err}");
+        }
+    }
+}
