@@ -385,6 +385,14 @@ fn programs_that_are_not_workers_give_clear_errors() {
             ),
             "protocol version 0",
         ),
+        // The same reply in two writes: the parent must join the pieces.
+        (
+            script(
+                "split",
+                "read hello; printf '{\"type\":\"rea'; sleep 0.2; echo 'dy\",\"v\":0}'; exec cat",
+            ),
+            "protocol version 0",
+        ),
         (dir.path().join("missing"), "cannot start worker process"),
     ];
     for (program, needle) in cases {

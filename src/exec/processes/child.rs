@@ -1,18 +1,19 @@
-//! One worker process as the parent sees it: the child, a thread reading its replies
-//! and a thread keeping its last stderr line.
+//! One worker process as the parent sees it: the child, its pipes, and a thread
+//! keeping its last stderr line.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::protocol::{self, Reply};
 use crate::Error;
 
-/// What a worker's reader thread tells the parent.
+/// What the parent learns from a worker's standard output.
 #[derive(Debug)]
 pub(super) enum Event {
     /// Worker `id` sent a line: a reply, or why it is not one.
@@ -32,15 +33,16 @@ pub(super) struct Worker {
     pub in_flight: VecDeque<u64>,
     process: Child,
     stdin: Option<ChildStdin>,
+    stdout: ChildStdout,
+    /// Received bytes of a line not yet complete.
+    partial: Vec<u8>,
     last_stderr: Arc<Mutex<String>>,
     stderr_closed: Receiver<()>,
 }
 
 impl Worker {
-    /// Starts `program worker`, whose replies become events on `events` tagged with
-    /// `id`: unique among the workers an executor ever starts, so that events from a
-    /// replaced worker are recognised as stale.
-    pub fn spawn(program: &Path, id: u64, events: Sender<Event>) -> Result<Self, Error> {
+    /// Starts `program worker`; `id` names its threads.
+    pub fn spawn(program: &Path, id: u64) -> Result<Self, Error> {
         let mut command = Command::new(program);
         command
             .arg("worker")
@@ -57,15 +59,11 @@ impl Worker {
         let stdin = process.stdin.take();
         let stdout = process.stdout.take().expect("stdout is piped");
         let stderr = process.stderr.take().expect("stderr is piped");
-        let thread = |name: &str| std::thread::Builder::new().name(format!("carlo-{name}-{id}"));
-        // Replies are parsed on this thread, off the thread that merges.
-        thread("replies")
-            .spawn(move || read_replies(stdout, id, &events))
-            .map_err(|e| Error::Execution(format!("cannot start a reader thread: {e}")))?;
         let last_stderr = Arc::new(Mutex::new(String::new()));
         let (closed_tx, stderr_closed) = mpsc::channel();
         let last = Arc::clone(&last_stderr);
-        thread("stderr")
+        std::thread::Builder::new()
+            .name(format!("carlo-stderr-{id}"))
             .spawn(move || {
                 keep_last_line(stderr, &last);
                 let _ = closed_tx.send(());
@@ -75,6 +73,8 @@ impl Worker {
             in_flight: VecDeque::new(),
             process,
             stdin,
+            stdout,
+            partial: Vec::new(),
             last_stderr,
             stderr_closed,
         })
@@ -83,6 +83,38 @@ impl Worker {
     /// The worker's process id.
     pub fn pid(&self) -> u32 {
         self.process.id()
+    }
+
+    /// The descriptor of its standard output, to poll.
+    pub fn stdout_fd(&self) -> RawFd {
+        self.stdout.as_raw_fd()
+    }
+
+    /// Reads what its standard output holds (call only when a poll says it is
+    /// readable, or this blocks) and returns the events of the complete lines, ending
+    /// with [`Event::Closed`] at end of file. A line cut short by the end of file
+    /// means the worker died while writing it: that is its death, not a malformed
+    /// message.
+    pub fn receive(&mut self, id: u64) -> Vec<Event> {
+        let mut buf = [0; 8192];
+        let n = match self.stdout.read(&mut buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Vec::new(),
+            Ok(0) | Err(_) => return vec![Event::Closed { id }],
+            Ok(n) => n,
+        };
+        self.partial.extend_from_slice(&buf[..n]);
+        let mut events = Vec::new();
+        let mut start = 0;
+        while let Some(end) = self.partial[start..].iter().position(|&b| b == b'\n') {
+            let line = &self.partial[start..=start + end];
+            events.push(Event::Message {
+                id,
+                reply: protocol::decode(line),
+            });
+            start += end + 1;
+        }
+        self.partial.drain(..start);
+        events
     }
 
     /// Sends one line. A worker that cannot be written to is dead or dying: it is
@@ -123,29 +155,6 @@ impl Drop for Worker {
         let _ = self.process.kill();
         let _ = self.process.wait();
     }
-}
-
-/// Decodes each line of a worker's stdout into an event, until the stream ends or
-/// the parent stops listening.
-fn read_replies(stdout: impl Read, id: u64, events: &Sender<Event>) {
-    let mut reader = BufReader::new(stdout);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        match reader.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                let reply = protocol::decode(&line);
-                // A partial line means the worker died while writing it: that is
-                // reported as its death, below, not as a malformed message.
-                let truncated = reply.is_err() && !line.ends_with(b"\n");
-                if truncated || events.send(Event::Message { id, reply }).is_err() {
-                    break;
-                }
-            }
-        }
-    }
-    let _ = events.send(Event::Closed { id });
 }
 
 /// Reads a worker's stderr to its end, keeping the last non-blank line.

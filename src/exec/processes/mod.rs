@@ -20,10 +20,9 @@ pub mod protocol;
 mod worker;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, Sender};
 
 use super::{Executor, Flow, Queue, Work};
 use crate::Error;
@@ -53,8 +52,8 @@ pub struct Processes {
     /// The hello the live workers were given, if any.
     hello: Option<(Job, String)>,
     next_id: u64,
-    events: Sender<Event>,
-    inbox: Receiver<Event>,
+    /// Events read from workers and not yet handled.
+    inbox: VecDeque<Event>,
 }
 
 impl Processes {
@@ -74,7 +73,6 @@ impl Processes {
     /// first run, not here. Fails if `CARLO_FAULT` is set but invalid.
     pub fn with_program(program: impl Into<PathBuf>, workers: usize) -> Result<Self, Error> {
         fault::Faults::from_env()?;
-        let (events, inbox) = mpsc::channel();
         Ok(Processes {
             program: program.into(),
             size: match workers {
@@ -84,8 +82,7 @@ impl Processes {
             pool: BTreeMap::new(),
             hello: None,
             next_id: 0,
-            events,
-            inbox,
+            inbox: VecDeque::new(),
         })
     }
 
@@ -104,14 +101,14 @@ impl Processes {
         self.pool.clear();
         self.hello = None;
         // Events of the dead workers would otherwise be read by the next run.
-        while self.inbox.try_recv().is_ok() {}
+        self.inbox.clear();
     }
 
     /// Starts a worker, greets it with the current hello and returns its id.
     fn spawn(&mut self) -> Result<u64, Error> {
         let id = self.next_id;
         self.next_id += 1;
-        let mut worker = Worker::spawn(&self.program, id, self.events.clone())?;
+        let mut worker = Worker::spawn(&self.program, id)?;
         if let Some((_, line)) = &self.hello {
             worker.send(line);
         }
@@ -151,11 +148,7 @@ impl Processes {
             self.fill(id, &mut schedule);
         }
         while schedule.unreported > 0 {
-            let event = self
-                .inbox
-                .recv()
-                .expect("the executor holds a sender, so the channel never closes");
-            match event {
+            match self.next_event()? {
                 Event::Message { id, reply } if self.pool.contains_key(&id) => {
                     let reply = reply.map_err(|e| self.fail(id, &e))?;
                     if let Some((index, moments)) = self.accept(id, reply, work)? {
@@ -174,6 +167,59 @@ impl Processes {
             }
         }
         Ok(Flow::Continue)
+    }
+
+    /// The next event from any worker, waiting for one if needed.
+    fn next_event(&mut self) -> Result<Event, Error> {
+        loop {
+            if let Some(event) = self.inbox.pop_front() {
+                return Ok(event);
+            }
+            self.poll()?;
+        }
+    }
+
+    /// Waits until some workers' standard outputs are readable and reads them into
+    /// the inbox.
+    ///
+    /// Hand-written on `poll(2)` rather than a reader thread per worker: this is the
+    /// parent's per-chunk path, and waking one thread instead of two per answer is
+    /// what keeps the parent's share of the cores small next to its workers'.
+    fn poll(&mut self) -> Result<(), Error> {
+        let ids: Vec<u64> = self.pool.keys().copied().collect();
+        let mut fds: Vec<libc::pollfd> = self
+            .pool
+            .values()
+            .map(|w| libc::pollfd {
+                fd: w.stdout_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        if fds.is_empty() {
+            // Unreachable while chunks are unreported (their workers are alive or
+            // replaced), but waiting on nothing would hang forever.
+            return Err(Error::Execution("no worker process is left".into()));
+        }
+        let count = libc::nfds_t::try_from(fds.len()).expect("the pool size fits");
+        // SAFETY: `fds` is a live, exclusively borrowed array of `count` pollfds.
+        if unsafe { libc::poll(fds.as_mut_ptr(), count, -1) } < 0 {
+            let e = std::io::Error::last_os_error();
+            return match e.kind() {
+                // A signal (Ctrl-C, for example): the caller decides at the next chunk.
+                std::io::ErrorKind::Interrupted => Ok(()),
+                _ => Err(Error::Execution(format!(
+                    "cannot wait for worker processes: {e}"
+                ))),
+            };
+        }
+        for (id, fd) in ids.into_iter().zip(&fds) {
+            if fd.revents != 0 {
+                let worker = self.pool.get_mut(&id).expect("polled a live worker");
+                self.inbox.extend(worker.receive(id));
+            }
+        }
+        Ok(())
     }
 
     /// Checks a reply from worker `id`; returns the chunk it completes, if any.
