@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use carlo::config::{Backend, Destination, Overrides, parse_count};
 use carlo::output::Format;
+use carlo::shard::Shard;
 
 /// Monte Carlo simulations whose answer does not depend on where they ran.
 ///
@@ -34,6 +35,8 @@ pub enum Command {
     /// Internal: serve chunks to a parent `carlo run --backend processes` over stdin
     /// and stdout; exits when stdin closes.
     Worker,
+    /// Merge the partials of `carlo run --shard` into the summary of one run.
+    Merge(MergeArgs),
 }
 
 /// `carlo run`.
@@ -70,6 +73,12 @@ pub struct RunArgs {
     /// samples on a log axis, with the reference where there is one.
     #[arg(long, value_name = "PATH")]
     pub plot: Option<PathBuf>,
+    /// Run only shard I of N (1-based) and write its partial for `carlo merge`:
+    /// JSON, to --out [default: results/<name>.part-I-of-N.json, beside the summary].
+    /// Without it, a Slurm job-array task runs shard SLURM_ARRAY_TASK_ID -
+    /// SLURM_ARRAY_TASK_MIN + 1 of SLURM_ARRAY_TASK_COUNT.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse, allow_hyphen_values = true)]
+    pub shard: Option<Shard>,
 }
 
 /// A positive, finite number of seconds.
@@ -80,6 +89,24 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
             "expected a positive number of seconds such as 5 or 0.5, found '{text}'"
         )),
     }
+}
+
+/// `carlo merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The partials written by `carlo run --shard I/N`, one per shard, in any order.
+    #[arg(value_name = "PART", required = true)]
+    pub parts: Vec<PathBuf>,
+    /// Where the summary goes: a file, or - for standard output.
+    /// [default: the run's summary path, recorded in the partials]
+    #[arg(long, short, value_name = "PATH|-")]
+    pub out: Option<String>,
+    /// Summary format. [default: csv for files and pipes, table on a terminal]
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `carlo check`.
@@ -166,11 +193,16 @@ impl OverrideArgs {
             chunk_size: self.chunk_size,
             backend: self.backend,
             workers: self.workers,
-            out: out.map(|o| match o {
-                "-" => Destination::Stdout,
-                path => Destination::File(path.into()),
-            }),
+            out: out.map(destination),
         }
+    }
+}
+
+/// The destination `--out` names: `-` is standard output.
+pub fn destination(out: &str) -> Destination {
+    match out {
+        "-" => Destination::Stdout,
+        path => Destination::File(path.into()),
     }
 }
 

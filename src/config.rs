@@ -36,6 +36,8 @@ pub enum Backend {
     Threads,
     /// Worker processes of the carlo executable.
     Processes,
+    /// MPI ranks started by `mpirun`; only in builds with the `mpi` feature.
+    Mpi,
 }
 
 impl Backend {
@@ -45,9 +47,19 @@ impl Backend {
             Backend::Sequential => "sequential",
             Backend::Threads => "threads",
             Backend::Processes => "processes",
+            Backend::Mpi => "mpi",
         }
     }
+
+    /// Whether this build of carlo can run the backend.
+    pub fn is_available(self) -> bool {
+        self != Backend::Mpi || cfg!(feature = "mpi")
+    }
 }
+
+/// Why [`Backend::Mpi`] is refused in a build without the `mpi` feature.
+pub const MPI_MISSING: &str =
+    "carlo was built without the mpi feature; rebuild with --features mpi";
 
 /// Where the summary goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -361,13 +373,24 @@ impl Experiment {
                     .unwrap_or_else(|| Path::new("results").join(format!("{name}.csv"))),
             )
         });
+        // `mpi` is always parsed, so that a build without it can say how to get it
+        // instead of calling it an unknown backend.
+        let backend = match (overrides.backend, raw.execution.backend) {
+            (Some(b), _) if !b.is_available() => {
+                return Err(Error::Flag {
+                    flag: "--backend".into(),
+                    reason: MPI_MISSING.into(),
+                });
+            }
+            (None, Some(b)) if !b.is_available() => {
+                return Err(invalid("execution.backend", MPI_MISSING.into()));
+            }
+            (flag, config) => flag.or(config).unwrap_or(Backend::Threads),
+        };
         Ok(Experiment {
             name,
             job,
-            backend: overrides
-                .backend
-                .or(raw.execution.backend)
-                .unwrap_or(Backend::Threads),
+            backend,
             workers,
             out,
             source: path.to_path_buf(),

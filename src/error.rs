@@ -60,6 +60,10 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// Shard partials that do not make up one run (different runs, overlapping or
+    /// missing chunks); the message names the files or chunks.
+    #[error("cannot merge: {0}")]
+    Merge(String),
     /// The executor failed while running chunks.
     #[error("{0}")]
     Execution(String),
@@ -94,6 +98,7 @@ impl Error {
                 | Error::Parameter { .. }
                 | Error::Flag { .. }
                 | Error::Checkpoint { .. }
+                | Error::Merge(_)
         )
     }
 

@@ -42,6 +42,7 @@ pub mod plan;
 pub mod progress;
 pub mod rng;
 pub mod scale;
+pub mod shard;
 pub mod stats;
 pub mod trace;
 

@@ -11,11 +11,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::Parser;
 
 use carlo::checkpoint::Checkpoint;
-use carlo::config::{Destination, Experiment, Overrides};
+use carlo::config::{Backend, Destination, Experiment, Overrides};
 use carlo::engine::State;
 use carlo::output::{self, Format};
-use carlo::{Error, engine, model, progress, scale, trace};
-use cli::{CheckArgs, Cli, Command, RunArgs, ScaleArgs};
+use carlo::shard::{self, Partial, Shard};
+use carlo::{Error, engine, exec, model, progress, scale, trace};
+use cli::{CheckArgs, Cli, Command, MergeArgs, RunArgs, ScaleArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         Command::Models => models(),
         Command::Scale(args) => scale(&args),
         Command::Worker => carlo::exec::processes::serve_stdio(),
+        Command::Merge(args) => merge(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -38,6 +40,13 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &RunArgs) -> Result<(), Error> {
+    let shard = match args.shard {
+        Some(shard) => Some(shard),
+        None => Shard::from_slurm(|name| std::env::var(name).ok())?,
+    };
+    if let Some(shard) = shard {
+        return run_shard(args, shard);
+    }
     let overrides = args.overrides.to_overrides(args.out.as_deref());
     let experiment = Experiment::load(&args.config, &overrides)?;
     distinct_outputs(args, &experiment.out)?;
@@ -72,29 +81,136 @@ fn run(args: &RunArgs) -> Result<(), Error> {
         }
         other => other?,
     };
+    if !exec::is_primary() {
+        return Ok(());
+    }
     if let Some(path) = &args.trace {
         output::write_atomic(path, &output::render(&trace::sheet(&report), Format::Csv))?;
     }
     if let Some(path) = &args.plot {
         trace::plot(&report, path)?;
     }
-    let sheet = output::summary(&report);
-    let to_terminal = std::io::stdout().is_terminal();
-    let format = args.format.unwrap_or(match experiment.out {
-        Destination::Stdout if to_terminal => Format::Table,
-        _ => Format::Csv,
-    });
-    output::write(&experiment.out, &output::render(&sheet, format))?;
+    emit(&report, &experiment.out, args.format, args.quiet)?;
     if !args.quiet {
-        if let Destination::File(path) = &experiment.out {
-            output::write(&Destination::Stdout, &output::render(&sheet, Format::Table))?;
-            eprintln!("wrote {}", path.display());
-        }
         for path in [&args.trace, &args.plot].into_iter().flatten() {
             eprintln!("wrote {}", path.display());
         }
     }
     Ok(())
+}
+
+/// Writes a report's summary to `out` (and a table for people unless `quiet`).
+fn emit(
+    report: &engine::Report,
+    out: &Destination,
+    format: Option<Format>,
+    quiet: bool,
+) -> Result<(), Error> {
+    let sheet = output::summary(report);
+    let to_terminal = std::io::stdout().is_terminal();
+    let format = format.unwrap_or(match out {
+        Destination::Stdout if to_terminal => Format::Table,
+        _ => Format::Csv,
+    });
+    output::write(out, &output::render(&sheet, format))?;
+    if let Destination::File(path) = out
+        && !quiet
+    {
+        output::write(&Destination::Stdout, &output::render(&sheet, Format::Table))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// `carlo run --shard I/N`: one share of the chunks, written as a partial.
+fn run_shard(args: &RunArgs, shard: Shard) -> Result<(), Error> {
+    if args.format.is_some() {
+        return Err(Error::Flag {
+            flag: "--format".into(),
+            reason: "a shard writes its partial as JSON; give --format to carlo merge".into(),
+        });
+    }
+    for (flag, given) in [
+        ("--checkpoint", args.checkpoint.is_some()),
+        ("--trace", args.trace.is_some()),
+        ("--plot", args.plot.is_some()),
+    ] {
+        if given {
+            return Err(Error::Flag {
+                flag: flag.into(),
+                reason: format!(
+                    "does not apply to a shard (--shard {shard}), which writes a partial"
+                ),
+            });
+        }
+    }
+    // Loaded without --out, so that the partial records the run's own summary path
+    // (where `carlo merge` writes by default); --out names the partial instead.
+    let experiment = Experiment::load(&args.config, &args.overrides.to_overrides(None))?;
+    if experiment.job.target.is_some() {
+        return Err(Error::Flag {
+            flag: "--shard".into(),
+            reason: format!(
+                "{} sets a target error, and whether to stop is decided on every chunk merged \
+                 in order, which no shard sees; run it whole, or shard it without the target",
+                args.config.display()
+            ),
+        });
+    }
+    let out = match (args.out.as_deref(), &experiment.out) {
+        (Some(out), _) => cli::destination(out),
+        (None, Destination::File(summary)) => Destination::File(shard.default_path(summary)),
+        (None, Destination::Stdout) => Destination::Stdout,
+    };
+    let mut bar = progress::Bar::new(!args.quiet && std::io::stderr().is_terminal());
+    let partial = shard::run(&experiment, shard, &mut bar)?;
+    drop(bar);
+    if !exec::is_primary() {
+        return Ok(());
+    }
+    output::write(&out, &partial.to_bytes())?;
+    if !args.quiet {
+        let from = if args.shard.is_none() {
+            " (from SLURM_ARRAY_TASK_ID)"
+        } else {
+            ""
+        };
+        let chunks = match partial.chunk_end - partial.chunk_start {
+            0 => "no chunks (more shards than chunks)".to_string(),
+            _ => format!(
+                "chunks {}-{} of {}",
+                partial.chunk_start,
+                partial.chunk_end - 1,
+                experiment.job.plan().chunks()
+            ),
+        };
+        let place = match &out {
+            Destination::File(path) => format!("wrote {}", path.display()),
+            Destination::Stdout => "wrote standard output".into(),
+        };
+        eprintln!(
+            "shard {shard}{from}: {chunks}, {} x{} in {:.3} s; {place}",
+            partial.backend, partial.workers, partial.wall_seconds
+        );
+    }
+    Ok(())
+}
+
+/// `carlo merge`: shard partials into the summary of one run.
+fn merge(args: &MergeArgs) -> Result<(), Error> {
+    let parts = args
+        .parts
+        .iter()
+        .map(|path| Ok((path.clone(), Partial::read(path)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let report = shard::merge(&parts)?;
+    let out = match args.out.as_deref() {
+        Some(out) => cli::destination(out),
+        None => Destination::File(parts[0].1.summary.clone().unwrap_or_else(|| {
+            std::path::Path::new("results").join(format!("{}.csv", report.name))
+        })),
+    };
+    emit(&report, &out, args.format, args.quiet)
 }
 
 /// Refuses two outputs of one run at the same path, where one would overwrite the
@@ -243,6 +359,13 @@ fn scale(args: &ScaleArgs) -> Result<(), Error> {
         ..Overrides::default()
     };
     let experiment = Experiment::load(&args.config, &overrides)?;
+    if args.backends.contains(&Backend::Mpi) {
+        return Err(Error::Flag {
+            flag: "--backends".into(),
+            reason: "mpi runs one job per mpirun; time it with mpirun ... carlo run --backend mpi"
+                .into(),
+        });
+    }
     let flag = |reason: &str| Error::Flag {
         flag: "--workers".into(),
         reason: reason.into(),

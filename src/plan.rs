@@ -68,11 +68,17 @@ impl Plan {
     /// The chunk range of share `shard` (0-based) out of `shards` equal, contiguous
     /// shares; earlier shares get the remainder, one chunk each.
     pub fn share(&self, shard: u64, shards: u64) -> Range<u64> {
-        let (base, extra) = (self.chunks() / shards, self.chunks() % shards);
-        let start = shard * base + shard.min(extra);
-        let len = base + u64::from(shard < extra);
-        start..start + len
+        split(0..self.chunks(), shard, shards)
     }
+}
+
+/// Part `part` (0-based) of `range` cut into `parts` contiguous parts whose lengths
+/// differ by at most one; earlier parts get the remainder, one each.
+pub fn split(range: Range<u64>, part: u64, parts: u64) -> Range<u64> {
+    let len = range.end - range.start;
+    let (base, extra) = (len / parts, len % parts);
+    let start = range.start + part * base + part.min(extra);
+    start..start + base + u64::from(part < extra)
 }
 
 #[cfg(test)]

@@ -124,6 +124,13 @@ const FLAG_CASES: &[(&[&str], &str)] = &[
     ),
     (&["--checkpoint-interval", "1"], "--checkpoint"),
     (&["--trace", "t.csv", "--plot", "t.csv"], "--plot"),
+    (&["--shard", "0/4"], "--shard"),
+    (&["--shard", "5/4"], "--shard"),
+    (&["--shard", "1/0"], "--shard"),
+    (&["--shard", "2"], "--shard"),
+    (&["--shard", "a/b"], "--shard"),
+    (&["--shard", "-1/4"], "--shard"),
+    (&["--shard", "1/2", "--format", "csv"], "--format"),
 ];
 
 fn check_failure(
@@ -289,4 +296,79 @@ fn the_good_config_runs_and_writes_its_summary() {
             .count(),
         1
     );
+}
+
+#[test]
+fn bad_slurm_array_variables_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("out.json");
+    let config = dir.path().join("good.toml");
+    std::fs::write(&config, GOOD).unwrap();
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        // `--array=1-9:2`: ids with a step are not contiguous shards.
+        (
+            &[
+                ("SLURM_ARRAY_TASK_ID", "9"),
+                ("SLURM_ARRAY_TASK_COUNT", "5"),
+                ("SLURM_ARRAY_TASK_MIN", "1"),
+            ],
+            "SLURM_ARRAY_TASK_ID",
+        ),
+        (
+            &[
+                ("SLURM_ARRAY_TASK_ID", "x"),
+                ("SLURM_ARRAY_TASK_COUNT", "5"),
+            ],
+            "SLURM_ARRAY_TASK_ID",
+        ),
+        (
+            &[("SLURM_ARRAY_TASK_ID", "1"), ("SLURM_ARRAY_TASK_COUNT", "")],
+            "SLURM_ARRAY_TASK_COUNT",
+        ),
+    ];
+    for (vars, needle) in cases {
+        let output = cargo_bin_cmd!("carlo")
+            .arg("run")
+            .arg(&config)
+            .args(["--out", out_file.to_str().unwrap()])
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap();
+        check_failure(output, needle, &out_file, &format!("{vars:?}"));
+    }
+}
+
+/// The default build parses `mpi` so that it can say how to get it.
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn mpi_backend_needs_the_mpi_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("out.csv");
+    let config = dir.path().join("good.toml");
+    std::fs::write(&config, GOOD).unwrap();
+    let in_config = dir.path().join("mpi.toml");
+    std::fs::write(
+        &in_config,
+        GOOD.replace("backend = \"threads\"", "backend = \"mpi\""),
+    )
+    .unwrap();
+    let cases = [
+        (&config, vec!["--backend", "mpi"], "--backend"),
+        (&in_config, vec![], "execution.backend"),
+    ];
+    for (path, flags, needle) in cases {
+        let output = cargo_bin_cmd!("carlo")
+            .arg("run")
+            .arg(path)
+            .args(&flags)
+            .args(["--out", out_file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        check_failure(output, needle, &out_file, &format!("{flags:?}"));
+        assert!(
+            stderr.contains("carlo was built without the mpi feature; rebuild with --features mpi"),
+            "{stderr}"
+        );
+    }
 }

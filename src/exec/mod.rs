@@ -5,6 +5,8 @@
 //! nothing of options or pi: they see a [`Work`] (a model behind a trait object, the
 //! plan and the seed) and chunk indices.
 
+#[cfg(feature = "mpi")]
+mod mpi;
 pub mod processes;
 mod sequential;
 mod threads;
@@ -18,6 +20,8 @@ use crate::plan::Plan;
 use crate::rng::{Cursor, Family};
 use crate::stats::Moments;
 
+#[cfg(feature = "mpi")]
+pub use mpi::Mpi;
 pub use processes::Processes;
 pub use sequential::Sequential;
 pub use threads::Threads;
@@ -89,7 +93,25 @@ pub fn build(backend: Backend, workers: usize) -> Result<Box<dyn Executor>, Erro
         Backend::Sequential => Box::new(Sequential),
         Backend::Threads => Box::new(Threads::new(workers)?),
         Backend::Processes => Box::new(Processes::new(workers)?),
+        #[cfg(feature = "mpi")]
+        Backend::Mpi => Box::new(Mpi::new()?),
+        #[cfg(not(feature = "mpi"))]
+        Backend::Mpi => {
+            return Err(Error::Flag {
+                flag: "--backend".into(),
+                reason: crate::config::MPI_MISSING.into(),
+            });
+        }
     })
+}
+
+/// Whether this process writes the run's outputs: true except in MPI ranks other
+/// than rank 0, which compute and merge like rank 0 but must leave the writing to it.
+pub fn is_primary() -> bool {
+    #[cfg(feature = "mpi")]
+    return mpi::rank().is_none_or(|rank| rank == 0);
+    #[cfg(not(feature = "mpi"))]
+    true
 }
 
 /// Hands out the chunks of sorted ranges one at a time, in ascending order, to any

@@ -1,0 +1,286 @@
+//! Shards: `carlo run --shard I/N` for every I, then `carlo merge`, gives the bits of
+//! one run; merge refuses partials that do not make up one run, naming why.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::cargo::cargo_bin_cmd;
+
+/// 1_000_003 samples in chunks of 10_000: 101 chunks, the last one short, which no
+/// shard count from 2 to 5 divides evenly.
+fn pi_config(dir: &Path, seed: u64, samples: u64) -> PathBuf {
+    common::write_config(
+        dir,
+        &format!("pi-{seed}-{samples}.toml"),
+        &format!(
+            "[simulation]\nname = \"pi\"\nsamples = {samples}\nseed = {seed}\nchunk_size = 10_000\n[model]\ntype = \"pi\"\n"
+        ),
+    )
+}
+
+/// Runs shard `shard` (`I/N`) of `config` and returns the partial's path.
+fn run_shard(config: &Path, shard: &str, extra: &[&str]) -> PathBuf {
+    let part = config.with_file_name(format!(
+        "{}.part-{}.json",
+        config.file_stem().unwrap().to_string_lossy(),
+        shard.replace('/', "-of-")
+    ));
+    cargo_bin_cmd!("carlo")
+        .arg("run")
+        .arg(config)
+        .args(["--shard", shard, "--quiet", "--out"])
+        .arg(&part)
+        .args(extra)
+        .assert()
+        .success()
+        .stdout("");
+    part
+}
+
+/// `carlo merge PARTS... --out - --format csv` and its output.
+fn merge(parts: &[PathBuf]) -> std::process::Output {
+    cargo_bin_cmd!("carlo")
+        .arg("merge")
+        .args(parts)
+        .args(["--out", "-", "--format", "csv", "--quiet"])
+        .output()
+        .unwrap()
+}
+
+/// Asserts that merging `parts` fails with exit 2 and a message holding `needles`.
+fn refuses(parts: &[PathBuf], needles: &[&str]) {
+    let out = merge(parts);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(out.stdout.is_empty(), "wrote a summary: {:?}", out.stdout);
+    assert_eq!(stderr.lines().count(), 1, "not one line: {stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "{stderr:?} lacks {needle:?}");
+    }
+}
+
+#[test]
+fn every_shard_count_merges_to_the_sequential_bits() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = pi_config(dir.path(), 7, 1_000_003);
+    let reference = common::result_columns(&common::run_csv(&config, &["--backend", "sequential"]));
+    for n in 1..=5 {
+        // Shards on different backends and worker counts: where a shard ran must not
+        // matter either.
+        let parts: Vec<PathBuf> = (1..=n)
+            .map(|i| {
+                let workers = (i % 3 + 1).to_string();
+                run_shard(&config, &format!("{i}/{n}"), &["--workers", &workers])
+            })
+            .rev() // merge takes partials in any order
+            .collect();
+        let out = merge(&parts);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let csv = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(common::result_columns(&csv), reference, "{n} shards");
+        assert_eq!(common::field(&csv, "backend"), "shards");
+        assert_eq!(common::field(&csv, "workers"), n.to_string());
+    }
+}
+
+#[test]
+fn more_shards_than_chunks_still_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = pi_config(dir.path(), 3, 25_000); // 3 chunks, 5 shards
+    let reference = common::result_columns(&common::run_csv(&config, &["--backend", "sequential"]));
+    let parts: Vec<PathBuf> = (1..=5)
+        .map(|i| run_shard(&config, &format!("{i}/5"), &[]))
+        .collect();
+    let out = merge(&parts);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        common::result_columns(&String::from_utf8(out.stdout).unwrap()),
+        reference
+    );
+}
+
+#[test]
+fn slurm_array_variables_pick_the_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = pi_config(dir.path(), 7, 1_000_003);
+    let by_flag = run_shard(&config, "2/3", &[]);
+    // An array numbered from 0 (--array=0-2): task 1 is the second shard.
+    let by_env = dir.path().join("env.json");
+    cargo_bin_cmd!("carlo")
+        .arg("run")
+        .arg(&config)
+        .args(["--quiet", "--out"])
+        .arg(&by_env)
+        .env("SLURM_ARRAY_TASK_ID", "1")
+        .env("SLURM_ARRAY_TASK_COUNT", "3")
+        .env("SLURM_ARRAY_TASK_MIN", "0")
+        .assert()
+        .success();
+    let chunks = |p: &Path| {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        (v["shard"].clone(), v["shards"].clone(), v["chunks"].clone())
+    };
+    assert_eq!(chunks(&by_env), chunks(&by_flag));
+}
+
+#[test]
+fn default_partial_path_and_merge_destination() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = pi_config(dir.path(), 7, 100_000);
+    for i in 1..=2 {
+        cargo_bin_cmd!("carlo")
+            .current_dir(dir.path())
+            .arg("run")
+            .arg(&config)
+            .args(["--shard", &format!("{i}/2"), "--quiet"])
+            .assert()
+            .success();
+    }
+    let results = dir.path().join("results");
+    let parts: Vec<PathBuf> = (1..=2)
+        .map(|i| results.join(format!("pi.part-{i}-of-2.json")))
+        .collect();
+    assert!(parts.iter().all(|p| p.exists()));
+    cargo_bin_cmd!("carlo")
+        .current_dir(dir.path())
+        .arg("merge")
+        .args(&parts)
+        .arg("--quiet")
+        .assert()
+        .success();
+    let csv = std::fs::read_to_string(results.join("pi.csv")).unwrap();
+    assert_eq!(common::field(&csv, "backend"), "shards");
+}
+
+#[test]
+fn merge_refuses_partials_of_another_seed_or_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = run_shard(&pi_config(dir.path(), 7, 1_000_003), "1/2", &[]);
+    let seed = run_shard(&pi_config(dir.path(), 8, 1_000_003), "2/2", &[]);
+    let samples = run_shard(&pi_config(dir.path(), 7, 1_000_004), "2/2", &[]);
+    let (a_name, seed_name) = (a.to_string_lossy(), seed.to_string_lossy());
+    refuses(
+        &[a.clone(), seed.clone()],
+        &[&a_name, &seed_name, "seed 7 vs 8"],
+    );
+    refuses(
+        &[a.clone(), samples.clone()],
+        &[&samples.to_string_lossy(), "samples 1000003 vs 1000004"],
+    );
+}
+
+#[test]
+fn merge_refuses_overlaps_and_gaps_naming_the_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = pi_config(dir.path(), 7, 1_000_003); // chunks 0-100
+    let halves: Vec<PathBuf> = (1..=2)
+        .map(|i| run_shard(&config, &format!("{i}/2"), &[]))
+        .collect();
+    let thirds: Vec<PathBuf> = (1..=3)
+        .map(|i| run_shard(&config, &format!("{i}/3"), &[]))
+        .collect();
+    // 1/2 holds chunks 0-50, 2/3 holds 34-67.
+    refuses(
+        &[halves[0].clone(), thirds[1].clone(), thirds[2].clone()],
+        &["overlap", "chunks 34-50"],
+    );
+    refuses(
+        &[halves[0].clone(), halves[0].clone(), halves[1].clone()],
+        &["overlap", "chunks 0-50"],
+    );
+    refuses(
+        &[thirds[0].clone(), thirds[2].clone()],
+        &["chunks 34-67", "missing", "shard 2/3"],
+    );
+    refuses(
+        &[thirds[1].clone()],
+        &["chunks 0-33, chunks 68-100", "missing", "shards 1/3, 3/3"],
+    );
+}
+
+#[test]
+fn merge_refuses_corrupt_and_foreign_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = pi_config(dir.path(), 7, 1_000_003);
+    let parts: Vec<PathBuf> = (1..=2)
+        .map(|i| run_shard(&config, &format!("{i}/2"), &[]))
+        .collect();
+    let text = std::fs::read_to_string(&parts[1]).unwrap();
+    let cases = [
+        (
+            "truncated",
+            text[..text.len() / 2].to_string(),
+            "not a carlo partial",
+        ),
+        (
+            "csv",
+            "name,model\npi,pi\n".to_string(),
+            "not a carlo partial",
+        ),
+        (
+            "other",
+            "{\"format\": \"something\"}".to_string(),
+            "not a carlo partial",
+        ),
+        (
+            "version",
+            text.replace("\"format_version\":1", "\"format_version\":2"),
+            "version 2",
+        ),
+        ("rng", text.replace("jump-v1", "jump-v0"), "rng"),
+        (
+            "altered",
+            text.replace("\"samples\":1000003", "\"samples\":1000013"),
+            "fingerprint",
+        ),
+        (
+            "count",
+            text.replace("\"count\":10000", "\"count\":10001"),
+            "chunk 51",
+        ),
+        (
+            "field",
+            text.replace("\"mean\"", "\"average\""),
+            "corrupt partial",
+        ),
+    ];
+    for (name, content, needle) in cases {
+        assert_ne!(content, text, "case {name} changed nothing");
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, content).unwrap();
+        refuses(
+            &[parts[0].clone(), path.clone()],
+            &[&path.to_string_lossy(), needle],
+        );
+    }
+    let missing = dir.path().join("no-such.json");
+    refuses(
+        &[parts[0].clone(), missing.clone()],
+        &[&missing.to_string_lossy()],
+    );
+}
+
+#[test]
+fn a_failed_merge_writes_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = pi_config(dir.path(), 7, 1_000_003);
+    let part = run_shard(&config, "1/2", &[]);
+    let out_file = dir.path().join("summary.csv");
+    cargo_bin_cmd!("carlo")
+        .arg("merge")
+        .arg(&part)
+        .arg("--out")
+        .arg(&out_file)
+        .assert()
+        .code(2);
+    assert!(!out_file.exists());
+}
