@@ -131,6 +131,11 @@ const FLAG_CASES: &[(&[&str], &str)] = &[
     (&["--shard", "a/b"], "--shard"),
     (&["--shard", "-1/4"], "--shard"),
     (&["--shard", "1/2", "--format", "csv"], "--format"),
+    (
+        &["--shard", "1/2", "--checkpoint", "c.json"],
+        "--checkpoint",
+    ),
+    (&["--shard", "1/2", "--trace", "t.csv"], "--trace"),
 ];
 
 fn check_failure(
@@ -336,6 +341,26 @@ fn bad_slurm_array_variables_are_named() {
             .unwrap();
         check_failure(output, needle, &out_file, &format!("{vars:?}"));
     }
+}
+
+#[test]
+fn a_target_error_cannot_be_sharded() {
+    // Whether to stop is decided on every chunk merged in order, which no shard sees.
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("out.json");
+    let config = dir.path().join("target.toml");
+    std::fs::write(
+        &config,
+        GOOD.replace("seed = 1", "seed = 1\ntarget_rel_error = 0.01"),
+    )
+    .unwrap();
+    let output = cargo_bin_cmd!("carlo")
+        .arg("run")
+        .arg(&config)
+        .args(["--shard", "1/2", "--out", out_file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    check_failure(output, "--shard", &out_file, "target with --shard");
 }
 
 /// The default build parses `mpi` so that it can say how to get it.
