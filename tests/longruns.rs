@@ -44,12 +44,17 @@ fn a_target_stops_every_backend_at_the_same_check_with_the_same_bits() {
         &format!("target_abs_error = {target}\ncheck_every = 8"),
     );
     let reference = common::run_csv(&config, &["--backend", "sequential"]);
-    for workers in ["1", "2", "3"] {
-        let csv = common::run_csv(&config, &["--backend", "threads", "--workers", workers]);
+    for (backend, workers) in [
+        ("threads", "1"),
+        ("threads", "2"),
+        ("threads", "3"),
+        ("processes", "2"),
+    ] {
+        let csv = common::run_csv(&config, &["--backend", backend, "--workers", workers]);
         assert_eq!(
             common::result_columns(&csv),
             common::result_columns(&reference),
-            "threads x{workers}"
+            "{backend} x{workers}"
         );
     }
     assert_eq!(common::field(&reference, "stop_reason"), "target");
@@ -196,10 +201,14 @@ const SLOW_SAMPLES: u64 = 100_000_000;
 const SLOW_CHUNK: u64 = 20_000;
 
 fn start(config: &Path, checkpoint: Option<&Path>, out: &Path) -> Child {
+    start_on("threads", config, checkpoint, out)
+}
+
+fn start_on(backend: &str, config: &Path, checkpoint: Option<&Path>, out: &Path) -> Child {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("carlo"));
     cmd.arg("run")
         .arg(config)
-        .args(["--workers", "2", "--quiet", "--out"])
+        .args(["--backend", backend, "--workers", "2", "--quiet", "--out"])
         .arg(out)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -349,6 +358,53 @@ fn ctrl_c_without_a_checkpoint_stops_cleanly() {
     );
     assert!(!out.exists());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+/// On the processes backend Ctrl-C reaches the whole process group, as from a
+/// terminal: the workers ignore it, and the parent saves and ends them. (That a
+/// resume gives the same bits is the business of the tests above.)
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_on_worker_processes_saves_and_leaves_no_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    // Ten times the slow run, so that it is surely interrupted; it never completes.
+    let config = pi_config(dir.path(), 10 * SLOW_SAMPLES, SLOW_CHUNK, "");
+    let checkpoint = dir.path().join("run.ckpt");
+    let out = dir.path().join("out.csv");
+    let mut child = {
+        use std::os::unix::process::CommandExt;
+        // Its own process group, so that the whole group can be signalled.
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("carlo"));
+        cmd.arg("run")
+            .arg(&config)
+            .args(["--backend", "processes", "--workers", "2", "--quiet"])
+            .arg("--out")
+            .arg(&out)
+            .arg("--checkpoint")
+            .arg(&checkpoint)
+            .args(["--checkpoint-interval", "0.02"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        cmd.spawn().unwrap()
+    };
+    let workers = common::wait_for_children(child.id(), 2);
+    wait_for("a checkpoint with progress", || {
+        chunks_done(&checkpoint).is_some_and(|n| n > 0)
+    });
+    let status = Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let code = child.wait().unwrap().code();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("run the same command again"), "{stderr}");
+    common::assert_all_die(&workers, "after Ctrl-C");
+    assert!(!out.exists());
+    assert!(!complete(&checkpoint) && chunks_done(&checkpoint).unwrap() > 0);
 }
 
 #[test]

@@ -6,9 +6,10 @@ mod common;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin_cmd;
+use common::{assert_all_die, is_dead, state, wait_for_children};
 
 use carlo::config::Job;
 use carlo::engine::{Quiet, run_on};
@@ -58,73 +59,6 @@ fn stdout_of_success(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-/// The state letter of process `pid` (`R`, `S`, `Z`, ...), or `None` once it is gone.
-fn state(pid: u32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name in parentheses may hold spaces; fields restart after it.
-    stat.rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .next()?
-        .chars()
-        .next()
-}
-
-/// A process that no longer runs: gone, or a zombie nobody has reaped yet (the
-/// container's init may not reap).
-fn is_dead(pid: u32) -> bool {
-    matches!(state(pid), None | Some('Z' | 'X'))
-}
-
-/// The live children of `pid`, from `/proc/*/stat`.
-fn children(pid: u32) -> Vec<u32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(child) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
-            continue;
-        };
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
-        if fields.get(1) == Some(&pid.to_string().as_str()) && !is_dead(child) {
-            found.push(child);
-        }
-    }
-    found.sort_unstable();
-    found
-}
-
-/// Waits (at most 10 s) until `pid` has `n` live children and returns them.
-fn wait_for_children(pid: u32, n: usize) -> Vec<u32> {
-    let start = Instant::now();
-    loop {
-        let found = children(pid);
-        if found.len() >= n {
-            return found;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "pid {pid} never had {n} children (found {found:?})"
-        );
-        sleep(Duration::from_millis(10));
-    }
-}
-
-/// Asserts that every pid is dead within 5 s.
-fn assert_all_die(pids: &[u32], when: &str) {
-    let start = Instant::now();
-    while !pids.iter().all(|&p| is_dead(p)) {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "workers {pids:?} still alive {when}"
-        );
-        sleep(Duration::from_millis(10));
-    }
 }
 
 fn kill(pid: u32, signal: i32) {

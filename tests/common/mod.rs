@@ -62,3 +62,75 @@ pub fn write_config(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     std::fs::write(&path, text).expect("temp dir is writable");
     path
 }
+
+// ---- Processes, from /proc (Linux) --------------------------------------------
+
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+/// The state letter of process `pid` (`R`, `S`, `Z`, ...), or `None` once it is gone.
+pub fn state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name in parentheses may hold spaces; fields restart after it.
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
+
+/// A process that no longer runs: gone, or a zombie nobody has reaped yet (the
+/// container's init may not reap).
+pub fn is_dead(pid: u32) -> bool {
+    matches!(state(pid), None | Some('Z' | 'X'))
+}
+
+/// The live children of `pid`, from `/proc/*/stat`.
+pub fn children(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(child) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+        if fields.get(1) == Some(&pid.to_string().as_str()) && !is_dead(child) {
+            found.push(child);
+        }
+    }
+    found.sort_unstable();
+    found
+}
+
+/// Waits (at most 10 s) until `pid` has `n` live children and returns them.
+pub fn wait_for_children(pid: u32, n: usize) -> Vec<u32> {
+    let start = Instant::now();
+    loop {
+        let found = children(pid);
+        if found.len() >= n {
+            return found;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "pid {pid} never had {n} children (found {found:?})"
+        );
+        sleep(Duration::from_millis(10));
+    }
+}
+
+/// Asserts that every pid is dead within 5 s.
+pub fn assert_all_die(pids: &[u32], when: &str) {
+    let start = Instant::now();
+    while !pids.iter().all(|&p| is_dead(p)) {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "workers {pids:?} still alive {when}"
+        );
+        sleep(Duration::from_millis(10));
+    }
+}
