@@ -316,6 +316,47 @@ fn the_european_control_helps_a_far_down_and_out_call() {
     );
 }
 
+fn american(option: &str, extra: &str, samples: u64, seed: u64) -> String {
+    let extra = format!("steps = 50\n{extra}");
+    config("american", option, &extra, samples, seed)
+}
+
+#[test]
+fn american_put_lies_just_below_the_tree() {
+    for reduction in ["", "control_variate = true", "antithetic = true"] {
+        let (q, est) = price(&american("put", reduction, 40_000, 14));
+        let (tree, kind) = q.reference.expect("a tree reference");
+        assert_eq!(kind.name(), "tree");
+        assert!((tree - 6.0904).abs() < 1e-4, "tree {tree}");
+        // Longstaff-Schwartz with 50 dates estimates the value of one exercise rule
+        // among those of a Bermudan option, so it is biased low, never high: the
+        // Bermudan put with 50 dates is worth 6.0784 (a 2000-step tree exercising
+        // only on those dates), 0.012 below the American one, and the fitted rule
+        // loses about 0.01 more (6.0688 +- 0.0033 with 2e6 paths). So: at most 4
+        // standard errors above the tree, and at most 0.04 (0.6%) plus 4 standard
+        // errors below it.
+        let z = (est.estimate - tree) / est.std_error;
+        assert!(z < Z, "[{reduction}] {est:?} above the tree {tree}");
+        assert!(
+            est.estimate > tree - 0.04 - Z * est.std_error,
+            "[{reduction}] {est:?}"
+        );
+    }
+}
+
+#[test]
+fn american_call_without_dividends_is_european() {
+    // Early exercise never pays; a fitted rule can only lose by exercising.
+    let (q, est) = price(&american("call", "control_variate = true", 40_000, 15));
+    let european = closed_form::black_scholes(&market(OptionType::Call));
+    assert!((q.reference.unwrap().0 - european).abs() < 1e-3);
+    assert!(est.estimate < european + Z * est.std_error, "{est:?}");
+    assert!(
+        est.estimate > european - 0.02 - Z * est.std_error,
+        "{est:?}"
+    );
+}
+
 /// Configs of every model that must give the same bits on every backend.
 fn determinism_configs() -> Vec<(&'static str, String)> {
     let both = "antithetic = true\ncontrol_variate = true";
@@ -330,6 +371,16 @@ fn determinism_configs() -> Vec<(&'static str, String)> {
                 95.0,
                 9,
                 &format!("rebate = 1.0\n{both}"),
+                30_001,
+                9,
+            ),
+        ),
+        (
+            "american",
+            config(
+                "american",
+                "put",
+                &format!("steps = 10\ncalibration_paths = 2000\n{both}"),
                 30_001,
                 9,
             ),

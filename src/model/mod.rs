@@ -6,6 +6,7 @@
 //! data that can be hashed and sent to worker processes), and [`build`] turns a spec
 //! into a validated model.
 
+mod american;
 mod asian;
 mod barrier;
 pub mod closed_form;
@@ -14,6 +15,7 @@ mod normal;
 mod option;
 mod path;
 mod pi;
+mod tree;
 mod zig_tables;
 
 use std::fmt;
@@ -24,6 +26,7 @@ use crate::Error;
 use crate::rng::Stream;
 use crate::stats::{Control, Moments};
 
+pub use american::{American, AmericanParams};
 pub use asian::{Asian, AsianParams, Average};
 pub use barrier::{Barrier, BarrierKind, BarrierParams};
 pub use european::{European, EuropeanParams};
@@ -133,6 +136,8 @@ pub enum ModelSpec {
     Asian(AsianParams),
     /// A discretely monitored barrier call or put.
     Barrier(BarrierParams),
+    /// An American call or put (Longstaff-Schwartz).
+    American(AmericanParams),
     /// A model defined outside carlo and run through the library API
     /// ([`crate::engine::run_on`]). It has no config form, so configs cannot name it
     /// and [`build`] refuses it: it can run on threads, not in worker processes.
@@ -151,6 +156,7 @@ impl ModelSpec {
             ModelSpec::European(_) => "european",
             ModelSpec::Asian(_) => "asian",
             ModelSpec::Barrier(_) => "barrier",
+            ModelSpec::American(_) => "american",
             ModelSpec::External { name } => name,
         }
     }
@@ -161,12 +167,12 @@ impl ModelSpec {
 /// `seed` is the run's seed, for models with an auxiliary pass drawn from their own
 /// stream family. Errors name the offending `model.` key.
 pub fn build(spec: &ModelSpec, seed: u64) -> Result<Box<dyn Model>, Error> {
-    let _ = seed;
     Ok(match spec {
         ModelSpec::Pi(params) => Box::new(Pi::new(params)?),
         ModelSpec::European(params) => Box::new(European::new(params)?),
         ModelSpec::Asian(params) => Box::new(Asian::new(params)?),
         ModelSpec::Barrier(params) => Box::new(Barrier::new(params)?),
+        ModelSpec::American(params) => Box::new(American::new(params, seed)?),
         ModelSpec::External { name } => {
             return Err(Error::parameter(
                 "model.type",
@@ -202,7 +208,13 @@ pub struct Entry {
 
 /// Every model carlo knows, in the order `carlo models` lists them.
 pub fn catalogue() -> Vec<Entry> {
-    vec![pi::ENTRY, european::ENTRY, asian::ENTRY, barrier::ENTRY]
+    vec![
+        pi::ENTRY,
+        european::ENTRY,
+        asian::ENTRY,
+        barrier::ENTRY,
+        american::ENTRY,
+    ]
 }
 
 /// The catalogue keys of [`OptionParams`], followed by a model's own keys.
