@@ -251,8 +251,10 @@ impl engine::Observer for Steering {
 
     fn checkpoint(&mut self, state: &State, last: bool) -> Result<(), Error> {
         match &mut self.checkpoint {
-            Some(c) => c.offer(state, last),
-            None => Ok(()),
+            // MPI ranks hold the same state; one writer is enough, and it is rank 0
+            // as for every other output.
+            Some(c) if exec::is_primary() => c.offer(state, last),
+            _ => Ok(()),
         }
     }
 

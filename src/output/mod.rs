@@ -174,7 +174,51 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         .tempfile_in(dir)
         .map_err(fail)?;
     tmp.write_all(bytes).map_err(fail)?;
+    keep_permissions(tmp.as_file(), path).map_err(fail)?;
     tmp.as_file().sync_all().map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
+}
+
+/// Gives the temporary file of an atomic write the permissions a plain write would
+/// leave: those of the file it replaces, else `rw-r--r--`. (Temporary files are
+/// created `rw-------`, which would make every summary private to its author.)
+fn keep_permissions(tmp: &std::fs::File, path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let permissions = match std::fs::metadata(path) {
+            Ok(existing) => existing.permissions(),
+            Err(_) => std::fs::Permissions::from_mode(0o644),
+        };
+        tmp.set_permissions(permissions)?;
+    }
+    #[cfg(not(unix))]
+    let _ = (tmp, path);
+    Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn atomic_writes_are_readable_by_others_unless_the_file_was_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = dir.path().join("new.csv");
+        write_atomic(&new, b"a\n").unwrap();
+        assert_eq!(mode(&new), 0o644);
+
+        let private = dir.path().join("private.csv");
+        std::fs::write(&private, b"old\n").unwrap();
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write_atomic(&private, b"b\n").unwrap();
+        assert_eq!(mode(&private), 0o600);
+        assert_eq!(std::fs::read(&private).unwrap(), b"b\n");
+    }
 }

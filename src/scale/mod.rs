@@ -144,12 +144,15 @@ pub fn run(
                 check_agreement(&points, last.as_ref(), &report, study.weak)?;
                 last = Some(report);
             }
+            let report = last.expect("at least one repeat");
             points.push(Point {
                 backend,
                 workers: w,
-                samples: experiment.job.samples,
+                // The samples drawn, which a config with a target error may stop
+                // short of its `samples`: throughput must count only real work.
+                samples: report.samples(),
                 seconds,
-                report: last.expect("at least one repeat"),
+                report,
             });
             after_point(&points)?;
         }
