@@ -259,23 +259,27 @@ impl Model for American {
     fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments {
         let step = Step::new(&self.market, self.market.maturity / self.steps as f64);
         let antithetic = self.layout.antithetic();
-        self.layout.accumulate(samples, || {
-            let (mut a, mut b) = (Walk::default(), Walk::default());
-            for date in 1..=self.steps as usize {
-                // Once exercised, a path needs no more normals, unless the
-                // European control needs its spot at maturity.
-                let done = a.value.is_some() && (!antithetic || b.value.is_some());
-                if done && !self.control {
-                    break;
+        self.layout.accumulate(
+            samples,
+            #[inline(always)]
+            || {
+                let (mut a, mut b) = (Walk::default(), Walk::default());
+                for date in 1..=self.steps as usize {
+                    // Once exercised, a path needs no more normals, unless the
+                    // European control needs its spot at maturity.
+                    let done = a.value.is_some() && (!antithetic || b.value.is_some());
+                    if done && !self.control {
+                        break;
+                    }
+                    let (up, down) = step.pair(normal(rng));
+                    self.advance(&mut a, up, date);
+                    if antithetic {
+                        self.advance(&mut b, down, date);
+                    }
                 }
-                let (up, down) = step.pair(normal(rng));
-                self.advance(&mut a, up, date);
-                if antithetic {
-                    self.advance(&mut b, down, date);
-                }
-            }
-            let mirror = antithetic.then(|| self.values(&b));
-            Row::of(self.values(&a), mirror)
-        })
+                let mirror = antithetic.then(|| self.values(&b));
+                Row::of(self.values(&a), mirror)
+            },
+        )
     }
 }

@@ -131,23 +131,27 @@ impl Model for Asian {
         // mirror path, which is walked in lock step with the same normals).
         let step = Step::new(&self.market, self.market.maturity / self.fixings as f64);
         let antithetic = self.layout.antithetic();
-        self.layout.accumulate(samples, || {
-            // Log-growth since today of the path (x) and of its mirror (y).
-            let (mut x, mut y) = (0.0f64, 0.0f64);
-            let (mut sum_x, mut log_x, mut sum_y, mut log_y) = (0.0, 0.0, 0.0, 0.0);
-            for _ in 0..self.fixings {
-                let (up, down) = step.pair(normal(rng));
-                x += up;
-                sum_x += x.exp();
-                log_x += x;
-                if antithetic {
-                    y += down;
-                    sum_y += y.exp();
-                    log_y += y;
+        self.layout.accumulate(
+            samples,
+            #[inline(always)]
+            || {
+                // Log-growth since today of the path (x) and of its mirror (y).
+                let (mut x, mut y) = (0.0f64, 0.0f64);
+                let (mut sum_x, mut log_x, mut sum_y, mut log_y) = (0.0, 0.0, 0.0, 0.0);
+                for _ in 0..self.fixings {
+                    let (up, down) = step.pair(normal(rng));
+                    x += up;
+                    sum_x += x.exp();
+                    log_x += x;
+                    if antithetic {
+                        y += down;
+                        sum_y += y.exp();
+                        log_y += y;
+                    }
                 }
-            }
-            let mirror = antithetic.then(|| self.values(sum_y, log_y));
-            Row::of(self.values(sum_x, log_x), mirror)
-        })
+                let mirror = antithetic.then(|| self.values(sum_y, log_y));
+                Row::of(self.values(sum_x, log_x), mirror)
+            },
+        )
     }
 }

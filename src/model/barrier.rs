@@ -197,20 +197,24 @@ impl Model for Barrier {
         // Watch `sign * x >= sign * ln(H / S)`: one comparison for both sides.
         let sign = if self.kind.is_up() { 1.0 } else { -1.0 };
         let level = sign * self.log_barrier;
-        self.layout.accumulate(samples, || {
-            let (mut x, mut y) = (0.0f64, 0.0f64);
-            let (mut touched_x, mut touched_y) = (false, false);
-            for _ in 0..self.steps {
-                let (up, down) = step.pair(normal(rng));
-                x += up;
-                touched_x |= sign * x >= level;
-                if antithetic {
-                    y += down;
-                    touched_y |= sign * y >= level;
+        self.layout.accumulate(
+            samples,
+            #[inline(always)]
+            || {
+                let (mut x, mut y) = (0.0f64, 0.0f64);
+                let (mut touched_x, mut touched_y) = (false, false);
+                for _ in 0..self.steps {
+                    let (up, down) = step.pair(normal(rng));
+                    x += up;
+                    touched_x |= sign * x >= level;
+                    if antithetic {
+                        y += down;
+                        touched_y |= sign * y >= level;
+                    }
                 }
-            }
-            let mirror = antithetic.then(|| self.values(y, touched_y));
-            Row::of(self.values(x, touched_x), mirror)
-        })
+                let mirror = antithetic.then(|| self.values(y, touched_y));
+                Row::of(self.values(x, touched_x), mirror)
+            },
+        )
     }
 }

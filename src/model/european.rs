@@ -67,14 +67,18 @@ impl Model for European {
         let (spot, strike, phi) = (m.spot, m.strike, m.option.sign());
         let value = |s: f64| discount * (phi * (s - strike)).max(0.0);
         let antithetic = self.layout.antithetic();
-        self.layout.accumulate(samples, || {
-            let z = normal(rng);
-            let s = spot * step.growth(z);
-            let mirror = antithetic.then(|| {
-                let s = spot * step.growth(-z);
-                (value(s), discount * s)
-            });
-            Row::of((value(s), discount * s), mirror)
-        })
+        self.layout.accumulate(
+            samples,
+            #[inline(always)]
+            || {
+                let z = normal(rng);
+                let s = spot * step.growth(z);
+                let mirror = antithetic.then(|| {
+                    let s = spot * step.growth(-z);
+                    (value(s), discount * s)
+                });
+                Row::of((value(s), discount * s), mirror)
+            },
+        )
     }
 }
