@@ -485,39 +485,6 @@ fn decision_point(next: u64, end: u64, job: &Job) -> u64 {
     power.min(check).min(end)
 }
 
-/// Runs the chunks from `merger.next()` up to `end` that `merger` does not already
-/// hold, folding each into it in chunk order, until chunks `0..end` are merged.
-pub fn run_until(
-    work: &Work<'_>,
-    executor: &mut dyn Executor,
-    merger: &mut InOrder,
-    end: u64,
-    observer: &mut dyn Observer,
-) -> Result<(), Error> {
-    let todo = missing(merger, end);
-    let quantity = &work.model.quantities()[0];
-    executor.execute(work, &todo, &mut |index, moments| {
-        if merger.insert(index, moments) > 0 {
-            observer.progress(&Progress {
-                samples_done: work.plan.samples_before(merger.next()),
-                samples_total: work.plan.samples(),
-                moments: merger.merged(),
-                quantity,
-                confidence: work.job.confidence,
-            });
-        }
-        Flow::Continue
-    })?;
-    if merger.next() < end {
-        return Err(Error::Execution(format!(
-            "the {} backend finished without chunk {}",
-            executor.backend(),
-            merger.next()
-        )));
-    }
-    Ok(())
-}
-
 /// The chunks in `merger.next()..end` that are neither merged nor waiting, as
 /// sorted ranges.
 fn missing(merger: &InOrder, end: u64) -> Vec<Range<u64>> {
