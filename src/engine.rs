@@ -101,19 +101,8 @@ impl Report {
 }
 
 /// The estimate of quantity `q` from merged statistics.
-///
-/// When `q` names a column of plain samples (antithetic pairs keep the first path's
-/// payoff), the variance ratio compares that column's variance with the variance of
-/// the estimator used, at equal samples.
 pub fn quantity_estimate(q: &Quantity, moments: &Moments, confidence: f64) -> Estimate {
-    let mut e = estimate(moments, q.column, q.control, confidence);
-    if let Some(plain) = q.plain {
-        let reduced = e.std_error * e.std_error * moments.count as f64;
-        if reduced > 0.0 {
-            e.variance_ratio = moments.variance(plain) / reduced;
-        }
-    }
-    e
+    estimate(moments, q.column, q.control, q.plain, confidence)
 }
 
 /// Progress of a run as chunks are merged, for progress bars.

@@ -47,10 +47,15 @@ impl Estimate {
 /// with `b = cov(Y, X) / var(X)` taken from the same statistics, and its variance is
 /// the residual variance with one more degree of freedom used. The result is a pure
 /// function of `moments`, so equal statistics give equal bits.
+///
+/// `variance_ratio` is the variance of plain samples over that of the estimator used,
+/// at equal samples. Plain samples are `column`'s own, unless `plain` names another
+/// column that holds them (antithetic pairs keep the first path's payoff there).
 pub fn estimate(
     moments: &Moments,
     column: usize,
     control: Option<Control>,
+    plain: Option<usize>,
     confidence: f64,
 ) -> Estimate {
     let n = moments.count;
@@ -77,7 +82,11 @@ pub fn estimate(
         ci_high: value + t * std_error,
         confidence,
         samples: n,
-        variance_ratio: if var > 0.0 { plain_var / var } else { 1.0 },
+        variance_ratio: if var > 0.0 {
+            moments.variance(plain.unwrap_or(column)) / var
+        } else {
+            1.0
+        },
     }
 }
 
@@ -122,7 +131,7 @@ mod tests {
     #[test]
     fn plain_estimate_of_known_rows() {
         let rows: Vec<Vec<f64>> = [1.0, 2.0, 3.0, 4.0].iter().map(|&x| vec![x]).collect();
-        let e = estimate(&Moments::from_rows(1, &rows), 0, None, 0.95);
+        let e = estimate(&Moments::from_rows(1, &rows), 0, None, None, 0.95);
         assert_eq!(e.estimate, 2.5);
         // var = 5/3, se = sqrt(5/12); t(3, 0.975) = 3.182446305284263
         assert!((e.std_error - (5.0f64 / 12.0).sqrt()).abs() < 1e-15);
@@ -160,7 +169,7 @@ mod tests {
             column: 1,
             mean: 0.0,
         };
-        let e = estimate(&m, 0, Some(c), 0.95);
+        let e = estimate(&m, 0, Some(c), None, 0.95);
         assert!((e.estimate - 1.0).abs() < 1e-12);
         assert!(e.std_error < 1e-7);
     }
