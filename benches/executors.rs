@@ -8,7 +8,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use carlo::config::Job;
 use carlo::engine::{Quiet, run_on};
 use carlo::exec::{Executor, Processes, Sequential, Threads};
-use carlo::model::{self, ModelSpec, PiParams};
+use carlo::model::{Context, ModelSpec, PiParams, Registry};
 
 const SAMPLES: u64 = 1 << 22;
 
@@ -22,10 +22,12 @@ fn overhead(c: &mut Criterion) {
             seed: 1,
             chunk_size,
             confidence: 0.95,
-            model: ModelSpec::Pi(PiParams {}),
+            model: ModelSpec::new("pi", &PiParams {}),
             target: None,
         };
-        let model = model::build(&job.model, job.seed).expect("pi builds");
+        let model = Registry::builtin()
+            .build(&job.model, &Context::new(job.seed))
+            .expect("pi builds");
         let backends: Vec<(&str, Box<dyn Executor>)> = vec![
             ("sequential", Box::new(Sequential)),
             (

@@ -13,7 +13,7 @@ use std::path::Path;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use carlo::config::{Experiment, Overrides};
-use carlo::model;
+use carlo::model::{Context, Registry};
 use carlo::rng::{Family, stream};
 
 /// The `[model]` table of each case, after the market keys.
@@ -57,9 +57,16 @@ fn models(c: &mut Criterion) {
             "[simulation]\nsamples = 1000\nseed = 42\n[model]\n{table}\n\
              spot = 100.0\nstrike = 100.0\nrate = 0.05\nvolatility = 0.2\nmaturity = 1.0\n"
         );
-        let experiment = Experiment::parse(&text, Path::new("bench.toml"), &Overrides::default())
-            .expect("bench configs are valid");
-        let model = model::build(&experiment.job.model, 42).expect("valid parameters");
+        let experiment = Experiment::parse(
+            &text,
+            Path::new("bench.toml"),
+            &Overrides::default(),
+            &Registry::builtin(),
+        )
+        .expect("bench configs are valid");
+        let model = Registry::builtin()
+            .build(&experiment.job.model, &Context::new(42))
+            .expect("valid parameters");
         group.throughput(Throughput::Elements(paths));
         group.bench_function(name, |b| {
             let mut rng = stream(42, Family::Chunk, 0);

@@ -194,17 +194,11 @@ impl Checkpoint {
     }
 }
 
-/// `key X there, Y here` for each top-level key of two jobs that differs.
+/// `key X there, Y here` for each key of two jobs that differs.
 fn differences(theirs: &serde_json::Value, ours: &serde_json::Value) -> Vec<String> {
-    let empty = serde_json::Map::new();
-    let (a, b) = (
-        theirs.as_object().unwrap_or(&empty),
-        ours.as_object().unwrap_or(&empty),
-    );
-    let keys = b.keys().chain(a.keys().filter(|k| !b.contains_key(*k)));
-    let show = |v: Option<&serde_json::Value>| v.map_or("none".to_string(), |v| v.to_string());
-    keys.filter(|k| a.get(*k) != b.get(*k))
-        .map(|k| format!("{k} {} there, {} here", show(a.get(k)), show(b.get(k))))
+    crate::config::job_differences(theirs, ours)
+        .into_iter()
+        .map(|(key, there, here)| format!("{key} {there} there, {here} here"))
         .collect()
 }
 
@@ -220,9 +214,14 @@ mod tests {
             "[simulation]\nsamples = 50_000\nseed = 3\nchunk_size = 1000\n{extra}\n\
              [model]\ntype = \"pi\"\n"
         );
-        Experiment::parse(&text, Path::new("x.toml"), &Overrides::default())
-            .unwrap()
-            .job
+        Experiment::parse(
+            &text,
+            Path::new("x.toml"),
+            &Overrides::default(),
+            &crate::model::Registry::builtin(),
+        )
+        .unwrap()
+        .job
     }
 
     /// Keeps the first state it is shown after `after` chunks, then interrupts.
@@ -247,7 +246,9 @@ mod tests {
     #[test]
     fn a_saved_state_reads_back_exactly_and_resumes_to_the_same_bits() {
         let job = job("");
-        let model = crate::model::build(&job.model, job.seed).unwrap();
+        let model = crate::model::Registry::builtin()
+            .build(&job.model, &crate::model::Context::new(job.seed))
+            .unwrap();
         let whole = resume_on(
             "x",
             &job,

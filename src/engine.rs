@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::config::{Experiment, Job};
 use crate::exec::{self, Executor, Flow, Work};
-use crate::model::{self, Model, Quantity};
+use crate::model::{Model, Quantity};
 use crate::plan::Plan;
 use crate::stats::{Estimate, InOrder, Moments, estimate};
 
@@ -157,8 +157,7 @@ impl Observer for Quiet {}
 
 /// Runs an experiment on its configured backend.
 pub fn run(experiment: &Experiment, observer: &mut dyn Observer) -> Result<Report, Error> {
-    let dim = model::build(&experiment.job.model, experiment.job.seed)?.dim();
-    resume(experiment, State::new(dim), observer)
+    resume(experiment, State::new(experiment.model.dim()), observer)
 }
 
 /// Continues an experiment from `state` (see [`resume_on`]).
@@ -167,12 +166,11 @@ pub fn resume(
     state: State,
     observer: &mut dyn Observer,
 ) -> Result<Report, Error> {
-    let model = model::build(&experiment.job.model, experiment.job.seed)?;
     let mut executor = exec::build(experiment.backend, experiment.workers)?;
     resume_on(
         &experiment.name,
         &experiment.job,
-        model.as_ref(),
+        experiment.model.as_ref(),
         executor.as_mut(),
         state,
         observer,
@@ -504,6 +502,7 @@ mod tests {
             "[simulation]\nsamples = 100\nseed = 1\nchunk_size = 1\n[model]\ntype = \"pi\"\n",
             std::path::Path::new("x.toml"),
             &Default::default(),
+            &crate::model::Registry::builtin(),
         )
         .unwrap()
         .job;

@@ -26,7 +26,7 @@ pub enum Error {
         message: String,
     },
     /// A config value is out of range or inconsistent.
-    #[error("{}: {key}: {reason}", path.display())]
+    #[error("{}: {}{key}: {reason}", path.display(), at.map_or(String::new(), |(l, c)| format!("line {l}, column {c}: ")))]
     Config {
         /// The config file.
         path: PathBuf,
@@ -34,6 +34,8 @@ pub enum Error {
         key: String,
         /// What is wrong and what is allowed.
         reason: String,
+        /// Line and column of the value, when known.
+        at: Option<(usize, usize)>,
     },
     /// A model parameter is invalid (raised by model constructors, which know no
     /// file; the config layer turns it into [`Error::Config`]).

@@ -10,6 +10,7 @@
 //! ```
 //! use std::path::Path;
 //! use carlo::config::{Experiment, Overrides};
+//! use carlo::model::Registry;
 //!
 //! let config = r#"
 //!     [simulation]
@@ -18,7 +19,7 @@
 //!     [model]
 //!     type = "pi"
 //! "#;
-//! let experiment = Experiment::parse(config, Path::new("pi.toml"), &Overrides::default())?;
+//! let experiment = Experiment::parse(config, Path::new("pi.toml"), &Overrides::default(), &Registry::builtin())?;
 //! let report = carlo::engine::run(&experiment, &mut carlo::engine::Quiet)?;
 //! let (quantity, pi) = &report.estimates[0];
 //! assert_eq!(quantity.name, "pi");
@@ -31,6 +32,7 @@
 
 #![deny(missing_docs)]
 
+pub mod app;
 pub mod checkpoint;
 pub mod config;
 pub mod engine;

@@ -115,7 +115,7 @@ fn draw(report: &Report, svg: &mut String) -> Result<(), Box<dyn std::error::Err
     chart
         .configure_mesh()
         .x_desc("samples (log scale)")
-        .y_desc(quantity.name)
+        .y_desc(quantity.name.as_ref())
         .x_label_formatter(&|x| format!("{x:.0e}"))
         .draw()?;
     let band: Vec<(f64, f64)> = points

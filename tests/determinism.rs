@@ -56,9 +56,9 @@ proptest! {
         use carlo::config::Job;
         use carlo::engine::{Quiet, run_on};
         use carlo::exec::{Processes, Sequential, Threads};
-        use carlo::model::{self, ModelSpec, PiParams};
-        let job = Job { samples, seed, chunk_size: chunk, confidence: 0.9, model: ModelSpec::Pi(PiParams {}), target: None };
-        let model = model::build(&job.model, seed).unwrap();
+        use carlo::model::{Context, ModelSpec, PiParams, Registry};
+        let job = Job { samples, seed, chunk_size: chunk, confidence: 0.9, model: ModelSpec::new("pi", &PiParams {}), target: None };
+        let model = Registry::builtin().build(&job.model, &Context::new(seed)).unwrap();
         let a = run_on("p", &job, model.as_ref(), &mut Sequential, &mut Quiet).unwrap();
         let b = run_on("p", &job, model.as_ref(), &mut Threads::new(workers).unwrap(), &mut Quiet).unwrap();
         let c = run_on("p", &job, model.as_ref(), &mut Processes::with_program(env!("CARGO_BIN_EXE_carlo"), workers).unwrap(), &mut Quiet).unwrap();

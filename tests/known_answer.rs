@@ -47,3 +47,27 @@ fn pi_estimate_string_is_pinned() {
 
 const PINNED_ESTIMATE: &str = "3.1455528167077493";
 const PINNED_STD_ERROR: &str = "0.003665843605034364";
+
+/// Every shipped config at 100,000 samples on the sequential backend: estimate and
+/// standard error as printed by carlo 0.1.0 before models moved into the registry
+/// (commit c2c939c). A change of structure must not move a bit; a change that is
+/// meant to (a new normal method, carlo's own exp) updates these with its reason.
+const PINNED_CONFIGS: [(&str, &str, &str); 7] = [
+    ("american", "6.077192192335069", "0.014873802341317384"),
+    ("asian", "6.156593145587241", "0.0007576345668766176"),
+    ("barrier", "1.3243857742023917", "0.010715104616551684"),
+    ("european-put", "5.588832514137992", "0.027345933682952878"),
+    ("european", "10.414035166697342", "0.046646254130073714"),
+    ("pi-target", "3.1442", "0.0051873242315597385"),
+    ("pi", "3.1442", "0.0051873242315597385"),
+];
+
+#[test]
+fn shipped_configs_give_their_pinned_answers() {
+    for (name, estimate, std_error) in PINNED_CONFIGS {
+        let config = std::path::Path::new("configs").join(format!("{name}.toml"));
+        let csv = common::run_csv(&config, &["--backend", "sequential", "--samples", "100000"]);
+        assert_eq!(common::field(&csv, "estimate"), estimate, "{name}");
+        assert_eq!(common::field(&csv, "std_error"), std_error, "{name}");
+    }
+}

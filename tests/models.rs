@@ -15,7 +15,7 @@ use std::path::Path;
 use carlo::config::{Experiment, Overrides};
 use carlo::engine::{Quiet, run};
 use carlo::model::closed_form;
-use carlo::model::{Market, OptionType, Quantity};
+use carlo::model::{Market, OptionType, Quantity, Registry};
 use carlo::stats::Estimate;
 
 /// How far (in standard errors) an estimate may lie from an exact reference.
@@ -45,8 +45,13 @@ fn market(option: OptionType) -> Market {
 
 /// Runs a config through the library; returns the price quantity and its estimate.
 fn price(text: &str) -> (Quantity, Estimate) {
-    let e = Experiment::parse(text, Path::new("t.toml"), &Overrides::default())
-        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let e = Experiment::parse(
+        text,
+        Path::new("t.toml"),
+        &Overrides::default(),
+        &Registry::builtin(),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{text}"));
     let report = run(&e, &mut Quiet).unwrap();
     let (q, est) = &report.estimates[0];
     assert_eq!(q.name, "price");

@@ -14,7 +14,7 @@ use common::{assert_all_die, is_dead, state, wait_for_children};
 use carlo::config::Job;
 use carlo::engine::{Quiet, run_on};
 use carlo::exec::{Executor, Flow, Processes, Sequential, Work};
-use carlo::model::{self, ModelSpec, PiParams};
+use carlo::model::{Context, ModelSpec, PiParams, Registry};
 
 const CARLO: &str = env!("CARGO_BIN_EXE_carlo");
 
@@ -214,7 +214,7 @@ fn pi_job(samples: u64, chunk_size: u64, seed: u64) -> Job {
         seed,
         chunk_size,
         confidence: 0.95,
-        model: ModelSpec::Pi(PiParams {}),
+        model: ModelSpec::new("pi", &PiParams {}),
         target: None,
     }
 }
@@ -224,7 +224,9 @@ fn one_executor_runs_several_jobs() {
     let mut processes = Processes::with_program(CARLO, 2).unwrap();
     for (samples, seed) in [(5003, 1), (5003, 1), (7001, 2)] {
         let job = pi_job(samples, 100, seed);
-        let model = model::build(&job.model, job.seed).unwrap();
+        let model = Registry::builtin()
+            .build(&job.model, &Context::new(job.seed))
+            .unwrap();
         let a = run_on("p", &job, model.as_ref(), &mut Sequential, &mut Quiet).unwrap();
         let b = run_on("p", &job, model.as_ref(), &mut processes, &mut Quiet).unwrap();
         assert_eq!(a.moments, b.moments);
@@ -240,7 +242,9 @@ fn one_executor_runs_several_jobs() {
 #[test]
 fn stop_abandons_running_chunks_and_the_next_run_starts_fresh() {
     let job = pi_job(200_000, 100, 5);
-    let model = model::build(&job.model, job.seed).unwrap();
+    let model = Registry::builtin()
+        .build(&job.model, &Context::new(job.seed))
+        .unwrap();
     let work = Work {
         job: &job,
         model: model.as_ref(),
@@ -264,7 +268,9 @@ fn stop_abandons_running_chunks_and_the_next_run_starts_fresh() {
 /// Runs a small pi job on workers that are `program`, expecting an error.
 fn error_with_program(program: &Path) -> String {
     let job = pi_job(1000, 100, 1);
-    let model = model::build(&job.model, job.seed).unwrap();
+    let model = Registry::builtin()
+        .build(&job.model, &Context::new(job.seed))
+        .unwrap();
     let mut attempts = 0;
     loop {
         let mut processes = Processes::with_program(program, 2).unwrap();

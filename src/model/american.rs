@@ -10,11 +10,10 @@
 //! many dates, it prices a Bermudan option, slightly below the American one).
 
 use nalgebra::{DMatrix, DVector};
-use serde::{Deserialize, Serialize};
 
 use super::closed_form::black_scholes;
 use super::normal::normal;
-use super::option::{Market, OptionParams};
+use super::option::{Market, option_keys, option_params};
 use super::path::{Layout, Row, Step};
 use super::tree::american_reference;
 use super::{Entry, Model, Quantity, ReferenceKind};
@@ -42,22 +41,19 @@ const MAX_CALIBRATION_SPOTS: u64 = 1 << 26;
 /// Most exercise dates.
 const MAX_STEPS: u64 = 10_000;
 
-/// The `[model]` keys of `type = "american"`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AmericanParams {
-    /// Contract, market and variance reduction.
-    #[serde(flatten)]
-    pub option: OptionParams,
-    /// Exercise dates `t_i = i T / n`, the last at maturity.
-    pub steps: u64,
-    /// Degree of the polynomial in the spot that the continuation value is
-    /// regressed on.
-    #[serde(default = "default_basis_degree")]
-    pub basis_degree: u32,
-    /// Paths of the regression pass.
-    #[serde(default = "default_calibration_paths")]
-    pub calibration_paths: u64,
+option_params! {
+    /// The `[model]` keys of `type = "american"`.
+    pub struct AmericanParams {
+        /// Exercise dates `t_i = i T / n`, the last at maturity.
+        pub steps: u64,
+        /// Degree of the polynomial in the spot that the continuation value is
+        /// regressed on.
+        #[serde(default = "default_basis_degree")]
+        pub basis_degree: u32,
+        /// Paths of the regression pass.
+        #[serde(default = "default_calibration_paths")]
+        pub calibration_paths: u64,
+    }
 }
 
 fn default_basis_degree() -> u32 {
@@ -68,28 +64,31 @@ fn default_calibration_paths() -> u64 {
     DEFAULT_CALIBRATION_PATHS
 }
 
-pub(super) const ENTRY: Entry = Entry {
-    kind: "american",
-    summary: "American call or put by Longstaff-Schwartz (reference: CRR binomial tree)",
-    keys: super::option_keys!(
-        super::Key {
-            name: "steps",
-            value: "integer >= 1",
-            doc: "exercise dates t_i = i T / n, the last at maturity; required; \
-                  the control variate is the European option",
-        },
-        super::Key {
-            name: "basis_degree",
-            value: "integer 1..=8, default 3",
-            doc: "degree of the regression polynomial in the spot",
-        },
-        super::Key {
-            name: "calibration_paths",
-            value: "integer >= 1000, default 32768",
-            doc: "regression paths, from the seed's auxiliary streams",
-        },
-    ),
-};
+/// The registry entry of `type = "american"`.
+pub(super) fn entry() -> Entry {
+    Entry::new(
+        "american",
+        "American call or put by Longstaff-Schwartz (reference: CRR binomial tree)",
+        |p: &AmericanParams, c| American::new(p, c.seed),
+    )
+    .keys(option_keys())
+    .key(
+        "steps",
+        "integer >= 1",
+        "exercise dates t_i = i T / n, the last at maturity; required; \
+             the control variate is the European option",
+    )
+    .key(
+        "basis_degree",
+        "integer 1..=8, default 3",
+        "degree of the regression polynomial in the spot",
+    )
+    .key(
+        "calibration_paths",
+        "integer >= 1000, default 32768",
+        "regression paths, from the seed's auxiliary streams",
+    )
+}
 
 /// The American option under GBM, priced with a Longstaff-Schwartz exercise rule.
 /// Its control variate is the European option of the same strike on the same path.
@@ -112,7 +111,7 @@ impl American {
     /// Validates the parameters and fits the exercise rule on paths drawn from the
     /// auxiliary streams of `seed`.
     pub fn new(params: &AmericanParams, seed: u64) -> Result<Self, Error> {
-        let (market, reduction) = params.option.validate()?;
+        let (market, reduction) = params.option().validate()?;
         let (steps, degree, paths) = (params.steps, params.basis_degree, params.calibration_paths);
         if !(1..=MAX_STEPS).contains(&steps) {
             return Err(Error::parameter(

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::closed_form::{geometric_asian, geometric_asian_mean};
 use super::normal::normal;
-use super::option::{Market, OptionParams};
+use super::option::{Market, option_keys, option_params};
 use super::path::{Layout, Row, Step};
 use super::{Entry, Model, Quantity};
 use crate::Error;
@@ -22,37 +22,37 @@ pub enum Average {
     Geometric,
 }
 
-/// The `[model]` keys of `type = "asian"`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AsianParams {
-    /// Contract, market and variance reduction.
-    #[serde(flatten)]
-    pub option: OptionParams,
-    /// Number of equally spaced fixings, the last at maturity.
-    pub fixings: u64,
-    /// Arithmetic or geometric average.
-    pub average: Average,
+option_params! {
+    /// The `[model]` keys of `type = "asian"`.
+    pub struct AsianParams {
+        /// Number of equally spaced fixings, the last at maturity.
+        pub fixings: u64,
+        /// Arithmetic or geometric average.
+        pub average: Average,
+    }
 }
 
-pub(super) const ENTRY: Entry = Entry {
-    kind: "asian",
-    summary: "Asian call or put on the average of equally spaced fixings \
-              (reference: exact for the geometric average)",
-    keys: super::option_keys!(
-        super::Key {
-            name: "fixings",
-            value: "integer >= 1",
-            doc: "fixings at t_i = i T / n, the last at maturity; required",
-        },
-        super::Key {
-            name: "average",
-            value: "\"arithmetic\" | \"geometric\"",
-            doc: "required; the control variate is the geometric Asian price \
-                  (arithmetic) or the discounted geometric average (geometric)",
-        },
-    ),
-};
+/// The registry entry of `type = "asian"`.
+pub(super) fn entry() -> Entry {
+    Entry::new(
+        "asian",
+        "Asian call or put on the average of equally spaced fixings \
+         (reference: exact for the geometric average)",
+        |p: &AsianParams, _| Asian::new(p),
+    )
+    .keys(option_keys())
+    .key(
+        "fixings",
+        "integer >= 1",
+        "fixings at t_i = i T / n, the last at maturity; required",
+    )
+    .key(
+        "average",
+        "\"arithmetic\" | \"geometric\"",
+        "required; the control variate is the geometric Asian price \
+             (arithmetic) or the discounted geometric average (geometric)",
+    )
+}
 
 /// Most fixings a path may have (one normal and one exp each).
 const MAX_FIXINGS: u64 = 100_000;
@@ -74,7 +74,7 @@ pub struct Asian {
 impl Asian {
     /// Validates the parameters.
     pub fn new(params: &AsianParams) -> Result<Self, Error> {
-        let (market, reduction) = params.option.validate()?;
+        let (market, reduction) = params.option().validate()?;
         let fixings = params.fixings;
         if !(1..=MAX_FIXINGS).contains(&fixings) {
             return Err(Error::parameter(

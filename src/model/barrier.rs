@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::closed_form::{barrier_continuous, black_scholes};
 use super::normal::normal;
-use super::option::{Market, OptionParams};
+use super::option::{Market, option_keys, option_params};
 use super::path::{Layout, Row, Step};
 use super::{Entry, Model, Quantity};
 use crate::Error;
@@ -38,53 +38,53 @@ impl BarrierKind {
     }
 }
 
-/// The `[model]` keys of `type = "barrier"`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BarrierParams {
-    /// Contract, market and variance reduction.
-    #[serde(flatten)]
-    pub option: OptionParams,
-    /// The barrier level.
-    pub barrier: f64,
-    /// Up or down, in or out.
-    pub kind: BarrierKind,
-    /// Paid at expiry when an out option was knocked out or an in option never
-    /// knocked in (default 0).
-    #[serde(default)]
-    pub rebate: f64,
-    /// Monitoring dates, equally spaced, the last at maturity.
-    pub steps: u64,
+option_params! {
+    /// The `[model]` keys of `type = "barrier"`.
+    pub struct BarrierParams {
+        /// The barrier level.
+        pub barrier: f64,
+        /// Up or down, in or out.
+        pub kind: BarrierKind,
+        /// Paid at expiry when an out option was knocked out or an in option never
+        /// knocked in (default 0).
+        #[serde(default)]
+        pub rebate: f64,
+        /// Monitoring dates, equally spaced, the last at maturity.
+        pub steps: u64,
+    }
 }
 
-pub(super) const ENTRY: Entry = Entry {
-    kind: "barrier",
-    summary: "discretely monitored barrier call or put (no reference; approx_reference: \
-              continuous closed form with the Broadie-Glasserman-Kou shift)",
-    keys: super::option_keys!(
-        super::Key {
-            name: "barrier",
-            value: "float > 0",
-            doc: "above the spot for up kinds, below for down kinds; required",
-        },
-        super::Key {
-            name: "kind",
-            value: "\"up-and-out\" | \"up-and-in\" | \"down-and-out\" | \"down-and-in\"",
-            doc: "required",
-        },
-        super::Key {
-            name: "rebate",
-            value: "float >= 0, default 0",
-            doc: "paid at expiry if knocked out (out) or never knocked in (in)",
-        },
-        super::Key {
-            name: "steps",
-            value: "integer >= 1",
-            doc: "monitoring dates t_i = i T / n, the last at maturity; required; \
-                  the control variate is the European option",
-        },
-    ),
-};
+/// The registry entry of `type = "barrier"`.
+pub(super) fn entry() -> Entry {
+    Entry::new(
+        "barrier",
+        "discretely monitored barrier call or put (no reference; approx_reference: \
+         continuous closed form with the Broadie-Glasserman-Kou shift)",
+        |p: &BarrierParams, _| Barrier::new(p),
+    )
+    .keys(option_keys())
+    .key(
+        "barrier",
+        "float > 0",
+        "above the spot for up kinds, below for down kinds; required",
+    )
+    .key(
+        "kind",
+        "\"up-and-out\" | \"up-and-in\" | \"down-and-out\" | \"down-and-in\"",
+        "required",
+    )
+    .key(
+        "rebate",
+        "float >= 0, default 0",
+        "paid at expiry if knocked out (out) or never knocked in (in)",
+    )
+    .key(
+        "steps",
+        "integer >= 1",
+        "monitoring dates t_i = i T / n, the last at maturity; required; \
+             the control variate is the European option",
+    )
+}
 
 /// Most monitoring dates a path may have.
 const MAX_STEPS: u64 = 100_000;
@@ -112,7 +112,7 @@ pub struct Barrier {
 impl Barrier {
     /// Validates the parameters.
     pub fn new(params: &BarrierParams) -> Result<Self, Error> {
-        let (market, reduction) = params.option.validate()?;
+        let (market, reduction) = params.option().validate()?;
         let (barrier, kind, rebate, steps) =
             (params.barrier, params.kind, params.rebate, params.steps);
         let side = if kind.is_up() { "above" } else { "below" };

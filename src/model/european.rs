@@ -1,30 +1,28 @@
 //! The European option: one exact GBM step to expiry per path.
 
-use serde::{Deserialize, Serialize};
-
 use super::closed_form::black_scholes;
 use super::normal::normal;
-use super::option::{Market, OptionParams};
+use super::option::{Market, option_keys, option_params};
 use super::path::{Layout, Row, Step};
 use super::{Entry, Model, Quantity};
 use crate::Error;
 use crate::rng::Stream;
 use crate::stats::Moments;
 
-/// The `[model]` keys of `type = "european"`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EuropeanParams {
-    /// Contract, market and variance reduction.
-    #[serde(flatten)]
-    pub option: OptionParams,
+option_params! {
+    /// The `[model]` keys of `type = "european"`: those of every option model.
+    pub struct EuropeanParams {}
 }
 
-pub(super) const ENTRY: Entry = Entry {
-    kind: "european",
-    summary: "European call or put under GBM (reference: Black-Scholes-Merton, exact)",
-    keys: super::option_keys!(),
-};
+/// The registry entry of `type = "european"`.
+pub(super) fn entry() -> Entry {
+    Entry::new(
+        "european",
+        "European call or put under GBM (reference: Black-Scholes-Merton, exact)",
+        |p: &EuropeanParams, _| European::new(p),
+    )
+    .keys(option_keys())
+}
 
 /// The European option under GBM. Each sample is the discounted payoff of one path
 /// (or the average over a path and its mirror); the control variate is the
@@ -39,7 +37,7 @@ pub struct European {
 impl European {
     /// Validates the parameters.
     pub fn new(params: &EuropeanParams) -> Result<Self, Error> {
-        let (market, reduction) = params.option.validate()?;
+        let (market, reduction) = params.option().validate()?;
         let layout = Layout::new(reduction);
         let control_mean = market.spot * (-market.dividend * market.maturity).exp();
         Ok(European {

@@ -3,8 +3,8 @@
 //! A [`Model`] turns a random stream and a sample count into chunk statistics. It is
 //! immutable, holds no threads and does no I/O; the engine decides where and when
 //! chunks run. The `[model]` table of a config is parsed into a [`ModelSpec`] (plain
-//! data that can be hashed and sent to worker processes), and [`build`] turns a spec
-//! into a validated model.
+//! data that can be hashed and sent to worker processes), and a [`Registry`] turns a
+//! spec into a validated model. Built-in and user models are registered alike.
 
 mod american;
 mod asian;
@@ -15,14 +15,13 @@ mod normal;
 mod option;
 mod path;
 mod pi;
+mod registry;
 mod tree;
 mod zig_tables;
 
+use std::borrow::Cow;
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
-use crate::Error;
 use crate::rng::Stream;
 use crate::stats::{Control, Moments};
 
@@ -33,6 +32,7 @@ pub use european::{European, EuropeanParams};
 pub use normal::normal;
 pub use option::{Market, OptionParams, OptionType};
 pub use pi::{Pi, PiParams};
+pub use registry::{Context, Entry, Key, ModelSpec, Params, Registry, did_you_mean};
 
 /// A Monte Carlo model.
 ///
@@ -62,7 +62,7 @@ pub trait Model: Send + Sync + fmt::Debug {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quantity {
     /// Name in the `quantity` column (`pi`, `price`, `delta`, ...).
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     /// Column of the statistics that holds its samples.
     pub column: usize,
     /// A control variate to correct it with, if any.
@@ -81,9 +81,9 @@ pub struct Quantity {
 
 impl Quantity {
     /// A quantity read from `column`, with no control and no reference.
-    pub fn new(name: &'static str, column: usize) -> Self {
+    pub fn new(name: impl Into<Cow<'static, str>>, column: usize) -> Self {
         Quantity {
-            name,
+            name: name.into(),
             column,
             control: None,
             reference: None,
@@ -120,118 +120,12 @@ impl ReferenceKind {
     }
 }
 
-/// The `[model]` table of a config: which model, with which parameters.
-///
-/// Plain data: it is what a run's fingerprint hashes and what worker processes
-/// receive, so it must hold every parameter that can change a result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum ModelSpec {
-    /// Estimate pi from points in the unit square.
-    Pi(PiParams),
-    /// A European call or put.
-    European(EuropeanParams),
-    /// An Asian call or put on an arithmetic or geometric average.
-    Asian(AsianParams),
-    /// A discretely monitored barrier call or put.
-    Barrier(BarrierParams),
-    /// An American call or put (Longstaff-Schwartz).
-    American(AmericanParams),
-    /// A model defined outside carlo and run through the library API
-    /// ([`crate::engine::run_on`]). It has no config form, so configs cannot name it
-    /// and [`build`] refuses it: it can run on threads, not in worker processes.
-    #[serde(skip_deserializing)]
-    External {
-        /// The name written in the `model` column.
-        name: String,
-    },
+/// Registers the built-in models, in the order `carlo models` lists them.
+fn register_builtin(registry: &mut Registry) {
+    registry
+        .register(pi::entry())
+        .register(european::entry())
+        .register(asian::entry())
+        .register(barrier::entry())
+        .register(american::entry());
 }
-
-impl ModelSpec {
-    /// The model's name, as written in `type` and in the `model` column.
-    pub fn kind(&self) -> &str {
-        match self {
-            ModelSpec::Pi(_) => "pi",
-            ModelSpec::European(_) => "european",
-            ModelSpec::Asian(_) => "asian",
-            ModelSpec::Barrier(_) => "barrier",
-            ModelSpec::American(_) => "american",
-            ModelSpec::External { name } => name,
-        }
-    }
-}
-
-/// Builds the model a spec describes, checking its parameters.
-///
-/// `seed` is the run's seed, for models with an auxiliary pass drawn from their own
-/// stream family. Errors name the offending `model.` key.
-pub fn build(spec: &ModelSpec, seed: u64) -> Result<Box<dyn Model>, Error> {
-    Ok(match spec {
-        ModelSpec::Pi(params) => Box::new(Pi::new(params)?),
-        ModelSpec::European(params) => Box::new(European::new(params)?),
-        ModelSpec::Asian(params) => Box::new(Asian::new(params)?),
-        ModelSpec::Barrier(params) => Box::new(Barrier::new(params)?),
-        ModelSpec::American(params) => Box::new(American::new(params, seed)?),
-        ModelSpec::External { name } => {
-            return Err(Error::parameter(
-                "model.type",
-                format!(
-                    "model '{name}' is defined outside carlo and cannot be built from a config"
-                ),
-            ));
-        }
-    })
-}
-
-/// A parameter of a model, for `carlo models`.
-#[derive(Debug, Clone, Copy)]
-pub struct Key {
-    /// Name in the `[model]` table.
-    pub name: &'static str,
-    /// Value type and default, as a user would write it.
-    pub value: &'static str,
-    /// What it means.
-    pub doc: &'static str,
-}
-
-/// A model's entry in the catalogue printed by `carlo models`.
-#[derive(Debug, Clone, Copy)]
-pub struct Entry {
-    /// The `type` that selects it.
-    pub kind: &'static str,
-    /// One line on what it estimates.
-    pub summary: &'static str,
-    /// Its parameters.
-    pub keys: &'static [Key],
-}
-
-/// Every model carlo knows, in the order `carlo models` lists them.
-pub fn catalogue() -> Vec<Entry> {
-    vec![
-        pi::ENTRY,
-        european::ENTRY,
-        asian::ENTRY,
-        barrier::ENTRY,
-        american::ENTRY,
-    ]
-}
-
-/// The catalogue keys of [`OptionParams`], followed by a model's own keys.
-macro_rules! option_keys {
-    ($($extra:expr),* $(,)?) => {
-        &[
-            $crate::model::Key { name: "option", value: "\"call\" | \"put\"", doc: "required" },
-            $crate::model::Key { name: "spot", value: "float > 0", doc: "spot price today; required" },
-            $crate::model::Key { name: "strike", value: "float > 0", doc: "strike; required" },
-            $crate::model::Key { name: "rate", value: "float", doc: "risk-free rate, continuously compounded; required" },
-            $crate::model::Key { name: "dividend", value: "float, default 0", doc: "continuous dividend yield" },
-            $crate::model::Key { name: "volatility", value: "float > 0", doc: "per square-root year; required" },
-            $crate::model::Key { name: "maturity", value: "float > 0", doc: "years to expiry; required" },
-            $crate::model::Key { name: "antithetic", value: "bool, default false", doc: "a sample averages a path and its mirror" },
-            $crate::model::Key { name: "control_variate", value: "bool, default false", doc: "correct with the model's control variate" },
-            $($extra),*
-        ]
-    };
-}
-use option_keys;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Key;
 use crate::Error;
 
 /// Call or put.
@@ -25,11 +26,12 @@ impl OptionType {
     }
 }
 
-/// The keys every option model takes, as written in the `[model]` table.
+/// The keys every option model takes: contract, market and variance reduction.
 ///
-/// Models embed it with `#[serde(flatten)]` next to their own keys; the model's
-/// struct denies unknown keys for both.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Each option model's parameter type holds these keys first, then its own, as
+/// plain fields (see [`option_params`]): `#[serde(flatten)]` would hide from serde
+/// where in the file a bad value sits.
+#[derive(Debug, Clone, PartialEq)]
 pub struct OptionParams {
     /// `call` or `put`.
     pub option: OptionType,
@@ -39,19 +41,108 @@ pub struct OptionParams {
     pub strike: f64,
     /// Risk-free rate, continuously compounded.
     pub rate: f64,
-    /// Continuous dividend yield (default 0).
-    #[serde(default)]
+    /// Continuous dividend yield.
     pub dividend: f64,
     /// Volatility of the underlying, per square-root year.
     pub volatility: f64,
     /// Years to expiry.
     pub maturity: f64,
-    /// Each sample averages a path and its mirror image (default false).
-    #[serde(default)]
+    /// Each sample averages a path and its mirror image.
     pub antithetic: bool,
-    /// Correct the estimate with the model's control variate (default false).
-    #[serde(default)]
+    /// Correct the estimate with the model's control variate.
     pub control_variate: bool,
+}
+
+/// Declares an option model's parameter type: the keys of [`OptionParams`] (in
+/// that order, with their defaults), then the model's own fields, and an `option()`
+/// method that returns the shared keys.
+macro_rules! option_params {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($(#[$field_meta:meta])* pub $field:ident : $ty:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// `call` or `put`.
+            pub option: $crate::model::OptionType,
+            /// Spot price of the underlying today.
+            pub spot: f64,
+            /// Strike price.
+            pub strike: f64,
+            /// Risk-free rate, continuously compounded.
+            pub rate: f64,
+            /// Continuous dividend yield (default 0).
+            #[serde(default)]
+            pub dividend: f64,
+            /// Volatility of the underlying, per square-root year.
+            pub volatility: f64,
+            /// Years to expiry.
+            pub maturity: f64,
+            /// Each sample averages a path and its mirror image (default false).
+            #[serde(default)]
+            pub antithetic: bool,
+            /// Correct the estimate with the model's control variate (default false).
+            #[serde(default)]
+            pub control_variate: bool,
+            $($(#[$field_meta])* pub $field: $ty,)*
+        }
+
+        impl $name {
+            /// The contract, market and variance reduction keys.
+            pub fn option(&self) -> $crate::model::OptionParams {
+                $crate::model::OptionParams {
+                    option: self.option,
+                    spot: self.spot,
+                    strike: self.strike,
+                    rate: self.rate,
+                    dividend: self.dividend,
+                    volatility: self.volatility,
+                    maturity: self.maturity,
+                    antithetic: self.antithetic,
+                    control_variate: self.control_variate,
+                }
+            }
+        }
+    };
+}
+pub(super) use option_params;
+
+/// The documented keys of [`OptionParams`], for an option model's registry entry.
+pub(super) fn option_keys() -> Vec<Key> {
+    [
+        ("option", "\"call\" | \"put\"", "required"),
+        ("spot", "float > 0", "spot price today; required"),
+        ("strike", "float > 0", "strike; required"),
+        (
+            "rate",
+            "float",
+            "risk-free rate, continuously compounded; required",
+        ),
+        ("dividend", "float, default 0", "continuous dividend yield"),
+        ("volatility", "float > 0", "per square-root year; required"),
+        ("maturity", "float > 0", "years to expiry; required"),
+        (
+            "antithetic",
+            "bool, default false",
+            "a sample averages a path and its mirror",
+        ),
+        (
+            "control_variate",
+            "bool, default false",
+            "correct with the model's control variate",
+        ),
+    ]
+    .into_iter()
+    .map(|(name, value, doc)| Key {
+        name: name.into(),
+        value: value.into(),
+        doc: doc.into(),
+    })
+    .collect()
 }
 
 /// A validated market and contract: geometric Brownian motion with risk-neutral

@@ -21,11 +21,14 @@ pub struct Pi {
     quantities: [Quantity; 1],
 }
 
-pub(super) const ENTRY: Entry = Entry {
-    kind: "pi",
-    summary: "pi from points in the unit square (reference: pi)",
-    keys: &[],
-};
+/// The registry entry of `type = "pi"`.
+pub(super) fn entry() -> Entry {
+    Entry::new(
+        "pi",
+        "pi from points in the unit square (reference: pi)",
+        |p: &PiParams, _| Pi::new(p),
+    )
+}
 
 impl Pi {
     /// The pi model.

@@ -2,12 +2,12 @@
 //! one run and hold every chunk exactly once.
 
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::Partial;
 use crate::Error;
 use crate::engine::Report;
-use crate::model;
+use crate::model::{Context, Registry};
 use crate::rng::DERIVATION;
 use crate::stats::InOrder;
 
@@ -20,7 +20,7 @@ use crate::stats::InOrder;
 /// Refuses, naming the files or chunks: a partial whose content is inconsistent
 /// (altered or of another stream derivation), partials of different jobs or seeds,
 /// partials that overlap, and chunks that no partial holds.
-pub fn merge(parts: &[(PathBuf, Partial)]) -> Result<Report, Error> {
+pub fn merge(parts: &[(PathBuf, Partial)], registry: &Registry) -> Result<Report, Error> {
     let Some((first_path, first)) = parts.first() else {
         return Err(Error::Merge("no partials given".into()));
     };
@@ -36,7 +36,13 @@ pub fn merge(parts: &[(PathBuf, Partial)]) -> Result<Report, Error> {
         }
     }
     let job = &first.job;
-    let model = model::build(&job.model, job.seed)?;
+    // One model for every partial: they hold one job, checked above.
+    let model = registry
+        .build(&job.model, &Context::new(job.seed))
+        .map_err(|e| bad(first_path, "job", e.to_string()))?;
+    for (path, part) in parts {
+        check_statistics(path, part, model.dim())?;
+    }
     let chunks = job.plan().chunks();
     let mut order: Vec<&(PathBuf, Partial)> = parts.iter().collect();
     order.sort_by_key(|(_, p)| (p.chunk_start, p.chunk_end));
@@ -105,13 +111,19 @@ pub fn merge(parts: &[(PathBuf, Partial)]) -> Result<Report, Error> {
     ))
 }
 
-/// Checks that a partial is consistent in itself and readable by this carlo.
-fn check_one(path: &std::path::Path, part: &Partial) -> Result<(), Error> {
-    let bad = |key: &str, reason: String| Error::Config {
+/// The error for a partial whose `key` is wrong.
+fn bad(path: &Path, key: &str, reason: String) -> Error {
+    Error::Config {
         path: path.to_path_buf(),
         key: key.into(),
         reason,
-    };
+        at: None,
+    }
+}
+
+/// Checks that a partial is consistent in itself and readable by this carlo.
+fn check_one(path: &Path, part: &Partial) -> Result<(), Error> {
+    let bad = |key: &str, reason: String| bad(path, key, reason);
     if part.rng != DERIVATION {
         return Err(bad(
             "rng",
@@ -127,8 +139,6 @@ fn check_one(path: &std::path::Path, part: &Partial) -> Result<(), Error> {
             "does not match the job the file holds: the file was altered".into(),
         ));
     }
-    let model =
-        model::build(&part.job.model, part.job.seed).map_err(|e| bad("job", e.to_string()))?;
     let plan = part.job.plan();
     if part.chunk_start > part.chunk_end || part.chunk_end > plan.chunks() {
         return Err(bad(
@@ -153,7 +163,12 @@ fn check_one(path: &std::path::Path, part: &Partial) -> Result<(), Error> {
             ),
         ));
     }
-    let dim = model.dim();
+    Ok(())
+}
+
+/// Checks that a partial's statistics are those of its chunks, with `dim` columns.
+fn check_statistics(path: &Path, part: &Partial, dim: usize) -> Result<(), Error> {
+    let plan = part.job.plan();
     for (stats, index) in part.chunks.iter().zip(part.chunk_start..) {
         if stats.chunk != index
             || stats.count != plan.chunk(index).samples
@@ -161,6 +176,7 @@ fn check_one(path: &std::path::Path, part: &Partial) -> Result<(), Error> {
             || stats.comoment.len() != dim * dim
         {
             return Err(bad(
+                path,
                 "chunks",
                 format!("the statistics of chunk {index} are not those of this job's chunk"),
             ));
@@ -171,30 +187,11 @@ fn check_one(path: &std::path::Path, part: &Partial) -> Result<(), Error> {
 
 /// What differs between the jobs of two partials, for a message.
 fn differences(a: &Partial, b: &Partial) -> String {
-    let (ja, jb) = (&a.job, &b.job);
-    let mut diffs = Vec::new();
-    let mut differ = |name: &str, x: String, y: String| {
-        if x != y {
-            diffs.push(format!("{name} {x} vs {y}"));
-        }
-    };
-    differ("seed", ja.seed.to_string(), jb.seed.to_string());
-    differ("samples", ja.samples.to_string(), jb.samples.to_string());
-    differ(
-        "chunk_size",
-        ja.chunk_size.to_string(),
-        jb.chunk_size.to_string(),
-    );
-    differ(
-        "confidence",
-        ja.confidence.to_string(),
-        jb.confidence.to_string(),
-    );
-    differ(
-        "model",
-        format!("{:?}", ja.model),
-        format!("{:?}", jb.model),
-    );
+    let json = |p: &Partial| serde_json::to_value(&p.job).expect("a job always serializes");
+    let diffs: Vec<String> = crate::config::job_differences(&json(a), &json(b))
+        .into_iter()
+        .map(|(key, x, y)| format!("{key} {x} vs {y}"))
+        .collect();
     if diffs.is_empty() {
         format!("fingerprint {} vs {}", a.fingerprint, b.fingerprint)
     } else {

@@ -19,7 +19,6 @@ use crate::Error;
 use crate::config::{Destination, Experiment};
 use crate::engine::{Observer, Progress};
 use crate::exec::{self, Flow, Work};
-use crate::model;
 use crate::stats::{InOrder, Moments};
 
 pub use merge::merge;
@@ -132,15 +131,11 @@ pub fn run(
 ) -> Result<Partial, Error> {
     let start = Instant::now();
     let job = &experiment.job;
-    let model = model::build(&job.model, job.seed)?;
+    let model = experiment.model.as_ref();
     let mut executor = exec::build(experiment.backend, experiment.workers)?;
     let plan = job.plan();
     let range = plan.share(shard.index, shard.count);
-    let work = Work {
-        job,
-        model: model.as_ref(),
-        plan,
-    };
+    let work = Work { job, model, plan };
     let mut chunks: Vec<Option<Moments>> = vec![None; (range.end - range.start) as usize];
     // Only for the progress bar: the shard's chunks merged so far, in order.
     let mut merger = InOrder::resume(range.start, Moments::empty(model.dim()));

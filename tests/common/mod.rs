@@ -134,3 +134,35 @@ pub fn assert_all_die(pids: &[u32], when: &str) {
         sleep(Duration::from_millis(10));
     }
 }
+
+// ---- Example programs --------------------------------------------------------
+
+/// The example program `name` (under `examples/`), built for the profile these
+/// tests were built with. `cargo test` builds examples along with the tests, but
+/// `cargo test --test FILE` does not, so it is built here once per test process
+/// (a no-op when it is up to date).
+pub fn example(name: &str) -> std::path::PathBuf {
+    use std::sync::Mutex;
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let carlo = Path::new(env!("CARGO_BIN_EXE_carlo"));
+    let path = carlo
+        .parent()
+        .expect("in a target dir")
+        .join("examples")
+        .join(name);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !built.iter().any(|b| b == name) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = std::process::Command::new(cargo);
+        cmd.args(["build", "--quiet", "--example", name])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if carlo.parent().and_then(|p| p.file_name()) == Some("release".as_ref()) {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("cargo starts");
+        assert!(status.success(), "cargo build --example {name} failed");
+        built.push(name.to_string());
+    }
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}

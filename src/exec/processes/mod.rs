@@ -27,7 +27,6 @@ use std::path::{Path, PathBuf};
 use super::{Executor, Flow, Queue, Work};
 use crate::Error;
 use crate::config::Job;
-use crate::model::ModelSpec;
 use crate::stats::Moments;
 use child::{Event, Worker};
 use protocol::{Reply, Request};
@@ -341,12 +340,6 @@ impl Executor for Processes {
         todo: &[Range<u64>],
         done: &mut dyn FnMut(u64, Moments) -> Flow,
     ) -> Result<(), Error> {
-        if let ModelSpec::External { name } = &work.job.model {
-            return Err(Error::Execution(format!(
-                "model {name} is defined outside carlo and exists only in this process, \
-                 so worker processes cannot run it; use the threads backend"
-            )));
-        }
         match self.drive(work, todo, done) {
             Ok(Flow::Continue) => Ok(()),
             // Chunks still in flight are abandoned: killing their workers is the

@@ -171,7 +171,7 @@ mod tests {
             seed: u64::MAX,
             chunk_size: 7,
             confidence: 0.95,
-            model: ModelSpec::Pi(PiParams {}),
+            model: ModelSpec::new("pi", &PiParams {}),
             target: None,
         }
     }

@@ -7,7 +7,7 @@ use super::protocol::{self, Reply, Request};
 use crate::Error;
 use crate::config::Job;
 use crate::exec::Work;
-use crate::model::{self, Model};
+use crate::model::{Context, Model, Registry};
 use crate::rng::Cursor;
 
 /// The job a worker was greeted with, ready to run chunks.
@@ -18,14 +18,15 @@ struct Greeted {
 }
 
 /// Serves the protocol on standard input and output until standard input ends: the
-/// body of `carlo worker`.
+/// body of `carlo worker`. `registry` must know the model of every job the parent
+/// sends, which it does when the parent is the same program.
 ///
 /// A worker ignores SIGINT: Ctrl-C reaches the whole foreground process group, and
 /// the parent, not each worker, decides what an interrupt means (for example to write
 /// a checkpoint). It stops when its standard input closes, which happens however the
 /// parent ends, and on Linux the parent also has the kernel kill it if the parent dies
 /// (see the parent's spawn).
-pub fn serve_stdio() -> Result<(), Error> {
+pub fn serve_stdio(registry: &Registry) -> Result<(), Error> {
     #[cfg(unix)]
     // SAFETY: setting a signal's disposition to "ignore" installs no handler code.
     unsafe {
@@ -46,12 +47,16 @@ pub fn serve_stdio() -> Result<(), Error> {
             .unwrap_or_default();
         eprintln!("carlo worker: panicked{at}: {what}");
     }));
-    serve(std::io::stdin().lock(), std::io::stdout().lock())
+    serve(std::io::stdin().lock(), std::io::stdout().lock(), registry)
 }
 
 /// Answers the requests read from `input` on `output`, in order, until `input` ends.
 /// A request it cannot serve gets an error reply, and ends the worker with that error.
-pub fn serve(mut input: impl BufRead, mut output: impl Write) -> Result<(), Error> {
+pub fn serve(
+    mut input: impl BufRead,
+    mut output: impl Write,
+    registry: &Registry,
+) -> Result<(), Error> {
     let faults = Faults::from_env();
     let mut greeted: Option<Greeted> = None;
     let mut line = Vec::new();
@@ -63,7 +68,7 @@ pub fn serve(mut input: impl BufRead, mut output: impl Write) -> Result<(), Erro
         if read == 0 {
             return Ok(());
         }
-        let reply = match answer(&line, &faults, &mut greeted) {
+        let reply = match answer(&line, &faults, &mut greeted, registry) {
             Ok(reply) => reply,
             Err(message) => {
                 // Best effort: the parent may be gone, and the error is returned anyway.
@@ -86,11 +91,14 @@ fn answer(
     line: &[u8],
     faults: &Result<Faults, Error>,
     greeted: &mut Option<Greeted>,
+    registry: &Registry,
 ) -> Result<Reply, String> {
     match protocol::decode::<Request>(line)? {
         Request::Hello { v, job } => {
             let job = Request::job(v, job)?;
-            let model = model::build(&job.model, job.seed).map_err(|e| e.to_string())?;
+            let model = registry
+                .build(&job.model, &Context::new(job.seed))
+                .map_err(|e| e.to_string())?;
             let cursor = Work {
                 job: &job,
                 model: model.as_ref(),
@@ -136,20 +144,24 @@ mod tests {
     use super::*;
     use crate::model::{ModelSpec, PiParams};
 
+    fn registry() -> Registry {
+        Registry::builtin()
+    }
+
     fn job() -> Job {
         Job {
             samples: 1000,
             seed: 3,
             chunk_size: 300,
             confidence: 0.95,
-            model: ModelSpec::Pi(PiParams {}),
+            model: ModelSpec::new("pi", &PiParams {}),
             target: None,
         }
     }
 
     fn replies(input: &str) -> (Result<(), Error>, Vec<Reply>) {
         let mut out = Vec::new();
-        let result = serve(input.as_bytes(), &mut out);
+        let result = serve(input.as_bytes(), &mut out, &registry());
         let replies = out
             .split_inclusive(|&b| b == b'\n')
             .map(|l| protocol::decode(l).unwrap())
@@ -172,7 +184,9 @@ mod tests {
             }
         );
         let job = job();
-        let model = model::build(&job.model, job.seed).unwrap();
+        let model = registry()
+            .build(&job.model, &Context::new(job.seed))
+            .unwrap();
         let work = Work {
             job: &job,
             model: model.as_ref(),

@@ -5,15 +5,22 @@
 //! (samples, seed, chunk size, confidence, model); the rest (backend, workers, where
 //! to write) only decides how and where the run happens.
 
+mod document;
+
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
+use toml::de::DeValue;
 
 use crate::Error;
-use crate::model::{self, ModelSpec};
+use crate::model::{Context, Model, ModelSpec, Registry, did_you_mean};
 use crate::plan::Plan;
 use crate::stats::Estimate;
+
+use document::Spans;
+pub use document::{Assignment, Origin, Source};
 
 /// Default samples per chunk. See the README for how it was chosen.
 pub const DEFAULT_CHUNK_SIZE: u64 = 65_536;
@@ -85,6 +92,9 @@ pub struct Overrides {
     pub workers: Option<u64>,
     /// `--out`
     pub out: Option<Destination>,
+    /// `--set KEY=VALUE`, in order: each replaces (or adds) one key of the file,
+    /// before the flags above.
+    pub sets: Vec<Assignment>,
 }
 
 /// What decides a run's result, bit for bit.
@@ -156,6 +166,46 @@ impl Job {
     }
 }
 
+/// The keys at which two jobs (as JSON, as checkpoints and partials keep them)
+/// differ, as `(dotted key, value in a, value in b)`, with `none` for a missing key;
+/// nested tables such as the model's parameters are compared key by key.
+pub fn job_differences(
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+) -> Vec<(String, String, String)> {
+    let mut found = Vec::new();
+    differences_under("", a, b, &mut found);
+    found
+}
+
+fn differences_under(
+    prefix: &str,
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    found: &mut Vec<(String, String, String)>,
+) {
+    use serde_json::Value;
+    let show = |v: Option<&Value>| v.map_or("none".to_string(), |v| v.to_string());
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys = x.keys().chain(y.keys().filter(|k| !x.contains_key(*k)));
+            for key in keys {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                match (x.get(key), y.get(key)) {
+                    (Some(u), Some(v)) => differences_under(&path, u, v, found),
+                    (u, v) => found.push((path, show(u), show(v))),
+                }
+            }
+        }
+        _ if a != b => found.push((prefix.to_string(), a.to_string(), b.to_string())),
+        _ => {}
+    }
+}
+
 /// A validated run: a job plus how and where to run it.
 #[derive(Debug, Clone)]
 pub struct Experiment {
@@ -163,6 +213,8 @@ pub struct Experiment {
     pub name: String,
     /// What decides the result.
     pub job: Job,
+    /// The job's model, built and validated once.
+    pub model: Arc<dyn Model>,
     /// Where chunks run.
     pub backend: Backend,
     /// Workers; never 0 (0 in a config means one per available core).
@@ -173,11 +225,11 @@ pub struct Experiment {
     pub source: PathBuf,
 }
 
+/// The config's tables but `[model]`, which the registry reads.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     simulation: RawSimulation,
-    model: ModelSpec,
     #[serde(default)]
     execution: RawExecution,
     #[serde(default)]
@@ -253,27 +305,32 @@ pub fn parse_count(text: &str) -> Result<u64, String> {
 }
 
 impl Experiment {
-    /// Reads, overrides and validates the config at `path`.
-    pub fn load(path: &Path, overrides: &Overrides) -> Result<Self, Error> {
+    /// Reads, overrides and validates the config at `path`; `registry` knows the
+    /// models its `[model] type` may name.
+    pub fn load(path: &Path, overrides: &Overrides, registry: &Registry) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse(&text, path, overrides)
+        Self::parse(&text, path, overrides, registry)
     }
 
     /// Validates config `text`, read from `path` (used in messages and for the
-    /// default name).
-    pub fn parse(text: &str, path: &Path, overrides: &Overrides) -> Result<Self, Error> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| Error::Syntax {
-            path: path.to_path_buf(),
-            message: describe_toml_error(&e, text),
-        })?;
-        let invalid = |key: &str, reason: String| Error::Config {
-            path: path.to_path_buf(),
-            key: key.to_string(),
-            reason,
-        };
+    /// default name). Errors name the file, the key and where it was written: a line
+    /// and column, or the `--set` flag that gave it.
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        overrides: &Overrides,
+        registry: &Registry,
+    ) -> Result<Self, Error> {
+        let source = Source::new(path, text, &overrides.sets);
+        let mut document = source.parse()?;
+        let spans = document.spans();
+        let model_table = document.take("model");
+        let raw = RawConfig::deserialize(toml::de::Deserializer::from(document.into_inner()))
+            .map_err(|e| source.toml_error(&e))?;
+        let invalid = |key: &str, reason: String| source.key_error(&spans, key, reason);
         let sim = raw.simulation;
         let name = match sim.name {
             Some(name) => name,
@@ -340,20 +397,22 @@ impl Experiment {
                 abs_error: sim.target_abs_error,
                 check_every,
             });
+        let seed = overrides.seed.unwrap_or(sim.seed);
+        let Some(model_table) = model_table else {
+            return Err(source.error(
+                None,
+                "missing table [model], which names the model: [model] type = \"...\"",
+            ));
+        };
+        let (spec, model) = read_model(&source, model_table, registry, seed)?;
         let job = Job {
             samples,
-            seed: overrides.seed.unwrap_or(sim.seed),
+            seed,
             chunk_size,
             confidence,
-            model: raw.model,
+            model: spec,
             target,
         };
-        // Build once to validate the model's parameters; the model is built again
-        // where it runs (possibly in another process).
-        model::build(&job.model, job.seed).map_err(|e| match e {
-            Error::Parameter { key, reason } => invalid(&key, reason),
-            other => other,
-        })?;
         let workers = match overrides.workers.or(raw.execution.workers).unwrap_or(0) {
             0 => available_cores(),
             n => usize::try_from(n)
@@ -390,6 +449,7 @@ impl Experiment {
         Ok(Experiment {
             name,
             job,
+            model: Arc::from(model),
             backend,
             workers,
             out,
@@ -398,23 +458,104 @@ impl Experiment {
     }
 }
 
+/// Reads the `[model]` table: finds its type in the registry, refuses keys the type
+/// does not take, type-checks the rest with serde and builds the model once (which
+/// validates the values). Every error points at the key or value at fault.
+fn read_model(
+    source: &Source<'_>,
+    table: serde_spanned::Spanned<DeValue<'_>>,
+    registry: &Registry,
+    seed: u64,
+) -> Result<(ModelSpec, Box<dyn Model>), Error> {
+    let span = table.span();
+    let mut spans = Spans::default();
+    spans.add("model", &table);
+    let DeValue::Table(mut fields) = table.into_inner() else {
+        return Err(source.error(Some(span), "[model] must be a table"));
+    };
+    let Some(kind) = fields.remove("type") else {
+        return Err(source.error(
+            Some(span),
+            "[model] needs a `type` naming the model (`carlo models` lists them)",
+        ));
+    };
+    let kind_span = kind.span();
+    let Some(kind) = kind.get_ref().as_str().map(str::to_string) else {
+        return Err(source.error(Some(kind_span), "`type` must be a string such as \"pi\""));
+    };
+    let entry = registry.entry(&kind).map_err(|e| match e {
+        Error::Parameter { reason, .. } => source.error(Some(kind_span.clone()), &reason),
+        other => other,
+    })?;
+    for (key, value) in fields.iter() {
+        refuse_non_finite(source, &format!("model.{}", key.get_ref()), value)?;
+    }
+    if let Some(accepted) = entry.accepted_keys() {
+        for (key, _) in fields.iter() {
+            let key_name: &str = key.get_ref();
+            if !accepted.contains(&key_name) {
+                return Err(source.error(
+                    Some(key.span()),
+                    &format!(
+                        "unknown key `{key_name}` for model type {kind}{}; it takes {}",
+                        did_you_mean(key_name, accepted.iter().copied()),
+                        accepted.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    let params = entry
+        .parse(toml::de::ValueDeserializer::from(
+            serde_spanned::Spanned::new(span, DeValue::Table(fields)),
+        ))
+        .map_err(|e| {
+            let message = e.message().trim_end();
+            // serde says "field"; a config has keys, and a missing one is missing
+            // from the table whose header the error points at.
+            let message = match message.strip_prefix("missing field ") {
+                Some(rest) => format!("[model] type {kind} needs the key {rest}"),
+                None => message.to_string(),
+            };
+            source.error(e.span(), &message)
+        })?;
+    let model = entry
+        .build(&params, &Context::new(seed))
+        .map_err(|e| match e {
+            Error::Parameter { key, reason } => source.key_error(&spans, &key, reason),
+            other => other,
+        })?;
+    let spec = ModelSpec::from_params(kind, params);
+    Ok((spec, model))
+}
+
+/// Refuses `nan` and `inf` anywhere in a `[model]` value: a job carries its
+/// parameters as JSON, which has no such numbers, and no model means them.
+fn refuse_non_finite(
+    source: &Source<'_>,
+    key: &str,
+    value: &serde_spanned::Spanned<DeValue<'_>>,
+) -> Result<(), Error> {
+    match value.get_ref() {
+        DeValue::Float(f) if f.as_str().contains("nan") || f.as_str().contains("inf") => {
+            Err(source.error(
+                Some(value.span()),
+                &format!("{key} must be a finite number, found {}", f.as_str()),
+            ))
+        }
+        DeValue::Array(items) => items
+            .iter()
+            .try_for_each(|item| refuse_non_finite(source, key, item)),
+        DeValue::Table(table) => table.iter().try_for_each(|(k, item)| {
+            refuse_non_finite(source, &format!("{key}.{}", k.get_ref()), item)
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Number of cores this process may use.
 pub fn available_cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// Turns a TOML error into `line L, column C: message` plus the offending line.
-fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
-    let message = e.message().trim_end();
-    let Some(span) = e.span() else {
-        return message.to_string();
-    };
-    let start = span.start.min(text.len());
-    let line_no = text[..start].matches('\n').count() + 1;
-    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line = text[line_start..].lines().next().unwrap_or("").trim_end();
-    let column = text[line_start..start].chars().count() + 1;
-    format!("line {line_no}, column {column}: {message}\n  | {line}")
 }
 
 #[cfg(test)]
@@ -424,7 +565,12 @@ mod tests {
     const MINIMAL: &str = "[simulation]\nsamples = 1000\nseed = 1\n[model]\ntype = \"pi\"\n";
 
     fn parse(text: &str) -> Result<Experiment, Error> {
-        Experiment::parse(text, Path::new("x.toml"), &Overrides::default())
+        Experiment::parse(
+            text,
+            Path::new("x.toml"),
+            &Overrides::default(),
+            &Registry::builtin(),
+        )
     }
 
     #[test]
@@ -447,8 +593,9 @@ mod tests {
             backend: Some(Backend::Sequential),
             workers: Some(3),
             out: Some(Destination::Stdout),
+            sets: Vec::new(),
         };
-        let e = Experiment::parse(MINIMAL, Path::new("x.toml"), &o).unwrap();
+        let e = Experiment::parse(MINIMAL, Path::new("x.toml"), &o, &Registry::builtin()).unwrap();
         assert_eq!((e.job.samples, e.job.seed, e.job.chunk_size), (5000, 9, 7));
         assert_eq!((e.backend, e.workers), (Backend::Sequential, 3));
         assert_eq!(e.out, Destination::Stdout);
@@ -478,10 +625,33 @@ mod tests {
             workers: Some(7),
             ..Overrides::default()
         };
-        let b = Experiment::parse(MINIMAL, Path::new("y.toml"), &o).unwrap();
+        let b = Experiment::parse(MINIMAL, Path::new("y.toml"), &o, &Registry::builtin()).unwrap();
         assert_eq!(a.job.fingerprint(), b.job.fingerprint());
         let c = parse(&MINIMAL.replace("seed = 1", "seed = 2")).unwrap();
         assert_ne!(a.job.fingerprint(), c.job.fingerprint());
+    }
+
+    #[test]
+    fn differences_name_nested_keys() {
+        let a = serde_json::json!({"seed": 1, "model": {"type": "walk", "steps": 100}});
+        let b =
+            serde_json::json!({"seed": 1, "model": {"type": "walk", "steps": 200, "drift": 0.5}});
+        assert_eq!(
+            job_differences(&a, &b),
+            [
+                (
+                    "model.steps".to_string(),
+                    "100".to_string(),
+                    "200".to_string()
+                ),
+                (
+                    "model.drift".to_string(),
+                    "none".to_string(),
+                    "0.5".to_string()
+                ),
+            ]
+        );
+        assert!(job_differences(&a, &a).is_empty());
     }
 
     #[test]

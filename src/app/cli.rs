@@ -1,13 +1,14 @@
-//! The command line: clap definitions only. `main.rs` turns them into library calls.
+//! The command line: clap definitions only. The rest of [`crate::app`] turns them into
+//! library calls.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use carlo::config::{Backend, Destination, Overrides, parse_count};
-use carlo::output::Format;
-use carlo::shard::Shard;
+use crate::config::{Assignment, Backend, Destination, Overrides, parse_count};
+use crate::output::Format;
+use crate::shard::Shard;
 
 /// Monte Carlo simulations whose answer does not depend on where they ran.
 ///
@@ -44,6 +45,7 @@ pub enum Command {
 pub struct RunArgs {
     /// The config file (TOML).
     pub config: PathBuf,
+    /// Flags that replace config values.
     #[command(flatten)]
     pub overrides: OverrideArgs,
     /// Where the summary goes: a file, or - for standard output.
@@ -114,6 +116,7 @@ pub struct MergeArgs {
 pub struct CheckArgs {
     /// The config file (TOML).
     pub config: PathBuf,
+    /// Flags that replace config values.
     #[command(flatten)]
     pub overrides: OverrideArgs,
 }
@@ -158,6 +161,9 @@ pub struct ScaleArgs {
     /// Samples per chunk [config: simulation.chunk_size].
     #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub chunk_size: Option<u64>,
+    /// Set any config key, as for `carlo run` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = Assignment::parse)]
+    pub sets: Vec<Assignment>,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -182,6 +188,11 @@ pub struct OverrideArgs {
     /// Workers; 0 means one per available core [config: execution.workers].
     #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub workers: Option<u64>,
+    /// Set any config key, model keys included, with the same checks as the file:
+    /// --set model.strike=95 --set simulation.confidence=0.99. Values are TOML
+    /// (95, true, "put") or bare strings (put). Repeatable; the flags above win.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = Assignment::parse)]
+    pub sets: Vec<Assignment>,
 }
 
 impl OverrideArgs {
@@ -194,6 +205,7 @@ impl OverrideArgs {
             backend: self.backend,
             workers: self.workers,
             out: out.map(destination),
+            sets: self.sets.clone(),
         }
     }
 }

@@ -1,0 +1,184 @@
+//! The subcommands besides `run`: `check`, `models`, `scale` and `merge`.
+
+use super::cli::{CheckArgs, MergeArgs, ScaleArgs};
+use crate::config::{Backend, Destination, Experiment, Overrides};
+use crate::model::Registry;
+use crate::output::{self, Format};
+use crate::shard::{self, Partial};
+use crate::{Error, scale};
+
+/// `carlo check`: validates a config and says what it would run.
+pub(super) fn check(args: &CheckArgs, registry: &Registry) -> Result<(), Error> {
+    let e = Experiment::load(&args.config, &args.overrides.to_overrides(None), registry)?;
+    let plan = e.job.plan();
+    let out = match &e.out {
+        Destination::File(path) => path.display().to_string(),
+        Destination::Stdout => "standard output".to_string(),
+    };
+    let target = match e.job.target {
+        None => String::new(),
+        Some(t) => {
+            let mut goals = Vec::new();
+            if let Some(a) = t.abs_error {
+                goals.push(format!("half-width <= {a}"));
+            }
+            if let Some(r) = t.rel_error {
+                goals.push(format!("half-width <= {r} x |estimate|"));
+            }
+            format!(
+                "\n  stops once {} (checked every {} chunks; samples is the maximum)",
+                goals.join(" and "),
+                t.check_every
+            )
+        }
+    };
+    let text = format!(
+        "{}: ok\n  {} model, {} samples in {} chunks of {}, seed {}, confidence {}{target}\n  \
+         backend {} with {} workers, summary to {}\n  fingerprint {}\n",
+        e.source.display(),
+        e.job.model.kind(),
+        e.job.samples,
+        plan.chunks(),
+        plan.chunk_size(),
+        e.job.seed,
+        e.job.confidence,
+        e.backend.name(),
+        e.workers,
+        out,
+        e.job.fingerprint(),
+    );
+    output::write(&Destination::Stdout, text.as_bytes())
+}
+
+/// `carlo models`: every registered model with its keys.
+pub(super) fn models(registry: &Registry) -> Result<(), Error> {
+    let mut text = String::new();
+    for entry in registry.entries() {
+        text.push_str(&format!("{:<10} {}\n", entry.kind(), entry.summary()));
+        for key in entry.documented_keys() {
+            text.push_str(&format!(
+                "    {:<18} {:<28} {}\n",
+                key.name, key.value, key.doc
+            ));
+        }
+        if entry.documented_keys().is_empty() {
+            text.push_str("    (no keys)\n");
+        }
+    }
+    output::write(&Destination::Stdout, text.as_bytes())
+}
+
+/// `carlo merge`: shard partials into the summary of one run.
+pub(super) fn merge(args: &MergeArgs, registry: &Registry) -> Result<(), Error> {
+    let parts = args
+        .parts
+        .iter()
+        .map(|path| Ok((path.clone(), Partial::read(path)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let report = shard::merge(&parts, registry)?;
+    let out = match args.out.as_deref() {
+        Some(out) => super::cli::destination(out),
+        None => Destination::File(parts[0].1.summary.clone().unwrap_or_else(|| {
+            std::path::Path::new("results").join(format!("{}.csv", report.name))
+        })),
+    };
+    super::run::emit(&report, &out, args.format, args.quiet)
+}
+
+/// `carlo scale`: a scaling study.
+pub(super) fn scale(args: &ScaleArgs, registry: &Registry) -> Result<(), Error> {
+    let overrides = Overrides {
+        samples: args.samples,
+        seed: args.seed,
+        chunk_size: args.chunk_size,
+        sets: args.sets.clone(),
+        ..Overrides::default()
+    };
+    let experiment = Experiment::load(&args.config, &overrides, registry)?;
+    if args.backends.contains(&Backend::Mpi) {
+        return Err(Error::Flag {
+            flag: "--backends".into(),
+            reason: "mpi runs one job per mpirun; time it with mpirun ... carlo run --backend mpi"
+                .into(),
+        });
+    }
+    let flag = |reason: &str| Error::Flag {
+        flag: "--workers".into(),
+        reason: reason.into(),
+    };
+    let workers = args
+        .workers
+        .iter()
+        .map(|&w| match w {
+            0 => Ok(crate::config::available_cores()),
+            w if w <= 4096 => Ok(w as usize),
+            _ => Err(flag("worker counts must be at most 4096")),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if args.repeats == 0 {
+        return Err(Error::Flag {
+            flag: "--repeats".into(),
+            reason: "must be at least 1".into(),
+        });
+    }
+    let study = scale::Study {
+        backends: args.backends.clone(),
+        workers,
+        repeats: args.repeats as usize,
+        weak: args.weak,
+    };
+    let out = args.out.clone().unwrap_or_else(|| {
+        std::path::Path::new("results").join(format!("{}-scale.csv", experiment.name))
+    });
+    let machine = scale::Machine::this();
+    let points = scale::run(&experiment, &study, &mut |points| {
+        let p = points.last().expect("called after a point");
+        if !args.quiet {
+            eprintln!(
+                "{:>10} x{:<3} {:>10.4} s  {:>8.1} M samples/s",
+                p.backend.name(),
+                p.workers,
+                p.median(),
+                p.rate() / 1e6
+            );
+        }
+        let sheet = scale::sheet(points, &machine);
+        output::write_atomic(&out, &output::render(&sheet, Format::Csv))
+    })?;
+    if let Some(path) = &args.plot {
+        let kind = if args.weak { "weak" } else { "strong" };
+        let title = format!("{} ({kind} scaling)", experiment.name);
+        scale::plot(&points, &machine, &title, path)?;
+    }
+    if !args.quiet {
+        let runs: usize = points.iter().map(|p| p.seconds.len()).sum();
+        let same = if args.weak {
+            "runs of equal size gave the same estimate bits"
+        } else {
+            "every run gave the same estimate bits"
+        };
+        let mut text = format!(
+            "{runs} runs on {} ({} cores): {same}\n",
+            machine.cpu, machine.cores
+        );
+        let sheet = scale::sheet(&points, &machine);
+        for (r, point) in points.iter().enumerate() {
+            let get = |c| match sheet.get(r, c) {
+                Some(output::Value::Float(f)) => *f,
+                _ => f64::NAN,
+            };
+            text.push_str(&format!(
+                "{:>10} x{:<3} median {:.4} s  {:8.1} M samples/s  speedup {:.2}  efficiency {:.2}\n",
+                point.backend.name(),
+                point.workers,
+                get("wall_seconds"),
+                get("samples_per_second") / 1e6,
+                get("speedup"),
+                get("efficiency"),
+            ));
+        }
+        output::write(&Destination::Stdout, text.as_bytes())?;
+        eprintln!("wrote {}", out.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,77 @@
+//! The `carlo` application as one library call: [`main`] parses the command line,
+//! runs the subcommand and turns errors into exit codes.
+//!
+//! The `carlo` binary is `carlo::app::main(Registry::builtin())`. A program with
+//! models of its own registers them next to the built-in ones and calls the same
+//! function, and so gets the whole command line for them: `run`, `check`, `models`,
+//! `scale`, `merge`, every backend (worker processes re-execute that program as
+//! `PROGRAM worker`), shards, checkpoints, targets, traces and plots.
+//!
+//! ```no_run
+//! use carlo::model::Registry;
+//! # fn my_entry() -> carlo::model::Entry { unimplemented!() }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     carlo::app::main(Registry::builtin().with(my_entry()))
+//! }
+//! ```
+
+pub mod cli;
+mod commands;
+mod run;
+mod signals;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+
+use crate::Error;
+use crate::model::Registry;
+use cli::{Cli, Command};
+
+/// Runs the command line of this process with the models of `registry` and returns
+/// the exit code: 0 success, 2 bad input, 1 a failure while running, 130 interrupted.
+pub fn main(registry: Registry) -> ExitCode {
+    let matches = command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let result = match cli.command {
+        Command::Run(args) => run::run(&args, &registry),
+        Command::Check(args) => commands::check(&args, &registry),
+        Command::Models => commands::models(&registry),
+        Command::Scale(args) => commands::scale(&args, &registry),
+        Command::Worker => crate::exec::processes::serve_stdio(&registry),
+        Command::Merge(args) => commands::merge(&args, &registry),
+    };
+    exit_code(result)
+}
+
+/// The clap command, named after this program so that a user's binary says its own
+/// name in usage lines.
+fn command() -> clap::Command {
+    let cmd = Cli::command();
+    match std::env::args_os()
+        .next()
+        .as_ref()
+        .and_then(|a| std::path::Path::new(a).file_stem())
+        .and_then(|s| s.to_str())
+    {
+        Some(name) if name != "carlo" && !name.is_empty() => cmd.bin_name(name.to_string()),
+        _ => cmd,
+    }
+}
+
+/// The exit code of a subcommand's result, after printing its error.
+fn exit_code(result: Result<(), Error>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // `run` has said where things stand; 130 is what shells report for Ctrl-C.
+        Err(Error::Interrupted { .. }) => ExitCode::from(130),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(if e.is_input() { 2 } else { 1 })
+        }
+    }
+}
