@@ -23,7 +23,9 @@ The `reference` command prints, for the Rust tests:
     n ^ (n >> 1)), in Python integers,
   * the first scrambled points of `sobol-jk21201/lms-shift-v1`, from an independent
     Python implementation of xoshiro256++ (SplitMix64 seeding, jump, long jump) and of the
-    linear matrix scramble, so that the Rust derivation can never change silently.
+    linear matrix scramble, so that the Rust derivation can never change silently,
+  * QuantLib's Brownian bridge (construction order, and the increments it makes of fixed
+    normals), when the QuantLib package is installed (tested with QuantLib 1.44).
 """
 
 import hashlib
@@ -271,6 +273,33 @@ def reference():
         pts = scrambled_points(42, replicate, 4, [0, 1, 2, 1000, MASK])
         for n, x in pts.items():
             print(f"({replicate}, {n:#x}, [" + ", ".join(f"{v:#018x}" for v in x) + "]),")
+    bridge_reference()
+
+
+def bridge_reference():
+    try:
+        import QuantLib as ql
+    except ImportError:
+        print("// QuantLib not installed: no Brownian bridge reference")
+        return
+    print(f"// QuantLib {ql.__version__} BrownianBridge")
+    order = list(ql.BrownianBridge(252).bridgeIndex())
+    print(f"// bridgeIndex(252)[..16] = {order[:16]}")
+    print(f'// sha256 of bridgeIndex(252), comma-separated: "{sha(",".join(map(str, order)).encode())}"')
+    z = [0.3, -1.2, 0.7, 2.1, -0.4, 0.05, -2.5, 1.1, 0.9, -0.8, 1.7, -0.2]
+    cases = [[1.5 * i / 12 for i in range(1, 13)], [0.1, 0.25, 0.5, 0.6, 1.0, 1.7, 2.0]]
+    for times in cases:
+        bridge = ql.BrownianBridge(times)
+        # QuantLib returns the increments divided by sqrt(dt): undo that, and sum.
+        y = bridge.transform(z[: len(times)])
+        w, prev_t, path = 0.0, 0.0, []
+        for t, yi in zip(times, y):
+            w += yi * (t - prev_t) ** 0.5
+            prev_t = t
+            path.append(w)
+        print(f"// times {times}")
+        print(f"// order {list(bridge.bridgeIndex())}")
+        print("// W(t_i): [" + ", ".join(repr(x) for x in path) + "]")
 
 
 if __name__ == "__main__":
