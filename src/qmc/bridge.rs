@@ -7,7 +7,7 @@
 //! Brownian path (covariance `min(t_i, t_j)`). Why a bridge: `z[0]` alone decides the
 //! terminal value, `z[1]` the middle date, `z[2]` and `z[3]` the quarter dates, and so
 //! on, so the first coordinates of a quasi-Monte Carlo point, the best distributed
-//! ones, carry most of the variance of a payoff (Glasserman 2004, 3.1 and 5.5.1;
+//! ones, carry most of the variance of a payoff (Glasserman 2004, 3.1 and 5.5;
 //! Moskowitz & Caflisch 1996).
 //!
 //! Order, for any `n` (not only powers of two), and identical to QuantLib's

@@ -7,7 +7,7 @@
 //! the set by `generate.py data` and carrying the authors' licence. Dimension 1 is van
 //! der Corput (all `m_k = 1`) and has no row, as in the original. Vector `V_k`,
 //! `k = 1..=64`, is `m_k 2^(64 - k)`, with `m_k` for `k > s` from the recurrence of
-//! Bratley & Fox (Joe & Kuo 2008, eq. 2):
+//! Bratley & Fox, as in Joe & Kuo's `sobol.cc`:
 //! `V_k = a_1 V_{k-1} ^ ... ^ a_{s-1} V_{k-s+1} ^ V_{k-s} ^ (V_{k-s} >> s)`.
 //! Sixty-four vectors index 2^64 points, far beyond the 2^32 a replicate needs.
 
@@ -17,11 +17,12 @@ use std::sync::OnceLock;
 ///
 /// 1024 covers a year of daily dates (252) four times over: four assets, or four
 /// years, on one point. Joe & Kuo's set has 21201 dimensions; shipping them all would
-/// be 1.7 MB of text for dimensions whose two-dimensional projections are weak anyway
-/// (their quality criterion degrades with the dimension, and beyond a few hundred
-/// dimensions a Brownian bridge, not more dimensions, is what makes quasi-Monte Carlo
-/// pay). Raising it is `python3 src/qmc/generate.py data N` and this constant, nothing
-/// else: the degree of the polynomials (13 at 1024, 18 at 21201) is not limited here.
+/// be 1.7 MB of text for dimensions whose two-dimensional projections are weaker (the
+/// t-values Joe & Kuo publish grow with the dimension), and in path models it is the
+/// Brownian bridge, which puts the variance in the first coordinates, not more
+/// dimensions, that makes quasi-Monte Carlo pay. Raising it is
+/// `python3 src/qmc/generate.py data N` and this constant, nothing else: the degree of
+/// the polynomials (13 at 1024, 18 at 21201) is not limited here.
 pub const D_MAX: usize = 1024;
 
 /// Joe & Kuo's rows for dimensions 2..=D_MAX, with comments and a licence on top.

@@ -8,10 +8,10 @@
 //! (Matousek 1998; Owen 2003 calls it the random linear scramble); the shift `e` makes
 //! each point uniform on the unit cube, so replicate means are unbiased. It costs
 //! nothing per point: the scrambled direction vectors `L V_k` are computed once, and
-//! the scrambled points are a Sobol sequence of their own. Nested uniform (Owen)
-//! scrambling has slightly better variance for smooth integrands but needs one random
-//! bit per digit prefix, evaluated per point: 64 hashes per coordinate where this needs
-//! one XOR.
+//! the scrambled points are a Sobol sequence of their own. Nested uniform scrambling
+//! (Owen 1995) randomizes more, one random bit per prefix of digits, but evaluated per
+//! point it costs about 64 hashes per coordinate where this costs one XOR; Owen (2003)
+//! compares the variances of these scramblings.
 
 use rand::{Rng, SeedableRng};
 

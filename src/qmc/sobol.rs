@@ -135,8 +135,10 @@ impl Sobol {
 
     /// Writes point `index` as doubles in (0, 1) (see [`to_unit`]).
     ///
-    /// Allocates a scratch point: for ranges, use [`Sobol::points`]. Panics if `out.len() != self.dims()`.
+    /// Allocates a scratch point: for ranges, use [`Sobol::points`]. Panics if
+    /// `out.len() != self.dims()`.
     pub fn point(&self, index: u64, out: &mut [f64]) {
+        assert_eq!(out.len(), self.dims, "a point has dims() coordinates");
         let mut bits = vec![0u64; self.dims];
         self.point_bits(index, &mut bits);
         for (u, &x) in out.iter_mut().zip(&bits) {
