@@ -42,6 +42,7 @@ pub mod model;
 pub mod output;
 pub mod plan;
 pub mod progress;
+pub mod qmc;
 pub mod rng;
 pub mod scale;
 pub mod shard;
