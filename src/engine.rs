@@ -166,7 +166,11 @@ pub fn resume(
     state: State,
     observer: &mut dyn Observer,
 ) -> Result<Report, Error> {
-    let mut executor = exec::build(experiment.backend, experiment.workers)?;
+    let mut executor = exec::build(
+        experiment.backend,
+        experiment.workers,
+        experiment.worker_command.as_ref(),
+    )?;
     resume_on(
         &experiment.name,
         &experiment.job,

@@ -66,6 +66,14 @@ pub enum Error {
     /// missing chunks); the message names the files or chunks.
     #[error("cannot merge: {0}")]
     Merge(String),
+    /// A chunk failed: its model raised an error or produced non-finite samples.
+    #[error("chunk {index}: {message}")]
+    Chunk {
+        /// The chunk.
+        index: u64,
+        /// What went wrong, as the model said it.
+        message: String,
+    },
     /// The executor failed while running chunks.
     #[error("{0}")]
     Execution(String),

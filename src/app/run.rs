@@ -26,6 +26,7 @@ pub(super) fn run(args: &RunArgs, registry: &Registry) -> Result<(), Error> {
     }
     let overrides = args.overrides.to_overrides(args.out.as_deref());
     let experiment = Experiment::load(&args.config, &overrides, registry)?;
+    notes(&experiment, args.quiet);
     distinct_outputs(args, &experiment.out)?;
     let dim = experiment.model.dim();
     let (checkpoint, state) = match &args.checkpoint {
@@ -74,6 +75,15 @@ pub(super) fn run(args: &RunArgs, registry: &Registry) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Says on stderr what validation changed (unless `quiet`).
+pub(super) fn notes(experiment: &Experiment, quiet: bool) {
+    if !quiet {
+        for note in &experiment.notes {
+            eprintln!("note: {note}");
+        }
+    }
 }
 
 /// Writes a report's summary to `out` (and a table for people unless `quiet`).

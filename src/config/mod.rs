@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use toml::de::DeValue;
 
 use crate::Error;
+use crate::exec::WorkerCommand;
 use crate::model::{Context, Model, ModelSpec, Registry, did_you_mean};
 use crate::plan::Plan;
 use crate::stats::Estimate;
@@ -223,6 +224,12 @@ pub struct Experiment {
     pub out: Destination,
     /// The config file it came from.
     pub source: PathBuf,
+    /// How worker processes start, for a model that runs only in its own workers
+    /// (see [`crate::model::Entry::in_workers`]); `None` for `THIS_PROGRAM worker`.
+    pub worker_command: Option<WorkerCommand>,
+    /// What validation changed and the user should hear about (printed on stderr
+    /// unless quiet), such as a backend replaced by one the model can run on.
+    pub notes: Vec<String>,
 }
 
 /// The config's tables but `[model]`, which the registry reads.
@@ -404,7 +411,7 @@ impl Experiment {
                 "missing table [model], which names the model: [model] type = \"...\"",
             ));
         };
-        let (spec, model) = read_model(&source, model_table, registry, seed)?;
+        let (spec, model, worker_command) = read_model(&source, model_table, registry, seed)?;
         let job = Job {
             samples,
             seed,
@@ -446,6 +453,36 @@ impl Experiment {
             }
             (flag, config) => flag.or(config).unwrap_or(Backend::Threads),
         };
+        let mut notes = Vec::new();
+        let (backend, workers) = match (&worker_command, backend) {
+            (None, backend) => (backend, workers),
+            (Some(_), Backend::Processes) => (Backend::Processes, workers),
+            (Some(_), Backend::Mpi) => {
+                return Err(invalid(
+                    "execution.backend",
+                    format!(
+                        "model type {} runs only in its own worker processes, which MPI \
+                         ranks are not; use the processes backend",
+                        job.model.kind()
+                    ),
+                ));
+            }
+            (Some(_), other) => {
+                let workers = if other == Backend::Sequential {
+                    1
+                } else {
+                    workers
+                };
+                notes.push(format!(
+                    "model type {} runs in its own worker processes: backend processes \
+                     with {workers} worker{} instead of {}",
+                    job.model.kind(),
+                    if workers == 1 { "" } else { "s" },
+                    other.name()
+                ));
+                (Backend::Processes, workers)
+            }
+        };
         Ok(Experiment {
             name,
             job,
@@ -454,9 +491,15 @@ impl Experiment {
             workers,
             out,
             source: path.to_path_buf(),
+            worker_command,
+            notes,
         })
     }
 }
+
+/// What [`read_model`] finds: the job's model, the model built, and how its worker
+/// processes start if it runs only in them.
+type ModelRead = (ModelSpec, Box<dyn Model>, Option<WorkerCommand>);
 
 /// Reads the `[model]` table: finds its type in the registry, refuses keys the type
 /// does not take, type-checks the rest with serde and builds the model once (which
@@ -466,7 +509,7 @@ fn read_model(
     table: serde_spanned::Spanned<DeValue<'_>>,
     registry: &Registry,
     seed: u64,
-) -> Result<(ModelSpec, Box<dyn Model>), Error> {
+) -> Result<ModelRead, Error> {
     let span = table.span();
     let mut spans = Spans::default();
     spans.add("model", &table);
@@ -525,8 +568,9 @@ fn read_model(
             Error::Parameter { key, reason } => source.key_error(&spans, &key, reason),
             other => other,
         })?;
+    let worker_command = entry.worker_command(&params).transpose()?;
     let spec = ModelSpec::from_params(kind, params);
-    Ok((spec, model))
+    Ok((spec, model, worker_command))
 }
 
 /// Refuses `nan` and `inf` anywhere in a `[model]` value: a job carries its

@@ -22,7 +22,7 @@ use crate::stats::Moments;
 
 #[cfg(feature = "mpi")]
 pub use mpi::Mpi;
-pub use processes::Processes;
+pub use processes::{Processes, WorkerCommand};
 pub use sequential::Sequential;
 pub use threads::Threads;
 
@@ -49,10 +49,35 @@ pub struct Work<'a> {
 impl Work<'_> {
     /// Runs chunk `index` on its own stream. `cursor` must belong to this job's seed
     /// and the chunk family; it makes ascending visits cheap.
-    pub fn run_chunk(&self, cursor: &mut Cursor, index: u64) -> Moments {
+    ///
+    /// Fails with [`Error::Chunk`] when the model fails, or when its statistics are
+    /// not finite (a NaN or infinite sample): an estimate made of them would be
+    /// meaningless, and the chunk is where to look.
+    pub fn run_chunk(&self, cursor: &mut Cursor, index: u64) -> Result<Moments, Error> {
         let mut rng = cursor.stream(index);
-        self.model
-            .simulate(&mut rng, self.plan.chunk(index).samples)
+        let moments = self
+            .model
+            .try_simulate(&mut rng, self.plan.chunk(index).samples)
+            .map_err(|message| Error::Chunk { index, message })?;
+        if let Some(column) = moments.non_finite_column() {
+            let name = self
+                .model
+                .quantities()
+                .iter()
+                .find(|q| q.column == column)
+                .map_or_else(
+                    || format!("column {column}"),
+                    |q| format!("quantity {}", q.name),
+                );
+            return Err(Error::Chunk {
+                index,
+                message: format!(
+                    "the model produced a NaN or infinite sample ({name}); \
+                     the parameters may be outside what the model can compute"
+                ),
+            });
+        }
+        Ok(moments)
     }
 
     /// A cursor over this job's chunk streams.
@@ -87,12 +112,21 @@ pub trait Executor {
     ) -> Result<(), Error>;
 }
 
-/// The executor for `backend` with `workers` workers.
-pub fn build(backend: Backend, workers: usize) -> Result<Box<dyn Executor>, Error> {
+/// The executor for `backend` with `workers` workers. Worker processes are started
+/// with `command` when given (a model that runs only in its own workers), else as
+/// `THIS_PROGRAM worker`.
+pub fn build(
+    backend: Backend,
+    workers: usize,
+    command: Option<&WorkerCommand>,
+) -> Result<Box<dyn Executor>, Error> {
     Ok(match backend {
         Backend::Sequential => Box::new(Sequential),
         Backend::Threads => Box::new(Threads::new(workers)?),
-        Backend::Processes => Box::new(Processes::new(workers)?),
+        Backend::Processes => match command {
+            Some(command) => Box::new(Processes::with_command(command.clone(), workers)?),
+            None => Box::new(Processes::new(workers)?),
+        },
         #[cfg(feature = "mpi")]
         Backend::Mpi => Box::new(Mpi::new()?),
         #[cfg(not(feature = "mpi"))]

@@ -92,7 +92,7 @@ impl Executor for Mpi {
             let mine = split(from..to, rank, size);
             let mut words = Vec::new();
             for index in positions(todo, mine) {
-                encode(&mut words, index, &work.run_chunk(&mut cursor, index));
+                encode(&mut words, index, &work.run_chunk(&mut cursor, index)?);
             }
             let all = exchange(&world, &words)?;
             let mut stop = false;

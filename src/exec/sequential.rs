@@ -28,7 +28,7 @@ impl Executor for Sequential {
     ) -> Result<(), Error> {
         let mut cursor = work.cursor();
         for index in todo.iter().flat_map(Range::clone) {
-            if done(index, work.run_chunk(&mut cursor, index)) == Flow::Stop {
+            if done(index, work.run_chunk(&mut cursor, index)?) == Flow::Stop {
                 break;
             }
         }

@@ -51,6 +51,7 @@ impl Executor for Threads {
         let queue = Queue::new(todo);
         let stop = AtomicBool::new(false);
         let (tx, rx) = mpsc::channel();
+        let mut failed = None;
         // `in_place_scope` keeps this closure on the calling thread, which only
         // receives; the pool's threads do all the simulating.
         self.pool.in_place_scope(|scope| {
@@ -72,12 +73,19 @@ impl Executor for Threads {
             }
             drop(tx);
             for (index, moments) in rx {
-                if done(index, moments) == Flow::Stop {
+                let flow = match moments {
+                    Ok(moments) => done(index, moments),
+                    Err(e) => {
+                        failed = Some(e);
+                        Flow::Stop
+                    }
+                };
+                if flow == Flow::Stop {
                     stop.store(true, Ordering::Relaxed);
                     break;
                 }
             }
         });
-        Ok(())
+        failed.map_or(Ok(()), Err)
     }
 }

@@ -56,6 +56,14 @@ pub trait Model: Send + Sync + fmt::Debug {
 
     /// Draws `samples` samples from `rng` and returns their statistics.
     fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments;
+
+    /// Like [`simulate`](Model::simulate), for models that can fail, such as a
+    /// model written in another language that raises an exception: an error ends
+    /// the run (exit code 1) with a message naming the chunk. The engine always
+    /// calls this; the default calls `simulate`.
+    fn try_simulate(&self, rng: &mut Stream, samples: u64) -> Result<Moments, String> {
+        Ok(self.simulate(rng, samples))
+    }
 }
 
 /// A quantity a model estimates: one row of the summary.

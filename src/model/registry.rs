@@ -20,6 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::Model;
 use crate::Error;
+use crate::exec::WorkerCommand;
 
 /// The parameters of a model as JSON: one entry per `[model]` key, defaults filled in,
 /// in the parameter type's declaration order.
@@ -137,6 +138,9 @@ type ParseFn =
 /// Builds a model from JSON parameters.
 type BuildFn = dyn Fn(&Params, &Context) -> Result<Box<dyn Model>, Error> + Send + Sync;
 
+/// How to start the worker processes of a model that runs only in them.
+type WorkersFn = dyn Fn(&Params) -> Result<WorkerCommand, Error> + Send + Sync;
+
 /// One model type in a [`Registry`].
 #[derive(Clone)]
 pub struct Entry {
@@ -146,6 +150,7 @@ pub struct Entry {
     fields: Option<&'static [&'static str]>,
     parse: Arc<ParseFn>,
     build: Arc<BuildFn>,
+    workers: Option<Arc<WorkersFn>>,
 }
 
 impl fmt::Debug for Entry {
@@ -204,7 +209,28 @@ impl Entry {
             fields: struct_fields::<P>(),
             parse: Arc::new(parse),
             build: Arc::new(build),
+            workers: None,
         }
+    }
+
+    /// The same entry for a model whose chunks run only in worker processes that
+    /// `command` starts, never in this process: a model in another language, run
+    /// from a program that does not embed it (the `carlo` binary's `python` models,
+    /// whose workers are Python interpreters). Such a model's `simulate` is never
+    /// called here; its `dim` and `quantities` are. The sequential and threads
+    /// backends become processes (one worker for sequential), and MPI is refused.
+    pub fn in_workers(
+        mut self,
+        command: impl Fn(&Params) -> Result<WorkerCommand, Error> + Send + Sync + 'static,
+    ) -> Self {
+        self.workers = Some(Arc::new(command));
+        self
+    }
+
+    /// How the worker processes of this model start, for a model that runs only in
+    /// them ([`in_workers`](Self::in_workers)).
+    pub fn worker_command(&self, params: &Params) -> Option<Result<WorkerCommand, Error>> {
+        self.workers.as_ref().map(|f| f(params))
     }
 
     /// The same entry with one more documented key.

@@ -132,7 +132,11 @@ pub fn run(
     let start = Instant::now();
     let job = &experiment.job;
     let model = experiment.model.as_ref();
-    let mut executor = exec::build(experiment.backend, experiment.workers)?;
+    let mut executor = exec::build(
+        experiment.backend,
+        experiment.workers,
+        experiment.worker_command.as_ref(),
+    )?;
     let plan = job.plan();
     let range = plan.share(shard.index, shard.count);
     let work = Work { job, model, plan };

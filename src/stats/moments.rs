@@ -59,6 +59,18 @@ impl Moments {
         self.mean.len()
     }
 
+    /// The first column whose mean or co-moments are not finite, if any: such
+    /// statistics come from a NaN or infinite sample.
+    pub fn non_finite_column(&self) -> Option<usize> {
+        let dim = self.dim();
+        (0..dim).find(|&i| {
+            !self.mean[i].is_finite()
+                || self.comoment[i * dim..(i + 1) * dim]
+                    .iter()
+                    .any(|c| !c.is_finite())
+        })
+    }
+
     /// Sample covariance of columns `i` and `j` (divisor `count - 1`); NaN below two
     /// samples.
     pub fn covariance(&self, i: usize, j: usize) -> f64 {

@@ -4,12 +4,12 @@
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
-use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::WorkerCommand;
 use super::protocol::{self, Reply};
 use crate::Error;
 
@@ -41,11 +41,12 @@ pub(super) struct Worker {
 }
 
 impl Worker {
-    /// Starts `program worker`; `id` names its threads.
-    pub fn spawn(program: &Path, id: u64) -> Result<Self, Error> {
+    /// Starts a worker with `start`; `id` names its threads.
+    pub fn spawn(start: &WorkerCommand, id: u64) -> Result<Self, Error> {
+        let program = &start.program;
         let mut command = Command::new(program);
         command
-            .arg("worker")
+            .args(&start.args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

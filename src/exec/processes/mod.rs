@@ -41,10 +41,39 @@ pub const DEPTH: usize = 2;
 /// Deaths a chunk may cause before the run gives up on it.
 pub const MAX_FAILURES: u32 = 3;
 
+/// How to start one worker process: a program and its arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerCommand {
+    /// The executable.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<std::ffi::OsString>,
+}
+
+impl WorkerCommand {
+    /// `program worker`: a carlo program's worker.
+    pub fn carlo(program: impl Into<PathBuf>) -> Self {
+        WorkerCommand {
+            program: program.into(),
+            args: vec!["worker".into()],
+        }
+    }
+
+    /// `THIS_PROGRAM worker`.
+    pub fn this_program() -> Result<Self, Error> {
+        let program = std::env::current_exe().map_err(|e| {
+            Error::Execution(format!(
+                "cannot find this program's executable for workers: {e}"
+            ))
+        })?;
+        Ok(Self::carlo(program))
+    }
+}
+
 /// Runs chunks in worker processes of the `carlo` executable.
 #[derive(Debug)]
 pub struct Processes {
-    program: PathBuf,
+    command: WorkerCommand,
     size: usize,
     /// Live workers by id; ascending ids make the hand-out order reproducible.
     pool: BTreeMap<u64, Worker>,
@@ -57,23 +86,28 @@ pub struct Processes {
 
 impl Processes {
     /// `workers` worker processes of this executable (0: one per available core).
-    /// Only a program whose `main` runs `carlo worker` can use it; elsewhere (tests,
-    /// benchmarks, other binaries) use [`with_program`](Self::with_program).
+    /// Only a program whose `main` runs `carlo::app::main` (which answers `worker`)
+    /// can use it; elsewhere (tests, benchmarks, other binaries) use
+    /// [`with_program`](Self::with_program).
     pub fn new(workers: usize) -> Result<Self, Error> {
-        let program = std::env::current_exe().map_err(|e| {
-            Error::Execution(format!("cannot find the carlo executable for workers: {e}"))
-        })?;
-        Self::with_program(program, workers)
+        Self::with_command(WorkerCommand::this_program()?, workers)
     }
 
     /// `workers` worker processes running `program worker` (0: one per available
-    /// core). `program` must be a carlo binary of this build, for example
+    /// core). `program` must be a carlo program of this build, for example
     /// `env!("CARGO_BIN_EXE_carlo")` in tests and benchmarks. Workers start at the
     /// first run, not here. Fails if `CARLO_FAULT` is set but invalid.
     pub fn with_program(program: impl Into<PathBuf>, workers: usize) -> Result<Self, Error> {
+        Self::with_command(WorkerCommand::carlo(program), workers)
+    }
+
+    /// `workers` worker processes started by `command` (0: one per available core):
+    /// any program that serves [`protocol`] on its standard input and output, such as
+    /// a Python interpreter running carlo's Python worker.
+    pub fn with_command(command: WorkerCommand, workers: usize) -> Result<Self, Error> {
         fault::Faults::from_env()?;
         Ok(Processes {
-            program: program.into(),
+            command,
             size: match workers {
                 0 => crate::config::available_cores(),
                 n => n,
@@ -87,7 +121,7 @@ impl Processes {
 
     /// The program the workers run.
     pub fn program(&self) -> &Path {
-        &self.program
+        &self.command.program
     }
 
     /// Process ids of the live workers.
@@ -107,7 +141,7 @@ impl Processes {
     fn spawn(&mut self) -> Result<u64, Error> {
         let id = self.next_id;
         self.next_id += 1;
-        let mut worker = Worker::spawn(&self.program, id)?;
+        let mut worker = Worker::spawn(&self.command, id)?;
         if let Some((_, line)) = &self.hello {
             worker.send(line);
         }
@@ -275,7 +309,7 @@ impl Processes {
     fn fail(&self, id: u64, what: &str) -> Error {
         Error::Execution(format!(
             "worker process {} (pid {}): {what}",
-            self.program.display(),
+            self.command.program.display(),
             self.pool[&id].pid()
         ))
     }

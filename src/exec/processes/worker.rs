@@ -128,7 +128,10 @@ fn answer(
                 model: g.model.as_ref(),
                 plan,
             };
-            Ok(Reply::done(index, &work.run_chunk(&mut g.cursor, index)))
+            let moments = work
+                .run_chunk(&mut g.cursor, index)
+                .map_err(|e| e.to_string())?;
+            Ok(Reply::done(index, &moments))
         }
     }
 }
@@ -195,7 +198,7 @@ mod tests {
         // A fresh cursor per chunk: the worker's one cursor, visiting 3, 0, 2, must
         // not change what a chunk computes.
         let expected: Vec<Reply> = (0..4)
-            .map(|i| Reply::done(i, &work.run_chunk(&mut work.cursor(), i)))
+            .map(|i| Reply::done(i, &work.run_chunk(&mut work.cursor(), i).unwrap()))
             .collect();
         assert_eq!(
             replies[1..],
