@@ -82,6 +82,8 @@ pub struct Processes {
     next_id: u64,
     /// Events read from workers and not yet handled.
     inbox: VecDeque<Event>,
+    /// Workers that died and were replaced, over the executor's life.
+    restarts: u64,
 }
 
 impl Processes {
@@ -116,12 +118,18 @@ impl Processes {
             hello: None,
             next_id: 0,
             inbox: VecDeque::new(),
+            restarts: 0,
         })
     }
 
     /// The program the workers run.
     pub fn program(&self) -> &Path {
         &self.command.program
+    }
+
+    /// Workers that died and were replaced so far, over every run.
+    pub fn restarts(&self) -> u64 {
+        self.restarts
     }
 
     /// Process ids of the live workers.
@@ -331,14 +339,15 @@ impl Processes {
         let worker = self.pool.remove(&id).expect("replacing a live worker");
         let (pid, in_flight) = (worker.pid(), worker.in_flight.clone());
         let (status, last_line) = worker.bury();
+        let stderr = match last_line.as_str() {
+            "" => "it wrote nothing to stderr".to_string(),
+            line => format!("its last stderr line: {line}"),
+        };
+        self.restarts += 1;
         if let Some(&chunk) = in_flight.front() {
             let failures = schedule.failures.entry(chunk).or_insert(0);
             *failures += 1;
             if *failures >= MAX_FAILURES {
-                let stderr = match last_line.as_str() {
-                    "" => "it wrote nothing to stderr".to_string(),
-                    line => format!("its last stderr line: {line}"),
-                };
                 return Err(Error::Execution(format!(
                     "chunk {chunk} took down a worker process {failures} times; the last \
                      one (pid {pid}) {}, {stderr}",
@@ -346,6 +355,16 @@ impl Processes {
                 )));
             }
         }
+        // A recovered crash changes no result, but it is a bug or a resource limit
+        // the user must hear about, as it happens.
+        let running = in_flight.front().map_or("between chunks".to_string(), |c| {
+            format!("running chunk {c}")
+        });
+        eprintln!(
+            "warning: worker process {pid} {} {running}; {stderr}; its chunks run again \
+             on a new worker (the result is unchanged)",
+            child::describe(status)
+        );
         schedule.retry.extend(in_flight.into_iter().map(Reverse));
         if !schedule.retry.is_empty() || schedule.fresh_left() {
             let new = self.spawn()?;
