@@ -1,13 +1,16 @@
 //! Checkpoints: a run's finished work on disk, so that a run killed in any way
 //! (SIGKILL included) or stopped with Ctrl-C resumes with the same bits.
 //!
-//! A checkpoint is a JSON file holding a format name and version, the job it belongs
-//! to (with its fingerprint and seed), the stream derivation, and an
-//! [`engine::State`]: the statistics of chunks `0..next` merged in order, chunks
-//! finished beyond them, and the trace so far. Floats are written in shortest
-//! round-trip form and read back exactly (serde_json's `float_roundtrip`). Every
-//! write replaces the file atomically, so a kill at any moment leaves either the old
-//! checkpoint or the new one, never a torn one.
+//! A checkpoint is a JSON file holding a format name and version, the carlo version
+//! that wrote it, a SHA-256 checksum, and its content: the job it belongs to (with
+//! its fingerprint and seed), the stream derivation, and an [`engine::State`]: the
+//! statistics of chunks `0..next` merged in order, chunks finished beyond them, and
+//! the trace so far. The checksum covers the content's bytes exactly as written, so
+//! an edited or damaged file is refused, and so is one written by another carlo
+//! version (which may compute other bits). Floats are written in shortest round-trip
+//! form and read back exactly (serde_json's `float_roundtrip`). Every write replaces
+//! the file atomically, so a kill at any moment leaves either the old checkpoint or
+//! the new one, never a torn one.
 //!
 //! A finished run marks its checkpoint complete and keeps it: running the same
 //! command again reports the same summary at once without drawing a sample.
@@ -26,7 +29,7 @@ use crate::rng::DERIVATION;
 pub const FORMAT: &str = "carlo-checkpoint";
 
 /// The version of the file layout; a checkpoint of another version is refused.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// How often a running job saves its state unless told otherwise.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
@@ -37,10 +40,21 @@ struct Header {
     version: u32,
 }
 
+/// The file: a header, the checksum, and the content as the bytes it was hashed as.
 #[derive(Serialize, Deserialize)]
-struct File {
+struct File<'a> {
     format: String,
     version: u32,
+    carlo_version: String,
+    /// SHA-256, in hex, of `content`'s bytes as they stand in the file.
+    sha256: String,
+    #[serde(borrow)]
+    content: &'a serde_json::value::RawValue,
+}
+
+/// What a checkpoint holds.
+#[derive(Serialize, Deserialize)]
+struct Content {
     fingerprint: String,
     seed: u64,
     rng: String,
@@ -129,11 +143,28 @@ impl Checkpoint {
                 header.version
             )));
         }
-        let file: File = serde_json::from_str(text).map_err(|e| {
+        let damaged = |what: String| {
             self.refuse(format!(
-                "damaged checkpoint ({e}); delete it to start afresh"
+                "damaged checkpoint ({what}); delete it to start afresh"
             ))
-        })?;
+        };
+        let outer: File<'_> = serde_json::from_str(text).map_err(|e| damaged(e.to_string()))?;
+        let ours = env!("CARGO_PKG_VERSION");
+        if outer.carlo_version != ours {
+            return Err(self.refuse(format!(
+                "written by carlo {}, and only carlo {ours} (this one) resumes it: another \
+                 version may compute other bits; delete it to start afresh, or resume with \
+                 carlo {}",
+                outer.carlo_version, outer.carlo_version
+            )));
+        }
+        if hex_sha256(outer.content.get().as_bytes()) != outer.sha256 {
+            return Err(damaged(
+                "its checksum does not match its content: it was edited or damaged".into(),
+            ));
+        }
+        let file: Content =
+            serde_json::from_str(outer.content.get()).map_err(|e| damaged(e.to_string()))?;
         if file.rng != DERIVATION {
             return Err(self.refuse(format!(
                 "written with streams {}, this carlo uses {DERIVATION}",
@@ -166,19 +197,19 @@ impl Checkpoint {
         Ok(file.state)
     }
 
-    /// Saves `state` if the interval has passed since the last save, or if `last`.
-    pub fn offer(&mut self, state: &State, last: bool) -> Result<(), Error> {
+    /// Saves `state` if the interval has passed since the last save, or if `last`;
+    /// returns whether it saved.
+    pub fn offer(&mut self, state: &State, last: bool) -> Result<bool, Error> {
         if last || self.last_save.elapsed() >= self.interval {
             self.write(state)?;
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Saves `state` now, atomically.
     pub fn write(&mut self, state: &State) -> Result<(), Error> {
-        let file = File {
-            format: FORMAT.into(),
-            version: VERSION,
+        let content = Content {
             fingerprint: self.job.fingerprint(),
             seed: self.job.seed,
             rng: DERIVATION.into(),
@@ -186,12 +217,32 @@ impl Checkpoint {
             job: serde_json::to_value(&self.job).expect("a job always serializes"),
             state: state.clone(),
         };
-        let mut bytes = serde_json::to_vec_pretty(&file).expect("a state always serializes");
+        let content = serde_json::to_string_pretty(&content).expect("a state always serializes");
+        let sha256 = hex_sha256(content.as_bytes());
+        let raw = serde_json::value::RawValue::from_string(content)
+            .expect("serde_json writes valid JSON");
+        let file = File {
+            format: FORMAT.into(),
+            version: VERSION,
+            carlo_version: env!("CARGO_PKG_VERSION").into(),
+            sha256,
+            content: &raw,
+        };
+        let mut bytes = serde_json::to_vec_pretty(&file).expect("a checkpoint serializes");
         bytes.push(b'\n');
-        crate::output::write_atomic(&self.path, &bytes)?;
+        crate::output::write_file(&self.path, &bytes)?;
         self.last_save = Instant::now();
         Ok(())
     }
+}
+
+/// Lowercase hex of the SHA-256 of `bytes`.
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// `key X there, Y here` for each key of two jobs that differs.
@@ -317,13 +368,22 @@ mod tests {
         let path = dir.path().join("c.json");
         Checkpoint::open(&path, &job(""), 1, DEFAULT_INTERVAL).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        for (from, to) in [
-            ("\"next\": 0", "\"next\": 3"),
-            ("\"version\": 1", "\"version\": 9"),
+        for (from, to, needle) in [
+            ("\"next\": 0", "\"next\": 3", "checksum"),
+            ("\"wall_seconds\": 0.0", "\"wall_seconds\": 0.5", "checksum"),
+            ("\"version\": 2", "\"version\": 9", "version 9"),
+            (
+                "\"carlo_version\": \"",
+                "\"carlo_version\": \"9.",
+                "written by carlo 9.",
+            ),
+            ("{", "[", "not a carlo checkpoint"),
         ] {
-            std::fs::write(&path, text.replace(from, to)).unwrap();
+            assert!(text.contains(from), "{from}");
+            std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
             let err = Checkpoint::open(&path, &job(""), 1, DEFAULT_INTERVAL).unwrap_err();
             assert!(matches!(err, Error::Checkpoint { .. }), "{err}");
+            assert!(err.to_string().contains(needle), "{from}: {err}");
         }
     }
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::config::{Experiment, Job};
-use crate::exec::{self, Executor, Flow, Work};
+use crate::exec::{self, Event, Executor, Flow, Work};
 use crate::model::{Model, Quantity};
 use crate::plan::Plan;
 use crate::stats::{Estimate, InOrder, Moments, estimate};
@@ -166,11 +166,7 @@ pub fn resume(
     state: State,
     observer: &mut dyn Observer,
 ) -> Result<Report, Error> {
-    let mut executor = exec::build(
-        experiment.backend,
-        experiment.workers,
-        experiment.worker_command.as_ref(),
-    )?;
+    let mut executor = exec::build(experiment)?;
     resume_on(
         &experiment.name,
         &experiment.job,
@@ -224,10 +220,26 @@ pub fn resume_on(
         let todo = missing(&state.merger, plan.chunks());
         let mut interrupted = false;
         let mut failed = None;
-        executor.execute(&work, &todo, &mut |index, moments| {
+        executor.execute(&work, &todo, &mut |event| {
             if state.stop.is_some() || interrupted || failed.is_some() {
                 return Flow::Stop;
             }
+            let (index, moments) = match event {
+                Event::Done(index, moments) => (index, moments),
+                Event::Idle => {
+                    interrupted = observer.interrupted();
+                    if !interrupted {
+                        return Flow::Continue;
+                    }
+                    // A chunk may be stuck where it cannot be stopped (a thread):
+                    // save now, so that a second Ctrl-C, which exits at once, loses
+                    // nothing.
+                    if let Err(e) = observer.checkpoint(&state, true) {
+                        failed = Some(e);
+                    }
+                    return Flow::Stop;
+                }
+            };
             state.merger.offer(index, moments);
             if state.fold(job, quantity) > 0 {
                 observer.progress(&Progress {
@@ -389,6 +401,8 @@ impl State {
                 Err(format!("{what} has {} columns, the model {dim}", m.dim()))
             } else if m.count != count {
                 Err(format!("{what} counts {} samples, not {count}", m.count))
+            } else if let Some(reason) = m.implausible().filter(|_| count > 0) {
+                Err(format!("{what}: {reason}"))
             } else {
                 Ok(())
             }

@@ -54,6 +54,16 @@ pub enum Error {
         /// What is wrong and what is allowed.
         reason: String,
     },
+    /// An output of a run cannot go where it was asked to go (found before the run).
+    #[error("{what} {}: {reason}", path.display())]
+    Output {
+        /// Which output: a flag such as `--trace`, or `the summary`.
+        what: String,
+        /// Its path.
+        path: PathBuf,
+        /// Why not.
+        reason: String,
+    },
     /// An output could not be written.
     #[error("cannot write {}: {source}", path.display())]
     Write {
@@ -107,6 +117,7 @@ impl Error {
                 | Error::Config { .. }
                 | Error::Parameter { .. }
                 | Error::Flag { .. }
+                | Error::Output { .. }
                 | Error::Checkpoint { .. }
                 | Error::Merge(_)
         )

@@ -32,6 +32,23 @@
 
 #![deny(missing_docs)]
 
+/// Writes one line to standard error. A closed or full stderr is ignored: a message
+/// carlo cannot deliver must never change a run's outcome (its exit code, its files),
+/// where `eprintln!` would panic.
+pub(crate) fn stderr_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(line).and_then(|()| err.write_all(b"\n"));
+}
+
+/// `eprintln!` that never panics (see [`stderr_line`]).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::stderr_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use say;
+
 pub mod app;
 pub mod checkpoint;
 pub mod config;

@@ -63,7 +63,7 @@ pub fn plot(report: &Report, path: &Path) -> Result<(), Error> {
     let mut svg = String::new();
     draw(report, &mut svg)
         .map_err(|e| Error::Execution(format!("cannot draw {}: {e}", path.display())))?;
-    crate::output::write_atomic(path, svg.as_bytes())
+    crate::output::write_file(path, svg.as_bytes())
 }
 
 const ESTIMATE: RGBColor = RGBColor(31, 119, 180);

@@ -310,15 +310,26 @@ fn bad_slurm_array_variables_are_named() {
     let config = dir.path().join("good.toml");
     std::fs::write(&config, GOOD).unwrap();
     let cases: &[(&[(&str, &str)], &str)] = &[
-        // `--array=1-9:2`: ids with a step are not contiguous shards.
+        // `--array=1,3,9`: a list with holes is no set of contiguous shares.
         (
             &[
                 ("SLURM_ARRAY_TASK_ID", "9"),
-                ("SLURM_ARRAY_TASK_COUNT", "5"),
+                ("SLURM_ARRAY_TASK_COUNT", "3"),
                 ("SLURM_ARRAY_TASK_MIN", "1"),
+                ("SLURM_ARRAY_TASK_MAX", "9"),
             ],
             "SLURM_ARRAY_TASK_ID",
         ),
+        (&[], "no array task"),
+        (
+            &[
+                ("SLURM_ARRAY_TASK_ID", "1"),
+                ("SLURM_ARRAY_TASK_COUNT", "2"),
+                ("JOB_COMPLETION_INDEX", "0"),
+            ],
+            "several schedulers",
+        ),
+        (&[("JOB_COMPLETION_INDEX", "0")], "--shards"),
         (
             &[
                 ("SLURM_ARRAY_TASK_ID", "x"),
@@ -335,7 +346,7 @@ fn bad_slurm_array_variables_are_named() {
         let output = cargo_bin_cmd!("carlo")
             .arg("run")
             .arg(&config)
-            .args(["--out", out_file.to_str().unwrap()])
+            .args(["--shard", "auto", "--out", out_file.to_str().unwrap()])
             .envs(vars.iter().copied())
             .output()
             .unwrap();

@@ -224,13 +224,13 @@ fn start_on(backend: &str, config: &Path, checkpoint: Option<&Path>, out: &Path)
 fn chunks_done(checkpoint: &Path) -> Option<u64> {
     let text = std::fs::read_to_string(checkpoint).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json["state"]["next"].as_u64()
+    json["content"]["state"]["next"].as_u64()
 }
 
 fn complete(checkpoint: &Path) -> bool {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(checkpoint).unwrap()).unwrap();
-    json["complete"].as_bool().unwrap()
+    json["content"]["complete"].as_bool().unwrap()
 }
 
 /// Polls `ready` every 5 ms for up to a minute (a loaded machine can be slow).
@@ -315,7 +315,7 @@ fn ctrl_c_saves_a_checkpoint_exits_130_and_resumes() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("interrupted after"), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT after"), "{stderr}");
     assert!(
         stderr.contains("run the same command again")
             && stderr.contains(checkpoint.to_str().unwrap()),

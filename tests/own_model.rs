@@ -171,7 +171,7 @@ fn partials_of_other_parameters_are_refused_naming_the_parameter() {
 fn chunks_done(checkpoint: &Path) -> Option<u64> {
     let text = std::fs::read_to_string(checkpoint).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json["state"]["next"].as_u64()
+    json["content"]["state"]["next"].as_u64()
 }
 
 #[cfg(target_os = "linux")]

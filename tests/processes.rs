@@ -13,7 +13,7 @@ use common::{assert_all_die, is_dead, state, wait_for_children};
 
 use carlo::config::Job;
 use carlo::engine::{Quiet, run_on};
-use carlo::exec::{Executor, Flow, Processes, Sequential, Work};
+use carlo::exec::{Event, Executor, Flow, Processes, Sequential, Work};
 use carlo::model::{Context, ModelSpec, PiParams, Registry};
 
 const CARLO: &str = env!("CARGO_BIN_EXE_carlo");
@@ -121,9 +121,15 @@ fn a_chunk_that_always_aborts_ends_the_run_naming_it() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // The first two deaths are reported as they happen, the third ends the run.
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    for line in &lines[..2] {
+        assert!(line.starts_with("warning: worker process"), "{stderr}");
+        assert!(line.contains("running chunk 42"), "{stderr}");
+    }
     assert!(
-        stderr.starts_with("error: chunk 42 took down a worker process 3 times"),
+        lines[2].starts_with("error: chunk 42 took down a worker process 3 times"),
         "{stderr}"
     );
     assert!(stderr.contains("SIGABRT"), "{stderr}");
@@ -253,8 +259,10 @@ fn stop_abandons_running_chunks_and_the_next_run_starts_fresh() {
     let mut processes = Processes::with_program(CARLO, 2).unwrap();
     let mut reported = 0;
     processes
-        .execute(&work, std::slice::from_ref(&(0..2000)), &mut |_, _| {
-            reported += 1;
+        .execute(&work, std::slice::from_ref(&(0..2000)), &mut |event| {
+            if matches!(event, Event::Done(..)) {
+                reported += 1;
+            }
             Flow::Stop
         })
         .unwrap();

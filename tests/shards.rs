@@ -109,27 +109,88 @@ fn more_shards_than_chunks_still_merge() {
 }
 
 #[test]
-fn slurm_array_variables_pick_the_shard() {
+fn scheduler_variables_pick_the_shard_with_shard_auto() {
     let dir = tempfile::tempdir().unwrap();
     let config = pi_config(dir.path(), 7, 1_000_003);
-    let by_flag = run_shard(&config, "2/3", &[]);
-    // An array numbered from 0 (--array=0-2): task 1 is the second shard.
-    let by_env = dir.path().join("env.json");
-    cargo_bin_cmd!("carlo")
+    let by_flag = std::fs::read(run_shard(&config, "2/3", &[])).unwrap();
+    // The second of three tasks, as each scheduler numbers it.
+    type Variables<'a> = &'a [(&'a str, &'a str)];
+    let schedulers: [(Variables, &[&str]); 4] = [
+        // Slurm, an array numbered from 0 (--array=0-2).
+        (
+            &[
+                ("SLURM_ARRAY_TASK_ID", "1"),
+                ("SLURM_ARRAY_TASK_COUNT", "3"),
+                ("SLURM_ARRAY_TASK_MIN", "0"),
+            ],
+            &[],
+        ),
+        // Slurm in steps (--array=10-30:10).
+        (
+            &[
+                ("SLURM_ARRAY_TASK_ID", "20"),
+                ("SLURM_ARRAY_TASK_COUNT", "3"),
+                ("SLURM_ARRAY_TASK_MIN", "10"),
+                ("SLURM_ARRAY_TASK_MAX", "30"),
+                ("SLURM_ARRAY_TASK_STEP", "10"),
+            ],
+            &[],
+        ),
+        // A Kubernetes Indexed Job with 3 completions.
+        (&[("JOB_COMPLETION_INDEX", "1")], &["--shards", "3"]),
+        // An AWS Batch array job of size 3.
+        (
+            &[
+                ("AWS_BATCH_JOB_ARRAY_INDEX", "1"),
+                ("AWS_BATCH_JOB_ARRAY_SIZE", "3"),
+            ],
+            &[],
+        ),
+    ];
+    for (vars, flags) in schedulers {
+        let by_env = dir.path().join("env.json");
+        cargo_bin_cmd!("carlo")
+            .arg("run")
+            .arg(&config)
+            .args(["--quiet", "--shard", "auto"])
+            .args(flags)
+            .arg("--out")
+            .arg(&by_env)
+            .envs(vars.iter().copied())
+            .assert()
+            .success();
+        // The same partial but for the trailer's timings: compare the chunk lines.
+        let stats = |bytes: &[u8]| {
+            let text = String::from_utf8_lossy(bytes).to_string();
+            let lines: Vec<&str> = text.lines().collect();
+            lines[1..lines.len() - 1].join("\n")
+        };
+        assert_eq!(
+            stats(&std::fs::read(&by_env).unwrap()),
+            stats(&by_flag),
+            "{vars:?}"
+        );
+    }
+}
+
+#[test]
+fn a_plain_run_inside_an_array_job_is_a_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = pi_config(dir.path(), 7, 100_000);
+    let whole = common::run_csv(&config, &[]);
+    let out = cargo_bin_cmd!("carlo")
         .arg("run")
         .arg(&config)
-        .args(["--quiet", "--out"])
-        .arg(&by_env)
+        .args(["--out", "-", "--format", "csv", "--quiet"])
         .env("SLURM_ARRAY_TASK_ID", "1")
         .env("SLURM_ARRAY_TASK_COUNT", "3")
-        .env("SLURM_ARRAY_TASK_MIN", "0")
-        .assert()
-        .success();
-    let chunks = |p: &Path| {
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
-        (v["shard"].clone(), v["shards"].clone(), v["chunks"].clone())
-    };
-    assert_eq!(chunks(&by_env), chunks(&by_flag));
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        common::result_columns(&String::from_utf8(out.stdout).unwrap()),
+        common::result_columns(&whole)
+    );
 }
 
 #[test]
@@ -215,11 +276,23 @@ fn merge_refuses_corrupt_and_foreign_files() {
         .map(|i| run_shard(&config, &format!("{i}/2"), &[]))
         .collect();
     let text = std::fs::read_to_string(&parts[1]).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let chunk_lines = lines.len() - 2;
     let cases = [
         (
             "truncated",
             text[..text.len() / 2].to_string(),
-            "not a carlo partial",
+            "truncated partial",
+        ),
+        (
+            "without its trailer",
+            lines[..lines.len() - 1].join("\n") + "\n",
+            "trailer is missing",
+        ),
+        (
+            "without a chunk",
+            [&lines[..3], &lines[4..]].concat().join("\n") + "\n",
+            "chunk 53",
         ),
         (
             "csv",
@@ -228,13 +301,18 @@ fn merge_refuses_corrupt_and_foreign_files() {
         ),
         (
             "other",
-            "{\"format\": \"something\"}".to_string(),
+            "{\"format\": \"something\"}\n".to_string(),
             "not a carlo partial",
         ),
         (
             "version",
-            text.replace("\"format_version\":1", "\"format_version\":2"),
-            "version 2",
+            text.replace("\"format_version\":2", "\"format_version\":3"),
+            "version 3",
+        ),
+        (
+            "carlo version",
+            text.replacen("\"carlo_version\":\"", "\"carlo_version\":\"9.", 1),
+            "written by carlo 9.",
         ),
         ("rng", text.replace("jump-v1", "jump-v0"), "rng"),
         (
@@ -243,16 +321,27 @@ fn merge_refuses_corrupt_and_foreign_files() {
             "fingerprint",
         ),
         (
-            "count",
-            text.replace("\"count\":10000", "\"count\":10001"),
+            "an edited mean",
+            text.replacen("[51,10000,[3.", "[51,10000,[2.", 1),
+            "checksum",
+        ),
+        (
+            "a count",
+            text.replacen("[51,10000,", "[51,10001,", 1),
             "chunk 51",
         ),
         (
-            "field",
-            text.replace("\"mean\"", "\"average\""),
-            "corrupt partial",
+            "a negative sum of squares",
+            text.replacen("],[2", "],[-2", 1),
+            "negative",
+        ),
+        (
+            "a bad line",
+            text.replacen("[51,10000,", "{\"chunk\":51,", 1),
+            "corrupt line",
         ),
     ];
+    assert!(chunk_lines > 3);
     for (name, content, needle) in cases {
         assert_ne!(content, text, "case {name} changed nothing");
         let path = dir.path().join(format!("{name}.json"));

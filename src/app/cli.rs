@@ -77,14 +77,46 @@ pub struct RunArgs {
     pub plot: Option<PathBuf>,
     /// Run only shard I of N (1-based) and write its partial for `carlo merge`:
     /// JSON, to --out [default: results/<name>.part-I-of-N.json, beside the summary].
-    /// Without it, a Slurm job-array task runs shard SLURM_ARRAY_TASK_ID -
-    /// SLURM_ARRAY_TASK_MIN + 1 of SLURM_ARRAY_TASK_COUNT.
-    #[arg(long, value_name = "I/N", value_parser = Shard::parse, allow_hyphen_values = true)]
-    pub shard: Option<Shard>,
+    /// `auto` takes I and N from a batch scheduler's array task: Slurm
+    /// (SLURM_ARRAY_TASK_*), Kubernetes Indexed Jobs (JOB_COMPLETION_INDEX, with
+    /// --shards) or AWS Batch (AWS_BATCH_JOB_ARRAY_*). Without --shard a run is a
+    /// whole run, even inside an array job.
+    #[arg(long, value_name = "I/N|auto", value_parser = ShardArg::parse, allow_hyphen_values = true)]
+    pub shard: Option<ShardArg>,
+    /// The number of shards, for `--shard auto` where the scheduler does not say
+    /// (Kubernetes Indexed Jobs; or set CARLO_SHARDS).
+    #[arg(long, value_name = "N", value_parser = parse_count, requires = "shard")]
+    pub shards: Option<u64>,
+    /// Exit with this code after a checkpoint is saved instead of going on, so that a
+    /// scheduler with self-checkpointing restarts the job, which resumes (HTCondor's
+    /// checkpoint_exit_code, for example 85). Needs --checkpoint.
+    #[arg(long, value_name = "CODE", requires = "checkpoint", value_parser = clap::value_parser!(u8).range(1..=255))]
+    pub checkpoint_exit_code: Option<u8>,
+}
+
+/// What `--shard` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardArg {
+    /// `--shard I/N`.
+    Fixed(Shard),
+    /// `--shard auto`: from a batch scheduler's variables.
+    Auto,
+}
+
+impl ShardArg {
+    /// Parses `I/N` or `auto`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "auto" | "slurm" => Ok(ShardArg::Auto),
+            _ => Shard::parse(text)
+                .map(ShardArg::Fixed)
+                .map_err(|e| format!("{e}, or auto")),
+        }
+    }
 }
 
 /// A positive, finite number of seconds.
-fn parse_seconds(text: &str) -> Result<Duration, String> {
+pub fn parse_seconds(text: &str) -> Result<Duration, String> {
     match text.parse::<f64>() {
         Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
         _ => Err(format!(
@@ -188,6 +220,12 @@ pub struct OverrideArgs {
     /// Workers; 0 means one per available core [config: execution.workers].
     #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub workers: Option<u64>,
+    /// Seconds a worker process may spend on one chunk before it is taken for stuck,
+    /// killed and replaced (the chunk runs again; three stalls of one chunk end the
+    /// run) [default: 20 times the median chunk time, at least 10 s; 300 s until
+    /// chunks have been timed] [config: execution.chunk_timeout].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub chunk_timeout: Option<Duration>,
     /// Set any config key, model keys included, with the same checks as the file:
     /// --set model.strike=95 --set simulation.confidence=0.99. Values are TOML
     /// (95, true, "put") or bare strings (put). Repeatable; the flags above win.
@@ -206,6 +244,7 @@ impl OverrideArgs {
             workers: self.workers,
             out: out.map(destination),
             sets: self.sets.clone(),
+            chunk_timeout: self.chunk_timeout,
         }
     }
 }

@@ -4,8 +4,9 @@ use super::cli::{CheckArgs, MergeArgs, ScaleArgs};
 use crate::config::{Backend, Destination, Experiment, Overrides};
 use crate::model::Registry;
 use crate::output::{self, Format};
-use crate::shard::{self, Partial};
+use crate::shard;
 use crate::{Error, scale};
+use std::path::Path;
 
 /// `carlo check`: validates a config and says what it would run.
 pub(super) fn check(args: &CheckArgs, registry: &Registry) -> Result<(), Error> {
@@ -70,18 +71,31 @@ pub(super) fn models(registry: &Registry) -> Result<(), Error> {
 
 /// `carlo merge`: shard partials into the summary of one run.
 pub(super) fn merge(args: &MergeArgs, registry: &Registry) -> Result<(), Error> {
-    let parts = args
-        .parts
-        .iter()
-        .map(|path| Ok((path.clone(), Partial::read(path)?)))
-        .collect::<Result<Vec<_>, Error>>()?;
-    let report = shard::merge(&parts, registry)?;
+    // Where the summary goes is settled, and checked, before any chunk is read.
     let out = match args.out.as_deref() {
         Some(out) => super::cli::destination(out),
-        None => Destination::File(parts[0].1.summary.clone().unwrap_or_else(|| {
-            std::path::Path::new("results").join(format!("{}.csv", report.name))
-        })),
+        None => {
+            let headers = args
+                .parts
+                .iter()
+                .map(|p| Ok(shard::Reader::open(p)?.header))
+                .collect::<Result<Vec<_>, Error>>()?;
+            let path = shard::default_summary(&headers).map_err(|reason| Error::Flag {
+                flag: "--out".into(),
+                reason,
+            })?;
+            Destination::File(path)
+        }
     };
+    if let Destination::File(path) = &out {
+        let inputs: Vec<(&str, &Path)> = args
+            .parts
+            .iter()
+            .map(|p| ("a partial being merged", p.as_path()))
+            .collect();
+        output::check_outputs(&[("the summary", path)], &inputs)?;
+    }
+    let report = shard::merge(&args.parts, registry)?;
     super::run::emit(&report, &out, args.format, args.quiet)
 }
 
@@ -134,7 +148,7 @@ pub(super) fn scale(args: &ScaleArgs, registry: &Registry) -> Result<(), Error> 
     let points = scale::run(&experiment, &study, &mut |points| {
         let p = points.last().expect("called after a point");
         if !args.quiet {
-            eprintln!(
+            crate::say!(
                 "{:>10} x{:<3} {:>10.4} s  {:>8.1} M samples/s",
                 p.backend.name(),
                 p.workers,
@@ -143,7 +157,7 @@ pub(super) fn scale(args: &ScaleArgs, registry: &Registry) -> Result<(), Error> 
             );
         }
         let sheet = scale::sheet(points, &machine);
-        output::write_atomic(&out, &output::render(&sheet, Format::Csv))
+        output::write_file(&out, &output::render(&sheet, Format::Csv))
     })?;
     if let Some(path) = &args.plot {
         let kind = if args.weak { "weak" } else { "strong" };
@@ -178,7 +192,7 @@ pub(super) fn scale(args: &ScaleArgs, registry: &Registry) -> Result<(), Error> 
             ));
         }
         output::write(&Destination::Stdout, text.as_bytes())?;
-        eprintln!("wrote {}", out.display());
+        crate::say!("wrote {}", out.display());
     }
     Ok(())
 }

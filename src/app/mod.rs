@@ -38,7 +38,10 @@ pub fn main(registry: Registry) -> ExitCode {
         Err(e) => e.exit(),
     };
     let result = match cli.command {
-        Command::Run(args) => run::run(&args, &registry),
+        Command::Run(args) => match run::run(&args, &registry) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
         Command::Check(args) => commands::check(&args, &registry),
         Command::Models => commands::models(&registry),
         Command::Scale(args) => commands::scale(&args, &registry),
@@ -70,7 +73,7 @@ fn exit_code(result: Result<(), Error>) -> ExitCode {
         // `run` has said where things stand; 130 is what shells report for Ctrl-C.
         Err(Error::Interrupted { .. }) => ExitCode::from(130),
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::say!("error: {e}");
             ExitCode::from(if e.is_input() { 2 } else { 1 })
         }
     }

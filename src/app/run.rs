@@ -1,33 +1,61 @@
-//! `carlo run`: a whole run with its checkpoint, progress bar and Ctrl-C, or one
+//! `carlo run`: a whole run with its checkpoint, progress bar and signals, or one
 //! shard of it.
 
 use std::io::IsTerminal;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::Path;
+use std::process::ExitCode;
 
-use super::cli::{self, RunArgs};
-use super::signals;
+use super::cli::{self, RunArgs, ShardArg};
+use super::signals::Stop;
 use crate::checkpoint::Checkpoint;
-use crate::config::{Destination, Experiment};
+use crate::config::{Backend, Destination, Experiment};
 use crate::engine::{self, State};
 use crate::model::Registry;
 use crate::output::{self, Format};
 use crate::shard::{self, Shard};
 use crate::{Error, exec, progress, trace};
 
-/// `carlo run`: the whole run, or one shard of it.
-pub(super) fn run(args: &RunArgs, registry: &Registry) -> Result<(), Error> {
-    let shard = match args.shard {
-        Some(shard) => Some(shard),
-        None => Shard::from_slurm(|name| std::env::var(name).ok())?,
-    };
-    if let Some(shard) = shard {
-        return run_shard(args, shard, registry);
+/// `carlo run`: the whole run, or one shard of it. Returns the exit code of a run
+/// that ends without an error: 0, or the code of a stop (128 + the signal, or
+/// `--checkpoint-exit-code`).
+pub(super) fn run(args: &RunArgs, registry: &Registry) -> Result<ExitCode, Error> {
+    match args.shard {
+        Some(ShardArg::Fixed(shard)) => {
+            if args.shards.is_some() {
+                return Err(Error::Flag {
+                    flag: "--shards".into(),
+                    reason: "goes with --shard auto; --shard I/N says the count already".into(),
+                });
+            }
+            return run_shard(args, shard, None, registry);
+        }
+        Some(ShardArg::Auto) => {
+            let (shard, source) =
+                Shard::from_scheduler(|name| std::env::var(name).ok(), args.shards)?;
+            return run_shard(args, shard, Some(source), registry);
+        }
+        None => {}
     }
     let overrides = args.overrides.to_overrides(args.out.as_deref());
     let experiment = Experiment::load(&args.config, &overrides, registry)?;
+    refuse_unasked_mpi(&experiment)?;
     notes(&experiment, args.quiet);
-    distinct_outputs(args, &experiment.out)?;
+    // Every output is checked before the first chunk, so that a long run never
+    // ends unable to write what it computed.
+    let mut outputs: Vec<(&str, &Path)> = Vec::new();
+    if let Destination::File(path) = &experiment.out {
+        outputs.push(("the summary", path));
+    }
+    for (flag, path) in [
+        ("--checkpoint", &args.checkpoint),
+        ("--trace", &args.trace),
+        ("--plot", &args.plot),
+    ] {
+        if let Some(path) = path {
+            outputs.push((flag, path));
+        }
+    }
+    output::check_outputs(&outputs, &[("the config", &args.config)])?;
     let dim = experiment.model.dim();
     let (checkpoint, state) = match &args.checkpoint {
         Some(path) => {
@@ -40,53 +68,91 @@ pub(super) fn run(args: &RunArgs, registry: &Registry) -> Result<(), Error> {
     let mut steering = Steering {
         bar: progress::Bar::new(!args.quiet && std::io::stderr().is_terminal()),
         checkpoint,
-        interrupt: signals::ctrl_c()?,
+        stop: Stop::install()?,
+        exit_after_save: args.checkpoint_exit_code.is_some(),
+        saved: false,
     };
     let result = engine::resume(&experiment, state, &mut steering);
     drop(steering.bar);
     let report = match result {
         Err(Error::Interrupted { done, total }) => {
-            let hint = match &args.checkpoint {
-                Some(path) => format!(
-                    "progress saved to {}; to resume, run the same command again: {}",
-                    path.display(),
-                    this_command()
-                ),
-                None => "nothing written (with --checkpoint PATH a run can be resumed)".into(),
-            };
-            eprintln!("interrupted after {done} of {total} chunks; {hint}");
-            return Err(Error::Interrupted { done, total });
+            return Ok(stopped(args, &steering.stop, done, total));
         }
         other => other?,
     };
     if !exec::is_primary() {
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
     }
+    // The summary first: a trace or plot that cannot be written must not lose it.
+    emit(&report, &experiment.out, args.format, args.quiet)?;
     if let Some(path) = &args.trace {
-        output::write_atomic(path, &output::render(&trace::sheet(&report), Format::Csv))?;
+        output::write_file(path, &output::render(&trace::sheet(&report), Format::Csv))?;
     }
     if let Some(path) = &args.plot {
         trace::plot(&report, path)?;
     }
-    emit(&report, &experiment.out, args.format, args.quiet)?;
     if !args.quiet {
         for path in [&args.trace, &args.plot].into_iter().flatten() {
-            eprintln!("wrote {}", path.display());
+            say!("wrote {}", path.display());
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Says why a run stopped early and how to go on; returns its exit code.
+fn stopped(args: &RunArgs, stop: &Stop, done: u64, total: u64) -> ExitCode {
+    let resume = match &args.checkpoint {
+        Some(path) => format!(
+            "progress saved to {}; to resume, run the same command again: {}",
+            path.display(),
+            this_command()
+        ),
+        None => "nothing written (with --checkpoint PATH a run can be resumed)".into(),
+    };
+    let (why, code) = match (stop.signal(), args.checkpoint_exit_code) {
+        (Some((signal, name)), None) => (format!("interrupted by {name}"), 128 + signal as u8),
+        (Some((_, name)), Some(code)) => (format!("interrupted by {name}"), code),
+        (None, Some(code)) => (
+            format!("stopped after a checkpoint to exit with code {code} (--checkpoint-exit-code)"),
+            code,
+        ),
+        (None, None) => ("interrupted".to_string(), 130),
+    };
+    say!("{why} after {done} of {total} chunks; {resume}");
+    ExitCode::from(code)
+}
+
+/// Refuses a run started several times by `mpirun` that does not use the mpi
+/// backend: each process would compute the whole job.
+fn refuse_unasked_mpi(experiment: &Experiment) -> Result<(), Error> {
+    match exec::mpi_launch() {
+        Some((var, size)) if size > 1 && experiment.backend != Backend::Mpi => Err(Error::Flag {
+            flag: "--backend".into(),
+            reason: format!(
+                "this process is one of {size} started by an MPI launcher ({var}={size}), \
+                     but the backend is {}: each of them would run the whole job; use \
+                     --backend mpi (in a build with --features mpi), or start carlo once \
+                     without mpirun",
+                experiment.backend.name()
+            ),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Says on stderr what validation changed (unless `quiet`).
 pub(super) fn notes(experiment: &Experiment, quiet: bool) {
     if !quiet {
         for note in &experiment.notes {
-            eprintln!("note: {note}");
+            say!("note: {note}");
         }
     }
 }
 
 /// Writes a report's summary to `out` (and a table for people unless `quiet`).
+///
+/// If the file cannot be written, the summary still goes to standard output as CSV
+/// before the error is returned: a result is never lost.
 pub(super) fn emit(
     report: &engine::Report,
     out: &Destination,
@@ -99,18 +165,33 @@ pub(super) fn emit(
         Destination::Stdout if to_terminal => Format::Table,
         _ => Format::Csv,
     });
-    output::write(out, &output::render(&sheet, format))?;
+    if let Err(e) = output::write(out, &output::render(&sheet, format)) {
+        if let Destination::File(path) = out {
+            say!(
+                "error: cannot write {}; the summary follows on standard output",
+                path.display()
+            );
+            let _ = output::write(&Destination::Stdout, &output::render(&sheet, Format::Csv));
+        }
+        return Err(e);
+    }
     if let Destination::File(path) = out
         && !quiet
     {
         output::write(&Destination::Stdout, &output::render(&sheet, Format::Table))?;
-        eprintln!("wrote {}", path.display());
+        say!("wrote {}", path.display());
     }
     Ok(())
 }
 
-/// `carlo run --shard I/N`: one share of the chunks, written as a partial.
-fn run_shard(args: &RunArgs, shard: Shard, registry: &Registry) -> Result<(), Error> {
+/// `carlo run --shard`: one share of the chunks, written as a partial. `source` is
+/// the scheduler variable the shard came from, with `--shard auto`.
+fn run_shard(
+    args: &RunArgs,
+    shard: Shard,
+    source: Option<&str>,
+    registry: &Registry,
+) -> Result<ExitCode, Error> {
     if args.format.is_some() {
         return Err(Error::Flag {
             flag: "--format".into(),
@@ -134,6 +215,8 @@ fn run_shard(args: &RunArgs, shard: Shard, registry: &Registry) -> Result<(), Er
     // Loaded without --out, so that the partial records the run's own summary path
     // (where `carlo merge` writes by default); --out names the partial instead.
     let experiment = Experiment::load(&args.config, &args.overrides.to_overrides(None), registry)?;
+    refuse_unasked_mpi(&experiment)?;
+    notes(&experiment, args.quiet);
     if experiment.job.target.is_some() {
         return Err(Error::Flag {
             flag: "--shard".into(),
@@ -149,25 +232,23 @@ fn run_shard(args: &RunArgs, shard: Shard, registry: &Registry) -> Result<(), Er
         (None, Destination::File(summary)) => Destination::File(shard.default_path(summary)),
         (None, Destination::Stdout) => Destination::Stdout,
     };
+    if let Destination::File(path) = &out {
+        output::check_outputs(&[("the partial", path)], &[("the config", &args.config)])?;
+    }
     let mut bar = progress::Bar::new(!args.quiet && std::io::stderr().is_terminal());
-    let partial = shard::run(&experiment, shard, &mut bar)?;
+    let done = shard::run(&experiment, shard, &out, &mut bar)?;
     drop(bar);
     if !exec::is_primary() {
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
     }
-    output::write(&out, &partial.to_bytes())?;
     if !args.quiet {
-        let from = if args.shard.is_none() {
-            " (from SLURM_ARRAY_TASK_ID)"
-        } else {
-            ""
-        };
-        let chunks = match partial.chunk_end - partial.chunk_start {
+        let from = source.map_or_else(String::new, |s| format!(" (from {s})"));
+        let chunks = match done.chunks.end - done.chunks.start {
             0 => "no chunks (more shards than chunks)".to_string(),
             _ => format!(
                 "chunks {}-{} of {}",
-                partial.chunk_start,
-                partial.chunk_end - 1,
+                done.chunks.start,
+                done.chunks.end - 1,
                 experiment.job.plan().chunks()
             ),
         };
@@ -175,43 +256,24 @@ fn run_shard(args: &RunArgs, shard: Shard, registry: &Registry) -> Result<(), Er
             Destination::File(path) => format!("wrote {}", path.display()),
             Destination::Stdout => "wrote standard output".into(),
         };
-        eprintln!(
+        say!(
             "shard {shard}{from}: {chunks}, {} x{} in {:.3} s; {place}",
-            partial.backend, partial.workers, partial.wall_seconds
+            done.backend,
+            done.workers,
+            done.wall_seconds
         );
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
-/// Refuses two outputs of one run at the same path, where one would overwrite the
-/// other (a summary written over the checkpoint would make the run unresumable).
-fn distinct_outputs(args: &RunArgs, summary: &Destination) -> Result<(), Error> {
-    let mut outputs: Vec<(&str, &std::path::Path)> = Vec::new();
-    if let Destination::File(path) = summary {
-        outputs.push(("the summary", path));
-    }
-    for (flag, path) in [
-        ("--checkpoint", &args.checkpoint),
-        ("--trace", &args.trace),
-        ("--plot", &args.plot),
-    ] {
-        let Some(path) = path else { continue };
-        if let Some((other, _)) = outputs.iter().find(|(_, p)| *p == path.as_path()) {
-            return Err(Error::Flag {
-                flag: flag.into(),
-                reason: format!("{} is also the path of {other}", path.display()),
-            });
-        }
-        outputs.push((flag, path));
-    }
-    Ok(())
-}
-
-/// Binds the engine to the progress bar, the checkpoint file and Ctrl-C.
+/// Binds the engine to the progress bar, the checkpoint file and the signals.
 struct Steering {
     bar: progress::Bar,
     checkpoint: Option<Checkpoint>,
-    interrupt: Arc<AtomicBool>,
+    stop: Stop,
+    /// `--checkpoint-exit-code`: stop once a checkpoint has been saved.
+    exit_after_save: bool,
+    saved: bool,
 }
 
 impl engine::Observer for Steering {
@@ -223,13 +285,16 @@ impl engine::Observer for Steering {
         match &mut self.checkpoint {
             // MPI ranks hold the same state; one writer is enough, and it is rank 0
             // as for every other output.
-            Some(c) if exec::is_primary() => c.offer(state, last),
+            Some(c) if exec::is_primary() => {
+                self.saved |= c.offer(state, last)?;
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
 
     fn interrupted(&mut self) -> bool {
-        self.interrupt.load(Ordering::Relaxed)
+        self.stop.requested() || (self.exit_after_save && self.saved)
     }
 }
 

@@ -93,6 +93,8 @@ pub struct Overrides {
     pub workers: Option<u64>,
     /// `--out`
     pub out: Option<Destination>,
+    /// `--chunk-timeout`
+    pub chunk_timeout: Option<std::time::Duration>,
     /// `--set KEY=VALUE`, in order: each replaces (or adds) one key of the file,
     /// before the flags above.
     pub sets: Vec<Assignment>,
@@ -227,6 +229,9 @@ pub struct Experiment {
     /// How worker processes start, for a model that runs only in its own workers
     /// (see [`crate::model::Entry::in_workers`]); `None` for `THIS_PROGRAM worker`.
     pub worker_command: Option<WorkerCommand>,
+    /// How long a worker may spend on one chunk before it is taken for stuck; `None`
+    /// derives it from the chunk times seen (see [`crate::exec::Processes`]).
+    pub chunk_timeout: Option<std::time::Duration>,
     /// What validation changed and the user should hear about (printed on stderr
     /// unless quiet), such as a backend replaced by one the model can run on.
     pub notes: Vec<String>,
@@ -264,6 +269,7 @@ struct RawSimulation {
 struct RawExecution {
     backend: Option<Backend>,
     workers: Option<u64>,
+    chunk_timeout: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -453,6 +459,19 @@ impl Experiment {
             }
             (flag, config) => flag.or(config).unwrap_or(Backend::Threads),
         };
+        let chunk_timeout = match (overrides.chunk_timeout, raw.execution.chunk_timeout) {
+            (Some(t), _) => Some(t),
+            (None, Some(s)) if s.is_finite() && s > 0.0 && s < 1e9 => {
+                Some(std::time::Duration::from_secs_f64(s))
+            }
+            (None, Some(s)) => {
+                return Err(invalid(
+                    "execution.chunk_timeout",
+                    format!("must be a positive number of seconds, found {s}"),
+                ));
+            }
+            (None, None) => None,
+        };
         let mut notes = Vec::new();
         let (backend, workers) = match (&worker_command, backend) {
             (None, backend) => (backend, workers),
@@ -492,6 +511,7 @@ impl Experiment {
             out,
             source: path.to_path_buf(),
             worker_command,
+            chunk_timeout,
             notes,
         })
     }
@@ -638,6 +658,7 @@ mod tests {
             workers: Some(3),
             out: Some(Destination::Stdout),
             sets: Vec::new(),
+            chunk_timeout: None,
         };
         let e = Experiment::parse(MINIMAL, Path::new("x.toml"), &o, &Registry::builtin()).unwrap();
         assert_eq!((e.job.samples, e.job.seed, e.job.chunk_size), (5000, 9, 7));

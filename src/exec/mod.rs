@@ -9,12 +9,13 @@
 mod mpi;
 pub mod processes;
 mod sequential;
+pub mod stall;
 mod threads;
 
 use std::ops::Range;
 
 use crate::Error;
-use crate::config::{Backend, Job};
+use crate::config::{Backend, Experiment, Job};
 use crate::model::Model;
 use crate::plan::Plan;
 use crate::rng::{Cursor, Family};
@@ -26,7 +27,24 @@ pub use processes::{Processes, WorkerCommand};
 pub use sequential::Sequential;
 pub use threads::Threads;
 
-/// What the engine answers after each finished chunk.
+/// What an executor tells the engine.
+#[derive(Debug)]
+pub enum Event {
+    /// Chunk `index` finished with these statistics.
+    Done(u64, Moments),
+    /// Nothing finished for a while (about a second): the engine may stop the run,
+    /// for example on Ctrl-C while a chunk is stuck.
+    Idle,
+}
+
+/// Chunks a run may have finished beyond the lowest one not yet reported, at most:
+/// executors start no chunk further ahead, so a stuck chunk holds memory, and the
+/// chunks a checkpoint keeps, to this many however long it is stuck.
+pub fn window(workers: usize) -> u64 {
+    (16 * workers as u64).max(256)
+}
+
+/// What the engine answers after each event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
     /// Keep going.
@@ -91,7 +109,11 @@ impl Work<'_> {
 /// # Contract
 /// - [`execute`](Executor::execute) runs every chunk in `todo` (sorted, disjoint
 ///   ranges) exactly once, unless `done` returns [`Flow::Stop`], and calls `done` on
-///   the calling thread with each chunk's index and statistics, in any order.
+///   the calling thread with [`Event::Done`] for each chunk's index and statistics,
+///   in any order, and with [`Event::Idle`] about every second while nothing
+///   finishes.
+/// - It starts no chunk [`window`] or more beyond the lowest chunk it has not yet
+///   reported.
 /// - The statistics of a chunk must be those of [`Work::run_chunk`], bit for bit:
 ///   where a chunk runs must never change what it computes.
 /// - After `Stop`, no new chunk is started and `execute` returns once running chunks
@@ -108,25 +130,29 @@ pub trait Executor {
         &mut self,
         work: &Work<'_>,
         todo: &[Range<u64>],
-        done: &mut dyn FnMut(u64, Moments) -> Flow,
+        done: &mut dyn FnMut(Event) -> Flow,
     ) -> Result<(), Error>;
 }
 
-/// The executor for `backend` with `workers` workers. Worker processes are started
-/// with `command` when given (a model that runs only in its own workers), else as
-/// `THIS_PROGRAM worker`.
-pub fn build(
-    backend: Backend,
-    workers: usize,
-    command: Option<&WorkerCommand>,
-) -> Result<Box<dyn Executor>, Error> {
-    Ok(match backend {
+/// The executor an experiment asks for: its backend with its workers. Worker
+/// processes are started with the experiment's worker command when it has one (a
+/// model that runs only in its own workers), else as `THIS_PROGRAM worker`.
+pub fn build(experiment: &Experiment) -> Result<Box<dyn Executor>, Error> {
+    let workers = experiment.workers;
+    Ok(match experiment.backend {
         Backend::Sequential => Box::new(Sequential),
-        Backend::Threads => Box::new(Threads::new(workers)?),
-        Backend::Processes => match command {
-            Some(command) => Box::new(Processes::with_command(command.clone(), workers)?),
-            None => Box::new(Processes::new(workers)?),
-        },
+        Backend::Threads => {
+            Box::new(Threads::new(workers)?.chunk_timeout(experiment.chunk_timeout))
+        }
+        Backend::Processes => {
+            let command = match &experiment.worker_command {
+                Some(command) => command.clone(),
+                None => WorkerCommand::this_program()?,
+            };
+            Box::new(
+                Processes::with_command(command, workers)?.chunk_timeout(experiment.chunk_timeout),
+            )
+        }
         #[cfg(feature = "mpi")]
         Backend::Mpi => Box::new(Mpi::new()?),
         #[cfg(not(feature = "mpi"))]
@@ -148,6 +174,25 @@ pub fn is_primary() -> bool {
     true
 }
 
+/// The MPI launcher this process was started by, if any, and how many processes it
+/// started: the variable that says so and its value (`OMPI_COMM_WORLD_SIZE=4`).
+/// A run started N times by `mpirun` without the mpi backend would compute the whole
+/// job N times.
+pub fn mpi_launch() -> Option<(&'static str, u64)> {
+    [
+        "OMPI_COMM_WORLD_SIZE",
+        "PMI_SIZE",
+        "PMIX_SIZE",
+        "MV2_COMM_WORLD_SIZE",
+        "MPI_LOCALNRANKS",
+    ]
+    .into_iter()
+    .find_map(|name| {
+        let size = std::env::var(name).ok()?.trim().parse::<u64>().ok()?;
+        Some((name, size))
+    })
+}
+
 /// Hands out the chunks of sorted ranges one at a time, in ascending order, to any
 /// number of threads.
 #[derive(Debug)]
@@ -167,9 +212,20 @@ impl<'a> Queue<'a> {
 
     /// The next chunk, or `None` when all are handed out.
     pub fn pop(&self) -> Option<u64> {
-        let mut k = self
+        let k = self
             .taken
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.at(k)
+    }
+
+    /// The chunk [`pop`](Self::pop) would return next, without taking it (callers
+    /// that take from several threads must hold a lock around both).
+    pub fn peek(&self) -> Option<u64> {
+        self.at(self.taken.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// The chunk at position `k` of the queue.
+    fn at(&self, mut k: u64) -> Option<u64> {
         for range in self.todo {
             let len = range.end - range.start;
             if k < len {

@@ -2,9 +2,8 @@
 
 use std::ops::Range;
 
-use super::{Executor, Flow, Work};
+use super::{Event, Executor, Flow, Work};
 use crate::Error;
-use crate::stats::Moments;
 
 /// Runs chunks in order on the calling thread; the reference every other backend is
 /// tested against.
@@ -24,11 +23,12 @@ impl Executor for Sequential {
         &mut self,
         work: &Work<'_>,
         todo: &[Range<u64>],
-        done: &mut dyn FnMut(u64, Moments) -> Flow,
+        done: &mut dyn FnMut(Event) -> Flow,
     ) -> Result<(), Error> {
         let mut cursor = work.cursor();
         for index in todo.iter().flat_map(Range::clone) {
-            if done(index, work.run_chunk(&mut cursor, index)?) == Flow::Stop {
+            let moments = work.run_chunk(&mut cursor, index)?;
+            if done(Event::Done(index, moments)) == Flow::Stop {
                 break;
             }
         }

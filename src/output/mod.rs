@@ -3,16 +3,17 @@
 //! A summary is a [`Sheet`]: named columns and rows of [`Value`]s. Exporters turn a
 //! sheet into bytes; [`write`] does the I/O, atomically for files.
 
+mod files;
 mod render;
 
 use std::io::Write;
-use std::path::Path;
 
 use crate::Error;
 use crate::config::Destination;
 use crate::engine::Report;
 use crate::rng::DERIVATION;
 
+pub use files::{check_outputs, check_writable, same_file, write_file};
 pub use render::{Format, render};
 
 /// The columns every summary starts with, in this order (the DESIGN contract).
@@ -136,13 +137,13 @@ pub fn summary(report: &Report) -> Sheet {
     }
 }
 
-/// Writes `bytes` to `dest`: a file is written to a temporary file beside it and
-/// renamed into place, so a reader never sees a torn file; missing parent folders are
-/// created. On stdout, a closed pipe (`carlo run ... | head`) is not an error.
+/// Writes `bytes` to `dest`: a file as [`write_file`] does (atomically, folders
+/// created), standard output directly, where a closed pipe (`carlo run ... | head`) is
+/// not an error.
 pub fn write(dest: &Destination, bytes: &[u8]) -> Result<(), Error> {
     match dest {
         Destination::Stdout => write_stdout(bytes),
-        Destination::File(path) => write_atomic(path, bytes),
+        Destination::File(path) => write_file(path, bytes),
     }
 }
 
@@ -154,71 +155,5 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
             source: e,
         }),
         _ => Ok(()),
-    }
-}
-
-/// Writes `bytes` to `path` atomically (temporary file in the same folder, then
-/// rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let fail = |source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(fail)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".carlo-")
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    tmp.write_all(bytes).map_err(fail)?;
-    keep_permissions(tmp.as_file(), path).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
-}
-
-/// Gives the temporary file of an atomic write the permissions a plain write would
-/// leave: those of the file it replaces, else `rw-r--r--`. (Temporary files are
-/// created `rw-------`, which would make every summary private to its author.)
-fn keep_permissions(tmp: &std::fs::File, path: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let permissions = match std::fs::metadata(path) {
-            Ok(existing) => existing.permissions(),
-            Err(_) => std::fs::Permissions::from_mode(0o644),
-        };
-        tmp.set_permissions(permissions)?;
-    }
-    #[cfg(not(unix))]
-    let _ = (tmp, path);
-    Ok(())
-}
-
-#[cfg(all(test, unix))]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
-
-    fn mode(path: &Path) -> u32 {
-        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-    }
-
-    #[test]
-    fn atomic_writes_are_readable_by_others_unless_the_file_was_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let new = dir.path().join("new.csv");
-        write_atomic(&new, b"a\n").unwrap();
-        assert_eq!(mode(&new), 0o644);
-
-        let private = dir.path().join("private.csv");
-        std::fs::write(&private, b"old\n").unwrap();
-        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).unwrap();
-        write_atomic(&private, b"b\n").unwrap();
-        assert_eq!(mode(&private), 0o600);
-        assert_eq!(std::fs::read(&private).unwrap(), b"b\n");
     }
 }

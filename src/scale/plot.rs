@@ -20,7 +20,7 @@ pub fn plot(points: &[Point], machine: &Machine, title: &str, path: &Path) -> Re
     let mut svg = String::new();
     draw(points, machine, title, &mut svg)
         .map_err(|e| Error::Execution(format!("cannot draw {}: {e}", path.display())))?;
-    crate::output::write_atomic(path, svg.as_bytes())
+    crate::output::write_file(path, svg.as_bytes())
 }
 
 fn draw(

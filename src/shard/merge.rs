@@ -1,37 +1,50 @@
 //! Merging partials into the report of one run, after checking that they belong to
 //! one run and hold every chunk exactly once.
+//!
+//! Merging streams: the headers of every partial are read and checked first (same
+//! job, no overlap, no gap), then each partial's chunks are read in chunk order and
+//! folded one at a time, so memory does not depend on how many chunks or partials
+//! there are.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use super::Partial;
+use super::partial::{Header, Reader};
 use crate::Error;
 use crate::engine::Report;
 use crate::model::{Context, Registry};
 use crate::rng::DERIVATION;
-use crate::stats::InOrder;
+use crate::stats::Moments;
 
-/// The report of the run whose partials are `parts` (each with the file it came
-/// from, for messages): the same estimates, bit for bit, as one run of the job.
+/// The report of the run whose partials are the files `paths`: the same estimates,
+/// bit for bit, as one run of the job.
 ///
 /// The `backend` is `shards`, `workers` the number of partials, and `wall_seconds`
 /// the longest shard's (shards are meant to run at the same time).
 ///
-/// Refuses, naming the files or chunks: a partial whose content is inconsistent
-/// (altered or of another stream derivation), partials of different jobs or seeds,
-/// partials that overlap, and chunks that no partial holds.
-pub fn merge(parts: &[(PathBuf, Partial)], registry: &Registry) -> Result<Report, Error> {
-    let Some((first_path, first)) = parts.first() else {
+/// Refuses, naming the files or chunks: a partial whose content is inconsistent or
+/// edited (its checksum), of another carlo version or stream derivation, partials
+/// of different jobs or seeds, partials that overlap, and chunks no partial holds.
+pub fn merge(paths: &[PathBuf], registry: &Registry) -> Result<Report, Error> {
+    let Some(first_path) = paths.first() else {
         return Err(Error::Merge("no partials given".into()));
     };
-    for (path, part) in parts {
-        check_one(path, part)?;
-        if part.fingerprint != first.fingerprint {
+    let headers = paths
+        .iter()
+        .map(|path| {
+            let header = Reader::open(path)?.header;
+            check_one(path, &header)?;
+            Ok(header)
+        })
+        .collect::<Result<Vec<Header>, Error>>()?;
+    let first = &headers[0];
+    for (path, header) in paths.iter().zip(&headers) {
+        if header.fingerprint != first.fingerprint {
             return Err(Error::Merge(format!(
                 "{} and {} are partials of different runs ({}); merge only the shards of one config and seed",
                 first_path.display(),
                 path.display(),
-                differences(first, part)
+                differences(first, header)
             )));
         }
     }
@@ -40,48 +53,38 @@ pub fn merge(parts: &[(PathBuf, Partial)], registry: &Registry) -> Result<Report
     let model = registry
         .build(&job.model, &Context::new(job.seed))
         .map_err(|e| bad(first_path, "job", e.to_string()))?;
-    for (path, part) in parts {
-        check_statistics(path, part, model.dim())?;
-    }
     let chunks = job.plan().chunks();
-    let mut order: Vec<&(PathBuf, Partial)> = parts.iter().collect();
-    order.sort_by_key(|(_, p)| (p.chunk_start, p.chunk_end));
-    let mut merger = InOrder::new(model.dim());
-    let mut holder: Option<&(PathBuf, Partial)> = None;
+    let mut order: Vec<usize> = (0..paths.len()).collect();
+    order.sort_by_key(|&i| (headers[i].chunk_start, headers[i].chunk_end));
+    // Overlaps and gaps, from the headers alone, before reading a chunk.
+    let mut covered = 0;
+    let mut holder: Option<usize> = None;
     let mut missing = Vec::new();
-    for entry in order {
-        let (path, part) = entry;
-        if part.chunk_start == part.chunk_end {
+    for &i in &order {
+        let h = &headers[i];
+        if h.chunk_start == h.chunk_end {
             continue; // a shard of a run with fewer chunks than shards
         }
-        if let Some((prev_path, prev)) = holder
-            && part.chunk_start < prev.chunk_end
+        if let Some(prev) = holder
+            && h.chunk_start < headers[prev].chunk_end
         {
             return Err(Error::Merge(format!(
                 "{} and {} overlap: both hold {}",
-                prev_path.display(),
-                path.display(),
+                paths[prev].display(),
+                paths[i].display(),
                 chunk_list(std::slice::from_ref(
-                    &(part.chunk_start..prev.chunk_end.min(part.chunk_end))
+                    &(h.chunk_start..headers[prev].chunk_end.min(h.chunk_end))
                 ))
             )));
         }
-        if part.chunk_start > merger.next() {
-            missing.push(merger.next()..part.chunk_start);
+        if h.chunk_start > covered {
+            missing.push(covered..h.chunk_start);
         }
-        // Chunks arrive in ascending order with no overlap, so a gap leaves later
-        // chunks waiting; resuming after the gap keeps folding them in order while the
-        // missing ranges are collected for one message.
-        if part.chunk_start > merger.next() {
-            merger = InOrder::resume(part.chunk_start, merger.merged().clone());
-        }
-        for stats in &part.chunks {
-            merger.insert(stats.chunk, stats.moments());
-        }
-        holder = Some(entry);
+        covered = h.chunk_end;
+        holder = Some(i);
     }
-    if merger.next() < chunks {
-        missing.push(merger.next()..chunks);
+    if covered < chunks {
+        missing.push(covered..chunks);
     }
     if !missing.is_empty() {
         return Err(Error::Merge(format!(
@@ -93,22 +96,67 @@ pub fn merge(parts: &[(PathBuf, Partial)], registry: &Registry) -> Result<Report
             } else {
                 "are"
             },
-            shards_holding(&missing, parts)
+            shards_holding(&missing, &headers)
         )));
     }
-    let wall = parts
-        .iter()
-        .map(|(_, p)| p.wall_seconds)
-        .fold(0.0, f64::max);
+    // The chunks, in order, one partial after another.
+    let dim = model.dim();
+    let mut merged = Moments::empty(dim);
+    let mut wall: f64 = 0.0;
+    for &i in &order {
+        let mut reader = Reader::open(&paths[i])?;
+        while let Some((_, moments)) = reader.next_chunk(dim)? {
+            merged.merge(&moments);
+        }
+        if let Some(trailer) = reader.trailer() {
+            wall = wall.max(trailer.wall_seconds);
+        }
+    }
     Ok(Report::new(
         &first.name,
         job,
         model.as_ref(),
-        merger.merged().clone(),
+        merged,
         "shards",
-        parts.len(),
+        paths.len(),
         wall,
     ))
+}
+
+/// Where `carlo merge` writes without `--out`: the summary path the partials record
+/// when they all agree on it and it is a relative path inside the current folder,
+/// else `results/<name>.csv` for the run's name. A partial's content alone never
+/// sends the summary elsewhere (an absolute path or `..`): that takes `--out`.
+pub fn default_summary(headers: &[Header]) -> Result<PathBuf, String> {
+    let first = headers.first().ok_or("no partials given")?;
+    let safe = |p: &Path| {
+        p.is_relative()
+            && p.components().all(|c| {
+                matches!(
+                    c,
+                    std::path::Component::Normal(_) | std::path::Component::CurDir
+                )
+            })
+            && p.file_name().is_some()
+    };
+    if let Some(summary) = &first.summary
+        && headers.iter().all(|h| h.summary.as_ref() == Some(summary))
+        && safe(summary)
+    {
+        return Ok(summary.clone());
+    }
+    let name = &first.name;
+    if name.is_empty()
+        || name.contains(['/', '\\'])
+        || name.chars().any(char::is_control)
+        || name == ".."
+        || name == "."
+    {
+        return Err(format!(
+            "the partials name the run {name:?}, which is no file name; give --out"
+        ));
+    }
+    Ok(Path::new("results").join(format!("{name}.csv")))
 }
 
 /// The error for a partial whose `key` is wrong.
@@ -121,73 +169,43 @@ fn bad(path: &Path, key: &str, reason: String) -> Error {
     }
 }
 
-/// Checks that a partial is consistent in itself and readable by this carlo.
-fn check_one(path: &Path, part: &Partial) -> Result<(), Error> {
+/// Checks that a partial's header is consistent in itself and readable by this
+/// carlo.
+fn check_one(path: &Path, header: &Header) -> Result<(), Error> {
     let bad = |key: &str, reason: String| bad(path, key, reason);
-    if part.rng != DERIVATION {
+    if header.rng != DERIVATION {
         return Err(bad(
             "rng",
             format!(
                 "streams derived with '{}', but this carlo uses '{DERIVATION}'",
-                part.rng
+                header.rng
             ),
         ));
     }
-    if part.job.fingerprint() != part.fingerprint || part.job.seed != part.seed {
+    if header.job.fingerprint() != header.fingerprint || header.job.seed != header.seed {
         return Err(bad(
             "fingerprint",
             "does not match the job the file holds: the file was altered".into(),
         ));
     }
-    let plan = part.job.plan();
-    if part.chunk_start > part.chunk_end || part.chunk_end > plan.chunks() {
+    let plan = header.job.plan();
+    if header.chunk_start > header.chunk_end || header.chunk_end > plan.chunks() {
         return Err(bad(
             "chunk_end",
             format!(
                 "chunks {}..{} do not fit a run of {} chunks",
-                part.chunk_start,
-                part.chunk_end,
+                header.chunk_start,
+                header.chunk_end,
                 plan.chunks()
             ),
         ));
-    }
-    if part.chunks.len() as u64 != part.chunk_end - part.chunk_start {
-        return Err(bad(
-            "chunks",
-            format!(
-                "holds {} chunks, but chunks {}..{} are {}",
-                part.chunks.len(),
-                part.chunk_start,
-                part.chunk_end,
-                part.chunk_end - part.chunk_start
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// Checks that a partial's statistics are those of its chunks, with `dim` columns.
-fn check_statistics(path: &Path, part: &Partial, dim: usize) -> Result<(), Error> {
-    let plan = part.job.plan();
-    for (stats, index) in part.chunks.iter().zip(part.chunk_start..) {
-        if stats.chunk != index
-            || stats.count != plan.chunk(index).samples
-            || stats.mean.len() != dim
-            || stats.comoment.len() != dim * dim
-        {
-            return Err(bad(
-                path,
-                "chunks",
-                format!("the statistics of chunk {index} are not those of this job's chunk"),
-            ));
-        }
     }
     Ok(())
 }
 
 /// What differs between the jobs of two partials, for a message.
-fn differences(a: &Partial, b: &Partial) -> String {
-    let json = |p: &Partial| serde_json::to_value(&p.job).expect("a job always serializes");
+fn differences(a: &Header, b: &Header) -> String {
+    let json = |h: &Header| serde_json::to_value(&h.job).expect("a job always serializes");
     let diffs: Vec<String> = crate::config::job_differences(&json(a), &json(b))
         .into_iter()
         .map(|(key, x, y)| format!("{key} {x} vs {y}"))
@@ -213,12 +231,12 @@ fn chunk_list(ranges: &[Range<u64>]) -> String {
 
 /// ` (the share of shard 2/4)` when the partials agree on a shard count, naming the
 /// shards whose shares hold missing chunks.
-fn shards_holding(missing: &[Range<u64>], parts: &[(PathBuf, Partial)]) -> String {
-    let count = parts[0].1.shards;
-    if parts.iter().any(|(_, p)| p.shards != count) {
+fn shards_holding(missing: &[Range<u64>], headers: &[Header]) -> String {
+    let count = headers[0].shards;
+    if headers.iter().any(|h| h.shards != count) {
         return String::new();
     }
-    let plan = parts[0].1.job.plan();
+    let plan = headers[0].job.plan();
     let shards: Vec<String> = (0..count)
         .filter(|&s| {
             let share = plan.share(s, count);

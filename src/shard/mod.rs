@@ -18,11 +18,12 @@ use std::time::Instant;
 use crate::Error;
 use crate::config::{Destination, Experiment};
 use crate::engine::{Observer, Progress};
-use crate::exec::{self, Flow, Work};
-use crate::stats::{InOrder, Moments};
+use crate::exec::{self, Event, Flow, Work};
+use crate::stats::Moments;
+use std::collections::BTreeMap;
 
-pub use merge::merge;
-pub use partial::{FORMAT, FORMAT_VERSION, Partial};
+pub use merge::{default_summary, merge};
+pub use partial::{FORMAT, FORMAT_VERSION, Header, Reader, Trailer, Writer};
 
 /// Which share of a run to compute: shard `index + 1` of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,44 +69,148 @@ impl Shard {
         })
     }
 
-    /// The shard of a Slurm job-array task, from `SLURM_ARRAY_TASK_ID`,
-    /// `SLURM_ARRAY_TASK_COUNT` and `SLURM_ARRAY_TASK_MIN`, read through `var`.
+    /// The shard a batch scheduler's array task should run, from its variables
+    /// read through `var`: `--shard auto`. Returns the shard and where it came from.
     ///
-    /// `None` outside a job array (either of the first two is unset). The shard is
-    /// `ID - MIN + 1` of `COUNT`, so arrays numbered from 0 (`--array=0-9`) and from 1
-    /// (`--array=1-10`) both work; when `MIN` is unset, ids are taken to start at 1,
-    /// as in `--shard`. Array ids must be contiguous (no `:step`, no lists with holes).
-    pub fn from_slurm(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, Error> {
-        let (Some(id), Some(count)) = (var("SLURM_ARRAY_TASK_ID"), var("SLURM_ARRAY_TASK_COUNT"))
-        else {
-            return Ok(None);
+    /// - Slurm job arrays: `SLURM_ARRAY_TASK_ID` of `SLURM_ARRAY_TASK_COUNT`, counted
+    ///   from `SLURM_ARRAY_TASK_MIN` in steps of `SLURM_ARRAY_TASK_STEP` (so
+    ///   `--array=0-9`, `--array=1-10` and `--array=0-18:2` all work). Lists with
+    ///   holes (`--array=1,3,7`) are refused: their tasks are no contiguous shares.
+    /// - Kubernetes Indexed Jobs: `JOB_COMPLETION_INDEX` (from 0); Kubernetes does not
+    ///   say how many there are, so the count is `shards` (`--shards N`) or
+    ///   `CARLO_SHARDS`.
+    /// - AWS Batch array jobs: `AWS_BATCH_JOB_ARRAY_INDEX` (from 0) of
+    ///   `AWS_BATCH_JOB_ARRAY_SIZE`.
+    ///
+    /// Variables of two schedulers at once, none at all, or a `shards` count that
+    /// disagrees with the scheduler's are errors that say which.
+    pub fn from_scheduler(
+        var: impl Fn(&str) -> Option<String>,
+        shards: Option<u64>,
+    ) -> Result<(Self, &'static str), Error> {
+        let read = |name: &'static str| -> Result<Option<u64>, Error> {
+            var(name)
+                .map(|value| {
+                    value.trim().parse::<u64>().map_err(|_| Error::Flag {
+                        flag: name.into(),
+                        reason: format!("expected a whole number, found '{value}'"),
+                    })
+                })
+                .transpose()
         };
-        let read = |name: &str, value: &str| {
-            value.trim().parse::<u64>().map_err(|_| Error::Flag {
-                flag: name.into(),
-                reason: format!("expected a whole number, found '{value}'"),
-            })
+        let refuse = |flag: &str, reason: String| Error::Flag {
+            flag: flag.into(),
+            reason,
         };
-        let id = read("SLURM_ARRAY_TASK_ID", &id)?;
-        let count = read("SLURM_ARRAY_TASK_COUNT", &count)?;
-        let min = match var("SLURM_ARRAY_TASK_MIN") {
-            Some(min) => read("SLURM_ARRAY_TASK_MIN", &min)?,
-            None => 1,
+        let found: Vec<&str> = [
+            ("Slurm (SLURM_ARRAY_TASK_ID)", "SLURM_ARRAY_TASK_ID"),
+            ("Kubernetes (JOB_COMPLETION_INDEX)", "JOB_COMPLETION_INDEX"),
+            (
+                "AWS Batch (AWS_BATCH_JOB_ARRAY_INDEX)",
+                "AWS_BATCH_JOB_ARRAY_INDEX",
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, v)| var(v).is_some())
+        .map(|(name, _)| name)
+        .collect();
+        let (index, count, source) = match found[..] {
+            [] => {
+                return Err(refuse(
+                    "--shard",
+                    "auto found no array task of a batch scheduler (SLURM_ARRAY_TASK_ID, \
+                     JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX); give --shard I/N"
+                        .into(),
+                ));
+            }
+            [_, _, ..] => {
+                return Err(refuse(
+                    "--shard",
+                    format!(
+                        "auto found the variables of several schedulers: {}; give --shard I/N",
+                        found.join(" and ")
+                    ),
+                ));
+            }
+            [one] if one.starts_with("Slurm") => {
+                let id = read("SLURM_ARRAY_TASK_ID")?.expect("found above");
+                let count = read("SLURM_ARRAY_TASK_COUNT")?.ok_or_else(|| {
+                    refuse(
+                        "SLURM_ARRAY_TASK_COUNT",
+                        "is not set, but SLURM_ARRAY_TASK_ID is".into(),
+                    )
+                })?;
+                let min = read("SLURM_ARRAY_TASK_MIN")?.unwrap_or(1);
+                let step = read("SLURM_ARRAY_TASK_STEP")?.unwrap_or(1).max(1);
+                let max =
+                    read("SLURM_ARRAY_TASK_MAX")?.unwrap_or(min + step * count.saturating_sub(1));
+                let offset = id.checked_sub(min).filter(|o| o % step == 0);
+                let contiguous = count > 0 && max >= min && (max - min) / step + 1 == count;
+                match offset {
+                    Some(offset) if contiguous && offset / step < count => {
+                        (offset / step, count, "SLURM_ARRAY_TASK_ID")
+                    }
+                    _ => {
+                        return Err(refuse(
+                            "SLURM_ARRAY_TASK_ID",
+                            format!(
+                                "task {id} of an array of {count} tasks from {min} to {max} in \
+                                 steps of {step} is not a shard: carlo needs evenly spaced \
+                                 array ids such as --array=1-{} (no lists with holes)",
+                                count.max(1)
+                            ),
+                        ));
+                    }
+                }
+            }
+            [one] if one.starts_with("Kubernetes") => {
+                let index = read("JOB_COMPLETION_INDEX")?.expect("found above");
+                let from_env = read("CARLO_SHARDS")?;
+                let count = match (shards, from_env) {
+                    (Some(a), Some(b)) if a != b => {
+                        return Err(refuse(
+                            "--shards",
+                            format!("is {a}, but CARLO_SHARDS is {b}"),
+                        ));
+                    }
+                    (Some(n), _) | (None, Some(n)) => n,
+                    (None, None) => {
+                        return Err(refuse(
+                            "--shards",
+                            "a Kubernetes Indexed Job does not say how many tasks it has: \
+                             give --shards N (its completions) or set CARLO_SHARDS"
+                                .into(),
+                        ));
+                    }
+                };
+                (index, count, "JOB_COMPLETION_INDEX")
+            }
+            [_] => {
+                let index = read("AWS_BATCH_JOB_ARRAY_INDEX")?.expect("found above");
+                let count = read("AWS_BATCH_JOB_ARRAY_SIZE")?.ok_or_else(|| {
+                    refuse(
+                        "AWS_BATCH_JOB_ARRAY_SIZE",
+                        "is not set, but AWS_BATCH_JOB_ARRAY_INDEX is".into(),
+                    )
+                })?;
+                (index, count, "AWS_BATCH_JOB_ARRAY_INDEX")
+            }
         };
-        if count == 0 || id < min || id - min >= count {
-            return Err(Error::Flag {
-                flag: "SLURM_ARRAY_TASK_ID".into(),
-                reason: format!(
-                    "task {id} of an array of {count} tasks numbered from {min} is not a shard: \
-                     carlo needs contiguous array ids such as --array=1-{}",
-                    count.max(1)
-                ),
-            });
+        if let Some(n) = shards
+            && n != count
+        {
+            return Err(refuse(
+                "--shards",
+                format!("is {n}, but the scheduler runs {count} tasks ({source})"),
+            ));
         }
-        Ok(Some(Shard {
-            index: id - min,
-            count,
-        }))
+        if count == 0 || index >= count {
+            return Err(refuse(
+                source,
+                format!("task {index} (from 0) is not one of {count} shards"),
+            ));
+        }
+        Ok((Shard { index, count }, source))
     }
 
     /// Where the partial goes by default: beside `summary` (the run's summary path),
@@ -122,77 +227,108 @@ impl Shard {
     }
 }
 
-/// Runs `shard`'s share of `experiment`'s chunks on its configured backend and
-/// returns their statistics as a partial. `observer` sees the shard's own progress.
+/// How a shard ran: what [`run`] reports once its partial is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardRun {
+    /// The chunks it holds.
+    pub chunks: std::ops::Range<u64>,
+    /// The backend's name.
+    pub backend: String,
+    /// Workers used.
+    pub workers: usize,
+    /// Wall-clock seconds.
+    pub wall_seconds: f64,
+}
+
+/// Runs `shard`'s share of `experiment`'s chunks on its configured backend and writes
+/// their statistics as a partial to `dest`, in chunk order as they complete: memory
+/// does not grow with the chunk count. `observer` sees the shard's own progress.
 pub fn run(
     experiment: &Experiment,
     shard: Shard,
+    dest: &Destination,
     observer: &mut dyn Observer,
-) -> Result<Partial, Error> {
+) -> Result<ShardRun, Error> {
     let start = Instant::now();
     let job = &experiment.job;
     let model = experiment.model.as_ref();
-    let mut executor = exec::build(
-        experiment.backend,
-        experiment.workers,
-        experiment.worker_command.as_ref(),
-    )?;
+    let mut executor = exec::build(experiment)?;
     let plan = job.plan();
     let range = plan.share(shard.index, shard.count);
+    let summary = match &experiment.out {
+        Destination::File(path) => Some(path.clone()),
+        Destination::Stdout => None,
+    };
+    let header = Header::new(
+        &experiment.name,
+        job,
+        (shard.index, shard.count),
+        range.clone(),
+        summary,
+    );
+    // MPI ranks other than 0 compute, but leave the writing to rank 0.
+    let mut writer = if exec::is_primary() {
+        Some(Writer::create(dest, &header)?)
+    } else {
+        None
+    };
     let work = Work { job, model, plan };
-    let mut chunks: Vec<Option<Moments>> = vec![None; (range.end - range.start) as usize];
+    // Chunks that finished ahead of the next one to write; the executor's window
+    // bounds them.
+    let mut ahead: BTreeMap<u64, Moments> = BTreeMap::new();
+    let mut next = range.start;
     // Only for the progress bar: the shard's chunks merged so far, in order.
-    let mut merger = InOrder::resume(range.start, Moments::empty(model.dim()));
+    let mut merged = Moments::empty(model.dim());
     let quantity = &model.quantities()[0];
     let before = plan.samples_before(range.start);
+    let mut failed = None;
     if !range.is_empty() {
-        executor.execute(
-            &work,
-            std::slice::from_ref(&range),
-            &mut |index, moments| {
-                let slot = &mut chunks[(index - range.start) as usize];
-                if slot.is_none() {
-                    *slot = Some(moments.clone());
-                    if merger.insert(index, moments) > 0 {
-                        observer.progress(&Progress {
-                            samples_done: plan.samples_before(merger.next()) - before,
-                            samples_total: plan.samples_before(range.end) - before,
-                            moments: merger.merged(),
-                            quantity,
-                            confidence: job.confidence,
-                        });
-                    }
+        executor.execute(&work, std::slice::from_ref(&range), &mut |event| {
+            let Event::Done(index, moments) = event else {
+                return Flow::Continue;
+            };
+            ahead.insert(index, moments);
+            let mut advanced = false;
+            while let Some(m) = ahead.remove(&next) {
+                if let Some(Err(e)) = writer.as_mut().map(|w| w.push(next, &m)) {
+                    failed = Some(e);
+                    return Flow::Stop;
                 }
-                Flow::Continue
-            },
-        )?;
+                merged.merge(&m);
+                next += 1;
+                advanced = true;
+            }
+            if advanced {
+                observer.progress(&Progress {
+                    samples_done: plan.samples_before(next) - before,
+                    samples_total: plan.samples_before(range.end) - before,
+                    moments: &merged,
+                    quantity,
+                    confidence: job.confidence,
+                });
+            }
+            Flow::Continue
+        })?;
     }
-    let chunks = chunks
-        .into_iter()
-        .enumerate()
-        .map(|(k, m)| {
-            m.ok_or_else(|| {
-                Error::Execution(format!(
-                    "the {} backend finished without chunk {}",
-                    executor.backend(),
-                    range.start + k as u64
-                ))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Partial::new(
-        experiment,
-        shard,
-        range.start,
-        chunks,
-        match &experiment.out {
-            Destination::File(path) => Some(path.clone()),
-            Destination::Stdout => None,
-        },
-        executor.backend(),
-        executor.workers(),
-        start.elapsed().as_secs_f64(),
-    ))
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if next < range.end {
+        return Err(Error::Execution(format!(
+            "the {} backend finished without chunk {next}",
+            executor.backend()
+        )));
+    }
+    let wall_seconds = start.elapsed().as_secs_f64();
+    if let Some(writer) = writer {
+        writer.finish(executor.backend(), executor.workers(), wall_seconds)?;
+    }
+    Ok(ShardRun {
+        chunks: range,
+        backend: executor.backend().to_string(),
+        workers: executor.workers(),
+        wall_seconds,
+    })
 }
 
 #[cfg(test)]
@@ -217,60 +353,104 @@ mod tests {
         }
     }
 
+    fn auto(vars: &[(&str, &str)], shards: Option<u64>) -> Result<Shard, String> {
+        Shard::from_scheduler(env(vars), shards)
+            .map(|(shard, _)| shard)
+            .map_err(|e| e.to_string())
+    }
+
     #[test]
-    fn slurm_arrays_from_zero_or_one() {
+    fn slurm_arrays_from_zero_one_or_in_steps() {
         let one = [
             ("SLURM_ARRAY_TASK_ID", "4"),
             ("SLURM_ARRAY_TASK_COUNT", "4"),
             ("SLURM_ARRAY_TASK_MIN", "1"),
         ];
-        assert_eq!(
-            Shard::from_slurm(env(&one)).unwrap(),
-            Some(Shard { index: 3, count: 4 })
-        );
+        assert_eq!(auto(&one, None), Ok(Shard { index: 3, count: 4 }));
         let zero = [
             ("SLURM_ARRAY_TASK_ID", "0"),
             ("SLURM_ARRAY_TASK_COUNT", "4"),
             ("SLURM_ARRAY_TASK_MIN", "0"),
         ];
-        assert_eq!(
-            Shard::from_slurm(env(&zero)).unwrap(),
-            Some(Shard { index: 0, count: 4 })
-        );
+        assert_eq!(auto(&zero, None), Ok(Shard { index: 0, count: 4 }));
+        let stepped = [
+            ("SLURM_ARRAY_TASK_ID", "6"),
+            ("SLURM_ARRAY_TASK_COUNT", "5"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+            ("SLURM_ARRAY_TASK_MAX", "8"),
+            ("SLURM_ARRAY_TASK_STEP", "2"),
+        ];
+        assert_eq!(auto(&stepped, None), Ok(Shard { index: 3, count: 5 }));
         let no_min = [
             ("SLURM_ARRAY_TASK_ID", "2"),
             ("SLURM_ARRAY_TASK_COUNT", "3"),
         ];
-        assert_eq!(
-            Shard::from_slurm(env(&no_min)).unwrap(),
-            Some(Shard { index: 1, count: 3 })
-        );
-        assert_eq!(Shard::from_slurm(env(&[])).unwrap(), None);
-        assert_eq!(
-            Shard::from_slurm(env(&[("SLURM_ARRAY_TASK_ID", "2")])).unwrap(),
-            None
-        );
+        assert_eq!(auto(&no_min, None), Ok(Shard { index: 1, count: 3 }));
     }
 
     #[test]
     fn slurm_holes_and_garbage_are_refused() {
-        let stepped = [
-            ("SLURM_ARRAY_TASK_ID", "9"),
-            ("SLURM_ARRAY_TASK_COUNT", "5"),
+        let list = [
+            ("SLURM_ARRAY_TASK_ID", "7"),
+            ("SLURM_ARRAY_TASK_COUNT", "3"),
             ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_MAX", "7"),
         ];
-        let e = Shard::from_slurm(env(&stepped)).unwrap_err().to_string();
-        assert!(e.contains("SLURM_ARRAY_TASK_ID"), "{e}");
+        assert!(auto(&list, None).unwrap_err().contains("holes"));
+        let off_step = [
+            ("SLURM_ARRAY_TASK_ID", "3"),
+            ("SLURM_ARRAY_TASK_COUNT", "5"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+            ("SLURM_ARRAY_TASK_STEP", "2"),
+        ];
+        assert!(auto(&off_step, None).is_err());
         let zero_no_min = [
             ("SLURM_ARRAY_TASK_ID", "0"),
             ("SLURM_ARRAY_TASK_COUNT", "3"),
         ];
-        assert!(Shard::from_slurm(env(&zero_no_min)).is_err());
+        assert!(auto(&zero_no_min, None).is_err());
         let garbage = [
             ("SLURM_ARRAY_TASK_ID", "x"),
             ("SLURM_ARRAY_TASK_COUNT", "3"),
         ];
-        assert!(Shard::from_slurm(env(&garbage)).is_err());
+        assert!(auto(&garbage, None).is_err());
+        assert!(auto(&[("SLURM_ARRAY_TASK_ID", "2")], None).is_err());
+    }
+
+    #[test]
+    fn kubernetes_needs_a_count_and_aws_gives_one() {
+        let k8s = [("JOB_COMPLETION_INDEX", "2")];
+        assert!(auto(&k8s, None).unwrap_err().contains("--shards"));
+        assert_eq!(auto(&k8s, Some(4)), Ok(Shard { index: 2, count: 4 }));
+        let k8s_env = [("JOB_COMPLETION_INDEX", "0"), ("CARLO_SHARDS", "3")];
+        assert_eq!(auto(&k8s_env, None), Ok(Shard { index: 0, count: 3 }));
+        assert!(auto(&k8s_env, Some(4)).is_err());
+        assert!(auto(&k8s, Some(2)).is_err(), "index 2 of 2");
+        let aws = [
+            ("AWS_BATCH_JOB_ARRAY_INDEX", "9"),
+            ("AWS_BATCH_JOB_ARRAY_SIZE", "10"),
+        ];
+        assert_eq!(
+            auto(&aws, None),
+            Ok(Shard {
+                index: 9,
+                count: 10
+            })
+        );
+        assert!(auto(&aws, Some(5)).unwrap_err().contains("--shards"));
+    }
+
+    #[test]
+    fn no_scheduler_or_two_are_refused() {
+        assert!(auto(&[], None).unwrap_err().contains("no array task"));
+        let both = [
+            ("SLURM_ARRAY_TASK_ID", "1"),
+            ("SLURM_ARRAY_TASK_COUNT", "2"),
+            ("AWS_BATCH_JOB_ARRAY_INDEX", "0"),
+            ("AWS_BATCH_JOB_ARRAY_SIZE", "2"),
+        ];
+        let err = auto(&both, None).unwrap_err();
+        assert!(err.contains("Slurm") && err.contains("AWS"), "{err}");
     }
 
     #[test]

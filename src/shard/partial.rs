@@ -1,17 +1,28 @@
-//! The partial file a shard writes: JSON, versioned, with exact floats.
+//! The partial file a shard writes: JSON lines, versioned, checksummed, exact, and
+//! written and read as a stream, so that neither a shard nor `carlo merge` holds more
+//! than a few chunks in memory whatever the chunk count.
 //!
-//! Floats are written in serde_json's shortest round-trip form (its
-//! `float_roundtrip` feature is on, so reading gives back the same bits). JSON has no
-//! NaN or infinity, which a model's statistics may hold (an overflowing payoff), so
-//! those are written as the strings `"NaN"`, `"inf"` and `"-inf"`.
+//! ```text
+//! {"format":"carlo-partial","format_version":2,"carlo_version":"0.2.0",...,"job":{...}}   header
+//! [0,65536,[3.1414],[161234.5]]                                   one line per chunk:
+//! [1,65536,[3.1420],[161201.9]]                                   index, count, means,
+//! ...                                                             co-moments (row-major)
+//! {"backend":"threads","workers":8,"wall_seconds":1.2,"sha256":"..."}                  trailer
+//! ```
+//!
+//! The trailer's `sha256` is the SHA-256 of every byte before the trailer's line, so
+//! an edited or truncated file is refused. Floats are in shortest round-trip form and
+//! read back with the same bits; statistics are always finite (a chunk with a NaN
+//! or infinite sample fails its run).
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use super::Shard;
 use crate::Error;
-use crate::config::{Experiment, Job};
+use crate::config::{Destination, Job};
 use crate::rng::DERIVATION;
 use crate::stats::Moments;
 
@@ -19,18 +30,19 @@ use crate::stats::Moments;
 pub const FORMAT: &str = "carlo-partial";
 
 /// The version of the partial format this carlo writes and reads.
-pub const FORMAT_VERSION: u64 = 1;
+pub const FORMAT_VERSION: u64 = 2;
 
-/// The statistics of one shard's chunks, with everything needed to check that
-/// partials belong together and to rebuild the run's summary.
+/// What a partial says about itself before its chunks: enough to check that
+/// partials belong together, and where each one's chunks lie, without reading them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Partial {
+pub struct Header {
     /// Always [`FORMAT`].
     pub format: String,
     /// [`FORMAT_VERSION`] of the carlo that wrote it.
     pub format_version: u64,
-    /// The version of the carlo that wrote it.
+    /// The version of the carlo that wrote it: only the same version merges it,
+    /// since another may compute other bits.
     pub carlo_version: String,
     /// The run's name.
     pub name: String,
@@ -48,199 +60,456 @@ pub struct Partial {
     pub chunk_start: u64,
     /// One past the last chunk held.
     pub chunk_end: u64,
-    /// Where `carlo merge` writes the summary by default: the run's summary path.
+    /// The run's summary path, which `carlo merge` uses by default when every
+    /// partial agrees on it.
     pub summary: Option<PathBuf>,
+    /// Everything that decides the result.
+    pub job: Job,
+}
+
+/// What a partial says after its chunks: how they ran, and the checksum.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trailer {
     /// Backend the shard ran on.
     pub backend: String,
     /// Workers it used.
     pub workers: usize,
     /// Its wall-clock seconds.
     pub wall_seconds: f64,
-    /// Everything that decides the result.
-    pub job: Job,
-    /// Statistics of chunks `chunk_start..chunk_end`, in order.
-    pub chunks: Vec<ChunkStats>,
+    /// SHA-256, in hex, of every byte of the file before this line.
+    pub sha256: String,
 }
 
-/// The statistics of one chunk, as stored in a partial.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChunkStats {
-    /// Chunk index.
-    pub chunk: u64,
-    /// Samples.
-    pub count: u64,
-    /// Means of each column.
-    #[serde(with = "exact")]
-    pub mean: Vec<f64>,
-    /// Co-moment matrix, row-major.
-    #[serde(with = "exact")]
-    pub comoment: Vec<f64>,
-}
-
-impl ChunkStats {
-    /// The statistics as [`Moments`].
-    pub fn moments(&self) -> Moments {
-        Moments {
-            count: self.count,
-            mean: self.mean.clone(),
-            comoment: self.comoment.clone(),
-        }
-    }
-}
-
-impl Partial {
-    /// The partial of `shard` of `experiment`: `chunks` are the statistics of chunks
-    /// `chunk_start..`, in order.
-    #[allow(clippy::too_many_arguments)] // one call site; a builder would add nothing
+impl Header {
+    /// The header of shard `shard` (0-based) of `count`, holding chunks
+    /// `chunk_start..chunk_end` of the job of `name`.
     pub fn new(
-        experiment: &Experiment,
-        shard: Shard,
-        chunk_start: u64,
-        chunks: Vec<Moments>,
+        name: &str,
+        job: &Job,
+        (shard, count): (u64, u64),
+        chunks: std::ops::Range<u64>,
         summary: Option<PathBuf>,
-        backend: &str,
-        workers: usize,
-        wall_seconds: f64,
     ) -> Self {
-        let job = &experiment.job;
-        Partial {
+        Header {
             format: FORMAT.into(),
             format_version: FORMAT_VERSION,
             carlo_version: env!("CARGO_PKG_VERSION").into(),
-            name: experiment.name.clone(),
+            name: name.to_string(),
             fingerprint: job.fingerprint(),
             seed: job.seed,
             rng: DERIVATION.into(),
-            shard: shard.index + 1,
-            shards: shard.count,
-            chunk_start,
-            chunk_end: chunk_start + chunks.len() as u64,
+            shard: shard + 1,
+            shards: count,
+            chunk_start: chunks.start,
+            chunk_end: chunks.end,
             summary,
-            backend: backend.into(),
-            workers,
-            wall_seconds,
             job: job.clone(),
-            chunks: chunks
-                .into_iter()
-                .zip(chunk_start..)
-                .map(|(m, chunk)| ChunkStats {
-                    chunk,
-                    count: m.count,
-                    mean: m.mean,
-                    comoment: m.comoment,
-                })
-                .collect(),
+        }
+    }
+}
+
+/// One chunk line: `[index, count, [means], [co-moments]]`.
+#[derive(Serialize, Deserialize)]
+struct ChunkLine(u64, u64, Vec<f64>, Vec<f64>);
+
+/// Writes a partial chunk by chunk, in chunk order, hashing as it goes; a file is
+/// written beside its destination and renamed into place at the end, so a failed
+/// shard leaves no partial behind.
+pub struct Writer {
+    out: Box<dyn Write>,
+    /// The temporary file, to rename into place at the end.
+    file: Option<(tempfile::TempPath, PathBuf)>,
+    hasher: Sha256,
+    next: u64,
+    end: u64,
+    dest: String,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("next", &self.next)
+            .field("end", &self.end)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Starts the partial with `header` at `dest`.
+    pub fn create(dest: &Destination, header: &Header) -> Result<Self, Error> {
+        let (out, file, name): (Box<dyn Write>, _, String) = match dest {
+            Destination::Stdout => (
+                Box::new(std::io::BufWriter::new(std::io::stdout())),
+                None,
+                "standard output".into(),
+            ),
+            Destination::File(path) => {
+                let fail = |source| Error::Write {
+                    path: path.clone(),
+                    source,
+                };
+                let dir = match path.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                    _ => PathBuf::from("."),
+                };
+                std::fs::create_dir_all(&dir).map_err(fail)?;
+                let tmp = tempfile::Builder::new()
+                    .prefix(".carlo-")
+                    .tempfile_in(&dir)
+                    .map_err(fail)?;
+                let (handle, tmp_path) = tmp.into_parts();
+                (
+                    Box::new(std::io::BufWriter::new(handle)),
+                    Some((tmp_path, path.clone())),
+                    path.display().to_string(),
+                )
+            }
+        };
+        let mut writer = Writer {
+            out,
+            file,
+            hasher: Sha256::new(),
+            next: header.chunk_start,
+            end: header.chunk_end,
+            dest: name,
+        };
+        writer.line(&serde_json::to_vec(header).expect("a header serializes"))?;
+        Ok(writer)
+    }
+
+    fn line(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.hasher.update(bytes);
+        self.hasher.update(b"\n");
+        self.out
+            .write_all(bytes)
+            .and_then(|()| self.out.write_all(b"\n"))
+            .map_err(|source| self.write_error(source))
+    }
+
+    fn write_error(&self, source: std::io::Error) -> Error {
+        Error::Write {
+            path: self.dest.clone().into(),
+            source,
         }
     }
 
-    /// The file's bytes: one line of JSON.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = serde_json::to_vec(self).expect("a partial always serializes");
-        bytes.push(b'\n');
-        bytes
+    /// Appends chunk `index`, which must be the next one.
+    pub fn push(&mut self, index: u64, m: &Moments) -> Result<(), Error> {
+        assert_eq!(index, self.next, "partial chunks are written in order");
+        let line = ChunkLine(index, m.count, m.mean.clone(), m.comoment.clone());
+        self.line(&serde_json::to_vec(&line).expect("finite statistics serialize"))?;
+        self.next += 1;
+        Ok(())
     }
 
-    /// Reads the partial at `path`. A file that is not a partial, or one of another
-    /// format version, is an error that names it.
-    pub fn read(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+    /// Ends the partial with how it ran, and puts the file in place.
+    pub fn finish(mut self, backend: &str, workers: usize, wall_seconds: f64) -> Result<(), Error> {
+        assert_eq!(self.next, self.end, "a partial holds all its chunks");
+        let sha256 = hex(&self.hasher.clone().finalize());
+        let trailer = Trailer {
+            backend: backend.into(),
+            workers,
+            wall_seconds,
+            sha256,
+        };
+        let bytes = serde_json::to_vec(&trailer).expect("a trailer serializes");
+        self.out
+            .write_all(&bytes)
+            .and_then(|()| self.out.write_all(b"\n"))
+            .and_then(|()| self.out.flush())
+            .map_err(|source| self.write_error(source))?;
+        drop(self.out);
+        if let Some((tmp, path)) = self.file {
+            let fail = |source| Error::Write {
+                path: path.clone(),
+                source,
+            };
+            std::fs::File::open(&tmp)
+                .and_then(|f| f.sync_all())
+                .map_err(fail)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))
+                    .map_err(fail)?;
+            }
+            tmp.persist(&path).map_err(|e| fail(e.error))?;
+        }
+        Ok(())
+    }
+}
+
+/// Lowercase hex of bytes.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A partial read as a stream: the header at once, then the chunks one at a time,
+/// then the trailer, whose checksum is verified.
+pub struct Reader {
+    path: PathBuf,
+    lines: BufReader<std::fs::File>,
+    hasher: Sha256,
+    /// The header.
+    pub header: Header,
+    next: u64,
+    buf: Vec<u8>,
+    trailer: Option<Trailer>,
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader")
+            .field("path", &self.path)
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reader {
+    /// Opens the partial at `path` and reads its header. A file that is not a
+    /// partial, or one of another format or carlo version, is an error that names it.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        let file = std::fs::File::open(path).map_err(|source| Error::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        let bad = |message: String| Error::Syntax {
+        let mut reader = Reader {
             path: path.to_path_buf(),
-            message,
+            lines: BufReader::new(file),
+            hasher: Sha256::new(),
+            header: placeholder_header(),
+            next: 0,
+            buf: Vec::new(),
+            trailer: None,
         };
+        let first = reader
+            .read_line()?
+            .ok_or_else(|| reader.bad("not a carlo partial (it is empty)".into()))?;
+        reader.hasher.update(&first);
+        reader.hasher.update(b"\n");
         // The format and version first, so that a file of another version is named as
         // such rather than as a field mismatch.
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            bad(format!(
-                "not a carlo partial (invalid or truncated JSON: {e})"
+        let value: serde_json::Value = serde_json::from_slice(&first).map_err(|e| {
+            reader.bad(format!(
+                "not a carlo partial (its first line is not JSON: {e})"
             ))
         })?;
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-            return Err(bad(format!(
-                "not a carlo partial (no \"format\": \"{FORMAT}\" field)"
+            return Err(reader.bad(format!(
+                "not a carlo partial (no \"format\": \"{FORMAT}\" on its first line)"
             )));
         }
         match value.get("format_version").and_then(|v| v.as_u64()) {
             Some(FORMAT_VERSION) => {}
             other => {
-                return Err(bad(format!(
+                return Err(reader.bad(format!(
                     "partial format version {}, but this carlo reads version {FORMAT_VERSION}",
                     other.map_or_else(|| "missing".to_string(), |v| v.to_string())
                 )));
             }
         }
-        serde_json::from_value(value).map_err(|e| bad(format!("corrupt partial: {e}")))
+        let header: Header = serde_json::from_value(value)
+            .map_err(|e| reader.bad(format!("corrupt partial header: {e}")))?;
+        let ours = env!("CARGO_PKG_VERSION");
+        if header.carlo_version != ours {
+            return Err(reader.bad(format!(
+                "written by carlo {}, and only carlo {ours} (this one) merges it: another \
+                 version may compute other bits; rerun the shard with this carlo",
+                header.carlo_version
+            )));
+        }
+        reader.next = header.chunk_start;
+        reader.header = header;
+        Ok(reader)
+    }
+
+    fn bad(&self, message: String) -> Error {
+        Error::Syntax {
+            path: self.path.clone(),
+            message,
+        }
+    }
+
+    /// The next line without its newline, hashed; `None` at the end of the file.
+    fn read_line(&mut self) -> Result<Option<Vec<u8>>, Error> {
+        self.buf.clear();
+        let n = self
+            .lines
+            .read_until(b'\n', &mut self.buf)
+            .map_err(|source| Error::Read {
+                path: self.path.clone(),
+                source,
+            })?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if self.buf.last() != Some(&b'\n') {
+            return Err(self.bad("truncated partial (its last line is cut short)".into()));
+        }
+        let line = self.buf[..self.buf.len() - 1].to_vec();
+        Ok(Some(line))
+    }
+
+    /// The next chunk's index and statistics, checked to have `dim` columns and the
+    /// sample count of that chunk of the job; `None` after the last chunk, once the
+    /// trailer's checksum has been verified.
+    pub fn next_chunk(&mut self, dim: usize) -> Result<Option<(u64, Moments)>, Error> {
+        if self.next == self.header.chunk_end {
+            if self.trailer.is_none() {
+                self.trailer = Some(self.verify_trailer()?);
+            }
+            return Ok(None);
+        }
+        let line = self.read_line()?.ok_or_else(|| {
+            self.bad(format!(
+                "truncated partial: it ends before chunk {}",
+                self.next
+            ))
+        })?;
+        self.hasher.update(&line);
+        self.hasher.update(b"\n");
+        let ChunkLine(index, count, mean, comoment) = serde_json::from_slice(&line)
+            .map_err(|e| self.bad(format!("corrupt line for chunk {}: {e}", self.next)))?;
+        let plan = self.header.job.plan();
+        if index != self.next
+            || count != plan.chunk(index.min(plan.chunks() - 1)).samples
+            || mean.len() != dim
+            || comoment.len() != dim * dim
+        {
+            return Err(self.bad(format!(
+                "the statistics of chunk {} are not those of this job's chunk",
+                self.next
+            )));
+        }
+        let moments = Moments {
+            count,
+            mean,
+            comoment,
+        };
+        if let Some(reason) = moments.implausible() {
+            return Err(self.bad(format!("chunk {index}: {reason}")));
+        }
+        self.next += 1;
+        Ok(Some((index, moments)))
+    }
+
+    fn verify_trailer(&mut self) -> Result<Trailer, Error> {
+        let line = self
+            .read_line()?
+            .ok_or_else(|| self.bad("truncated partial: its trailer is missing".into()))?;
+        let trailer: Trailer = serde_json::from_slice(&line)
+            .map_err(|e| self.bad(format!("corrupt partial trailer: {e}")))?;
+        let ours = hex(&self.hasher.clone().finalize());
+        if trailer.sha256 != ours {
+            return Err(self.bad(
+                "its checksum does not match its content: the file was edited or damaged".into(),
+            ));
+        }
+        if self.read_line()?.is_some() {
+            return Err(self.bad("it goes on after its trailer".into()));
+        }
+        Ok(trailer)
+    }
+
+    /// The trailer, once [`next_chunk`](Self::next_chunk) has read past the last
+    /// chunk and verified the checksum.
+    pub fn trailer(&self) -> Option<&Trailer> {
+        self.trailer.as_ref()
     }
 }
 
-/// Serde for float vectors that keeps non-finite values (as strings).
-mod exact {
-    use super::*;
-
-    #[derive(Serialize, Deserialize)]
-    #[serde(untagged)]
-    enum Float {
-        Number(f64),
-        Text(String),
-    }
-
-    pub fn serialize<S: Serializer>(values: &[f64], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(values.iter().map(|&x| {
-            if x.is_finite() {
-                Float::Number(x)
-            } else {
-                Float::Text(
-                    match x {
-                        f64::INFINITY => "inf",
-                        f64::NEG_INFINITY => "-inf",
-                        _ => "NaN",
-                    }
-                    .into(),
-                )
-            }
-        }))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
-        Vec::<Float>::deserialize(d)?
-            .into_iter()
-            .map(|f| match f {
-                Float::Number(x) => Ok(x),
-                Float::Text(t) => match t.as_str() {
-                    "inf" => Ok(f64::INFINITY),
-                    "-inf" => Ok(f64::NEG_INFINITY),
-                    "NaN" => Ok(f64::NAN),
-                    _ => Err(serde::de::Error::custom(format!(
-                        "expected a number, \"inf\", \"-inf\" or \"NaN\", found \"{t}\""
-                    ))),
-                },
-            })
-            .collect()
+/// A header to fill in once the real one is read.
+fn placeholder_header() -> Header {
+    Header {
+        format: String::new(),
+        format_version: 0,
+        carlo_version: String::new(),
+        name: String::new(),
+        fingerprint: String::new(),
+        seed: 0,
+        rng: String::new(),
+        shard: 0,
+        shards: 0,
+        chunk_start: 0,
+        chunk_end: 0,
+        summary: None,
+        job: Job {
+            samples: 2,
+            seed: 0,
+            chunk_size: 1,
+            confidence: 0.95,
+            model: crate::model::ModelSpec::from_params("", Default::default()),
+            target: None,
+        },
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{ModelSpec, PiParams};
+
+    fn job() -> Job {
+        Job {
+            samples: 10,
+            seed: 3,
+            chunk_size: 4,
+            confidence: 0.95,
+            model: ModelSpec::new("pi", &PiParams {}),
+            target: None,
+        }
+    }
+
+    fn moments(count: u64, mean: f64, m2: f64) -> Moments {
+        Moments {
+            count,
+            mean: vec![mean],
+            comoment: vec![m2],
+        }
+    }
 
     #[test]
-    fn floats_round_trip_bit_for_bit() {
-        let stats = ChunkStats {
-            chunk: 3,
-            count: 9,
-            mean: vec![0.1 + 0.2, -0.0, 5e-324, f64::MAX],
-            comoment: vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1.0 / 3.0],
+    fn a_partial_streams_back_bit_for_bit_and_checks_its_sum() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.json");
+        let header = Header::new("pi", &job(), (1, 2), 1..3, None);
+        let mut w = Writer::create(&Destination::File(path.clone()), &header).unwrap();
+        let chunks = [moments(4, 0.1 + 0.2, 1.0 / 3.0), moments(2, 5e-324, 0.0)];
+        w.push(1, &chunks[0]).unwrap();
+        w.push(2, &chunks[1]).unwrap();
+        w.finish("threads", 2, 0.5).unwrap();
+
+        let mut r = Reader::open(&path).unwrap();
+        assert_eq!(r.header, header);
+        for expected in &chunks {
+            let (_, m) = r.next_chunk(1).unwrap().unwrap();
+            assert_eq!(m.mean[0].to_bits(), expected.mean[0].to_bits());
+            assert_eq!(m.comoment[0].to_bits(), expected.comoment[0].to_bits());
+        }
+        assert!(r.next_chunk(1).unwrap().is_none());
+
+        // One digit changed anywhere: refused.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let edited = text.replacen("0.30000000000000004", "0.30000000000000005", 1);
+        assert_ne!(edited, text);
+        std::fs::write(&path, edited).unwrap();
+        let mut r = Reader::open(&path).unwrap();
+        let err = loop {
+            match r.next_chunk(1) {
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("an edited partial was accepted"),
+                Err(e) => break e.to_string(),
+            }
         };
-        let json = serde_json::to_string(&stats).unwrap();
-        let back: ChunkStats = serde_json::from_str(&json).unwrap();
-        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&back.mean), bits(&stats.mean));
-        // NaN has many bit patterns; carlo's statistics only need "is NaN".
-        assert!(back.comoment[0].is_nan());
-        assert_eq!(bits(&back.comoment[1..]), bits(&stats.comoment[1..]));
+        assert!(err.contains("checksum"), "{err}");
+    }
+
+    #[test]
+    fn implausible_statistics_are_named() {
+        assert!(moments(4, 1.0, 2.0).implausible().is_none());
+        assert!(moments(4, f64::NAN, 2.0).implausible().is_some());
+        assert!(moments(4, 1.0, -2.0).implausible().is_some());
     }
 }

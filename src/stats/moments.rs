@@ -59,6 +59,32 @@ impl Moments {
         self.mean.len()
     }
 
+    /// Why these cannot be the statistics of real samples, if they cannot: a NaN or
+    /// infinite value, or a negative sum of squared deviations (a column's own
+    /// co-moment). Files read back (checkpoints, partials) are checked with it, so an
+    /// edited or damaged one is refused instead of merged.
+    pub fn implausible(&self) -> Option<String> {
+        let dim = self.dim();
+        if self.comoment.len() != dim * dim {
+            return Some(format!(
+                "{} co-moments for {dim} columns",
+                self.comoment.len()
+            ));
+        }
+        if self
+            .mean
+            .iter()
+            .chain(&self.comoment)
+            .any(|x| !x.is_finite())
+        {
+            return Some("its statistics hold a NaN or an infinity".into());
+        }
+        if (0..dim).any(|i| self.comoment[i * dim + i] < 0.0) {
+            return Some("a column's sum of squared deviations is negative".into());
+        }
+        None
+    }
+
     /// The first column whose mean or co-moments are not finite, if any: such
     /// statistics come from a NaN or infinite sample.
     pub fn non_finite_column(&self) -> Option<usize> {

@@ -7,7 +7,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::WorkerCommand;
 use super::protocol::{self, Reply};
@@ -31,6 +31,11 @@ pub(super) struct Worker {
     /// Chunks sent and not yet answered, oldest first. The worker answers in order,
     /// so the front is the chunk it is running.
     pub in_flight: VecDeque<u64>,
+    /// Since when it runs the front chunk: since its last answer, or since the chunk
+    /// was sent if it was idle, or since it said it was ready.
+    pub front_since: Instant,
+    /// Whether it answered the current hello (its model is built).
+    pub ready: bool,
     process: Child,
     stdin: Option<ChildStdin>,
     stdout: ChildStdout,
@@ -72,6 +77,8 @@ impl Worker {
             .map_err(|e| Error::Execution(format!("cannot start a reader thread: {e}")))?;
         Ok(Worker {
             in_flight: VecDeque::new(),
+            front_since: Instant::now(),
+            ready: false,
             process,
             stdin,
             stdout,

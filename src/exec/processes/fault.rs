@@ -84,7 +84,7 @@ impl Faults {
 }
 
 fn abort(index: u64, kind: &str) -> ! {
-    eprintln!("carlo worker: {VAR}={kind}:{index}: aborting at chunk {index}");
+    crate::say!("carlo worker: {VAR}={kind}:{index}: aborting at chunk {index}");
     std::process::abort()
 }
 

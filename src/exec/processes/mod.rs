@@ -23,8 +23,10 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use super::{Executor, Flow, Queue, Work};
+use super::stall::{self, Timing};
+use super::{Event as Report, Executor, Flow, Queue, Work};
 use crate::Error;
 use crate::config::Job;
 use crate::stats::Moments;
@@ -70,6 +72,23 @@ impl WorkerCommand {
     }
 }
 
+/// How often the parent looks up while no worker answers: to tell the engine it is
+/// idle (Ctrl-C), and to look for stuck workers.
+const TICK: Duration = Duration::from_secs(1);
+
+/// Why a worker is replaced.
+enum Death {
+    /// It exited or was killed from outside.
+    Died,
+    /// It ran one chunk past the chunk timeout, and was killed here.
+    Stalled {
+        /// How long it had run the chunk.
+        ran: Duration,
+        /// The timeout, in words.
+        limit: String,
+    },
+}
+
 /// Runs chunks in worker processes of the `carlo` executable.
 #[derive(Debug)]
 pub struct Processes {
@@ -84,6 +103,8 @@ pub struct Processes {
     inbox: VecDeque<Event>,
     /// Workers that died and were replaced, over the executor's life.
     restarts: u64,
+    /// The chunk timeout the user gave, if any.
+    chunk_timeout: Option<Duration>,
 }
 
 impl Processes {
@@ -119,7 +140,15 @@ impl Processes {
             next_id: 0,
             inbox: VecDeque::new(),
             restarts: 0,
+            chunk_timeout: None,
         })
+    }
+
+    /// The same executor with the chunk timeout given by the user, if any (else it
+    /// is derived from the chunk times; see [`super::stall`]).
+    pub fn chunk_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.chunk_timeout = timeout;
+        self
     }
 
     /// The program the workers run.
@@ -162,6 +191,7 @@ impl Processes {
         if self.hello.as_ref().is_none_or(|(j, _)| j != job) {
             let line = protocol::encode(&Request::hello(job));
             for worker in self.pool.values_mut() {
+                worker.ready = false;
                 worker.send(&line);
             }
             self.hello = Some((job.clone(), line));
@@ -177,31 +207,51 @@ impl Processes {
         &mut self,
         work: &Work<'_>,
         todo: &[Range<u64>],
-        done: &mut dyn FnMut(u64, Moments) -> Flow,
+        done: &mut dyn FnMut(Report) -> Flow,
     ) -> Result<Flow, Error> {
-        let mut schedule = Schedule::new(todo);
+        let mut schedule = Schedule::new(todo, super::window(self.size));
         if schedule.unreported == 0 {
             return Ok(Flow::Continue);
         }
+        let mut timing = Timing::new(self.chunk_timeout);
         self.prepare(work.job)?;
-        let ids: Vec<u64> = self.pool.keys().copied().collect();
-        for id in ids {
-            self.fill(id, &mut schedule);
-        }
+        self.fill_all(&mut schedule);
+        let mut last_news = Instant::now();
         while schedule.unreported > 0 {
-            match self.next_event()? {
-                Event::Message { id, reply } if self.pool.contains_key(&id) => {
-                    let reply = reply.map_err(|e| self.fail(id, &e))?;
-                    if let Some((index, moments)) = self.accept(id, reply, work)? {
-                        schedule.unreported -= 1;
-                        if done(index, moments) == Flow::Stop {
+            let event = match self.next_event(self.wait(&timing))? {
+                Some(event) => event,
+                None => {
+                    for (id, ran) in self.stalled(&timing) {
+                        let death = Death::Stalled {
+                            ran,
+                            limit: timing.describe(),
+                        };
+                        self.replace(id, &mut schedule, death)?;
+                    }
+                    if last_news.elapsed() >= TICK {
+                        last_news = Instant::now();
+                        if done(Report::Idle) == Flow::Stop {
                             return Ok(Flow::Stop);
                         }
-                        self.fill(id, &mut schedule);
+                    }
+                    continue;
+                }
+            };
+            last_news = Instant::now();
+            match event {
+                Event::Message { id, reply } if self.pool.contains_key(&id) => {
+                    let reply = reply.map_err(|e| self.fail(id, &e))?;
+                    if let Some((index, moments)) = self.accept(id, reply, work, &mut timing)? {
+                        schedule.unreported -= 1;
+                        if done(Report::Done(index, moments)) == Flow::Stop {
+                            return Ok(Flow::Stop);
+                        }
+                        // The lowest unreported chunk may have moved: the window too.
+                        self.fill_all(&mut schedule);
                     }
                 }
                 Event::Closed { id } if self.pool.contains_key(&id) => {
-                    self.replace(id, &mut schedule)?;
+                    self.replace(id, &mut schedule, Death::Died)?;
                 }
                 // From a worker already buried: nothing left to learn.
                 Event::Message { .. } | Event::Closed { .. } => {}
@@ -210,14 +260,45 @@ impl Processes {
         Ok(Flow::Continue)
     }
 
-    /// The next event from any worker, waiting for one if needed.
-    fn next_event(&mut self) -> Result<Event, Error> {
-        loop {
-            if let Some(event) = self.inbox.pop_front() {
-                return Ok(event);
-            }
-            self.poll()?;
+    /// How long to wait for news before looking for stuck workers: until the first
+    /// running chunk reaches its limit, at most a [`TICK`].
+    fn wait(&self, timing: &Timing) -> Duration {
+        let now = Instant::now();
+        self.pool
+            .values()
+            .filter(|w| !w.in_flight.is_empty())
+            .map(|w| (w.front_since + self.limit(w, timing)).saturating_duration_since(now))
+            .fold(TICK, Duration::min)
+    }
+
+    /// How long worker `w` may spend on the chunk it is running: the chunk timeout
+    /// once it is ready, and at least the untimed allowance while it starts (a
+    /// model may take a while to build).
+    fn limit(&self, w: &Worker, timing: &Timing) -> Duration {
+        if w.ready {
+            timing.limit()
+        } else {
+            timing.limit().max(stall::UNTIMED)
         }
+    }
+
+    /// Workers whose running chunk is past its limit, with how long it ran.
+    fn stalled(&self, timing: &Timing) -> Vec<(u64, Duration)> {
+        self.pool
+            .iter()
+            .filter(|(_, w)| !w.in_flight.is_empty())
+            .map(|(&id, w)| (id, w.front_since.elapsed(), self.limit(w, timing)))
+            .filter(|&(_, ran, limit)| ran > limit)
+            .map(|(id, ran, _)| (id, ran))
+            .collect()
+    }
+
+    /// The next event from any worker, waiting at most `wait` for one.
+    fn next_event(&mut self, wait: Duration) -> Result<Option<Event>, Error> {
+        if self.inbox.is_empty() {
+            self.poll(wait)?;
+        }
+        Ok(self.inbox.pop_front())
     }
 
     /// Waits until some workers' standard outputs are readable and reads them into
@@ -226,7 +307,7 @@ impl Processes {
     /// Hand-written on `poll(2)` rather than a reader thread per worker: this is the
     /// parent's per-chunk path, and waking one thread instead of two per answer is
     /// what keeps the parent's share of the cores small next to its workers'.
-    fn poll(&mut self) -> Result<(), Error> {
+    fn poll(&mut self, wait: Duration) -> Result<(), Error> {
         let ids: Vec<u64> = self.pool.keys().copied().collect();
         let mut fds: Vec<libc::pollfd> = self
             .pool
@@ -244,7 +325,8 @@ impl Processes {
         }
         let count = libc::nfds_t::try_from(fds.len()).expect("the pool size fits");
         // SAFETY: `fds` is a live, exclusively borrowed array of `count` pollfds.
-        if unsafe { libc::poll(fds.as_mut_ptr(), count, -1) } < 0 {
+        let millis = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
+        if unsafe { libc::poll(fds.as_mut_ptr(), count, millis) } < 0 {
             let e = std::io::Error::last_os_error();
             return match e.kind() {
                 // A signal (Ctrl-C, for example): the caller decides at the next chunk.
@@ -269,9 +351,16 @@ impl Processes {
         id: u64,
         reply: Reply,
         work: &Work<'_>,
+        timing: &mut Timing,
     ) -> Result<Option<(u64, Moments)>, Error> {
         match reply {
-            Reply::Ready { v } if v == protocol::VERSION => Ok(None),
+            Reply::Ready { v } if v == protocol::VERSION => {
+                // Its model is built: from now on its chunks are timed.
+                let worker = self.pool.get_mut(&id).expect("a live worker");
+                worker.ready = true;
+                worker.front_since = Instant::now();
+                Ok(None)
+            }
             Reply::Ready { v } => Err(self.fail(
                 id,
                 &format!(
@@ -303,11 +392,10 @@ impl Processes {
                 }
                 let moments = Reply::moments(work.model.dim(), count, &mean, &comoment)
                     .map_err(|e| self.fail(id, &e))?;
-                self.pool
-                    .get_mut(&id)
-                    .expect("checked above")
-                    .in_flight
-                    .pop_front();
+                let worker = self.pool.get_mut(&id).expect("checked above");
+                worker.in_flight.pop_front();
+                timing.record(worker.front_since.elapsed());
+                worker.front_since = Instant::now();
                 Ok(Some((index, moments)))
             }
         }
@@ -322,20 +410,40 @@ impl Processes {
         ))
     }
 
-    /// Sends worker `id` chunks until it has [`DEPTH`] in flight or none are left.
+    /// Sends every worker chunks until each has [`DEPTH`] in flight, none are left,
+    /// or the next one lies beyond the window.
+    fn fill_all(&mut self, schedule: &mut Schedule<'_>) {
+        let ids: Vec<u64> = self.pool.keys().copied().collect();
+        for id in ids {
+            self.fill(id, schedule);
+        }
+    }
+
+    /// Sends worker `id` chunks until it has [`DEPTH`] in flight, none are left, or
+    /// the next one lies beyond the window.
     fn fill(&mut self, id: u64, schedule: &mut Schedule<'_>) {
+        let lowest_in_flight = self
+            .pool
+            .values()
+            .filter_map(|w| w.in_flight.iter().min().copied())
+            .min();
         let worker = self.pool.get_mut(&id).expect("filling a live worker");
         while worker.in_flight.len() < DEPTH {
-            let Some(index) = schedule.next() else { break };
+            let Some(index) = schedule.next(lowest_in_flight) else {
+                break;
+            };
             let attempt = schedule.failures.get(&index).copied().unwrap_or(0);
+            if worker.in_flight.is_empty() {
+                worker.front_since = Instant::now();
+            }
             worker.in_flight.push_back(index);
             worker.send(&protocol::encode(&Request::Chunk { index, attempt }));
         }
     }
 
-    /// Buries dead worker `id`, charges its current chunk, requeues its chunks and
-    /// starts a replacement if chunks wait.
-    fn replace(&mut self, id: u64, schedule: &mut Schedule<'_>) -> Result<(), Error> {
+    /// Buries worker `id` (dead, or stuck and killed here), charges its current
+    /// chunk, requeues its chunks and starts a replacement if chunks wait.
+    fn replace(&mut self, id: u64, schedule: &mut Schedule<'_>, death: Death) -> Result<(), Error> {
         let worker = self.pool.remove(&id).expect("replacing a live worker");
         let (pid, in_flight) = (worker.pid(), worker.in_flight.clone());
         let (status, last_line) = worker.bury();
@@ -343,15 +451,25 @@ impl Processes {
             "" => "it wrote nothing to stderr".to_string(),
             line => format!("its last stderr line: {line}"),
         };
+        let what = match &death {
+            Death::Died => child::describe(status),
+            Death::Stalled { ran, limit } => format!(
+                "was killed after {:.1} s on one chunk, over {limit}",
+                ran.as_secs_f64()
+            ),
+        };
         self.restarts += 1;
         if let Some(&chunk) = in_flight.front() {
             let failures = schedule.failures.entry(chunk).or_insert(0);
             *failures += 1;
             if *failures >= MAX_FAILURES {
+                let verb = match death {
+                    Death::Died => "took down a worker process",
+                    Death::Stalled { .. } => "stalled a worker process",
+                };
                 return Err(Error::Execution(format!(
-                    "chunk {chunk} took down a worker process {failures} times; the last \
-                     one (pid {pid}) {}, {stderr}",
-                    child::describe(status)
+                    "chunk {chunk} {verb} {failures} times; the last one (pid {pid}) {what}, \
+                     {stderr}"
                 )));
             }
         }
@@ -360,19 +478,15 @@ impl Processes {
         let running = in_flight.front().map_or("between chunks".to_string(), |c| {
             format!("running chunk {c}")
         });
-        eprintln!(
-            "warning: worker process {pid} {} {running}; {stderr}; its chunks run again \
-             on a new worker (the result is unchanged)",
-            child::describe(status)
+        crate::say!(
+            "warning: worker process {pid} {what} {running}; {stderr}; its chunks run again \
+             on a new worker (the result is unchanged)"
         );
         schedule.retry.extend(in_flight.into_iter().map(Reverse));
         if !schedule.retry.is_empty() || schedule.fresh_left() {
-            let new = self.spawn()?;
+            self.spawn()?;
             // Idle workers may take requeued chunks too.
-            let ids: Vec<u64> = self.pool.keys().copied().collect();
-            for id in ids.into_iter().filter(|&i| i != new).chain([new]) {
-                self.fill(id, schedule);
-            }
+            self.fill_all(schedule);
         }
         Ok(())
     }
@@ -391,7 +505,7 @@ impl Executor for Processes {
         &mut self,
         work: &Work<'_>,
         todo: &[Range<u64>],
-        done: &mut dyn FnMut(u64, Moments) -> Flow,
+        done: &mut dyn FnMut(Report) -> Flow,
     ) -> Result<(), Error> {
         match self.drive(work, todo, done) {
             Ok(Flow::Continue) => Ok(()),
@@ -421,10 +535,12 @@ struct Schedule<'a> {
     total: u64,
     /// Chunks not yet reported.
     unreported: u64,
+    /// How far beyond the lowest unreported chunk a fresh chunk may lie.
+    window: u64,
 }
 
 impl<'a> Schedule<'a> {
-    fn new(todo: &'a [Range<u64>]) -> Self {
+    fn new(todo: &'a [Range<u64>], window: u64) -> Self {
         let total = todo.iter().map(|r| r.end - r.start).sum();
         Schedule {
             fresh: Queue::new(todo),
@@ -433,12 +549,21 @@ impl<'a> Schedule<'a> {
             handed: 0,
             total,
             unreported: total,
+            window,
         }
     }
 
-    fn next(&mut self) -> Option<u64> {
+    /// The next chunk to hand out: a requeued one first, else a fresh one within
+    /// the window of the lowest unreported chunk (the lowest in flight, requeued or
+    /// fresh).
+    fn next(&mut self, lowest_in_flight: Option<u64>) -> Option<u64> {
         if let Some(Reverse(index)) = self.retry.pop() {
             return Some(index);
+        }
+        let next = self.fresh.peek()?;
+        let lowest = lowest_in_flight.map_or(next, |l| l.min(next));
+        if next >= lowest + self.window {
+            return None;
         }
         let index = self.fresh.pop()?;
         self.handed += 1;

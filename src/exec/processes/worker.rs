@@ -45,7 +45,7 @@ pub fn serve_stdio(registry: &Registry) -> Result<(), Error> {
             .location()
             .map(|l| format!(" at {l}"))
             .unwrap_or_default();
-        eprintln!("carlo worker: panicked{at}: {what}");
+        crate::say!("carlo worker: panicked{at}: {what}");
     }));
     serve(std::io::stdin().lock(), std::io::stdout().lock(), registry)
 }
