@@ -17,6 +17,7 @@ use mpi::environment::Universe;
 use mpi::topology::Communicator;
 use mpi::traits::{CommunicatorCollectives, Root};
 
+use super::processes::fault::Faults;
 use super::{Executor, Flow, Work};
 use crate::Error;
 use crate::plan::split;
@@ -86,12 +87,14 @@ impl Executor for Mpi {
         let total: u64 = todo.iter().map(|r| r.end - r.start).sum();
         let round = ROUND_PER_RANK * size;
         let mut cursor = work.cursor();
+        let faults = Faults::from_env()?;
         let mut from = 0;
         while from < total {
             let to = (from + round).min(total);
             let mine = split(from..to, rank, size);
             let mut words = Vec::new();
             for index in positions(todo, mine) {
+                faults.before_chunk(index, 0);
                 encode(&mut words, index, &work.run_chunk(&mut cursor, index));
             }
             let all = exchange(&world, &words)?;
