@@ -54,7 +54,7 @@ use crate::stats::Moments;
 
 /// Batches a rank holds at once: one running and one waiting, so that asking for the
 /// next never leaves its core idle, without hoarding chunks that others could take.
-pub const DEPTH: usize = 2;
+const DEPTH: usize = 2;
 
 /// Chunks in a batch, at most. A batch costs one question and one answer; 64 chunks of
 /// pi at the default size are about 10 ms of work, and rank 0 answers each question in
