@@ -290,6 +290,11 @@ pub fn resume_on(
                 total: plan.chunks(),
             });
         }
+    } else {
+        // Nothing left to run, but the executor still takes part: MPI ranks meet in
+        // every run to check that they resume the same job from the same point.
+        let work = Work { job, model, plan };
+        executor.execute(&work, &[], &mut |_| Flow::Stop)?;
     }
     let mut report = Report::new(
         name,

@@ -118,6 +118,9 @@ impl Work<'_> {
 ///   where a chunk runs must never change what it computes.
 /// - After `Stop`, no new chunk is started and `execute` returns once running chunks
 ///   are finished or abandoned; it must not hang.
+/// - The engine calls it once per run, with an empty `todo` when nothing is left to
+///   run (a finished checkpoint), so that executors whose workers must meet (MPI
+///   ranks) always do.
 pub trait Executor {
     /// The `backend` column.
     fn backend(&self) -> &'static str;

@@ -1,31 +1,95 @@
-//! The MPI executor: the ranks of an `mpirun` job split the chunks between them.
+//! The MPI executor: the ranks of an `mpirun` job share the chunks as they go.
 //!
-//! Every rank runs the same `carlo run` and the same engine. The chunks to run are
-//! taken in rounds; in each round every rank runs its contiguous share on one core,
-//! then all ranks exchange the statistics of the round (one `MPI_Allgatherv` of plain
-//! `u64` words) and report every chunk of the round, in rank order, to the engine. So
-//! every rank merges the same statistics in the same chunk order and reaches the same
-//! decisions (early stopping included); only rank 0 writes outputs
-//! ([`super::is_primary`]). The exchange is a few dozen bytes per chunk, which is why
-//! a replicated merge costs nothing next to the simulation.
+//! Every rank runs the same `carlo run` and the same engine, and every rank reports
+//! the same chunks in the same order to it, so all of them hold the same statistics
+//! and take the same decisions; only rank 0 writes outputs ([`super::is_primary`]).
+//!
+//! **Agreement.** Before anything else the ranks exchange who they are: the job's
+//! fingerprint and canonical form, the carlo build ([`build_id`]) and the chunks they
+//! were asked to run (which depend on the checkpoint each resumed from). One exchange
+//! of bytes whose size depends on nothing else; if any rank differs, or cannot run at
+//! all, every rank returns the same input error naming the ranks and what differs, and
+//! nothing is computed or mixed.
+//!
+//! **Hand-out.** Each rank computes on a thread of its own and keeps [`DEPTH`] batches
+//! of consecutive chunks (one running, one waiting), so it never idles between them.
+//! Rank 0's main thread is the coordinator: it hands out batches in ascending order as
+//! ranks ask for them (guided sizes: a share of what is left, so the last ones are
+//! small), collects their statistics (exact `u64` bit patterns), reports them to its
+//! engine in chunk order, and sends each rank the chunks reported since it last
+//! asked. The other ranks report exactly those chunks, in that order, so a stop that
+//! rank 0's engine decides (a target met, Ctrl-C, a checkpoint that cannot be written)
+//! binds every rank: rank 0 answers every further question with the end. A slow rank
+//! only holds up the chunks it has in hand; the others keep taking new ones.
+//!
+//! **Never hang.** Every question gets exactly one answer, the other ranks send
+//! nothing after the end, and each run uses a communicator of its own. Sends are
+//! buffered (`MPI_Bsend`, with room for every message that can be on its way), so no
+//! rank waits for a busy one to receive. MPI calls happen on the main threads only
+//! (`MPI_THREAD_FUNNELED`); waiting is polling with short sleeps, so idle ranks leave
+//! the cores to busy ones on a crowded machine. A rank whose computing thread dies, or
+//! that receives a malformed message (both are bugs), aborts the whole MPI job rather
+//! than leave the others waiting.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::time::Duration;
 
-use mpi::datatype::PartitionMut;
-use mpi::environment::Universe;
-use mpi::topology::Communicator;
-use mpi::traits::{CommunicatorCollectives, Root};
+use mpi::Tag;
+use mpi::datatype::{Equivalence, PartitionMut};
+use mpi::environment::{Threading, Universe};
+use mpi::point_to_point::{Destination, MatchedReceiveVec, Source, Status};
+use mpi::topology::{Communicator, SimpleCommunicator};
+use mpi::traits::CommunicatorCollectives;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use super::{Executor, Flow, Work};
+use super::processes::fault::Faults;
+use super::{Event, Executor, Flow, Work};
 use crate::Error;
-use crate::plan::split;
 use crate::stats::Moments;
 
-/// Chunks each rank runs per round. Rounds bound memory and let rank 0's progress
-/// bar move; each costs one exchange, a few microseconds next to the ~1 s of work
-/// that 512 chunks of the default size take for pi.
-const ROUND_PER_RANK: u64 = 512;
+/// Batches a rank holds at once: one running and one waiting, so that asking for the
+/// next never leaves its core idle, without hoarding chunks that others could take.
+const DEPTH: usize = 2;
+
+/// Chunks in a batch, at most. A batch costs one question and one answer; 64 chunks of
+/// pi at the default size are about 10 ms of work, and rank 0 answers each question in
+/// microseconds.
+const MAX_BATCH: u64 = 64;
+
+/// A batch takes `1 / (GUIDE * ranks)` of the chunks not yet handed out (guided
+/// self-scheduling), so that the last batches are small and the ranks finish together.
+const GUIDE: u64 = 4;
+
+/// Words of reported chunks in one answer, about: 128 KiB, 4096 chunks of pi. A
+/// rank that fell behind catches up over several answers.
+const ANSWER_WORDS: usize = 1 << 14;
+
+/// Questions to rank 0.
+const TAG_ASK: Tag = 1;
+/// Rank 0's answers.
+const TAG_ANSWER: Tag = 2;
+
+/// A question carries a batch's statistics and wants one more batch, answered at once.
+const ASK_MORE: u64 = 0;
+/// A question carries a batch's statistics (or none), answered at once.
+const ASK_NOTHING: u64 = 1;
+/// A question from a rank with nothing left to run, answered when the run ends.
+const ASK_END: u64 = 2;
+
+/// An answer with a batch to run, or an empty one when none is left.
+const ANSWER_GO: u64 = 0;
+/// The last answer: stop computing and leave.
+const ANSWER_END: u64 = 1;
+/// The run has ended but more reported chunks follow: stop computing, ask again.
+const ANSWER_DRAIN: u64 = 2;
+
+/// Longest sleep between two looks for a message.
+const MAX_NAP: Duration = Duration::from_millis(1);
 
 /// This process's rank in `MPI_COMM_WORLD`, once MPI is initialized.
 static RANK: OnceLock<i32> = OnceLock::new();
@@ -33,6 +97,17 @@ static RANK: OnceLock<i32> = OnceLock::new();
 /// This process's rank, if it started MPI.
 pub(super) fn rank() -> Option<i32> {
     RANK.get().copied()
+}
+
+/// What ranks must share besides the job: the carlo version, the worker protocol and
+/// the stream derivation, in one line.
+pub fn build_id() -> String {
+    format!(
+        "carlo {} (worker protocol {}, streams {}, mpi)",
+        env!("CARGO_PKG_VERSION"),
+        super::processes::protocol::VERSION,
+        crate::rng::DERIVATION,
+    )
 }
 
 /// Runs chunks on the ranks of `MPI_COMM_WORLD`. MPI is initialized when the executor
@@ -54,12 +129,15 @@ impl std::fmt::Debug for Mpi {
 impl Mpi {
     /// Initializes MPI; fails if this process already did.
     pub fn new() -> Result<Self, Error> {
-        let universe = mpi::initialize().ok_or_else(|| {
-            Error::Execution(
-                "MPI can be started only once per process (the mpi backend runs one job per mpirun)"
-                    .into(),
-            )
-        })?;
+        // Chunks run on a thread of their own while the main thread talks to the
+        // other ranks: funneled, since only the main thread calls MPI.
+        let (universe, _) =
+            mpi::initialize_with_threading(Threading::Funneled).ok_or_else(|| {
+                Error::Execution(
+                    "MPI can be started only once per process (the mpi backend runs one job per mpirun)"
+                        .into(),
+                )
+            })?;
         let _ = RANK.set(universe.world().rank());
         Ok(Mpi { universe })
     }
@@ -78,41 +156,707 @@ impl Executor for Mpi {
         &mut self,
         work: &Work<'_>,
         todo: &[Range<u64>],
-        done: &mut dyn FnMut(u64, Moments) -> Flow,
+        done: &mut dyn FnMut(Event) -> Flow,
     ) -> Result<(), Error> {
         let world = self.universe.world();
-        let (rank, size) = (world.rank() as u64, world.size() as u64);
-        let dim = work.model.dim();
+        let faults = Faults::from_env();
+        agree(&world, work, todo, faults.as_ref().err())?;
+        // Every rank saw the same identities, none with a problem.
+        let faults = faults?;
         let total: u64 = todo.iter().map(|r| r.end - r.start).sum();
-        let round = ROUND_PER_RANK * size;
-        let mut cursor = work.cursor();
-        let mut from = 0;
-        while from < total {
-            let to = (from + round).min(total);
-            let mine = split(from..to, rank, size);
-            let mut words = Vec::new();
-            for index in positions(todo, mine) {
-                encode(&mut words, index, &work.run_chunk(&mut cursor, index)?);
-            }
-            let all = exchange(&world, &words)?;
-            let mut stop = false;
-            for (index, moments) in decode(&all, dim)? {
-                if done(index, moments) == Flow::Stop {
-                    stop = true;
-                    break;
-                }
-            }
-            // Rank 0's decision binds every rank, so that a stop that depends on
-            // something local (a signal) can never leave ranks in different rounds.
-            let mut stop_word = u8::from(stop);
-            world.process_at_rank(0).broadcast_into(&mut stop_word);
-            if stop_word != 0 {
-                break;
-            }
-            from = to;
+        if total == 0 {
+            return Ok(());
         }
+        // Room for every message that can be on its way at once: rank 0 has at most
+        // one answer out per rank, the others one question (twice that, for slack).
+        let ranks = world.size() as usize;
+        let stride = 2 + work.model.dim() * (1 + work.model.dim());
+        let envelope = 1024; // more than MPI_BSEND_OVERHEAD
+        let buffer = if world.rank() == 0 {
+            (ranks - 1) * 2 * ((3 + answer_chunks(stride) * stride) * 8 + envelope)
+        } else {
+            2 * ((3 + MAX_BATCH as usize * stride) * 8 + envelope)
+        };
+        self.universe.set_buffer_size(buffer);
+        let run = Run {
+            comm: world.duplicate(),
+            work,
+            todo,
+            total,
+            stop: AtomicBool::new(false),
+        };
+        std::thread::scope(|scope| {
+            let (batches, to_lane) = mpsc::channel();
+            let (from_lane, finished) = mpsc::channel();
+            let (stop, faults) = (&run.stop, &faults);
+            let worker = scope.spawn(move || compute(work, todo, faults, stop, to_lane, from_lane));
+            let lane = Lane {
+                batches,
+                finished,
+                held: 0,
+            };
+            if run.comm.rank() == 0 {
+                run.coordinate(lane, done);
+            } else {
+                run.follow(lane, done);
+            }
+            run.stop.store(true, Ordering::Relaxed);
+            // The lane's sender is gone with `lane`, so the thread ends after its chunk.
+            if worker.join().is_err() {
+                run.fail("the thread running chunks panicked");
+            }
+        });
+        // Waits until the buffered messages are delivered: every one has a receiver.
+        self.universe.detach_buffer();
         Ok(())
     }
+}
+
+/// One `execute` of the agreed job on a communicator of its own.
+struct Run<'a> {
+    comm: SimpleCommunicator,
+    work: &'a Work<'a>,
+    todo: &'a [Range<u64>],
+    /// Chunks of `todo`; batches are ranges of positions `0..total` in it.
+    total: u64,
+    /// Tells the computing thread to abandon its batches.
+    stop: AtomicBool,
+}
+
+/// The main thread's end of the computing thread.
+struct Lane {
+    batches: Sender<Range<u64>>,
+    finished: Receiver<Finished>,
+    /// Batches sent and not finished.
+    held: usize,
+}
+
+/// A batch's statistics, [`encode`]d in chunk order.
+struct Finished {
+    batch: Range<u64>,
+    words: Vec<u64>,
+}
+
+impl Lane {
+    /// Hands the thread a batch.
+    fn give(&mut self, batch: Range<u64>) {
+        // The thread ends only when told to stop or when this sender is dropped.
+        let _ = self.batches.send(batch);
+        self.held += 1;
+    }
+
+    /// A batch the thread has finished, if any.
+    fn try_finished(&mut self, run: &Run<'_>) -> Option<Finished> {
+        match self.finished.try_recv() {
+            Ok(f) => {
+                self.held -= 1;
+                Some(f)
+            }
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => run.fail("the thread running chunks stopped"),
+        }
+    }
+}
+
+/// The computing thread of a rank: runs the batches it is given, in order, until its
+/// lane is closed or it is told to stop.
+fn compute(
+    work: &Work<'_>,
+    todo: &[Range<u64>],
+    faults: &Faults,
+    stop: &AtomicBool,
+    batches: Receiver<Range<u64>>,
+    finished: Sender<Finished>,
+) {
+    let mut cursor = work.cursor();
+    for batch in batches {
+        let mut words = Vec::new();
+        for index in positions(todo, batch.clone()) {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            faults.before_chunk(index, 0);
+            match work.run_chunk(&mut cursor, index) {
+                Ok(moments) => encode(&mut words, index, &moments),
+                Err(e) => {
+                    // This thread makes no MPI calls; the rank's main thread sees it
+                    // gone and ends the job.
+                    crate::say!("error: {e}");
+                    return;
+                }
+            }
+        }
+        if finished.send(Finished { batch, words }).is_err() {
+            return;
+        }
+    }
+}
+
+impl Run<'_> {
+    /// Words per encoded chunk.
+    fn stride(&self) -> usize {
+        let dim = self.work.model.dim();
+        2 + dim + dim * dim
+    }
+
+    /// Ends the whole MPI job: for what only a bug can cause, since returning would
+    /// leave the other ranks waiting for this one.
+    fn fail(&self, why: &str) -> ! {
+        crate::say!("error: MPI rank {}: {why}", self.comm.rank());
+        self.comm.abort(1)
+    }
+
+    /// The statistics of `batch` from `words`, checked against the chunks it holds.
+    fn check(&self, batch: &Range<u64>, words: &[u64]) {
+        let stride = self.stride();
+        let ok = batch.start <= batch.end
+            && batch.end <= self.total
+            && words.len() as u64 == (batch.end - batch.start) * stride as u64
+            && positions(self.todo, batch.clone())
+                .zip(words.chunks_exact(stride))
+                .all(|(index, w)| w[0] == index);
+        if !ok {
+            self.fail(&format!(
+                "malformed statistics for positions {batch:?} ({} words)",
+                words.len()
+            ));
+        }
+    }
+
+    /// Rank 0: hands out batches, collects statistics, reports them in chunk order and
+    /// forwards what it reported, until its engine stops or every chunk is reported.
+    fn coordinate(&self, mut lane: Lane, done: &mut dyn FnMut(Event) -> Flow) {
+        let mut hub = Hub::new(self.comm.size() as usize, self.stride(), self.total);
+        let mut nap = Nap::new();
+        loop {
+            let mut busy = false;
+            // This rank's own lane (after the end, its thread stops on its own).
+            while !hub.ended
+                && let Some(f) = lane.try_finished(self)
+            {
+                hub.pending.insert(f.batch.start, f);
+                busy = true;
+            }
+            while lane.held < DEPTH
+                && let Some(batch) = hub.hand_out()
+            {
+                lane.give(batch);
+            }
+            // Questions from the other ranks.
+            while let Some(probed) = self
+                .comm
+                .any_process()
+                .immediate_matched_probe_with_tag(TAG_ASK)
+            {
+                busy = true;
+                let (words, status): (Vec<u64>, Status) = probed.matched_receive_vec();
+                let from = status.source_rank() as usize;
+                if words.len() < 3 || hub.gone[from] || hub.parked[from] {
+                    self.fail(&format!("unexpected question from rank {from}"));
+                }
+                let (kind, batch) = (words[0], words[1]..words[2]);
+                if !hub.ended && !batch.is_empty() {
+                    self.check(&batch, &words[3..]);
+                    let words = words[3..].to_vec();
+                    hub.pending.insert(batch.start, Finished { batch, words });
+                }
+                match kind {
+                    ASK_END if !hub.ended => hub.parked[from] = true,
+                    ASK_MORE => {
+                        let batch = hub.hand_out().unwrap_or(0..0);
+                        hub.reply(self, from, batch);
+                    }
+                    ASK_NOTHING | ASK_END => hub.reply(self, from, 0..0),
+                    _ => self.fail(&format!("unknown question {kind} from rank {from}")),
+                }
+            }
+            // Report what is complete, in chunk order.
+            while !hub.ended
+                && let Some(entry) = hub.pending.first_entry()
+                && *entry.key() == hub.reported
+            {
+                let f = entry.remove();
+                let dim = self.work.model.dim();
+                for (chunk, (index, moments)) in f
+                    .words
+                    .chunks_exact(hub.stride)
+                    .zip(decode_all(&f.words, dim))
+                {
+                    hub.log.extend_from_slice(chunk);
+                    hub.reported += 1;
+                    if done(Event::Done(index, moments)) == Flow::Stop {
+                        hub.ended = true;
+                        break;
+                    }
+                }
+                busy = true;
+            }
+            if hub.reported == self.total {
+                hub.ended = true;
+            }
+            if hub.ended {
+                hub.pending.clear();
+                self.stop.store(true, Ordering::Relaxed);
+                for r in 1..hub.parked.len() {
+                    if hub.parked[r] {
+                        hub.parked[r] = false;
+                        hub.reply(self, r, 0..0);
+                    }
+                }
+                if hub.gone.iter().all(|&g| g) {
+                    return;
+                }
+            }
+            hub.trim();
+            if busy {
+                nap.reset();
+            } else if lane.held > 0 && !hub.ended {
+                // Wake up at once when this rank's own batch is done.
+                match lane.finished.recv_timeout(nap.next()) {
+                    Ok(f) => {
+                        lane.held -= 1;
+                        hub.pending.insert(f.batch.start, f);
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => {
+                        self.fail("the thread running chunks stopped")
+                    }
+                }
+            } else {
+                std::thread::sleep(nap.next());
+            }
+        }
+    }
+
+    /// Sends rank `to` an answer: `kind`, a batch (empty for none) and reported chunks.
+    /// Buffered, so that rank 0 never waits for a rank that is busy computing.
+    fn answer(&self, to: usize, kind: u64, batch: Range<u64>, reported: &[u64]) {
+        let mut words = Vec::with_capacity(3 + reported.len());
+        words.extend([kind, batch.start, batch.end]);
+        words.extend_from_slice(reported);
+        self.comm
+            .process_at_rank(to as i32)
+            .buffered_send_with_tag(&words[..], TAG_ANSWER);
+    }
+
+    /// Ranks other than 0: asks rank 0 for batches, runs them, sends their statistics
+    /// back, and reports the chunks rank 0 reported, until rank 0 says the run ended.
+    fn follow(&self, mut lane: Lane, done: &mut dyn FnMut(Event) -> Flow) {
+        let dim = self.work.model.dim();
+        let mut more = true; // rank 0 may have batches left
+        let mut listening = true; // the engine has not said stop
+        loop {
+            let want = more && lane.held < DEPTH;
+            let finished = if want {
+                lane.try_finished(self)
+            } else if lane.held > 0 {
+                // Nothing to ask for: sleep until the running batch is done.
+                match lane.finished.recv() {
+                    Ok(f) => {
+                        lane.held -= 1;
+                        Some(f)
+                    }
+                    Err(_) => self.fail("the thread running chunks stopped"),
+                }
+            } else {
+                None
+            };
+            let kind = if more && lane.held < DEPTH {
+                ASK_MORE
+            } else if lane.held > 0 {
+                ASK_NOTHING
+            } else {
+                ASK_END
+            };
+            let mut words = vec![kind, 0, 0];
+            if let Some(f) = finished {
+                words[1] = f.batch.start;
+                words[2] = f.batch.end;
+                words.extend_from_slice(&f.words);
+            }
+            // Buffered, like the answers: a send never waits for the other side.
+            self.comm
+                .process_at_rank(0)
+                .buffered_send_with_tag(&words[..], TAG_ASK);
+            let answer = self.await_answer();
+            if answer.len() < 3 {
+                self.fail("an answer from rank 0 without its header");
+            }
+            let Some(chunks) = decode(&answer[3..], dim) else {
+                self.fail("an answer from rank 0 that is not whole chunks");
+            };
+            for (index, moments) in chunks {
+                if listening && done(Event::Done(index, moments)) == Flow::Stop {
+                    // Rank 0 decides when the run ends; a stop here is the same one
+                    // (its engine saw the same chunks) or local (Ctrl-C), which
+                    // must not leave rank 0 without this rank's batches.
+                    listening = false;
+                }
+            }
+            match (answer[0], answer[1]..answer[2]) {
+                (ANSWER_END, _) => return,
+                (ANSWER_DRAIN, _) => {
+                    // Batches in hand are no longer needed: the thread drops them.
+                    self.stop.store(true, Ordering::Relaxed);
+                    lane.held = 0;
+                    more = false;
+                }
+                (ANSWER_GO, batch) if batch.is_empty() => more = false,
+                (ANSWER_GO, batch) if batch.end <= self.total => lane.give(batch),
+                (kind, batch) => self.fail(&format!("unknown answer {kind} {batch:?} from rank 0")),
+            }
+        }
+    }
+
+    /// Rank 0's answer to the question just sent, looked for between naps: the
+    /// computing thread has a batch in hand, so a short wait costs nothing, and a
+    /// busy wait would take its core.
+    fn await_answer(&self) -> Vec<u64> {
+        let mut nap = Nap::new();
+        loop {
+            if let Some(probed) = self
+                .comm
+                .process_at_rank(0)
+                .immediate_matched_probe_with_tag(TAG_ANSWER)
+            {
+                return probed.matched_receive_vec().0;
+            }
+            std::thread::sleep(nap.next());
+        }
+    }
+}
+
+/// Rank 0's bookkeeping.
+struct Hub {
+    /// Ranks in the run.
+    ranks: usize,
+    /// Words per encoded chunk.
+    stride: usize,
+    /// Chunks of the run.
+    total: u64,
+    /// First position not handed out.
+    next: u64,
+    /// Positions reported to the engine, all from 0.
+    reported: u64,
+    /// Whether the engine has stopped or every chunk is reported.
+    ended: bool,
+    /// Finished batches not reported yet, by first position.
+    pending: BTreeMap<u64, Finished>,
+    /// The encoded chunks reported from position `log_start` on, kept until every
+    /// rank has been sent them.
+    log: Vec<u64>,
+    log_start: u64,
+    /// Rank `r` has been sent the reported chunks before position `sent[r]`.
+    sent: Vec<u64>,
+    /// Ranks whose question waits for the end.
+    parked: Vec<bool>,
+    /// Ranks that have been told the end (rank 0 counts as told).
+    gone: Vec<bool>,
+}
+
+impl Hub {
+    fn new(ranks: usize, stride: usize, total: u64) -> Self {
+        let mut gone = vec![false; ranks];
+        gone[0] = true;
+        Hub {
+            ranks,
+            stride,
+            total,
+            next: 0,
+            reported: 0,
+            ended: false,
+            pending: BTreeMap::new(),
+            log: Vec::new(),
+            log_start: 0,
+            sent: vec![0; ranks],
+            parked: vec![false; ranks],
+            gone,
+        }
+    }
+
+    /// The next batch, if the run goes on and chunks are left.
+    fn hand_out(&mut self) -> Option<Range<u64>> {
+        let left = self.total - self.next;
+        if self.ended || left == 0 {
+            return None;
+        }
+        let batch = self.next..self.next + batch_size(left, self.ranks as u64);
+        self.next = batch.end;
+        Some(batch)
+    }
+
+    /// Answers rank `to` with `batch` and the chunks reported since its last answer,
+    /// as many as fit in one answer. After the end, the answer that brings it up to
+    /// date is the end; until then it asks again.
+    fn reply(&mut self, run: &Run<'_>, to: usize, batch: Range<u64>) {
+        let from = (self.sent[to] - self.log_start) as usize * self.stride;
+        let count = ((self.log.len() - from) / self.stride).min(answer_chunks(self.stride));
+        let chunks = &self.log[from..from + count * self.stride];
+        self.sent[to] += count as u64;
+        let caught_up = from + chunks.len() == self.log.len();
+        let kind = match (self.ended, caught_up) {
+            (false, _) => ANSWER_GO,
+            (true, true) => ANSWER_END,
+            (true, false) => ANSWER_DRAIN,
+        };
+        run.answer(to, kind, batch, chunks);
+        self.gone[to] = kind == ANSWER_END;
+    }
+
+    /// Forgets the reported chunks that every rank still running has been sent.
+    fn trim(&mut self) {
+        let oldest = (1..self.ranks)
+            .filter(|&r| !self.gone[r])
+            .map(|r| self.sent[r])
+            .min()
+            .unwrap_or(self.log_start + (self.log.len() / self.stride) as u64);
+        if oldest - self.log_start >= 1024 {
+            self.log
+                .drain(..(oldest - self.log_start) as usize * self.stride);
+            self.log_start = oldest;
+        }
+    }
+}
+
+/// Reported chunks in one answer, at most: [`ANSWER_WORDS`] words' worth, at least one.
+fn answer_chunks(stride: usize) -> usize {
+    (ANSWER_WORDS / stride).max(1)
+}
+
+/// Chunks in the next batch when `left` chunks are not handed out yet to `ranks`.
+fn batch_size(left: u64, ranks: u64) -> u64 {
+    left.div_ceil(GUIDE * ranks).clamp(1, MAX_BATCH).min(left)
+}
+
+/// Growing sleeps while nothing happens: 20 µs, doubling up to [`MAX_NAP`].
+struct Nap(Duration);
+
+impl Nap {
+    fn new() -> Self {
+        Nap(Duration::from_micros(10))
+    }
+
+    fn reset(&mut self) {
+        *self = Nap::new();
+    }
+
+    fn next(&mut self) -> Duration {
+        self.0 = (self.0 * 2).min(MAX_NAP);
+        self.0
+    }
+}
+
+/// What every rank must have in common with the others before they share work.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Identity {
+    /// [`build_id`].
+    build: String,
+    /// The job's fingerprint.
+    fingerprint: String,
+    /// The job itself, to name what differs.
+    job: serde_json::Value,
+    /// The chunks to run, in words.
+    todo: String,
+    /// A hash of the exact chunk ranges to run.
+    todo_hash: String,
+    /// Why this rank cannot run, if it cannot.
+    problem: Option<String>,
+}
+
+impl Identity {
+    fn of(work: &Work<'_>, todo: &[Range<u64>], problem: Option<&Error>) -> Self {
+        let mut hash = Sha256::new();
+        for r in todo {
+            hash.update(r.start.to_le_bytes());
+            hash.update(r.end.to_le_bytes());
+        }
+        let digest = hash.finalize();
+        Identity {
+            build: build_id(),
+            fingerprint: work.job.fingerprint(),
+            job: serde_json::to_value(work.job).expect("a job always serializes"),
+            todo: describe_todo(todo),
+            todo_hash: digest[..8].iter().map(|b| format!("{b:02x}")).collect(),
+            problem: problem.map(|e| e.to_string()),
+        }
+    }
+}
+
+/// The chunks of `todo` for people: `chunks 0..101`, `chunks 5..9, 12..20`, or a count.
+fn describe_todo(todo: &[Range<u64>]) -> String {
+    let total: u64 = todo.iter().map(|r| r.end - r.start).sum();
+    match todo {
+        [] => "no chunks".into(),
+        [_] | [_, _] | [_, _, _] => {
+            let ranges: Vec<String> = todo.iter().map(|r| format!("{r:?}")).collect();
+            format!("chunks {}", ranges.join(", "))
+        }
+        [first, .., last] => format!(
+            "{total} chunks in {} ranges from {} to {}",
+            todo.len(),
+            first.start,
+            last.end
+        ),
+    }
+}
+
+/// Exchanges every rank's [`Identity`] and fails, on every rank alike, unless all are
+/// the same and none has a problem.
+fn agree(
+    world: &impl Communicator,
+    work: &Work<'_>,
+    todo: &[Range<u64>],
+    problem: Option<&Error>,
+) -> Result<(), Error> {
+    let mine = serde_json::to_vec(&Identity::of(work, todo, problem))
+        .expect("an identity always serializes");
+    let all = gather_all(world, &mine)?;
+    let mismatch = |reason| Error::Flag {
+        flag: "--backend mpi".into(),
+        reason,
+    };
+    let mut identities = Vec::with_capacity(all.len());
+    for (r, bytes) in all.iter().enumerate() {
+        match serde_json::from_slice(bytes) {
+            Ok(id) => identities.push(id),
+            Err(e) => {
+                return Err(mismatch(format!(
+                    "MPI rank {r} describes itself in a form this {} cannot read ({e}): \
+                     are all ranks the same carlo?",
+                    build_id()
+                )));
+            }
+        }
+    }
+    disagreement(&identities).map_or(Ok(()), |reason| Err(mismatch(reason)))
+}
+
+/// Why the ranks with these identities must not run together, if they must not.
+fn disagreement(ranks: &[Identity]) -> Option<String> {
+    const SHOWN: usize = 3;
+    let zero = &ranks[0];
+    let mut reasons = Vec::new();
+    for (r, id) in ranks.iter().enumerate() {
+        if let Some(problem) = &id.problem {
+            reasons.push(format!("rank {r} cannot run: {problem}"));
+        }
+    }
+    for (r, id) in ranks.iter().enumerate().skip(1) {
+        let mut what = Vec::new();
+        if id.build != zero.build {
+            what.push(format!("rank {r} runs {}, rank 0 {}", id.build, zero.build));
+        }
+        if id.fingerprint != zero.fingerprint || id.job != zero.job {
+            let keys = differences(&id.job, &zero.job);
+            let mut shown: Vec<String> = keys
+                .iter()
+                .take(SHOWN)
+                .map(|(key, here, there)| format!("rank {r} has {key} {here}, rank 0 {there}"))
+                .collect();
+            if keys.len() > SHOWN {
+                shown.push(format!("{} more settings differ", keys.len() - SHOWN));
+            }
+            what.push(format!(
+                "{} (job fingerprint {} on rank {r}, {} on rank 0)",
+                shown.join(", "),
+                id.fingerprint,
+                zero.fingerprint
+            ));
+        }
+        if id.todo_hash != zero.todo_hash {
+            what.push(format!(
+                "rank {r} was asked to run {}, rank 0 {} (resumed from different checkpoints?)",
+                id.todo, zero.todo
+            ));
+        }
+        if !what.is_empty() {
+            reasons.push(what.join("; "));
+        }
+    }
+    if reasons.is_empty() {
+        return None;
+    }
+    let count = reasons.len();
+    if count > 2 * SHOWN {
+        reasons.truncate(2 * SHOWN);
+        reasons.push(format!("and {} more", count - 2 * SHOWN));
+    }
+    Some(format!(
+        "the {} MPI ranks do not agree, so none of them runs: {}",
+        ranks.len(),
+        reasons.join("; ")
+    ))
+}
+
+/// The settings (`seed`, `model.type`, ...) whose values differ between two jobs, with
+/// both values. When the model types differ, their other keys are not listed.
+fn differences(
+    here: &serde_json::Value,
+    there: &serde_json::Value,
+) -> Vec<(String, String, String)> {
+    fn flatten(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<String, String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map {
+                    let key = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    flatten(&key, v, out);
+                }
+            }
+            other => {
+                out.insert(prefix.to_string(), other.to_string());
+            }
+        }
+    }
+    let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
+    flatten("", here, &mut a);
+    flatten("", there, &mut b);
+    let models_differ = a.get("model.type") != b.get("model.type");
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let unset = "unset".to_string();
+    let mut found: Vec<(String, String, String)> = keys
+        .into_iter()
+        .filter(|key| !(models_differ && key.starts_with("model.") && *key != "model.type"))
+        .filter_map(|key| {
+            let (x, y) = (a.get(key).unwrap_or(&unset), b.get(key).unwrap_or(&unset));
+            (x != y).then(|| (key.clone(), x.clone(), y.clone()))
+        })
+        .collect();
+    // The model type first: it explains the rest.
+    found.sort_by_key(|(key, _, _)| key != "model.type");
+    found
+}
+
+/// Every rank's `items`, in rank order, on every rank. Two collectives whose sizes
+/// depend on nothing but the lengths, so ranks that disagree on everything else can
+/// still take part.
+fn gather_all<T: Equivalence + Default + Clone>(
+    world: &impl Communicator,
+    items: &[T],
+) -> Result<Vec<Vec<T>>, Error> {
+    let too_big = || Error::Execution("an MPI exchange of more than 2^31 items".into());
+    let count = i32::try_from(items.len()).map_err(|_| too_big())?;
+    let mut counts = vec![0i32; world.size() as usize];
+    world.all_gather_into(&count, &mut counts[..]);
+    let mut displs = Vec::with_capacity(counts.len());
+    let mut sum = 0i32;
+    for &c in &counts {
+        displs.push(sum);
+        sum = sum.checked_add(c).ok_or_else(too_big)?;
+    }
+    let mut all = vec![T::default(); sum as usize];
+    {
+        let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
+        world.all_gather_varcount_into(items, &mut partition);
+    }
+    Ok(counts
+        .iter()
+        .zip(&displs)
+        .map(|(&c, &d)| all[d as usize..(d + c) as usize].to_vec())
+        .collect())
 }
 
 /// The chunk indices at positions `wanted` of the chunks listed by `todo`.
@@ -137,47 +881,28 @@ fn encode(words: &mut Vec<u64>, index: u64, m: &Moments) {
     words.extend(m.mean.iter().chain(&m.comoment).map(|x| x.to_bits()));
 }
 
-/// The chunks [`encode`]d into `words`, for statistics of `dim` columns.
-fn decode(words: &[u64], dim: usize) -> Result<Vec<(u64, Moments)>, Error> {
+/// The chunks [`encode`]d into `words`, for statistics of `dim` columns; `None` if
+/// the words are not whole chunks.
+fn decode(words: &[u64], dim: usize) -> Option<Vec<(u64, Moments)>> {
     let stride = 2 + dim + dim * dim;
-    if !words.len().is_multiple_of(stride) {
-        return Err(Error::Execution(format!(
-            "MPI exchange of {} words is not whole chunks of {stride} words",
-            words.len()
-        )));
-    }
-    Ok(words
-        .chunks_exact(stride)
-        .map(|w| {
-            let floats = |s: &[u64]| s.iter().map(|&b| f64::from_bits(b)).collect();
-            let moments = Moments {
-                count: w[1],
-                mean: floats(&w[2..2 + dim]),
-                comoment: floats(&w[2 + dim..]),
-            };
-            (w[0], moments)
-        })
-        .collect())
+    words
+        .len()
+        .is_multiple_of(stride)
+        .then(|| decode_all(words, dim).collect())
 }
 
-/// Every rank's `words`, concatenated in rank order, on every rank.
-fn exchange(world: &impl Communicator, words: &[u64]) -> Result<Vec<u64>, Error> {
-    let too_big = || Error::Execution("an MPI round holds more than 2^31 words".into());
-    let count = i32::try_from(words.len()).map_err(|_| too_big())?;
-    let mut counts = vec![0i32; world.size() as usize];
-    world.all_gather_into(&count, &mut counts[..]);
-    let mut displs = Vec::with_capacity(counts.len());
-    let mut sum = 0i32;
-    for &c in &counts {
-        displs.push(sum);
-        sum = sum.checked_add(c).ok_or_else(too_big)?;
-    }
-    let mut all = vec![0u64; sum as usize];
-    {
-        let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
-        world.all_gather_varcount_into(words, &mut partition);
-    }
-    Ok(all)
+/// The whole chunks [`encode`]d into `words`.
+fn decode_all(words: &[u64], dim: usize) -> impl Iterator<Item = (u64, Moments)> + '_ {
+    let stride = 2 + dim + dim * dim;
+    words.chunks_exact(stride).map(move |w| {
+        let floats = |s: &[u64]| s.iter().map(|&b| f64::from_bits(b)).collect();
+        let moments = Moments {
+            count: w[1],
+            mean: floats(&w[2..2 + dim]),
+            comoment: floats(&w[2 + dim..]),
+        };
+        (w[0], moments)
+    })
 }
 
 #[cfg(test)]
@@ -205,5 +930,78 @@ mod tests {
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&back[0].1.mean), bits(&m.mean));
         assert_eq!(bits(&back[0].1.comoment), bits(&m.comoment));
+        assert!(decode(&words[1..], 2).is_none());
+    }
+
+    #[test]
+    fn batches_shrink_to_one_and_cover_everything() {
+        for (total, ranks) in [(1, 1), (101, 2), (101, 3), (100_000, 16)] {
+            let (mut next, mut sizes) = (0, Vec::new());
+            while next < total {
+                let size = batch_size(total - next, ranks);
+                assert!((1..=MAX_BATCH).contains(&size));
+                sizes.push(size);
+                next += size;
+            }
+            assert_eq!(next, total);
+            assert_eq!(*sizes.last().unwrap(), 1, "{total} chunks, {ranks} ranks");
+            assert!(sizes.windows(2).all(|w| w[0] >= w[1]));
+        }
+    }
+
+    fn identity(job: serde_json::Value) -> Identity {
+        Identity {
+            build: build_id(),
+            fingerprint: "f0".into(),
+            job,
+            todo: "chunks 0..101".into(),
+            todo_hash: "h0".into(),
+            problem: None,
+        }
+    }
+
+    #[test]
+    fn agreeing_ranks_have_nothing_to_say() {
+        let job = serde_json::json!({"seed": 7, "model": {"type": "pi"}});
+        let id = identity(job);
+        assert_eq!(disagreement(&[id.clone(), id.clone(), id]), None);
+    }
+
+    #[test]
+    fn disagreements_name_ranks_and_settings() {
+        let zero = identity(serde_json::json!({"seed": 7, "samples": 10, "model": {"type": "pi"}}));
+        let mut seed =
+            identity(serde_json::json!({"seed": 8, "samples": 10, "model": {"type": "pi"}}));
+        seed.fingerprint = "f1".into();
+        let mut model = identity(serde_json::json!({
+            "seed": 7, "samples": 10, "model": {"type": "european", "spot": 100.0}
+        }));
+        model.fingerprint = "f2".into();
+        let mut resumed = zero.clone();
+        resumed.todo = "chunks 50..101".into();
+        resumed.todo_hash = "h3".into();
+        let mut broken = zero.clone();
+        broken.problem = Some("CARLO_FAULT: nonsense".into());
+        let why = disagreement(&[zero, seed, model, resumed, broken]).unwrap();
+        for expected in [
+            "the 5 MPI ranks do not agree",
+            "rank 1 has seed 8, rank 0 7 (job fingerprint f1 on rank 1, f0 on rank 0)",
+            "rank 2 has model.type \"european\", rank 0 \"pi\" (job fingerprint f2",
+            "rank 3 was asked to run chunks 50..101, rank 0 chunks 0..101",
+            "rank 4 cannot run: CARLO_FAULT: nonsense",
+        ] {
+            assert!(why.contains(expected), "{expected:?} not in {why}");
+        }
+        assert!(!why.contains("spot"), "{why}");
+    }
+
+    #[test]
+    fn todo_descriptions() {
+        assert_eq!(describe_todo(&[0..101, 200..201][..1]), "chunks 0..101");
+        assert_eq!(describe_todo(&[2..3, 5..9]), "chunks 2..3, 5..9");
+        assert_eq!(
+            describe_todo(&[0..1, 2..3, 4..5, 6..10]),
+            "7 chunks in 4 ranges from 0 to 10"
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! Fault injection for tests: the `CARLO_FAULT` environment variable.
 //!
-//! Worker processes read it (they inherit the parent's environment) and misbehave on
-//! purpose, so that tests can check that a crashing or slow worker never changes the
-//! result. A comma-separated list of:
+//! Worker processes and MPI ranks read it (they inherit the environment) and
+//! misbehave on purpose, so that tests can check that a crashing or slow worker never
+//! changes the result. A comma-separated list of:
 //!
 //! - `abort-at:CHUNK`: the first worker to start chunk `CHUNK` aborts (SIGABRT). The
 //!   chunk's attempt counter, sent by the parent, makes it once per run: the worker that
@@ -11,7 +11,8 @@
 //!   ends with an error naming the chunk.
 //! - `sleep-at:CHUNK:MILLISECONDS`: every worker sleeps that long before chunk `CHUNK`.
 //!
-//! Only worker processes act on it; the sequential and threads backends ignore it.
+//! Worker processes and MPI ranks act on it; the sequential and threads backends
+//! ignore it.
 
 use std::time::Duration;
 
