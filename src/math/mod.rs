@@ -277,7 +277,7 @@ impl Simd {
             #[cfg(target_arch = "x86_64")]
             Level::Avx2 => unsafe { x86::normals_avx2(bits, out) },
             // SAFETY: scalar lanes.
-            _ => unsafe { map_bits::<f64, NormalKernel>(bits, out) },
+            _ => unsafe { map_bits::<f64, NormalKernel>(bits, out, 0) },
         }
     }
 }
@@ -369,13 +369,14 @@ unsafe fn map_in_place<V: Lanes, K: Kernel>(xs: &mut [f64], pad: f64) {
     }
 }
 
-/// `out = K(bits)`, `V::LANES` at a time, as [`map_in_place`].
+/// `out = K(bits)`, `V::LANES` at a time, as [`map_in_place`]; the last partial
+/// vector is padded with the word `pad`.
 #[inline(always)]
-unsafe fn map_bits<V: Lanes, K: Kernel>(bits: &[u64], out: &mut [f64]) {
+unsafe fn map_bits<V: Lanes, K: Kernel>(bits: &[u64], out: &mut [f64], pad: u64) {
     const { assert!(V::LANES <= MAX_LANES) };
     assert_eq!(bits.len(), out.len());
     let n = bits.len();
-    let mut wbuf = [0u64; MAX_LANES];
+    let mut wbuf = [pad; MAX_LANES];
     let mut obuf = [0.0f64; MAX_LANES];
     let mut i = 0;
     while i < n {
@@ -394,5 +395,70 @@ unsafe fn map_bits<V: Lanes, K: Kernel>(bits: &[u64], out: &mut [f64]) {
             out[i..].copy_from_slice(&obuf[..left]);
         }
         i += V::LANES;
+    }
+}
+
+/// A word whose uniform is central (u = 1/2 - 2^-54): padding for the first pass.
+const CENTRAL_WORD: u64 = ((1 << 52) - 1) << 11;
+/// A word whose uniform is in the near tail (u = 2^-7): padding for the second.
+const TAIL_WORD: u64 = 1 << 57;
+
+/// [`Simd::normals_from_bits`] for the vector levels.
+///
+/// Hand-written: about 15% of uniforms fall in AS 241's tails, which need `ln`, `sqrt`
+/// and another rational, and a vector with a single tail lane would pay for all of
+/// its lanes. So each block takes two passes: the central formula on every lane,
+/// noting the tail lanes; then the tail lanes packed together, computed with the full
+/// kernel and scattered back. Every lane still performs exactly its scalar operations.
+#[inline(always)]
+unsafe fn normals_sorted<V: Lanes>(bits: &[u64], out: &mut [f64]) {
+    const BLOCK: usize = 512;
+    const { assert!(V::LANES <= MAX_LANES) };
+    assert_eq!(bits.len(), out.len());
+    let mut tail_words = [0u64; BLOCK];
+    let mut tail_at = [0u32; BLOCK];
+    let mut tail_out = [0.0f64; BLOCK];
+    for (ws, xs) in bits.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
+        let n = ws.len();
+        let mut tails = 0;
+        let mut wbuf = [CENTRAL_WORD; MAX_LANES];
+        let mut obuf = [0.0f64; MAX_LANES];
+        let mut i = 0;
+        while i < n {
+            let left = n - i;
+            let (w, o) = if left >= V::LANES {
+                // SAFETY: i < n = both lengths.
+                unsafe { (ws.as_ptr().add(i), xs.as_mut_ptr().add(i)) }
+            } else {
+                wbuf[..left].copy_from_slice(&ws[i..]);
+                (wbuf.as_ptr(), obuf.as_mut_ptr())
+            };
+            // SAFETY: w and o cover V::LANES values; the caller guarantees V's
+            // instruction set.
+            let mut mask = unsafe {
+                let (x, tail) = normal::central_lanes(V::load_bits(w));
+                x.store(o);
+                V::mask_bits(tail)
+            };
+            // padding lanes are central: every bit is a lane of `ws`
+            while mask != 0 {
+                let at = i + mask.trailing_zeros() as usize;
+                tail_words[tails] = ws[at];
+                tail_at[tails] = at as u32;
+                tails += 1;
+                mask &= mask - 1;
+            }
+            if left < V::LANES {
+                xs[i..].copy_from_slice(&obuf[..left]);
+            }
+            i += V::LANES;
+        }
+        // SAFETY: the caller guarantees V's instruction set.
+        unsafe {
+            map_bits::<V, NormalKernel>(&tail_words[..tails], &mut tail_out[..tails], TAIL_WORD)
+        };
+        for (&at, &x) in tail_at[..tails].iter().zip(&tail_out[..tails]) {
+            xs[at as usize] = x;
+        }
     }
 }

@@ -10,9 +10,10 @@
 //! `1 - p` is exact, and `normal_from_bits(!w) = -normal_from_bits(w)` always.
 //!
 //! AS 241 is three rational approximations of degree 7/7: one in `q = p - 1/2` for
-//! `|q| <= 0.425`, two in `r = sqrt(-ln min(p, 1 - p))` for `r <= 5` and beyond. The
-//! vector forms evaluate the branch of each lane by selecting its coefficients, so a
-//! lane does exactly what the scalar code does for it.
+//! `|q| <= 0.425`, two in `r = sqrt(-ln min(p, 1 - p))` for `r <= 5` and beyond. A
+//! vector lane always performs exactly the operations the scalar code performs for it:
+//! where lanes of different branches share a vector, both are computed and each lane
+//! selects its own.
 
 use super::ln;
 use super::vector::Lanes;
@@ -146,60 +147,106 @@ pub fn normal_from_bits(bits: u64) -> f64 {
 pub(super) unsafe fn from_bits_lanes<V: Lanes>(bits: V) -> V {
     // SAFETY: the caller guarantees the instruction set of `V`.
     unsafe {
-        // m' = m for the lower half, 2^53 - 1 - m for the upper one: the lower-half
-        // mirror, always below 2^52, so m' + 1/2 is exact.
+        let p = lower_uniform(bits);
+        let x = ppnd16(p.sub(V::splat(0.5)), p);
+        x.xor(bits.and(V::splat_bits(SIGN)))
+    }
+}
+
+/// The first pass of the slice form: [`normal_from_bits`] on every lane whose uniform
+/// is central (`|u - 1/2| <= 0.425`, about 85% of them), with the mask of the others,
+/// whose values are meaningless and must be recomputed with [`from_bits_lanes`].
+#[inline(always)]
+pub(super) unsafe fn central_lanes<V: Lanes>(bits: V) -> (V, V::Mask) {
+    // SAFETY: the caller guarantees the instruction set of `V`.
+    unsafe {
+        let q = lower_uniform(bits).sub(V::splat(0.5));
+        let tail = V::splat(0.425).lt(q.and(V::splat_bits(!SIGN)));
+        let x = central(q).xor(bits.and(V::splat_bits(SIGN)));
+        (x, tail)
+    }
+}
+
+/// `p = min(u, 1 - u)` for `u = (m + 1/2) 2^-53`, `m = bits >> 11`: the lower half's
+/// uniform, or the mirror of the upper half's.
+#[inline(always)]
+unsafe fn lower_uniform<V: Lanes>(bits: V) -> V {
+    // SAFETY: the caller guarantees the instruction set of `V`.
+    unsafe {
+        // m' = m for the lower half, 2^53 - 1 - m for the upper one, always below
+        // 2^52, so m' + 1/2 is exact.
         let upper = V::splat_bits(0).sub_bits(bits.shr::<63>());
         let m = bits
             .shr::<11>()
             .xor(upper)
             .and(V::splat_bits((1 << 52) - 1));
         // (2^52 + m') - (2^52 - 1/2) = m' + 1/2, exactly; times 2^-53, exactly.
-        let p = m
-            .or(V::splat_bits(0x4330_0000_0000_0000))
+        m.or(V::splat_bits(0x4330_0000_0000_0000))
             .sub(V::splat(4503599627370495.5))
-            .mul(V::splat(f64::from_bits(0x3ca0_0000_0000_0000)));
-        let x = ppnd16(p.sub(V::splat(0.5)), p);
-        x.xor(bits.and(V::splat_bits(SIGN)))
+            .mul(V::splat(f64::from_bits(0x3ca0_0000_0000_0000)))
     }
 }
 
 /// `Phi^-1(p)` from `q = p - 1/2` and `t = min(p, 1 - p)`, both exact.
 ///
-/// Hand-written: the tails need `ln` and `sqrt` and a different rational; a vector
-/// whose lanes are all central (about 27% of 8-lane vectors of uniform `p`) skips
-/// them, the others select each lane's coefficients so that one Horner evaluation
-/// serves all three branches.
+/// Hand-written: a vector of lanes of one kind computes that kind only; a mixed one
+/// computes both formulas on every lane and selects, so each lane still performs
+/// exactly the scalar operations of its own branch. (The slice form sorts the lanes
+/// first: it never builds mixed vectors.)
 #[inline(always)]
 unsafe fn ppnd16<V: Lanes>(q: V, t: V) -> V {
     // SAFETY: the caller guarantees the instruction set of `V`.
     unsafe {
-        let central = q.and(V::splat_bits(!SIGN)).le(V::splat(0.425));
-        if V::all(central) {
-            let r = V::splat(0.180625).sub(q.mul(q));
-            let num = horner(r, |i| V::splat(A[i]));
-            let den = horner(r, |i| V::splat(B[i]));
-            return q.mul(num).div(den);
+        let is_central = q.and(V::splat_bits(!SIGN)).le(V::splat(0.425));
+        if V::all(is_central) {
+            return central(q);
         }
+        let tails = tail(q, t);
+        if !V::any(is_central) {
+            return tails;
+        }
+        V::select(is_central, central(q), tails)
+    }
+}
+
+/// AS 241 for `|q| <= 0.425`: `q A(r) / B(r)`, `r = 0.180625 - q^2`.
+#[inline(always)]
+unsafe fn central<V: Lanes>(q: V) -> V {
+    // SAFETY: the caller guarantees the instruction set of `V`.
+    unsafe {
+        let r = V::splat(0.180625).sub(q.mul(q));
+        let num = horner(r, |i| V::splat(A[i]));
+        let den = horner(r, |i| V::splat(B[i]));
+        q.mul(num).div(den)
+    }
+}
+
+/// AS 241 for `|q| > 0.425`: with `r = sqrt(-ln t)`, `C(r - 1.6) / D(r - 1.6)` for
+/// `r <= 5`, else `E(r - 5) / F(r - 5)`, negated below the median.
+#[inline(always)]
+unsafe fn tail<V: Lanes>(q: V, t: V) -> V {
+    // SAFETY: the caller guarantees the instruction set of `V`.
+    unsafe {
         let r = ln::lanes(t).xor(V::splat_bits(SIGN)).sqrt();
         let near = r.le(V::splat(5.0));
-        let x = V::select(
-            central,
-            V::splat(0.180625).sub(q.mul(q)),
-            r.sub(V::select(near, V::splat(1.6), V::splat(5.0))),
-        );
-        let pick = |a: &[f64; 8], c: &[f64; 8], e: &[f64; 8], i: usize| {
-            V::select(
-                central,
-                V::splat(a[i]),
-                V::select(near, V::splat(c[i]), V::splat(e[i])),
+        let (num, den) = if V::all(near) {
+            let x = r.sub(V::splat(1.6));
+            (horner(x, |i| V::splat(C[i])), horner(x, |i| V::splat(D[i])))
+        } else {
+            // r > 5 means t < e^-25: per lane, the coefficients of its branch
+            let x = r.sub(V::select(near, V::splat(1.6), V::splat(5.0)));
+            let pick = |near_c: &[f64; 8], far_c: &[f64; 8], i: usize| {
+                V::select(near, V::splat(near_c[i]), V::splat(far_c[i]))
+            };
+            (
+                horner(x, |i| pick(&C, &E, i)),
+                horner(x, |i| pick(&D, &F, i)),
             )
         };
-        let num = horner(x, |i| pick(&A, &C, &E, i));
-        let den = horner(x, |i| pick(&B, &D, &F, i));
-        // the tails' sign: -1 below the median, +1 above, exact either way
+        // -1 below the median, +1 above: (s num) / den = s (num / den) exactly
         let one = V::splat(1.0);
         let sign = V::select(q.lt(V::splat(0.0)), one.xor(V::splat_bits(SIGN)), one);
-        V::select(central, q, sign).mul(num).div(den)
+        sign.mul(num).div(den)
     }
 }
 

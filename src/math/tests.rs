@@ -395,13 +395,42 @@ fn levels_match_scalar_normals() {
         if let Some(i) = (0..words.len()).find(|&i| got[i].to_bits() != want[i]) {
             panic!("normals at {level}: word {:#x}", words[i]);
         }
-        for start in 0..9 {
-            for len in 0..=19 {
+        // short and misaligned slices, and lengths around the 512-word block
+        let lens = (0..=19).chain([255, 511, 512, 513, 1000, 1024, 1537]);
+        for len in lens {
+            for start in 0..9 {
                 let mut out = vec![f64::NAN; len];
                 simd.normals_from_bits(&words[start..start + len], &mut out);
                 assert_eq!(bits_of(&out), want[start..start + len], "{level}");
             }
         }
+    }
+}
+
+/// The kernel on vectors that mix central and tail lanes, which the slice form never
+/// builds (it sorts the lanes first), against scalar.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn mixed_normal_vectors_match_scalar() {
+    let mut g = rng(4);
+    let words: Vec<u64> = (0..(1 << 16)).map(|_| g.next_u64()).collect();
+    let want: Vec<u64> = words
+        .iter()
+        .map(|&w| normal_from_bits(w).to_bits())
+        .collect();
+    type Run = unsafe fn(&[u64], &mut [f64]);
+    let runs: [(Level, Run); 2] = [
+        (Level::Avx2, x86::mixed_avx2),
+        (Level::Avx512, x86::mixed_avx512),
+    ];
+    for (level, run) in runs {
+        if !level.is_available() {
+            continue;
+        }
+        let mut got = vec![0.0; words.len()];
+        // SAFETY: the level is available.
+        unsafe { run(&words, &mut got) };
+        assert_eq!(bits_of(&got), want, "{level}");
     }
 }
 

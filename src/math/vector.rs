@@ -58,6 +58,9 @@ pub(crate) unsafe trait Lanes: Copy {
     /// `yes` where the mask is set, else `no`.
     unsafe fn select(m: Self::Mask, yes: Self, no: Self) -> Self;
     unsafe fn all(m: Self::Mask) -> bool;
+    unsafe fn any(m: Self::Mask) -> bool;
+    /// The mask as bits, lane `i` in bit `i`.
+    unsafe fn mask_bits(m: Self::Mask) -> u32;
 
     /// `f` applied to each lane: the way out to the scalar code for rare lanes.
     unsafe fn map_lanes(self, f: impl Fn(f64) -> f64) -> Self;
@@ -171,6 +174,14 @@ unsafe impl Lanes for f64 {
     #[inline(always)]
     unsafe fn all(m: bool) -> bool {
         m
+    }
+    #[inline(always)]
+    unsafe fn any(m: bool) -> bool {
+        m
+    }
+    #[inline(always)]
+    unsafe fn mask_bits(m: bool) -> u32 {
+        m as u32
     }
 
     #[inline(always)]
