@@ -179,14 +179,19 @@ fn available_names() -> String {
 pub fn simd_level() -> Result<Level, LevelError> {
     static CHOSEN: OnceLock<Result<Level, LevelError>> = OnceLock::new();
     CHOSEN
-        .get_or_init(|| match std::env::var(SIMD_ENV) {
-            Ok(value) => Simd::new(value.parse()?).map(Simd::level),
-            Err(std::env::VarError::NotPresent) => Ok(Level::detect()),
-            Err(std::env::VarError::NotUnicode(value)) => Err(LevelError::Unknown {
-                value: value.to_string_lossy().into_owned(),
-            }),
-        })
+        .get_or_init(|| level_from_env(std::env::var(SIMD_ENV)))
         .clone()
+}
+
+/// The level a value of `CARLO_SIMD` asks for.
+fn level_from_env(var: Result<String, std::env::VarError>) -> Result<Level, LevelError> {
+    match var {
+        Ok(value) => Simd::new(value.parse()?).map(Simd::level),
+        Err(std::env::VarError::NotPresent) => Ok(Level::detect()),
+        Err(std::env::VarError::NotUnicode(value)) => Err(LevelError::Unknown {
+            value: value.to_string_lossy().into_owned(),
+        }),
+    }
 }
 
 /// A [`Level`] checked to run on this CPU: the handle to the slice functions at an

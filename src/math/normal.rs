@@ -7,7 +7,10 @@
 //! 5.6e-16, 4.6 ulps, in `math/mod.rs`). AS 241's own approximation error is 1.4e-16;
 //! the rest is the rounding of two degree-7 Horner evaluations and their quotient in
 //! double. `inverse_normal_cdf(1 - p) = -inverse_normal_cdf(p)` exactly whenever
-//! `1 - p` is exact, and `normal_from_bits(!w) = -normal_from_bits(w)` always.
+//! `1 - p` is exact, and `normal_from_bits(!w) = -normal_from_bits(w)` always. It is
+//! increasing on any grid coarser than its error; between consecutive 53-bit
+//! uniforms, where the true quantile moves by less than an ulp, rounding can step it
+//! back by one ulp (once in 16 000 steps around the branch points, in the tests).
 //!
 //! AS 241 is three rational approximations of degree 7/7: one in `q = p - 1/2` for
 //! `|q| <= 0.425`, two in `r = sqrt(-ln min(p, 1 - p))` for `r <= 5` and beyond. A
@@ -345,6 +348,7 @@ mod tests {
         }
         // across the branch boundaries at the finest grid normal_from_bits has: m = 0
         // and the ulp-level neighbourhoods of |q| = 0.425 and r = 5
+        let (mut back, mut worst) = (0, 0.0f64);
         for centre in [0.075, 1.3887943864964021e-11, 2.0f64.powi(-40), 0.5] {
             let m0 = (centre * 2.0f64.powi(53)) as u64;
             let mut last = f64::NEG_INFINITY;
@@ -353,9 +357,14 @@ mod tests {
                 // Within a branch a rational in double rounding can step back by an
                 // ulp or two where consecutive inputs move the result by less than an
                 // ulp; what must hold is monotonicity up to the stated error.
-                assert!(x >= last - 4e-16 * last.abs(), "m = {m}: {x} after {last}");
+                assert!(x >= last - 7e-16 * last.abs(), "m = {m}: {x} after {last}");
+                if x < last {
+                    back += 1;
+                    worst = worst.max((last - x) / last.abs());
+                }
                 last = last.max(x);
             }
         }
+        eprintln!("finest grid: {back} steps back of 16000, at most {worst:.2e} relative");
     }
 }

@@ -148,6 +148,10 @@ fn relative_errors(points: &[Point], f: impl Fn(u64) -> f64) -> (f64, f64, u64) 
     for p in points {
         let got = f(p.input);
         let e = ulp_error(got, p);
+        if p.rounded == 0.0 {
+            assert_eq!(e, 0.0, "the median gives +0");
+            continue;
+        }
         let rel = e * ulp(p.rounded.abs()) / p.rounded.abs();
         if rel > worst_rel || rel.is_nan() {
             at = p.input;
@@ -452,6 +456,27 @@ fn levels() {
                 assert!(e.to_string().contains("not available"), "{e}");
             }
         }
+    }
+    // what each value of CARLO_SIMD gives
+    use std::env::VarError;
+    assert_eq!(
+        level_from_env(Err(VarError::NotPresent)),
+        Ok(Level::detect())
+    );
+    assert_eq!(level_from_env(Ok("scalar".into())), Ok(Level::Scalar));
+    for level in Level::ALL {
+        let got = level_from_env(Ok(level.name().into()));
+        if level.is_available() {
+            assert_eq!(got, Ok(level));
+        } else {
+            assert_eq!(got, Err(LevelError::Unavailable { level }));
+        }
+    }
+    for bad in ["", "AVX2", "avx-512", "sse2"] {
+        assert_eq!(
+            level_from_env(Ok(bad.into())),
+            Err(LevelError::Unknown { value: bad.into() })
+        );
     }
     // the environment is read once; whatever it says, it is a level or an error
     match simd_level() {
