@@ -213,6 +213,7 @@ def write_tables():
     w("/// Per `j` in `0..128`: the bits of `tail_j`, then `bits(T_j) - (j << 45)`, where")
     w("/// `T_j = 2^(j/128)` rounded and `T_j (1 + tail_j)` is `2^(j/128)` to about 106 bits.")
     w("/// The shift pre-subtracted lets `k << 45` add the exponent and `j` in one step.")
+    w("#[rustfmt::skip]")
     w(f"pub(super) static EXP_TABLE: [u64; {2 * EXP_N}] = [")
     for t, s in e["table"]:
         w(f"    0x{t:016x}, 0x{s:016x},")
@@ -234,6 +235,7 @@ def write_tables():
     w("/// Per subinterval `i` in `0..128`, stride 4: `1/c` (26 significant bits, so products")
     w("/// with it are exact), `log c` to a multiple of 2^-43 (so `k ln2_hi + log c` is")
     w("/// exact), the rest of `log c`, and padding. `c = 1/invc` exactly.")
+    w("#[rustfmt::skip]")
     w(f"pub(super) static LN_TABLE: [u64; {4 * LN_N}] = [")
     for a, b_, c_, d in l["table"]:
         w(f"    0x{a:016x}, 0x{b_:016x}, 0x{c_:016x}, 0x{d:016x},")
