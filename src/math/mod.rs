@@ -6,8 +6,7 @@
 //!   IEEE-754 operations that are exactly specified (`+ - * /`, `sqrt`, comparisons)
 //!   and exact bit manipulation, in one fixed order, with no fused multiply-add: their
 //!   bits are a function of the input bits, on every target whose `f64` arithmetic is
-//!   IEEE binary64 with round-to-nearest (all of Rust's x86-64 and AArch64 targets; not
-//!   x87-only i586).
+//!   IEEE binary64 with round-to-nearest (x86-64, AArch64, ...; not x87-only i586).
 //! - The slice forms ([`exp_slice`], [`ln_slice`], [`normals_from_bits`]) return, at
 //!   every [`Level`], for every length, exactly the bits of the scalar functions:
 //!   the kernels are written once, generic over the lane type, and a vector lane runs
@@ -30,9 +29,9 @@
 //! scalar), detected once. The environment variable `CARLO_SIMD` (`scalar`, `avx2` or
 //! `avx512`), read once per process, forces one, for tests and benchmarks; since
 //! every level gives the same bits, it changes only the speed. An unknown or
-//! unavailable value is reported by [`simd_level`] (a program calls it at startup and
-//! reports the error); until then the slice forms run the scalar path. [`Simd`] runs
-//! an explicit level in-process.
+//! unavailable value is an error from [`simd_level`], for the program to report at
+//! startup; the slice forms then run the scalar path (same bits, never a panic).
+//! [`Simd`] runs an explicit level in-process.
 //!
 //! The slice forms are meant for blocks of a few hundred values (a chunk's random
 //! words -> normals -> `exp`): the dispatch costs one atomic load per call.

@@ -95,8 +95,9 @@ const F: [f64; 8] = [
 
 const SIGN: u64 = 0x8000_0000_0000_0000;
 
-/// The standard normal quantile `Phi^-1(p)`: AS 241 (`PPND16`). See the
-/// [module contract](self). `p = 0` gives `-inf`, `p = 1` gives `+inf`, and `p` outside
+/// The standard normal quantile `Phi^-1(p)`, by Wichura's AS 241 (`PPND16`): relative
+/// error below 7e-16 (worst seen 5.6e-16), bits that depend on `p` alone (see
+/// [`math`](crate::math)). `p = 0` gives `-inf`, `p = 1` gives `+inf`, and `p` outside
 /// `[0, 1]` or NaN gives NaN.
 ///
 /// ```
