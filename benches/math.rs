@@ -151,9 +151,12 @@ fn normals(c: &mut Criterion) {
             BenchmarkId::new("draw_bits_then_normals", simd.level()),
             |b| {
                 b.iter(|| {
+                    // the generator state in a local, as a model's loop holds it
+                    let mut local = rng.clone();
                     for w in bits.iter_mut() {
-                        *w = rng.next_u64();
+                        *w = local.next_u64();
                     }
+                    rng = local;
                     simd.normals_from_bits(&bits, &mut out);
                     black_box(&mut out);
                 })
