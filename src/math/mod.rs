@@ -82,14 +82,9 @@ impl Level {
             Level::ALL
                 .into_iter()
                 .rev()
-                .find(|l| l.is_supported())
+                .find(|l| l.is_available())
                 .unwrap_or(Level::Scalar)
         })
-    }
-
-    /// Whether this CPU can run the level.
-    pub fn is_available(self) -> bool {
-        self.is_supported()
     }
 
     /// The levels this CPU can run, slowest first.
@@ -109,8 +104,9 @@ impl Level {
         }
     }
 
+    /// Whether this CPU can run the level.
     #[cfg(target_arch = "x86_64")]
-    fn is_supported(self) -> bool {
+    pub fn is_available(self) -> bool {
         match self {
             Level::Scalar => true,
             Level::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
@@ -118,8 +114,9 @@ impl Level {
         }
     }
 
+    /// Whether this CPU can run the level.
     #[cfg(not(target_arch = "x86_64"))]
-    fn is_supported(self) -> bool {
+    pub fn is_available(self) -> bool {
         self == Level::Scalar
     }
 }
