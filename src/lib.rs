@@ -55,6 +55,7 @@ pub mod config;
 pub mod engine;
 mod error;
 pub mod exec;
+pub mod math;
 pub mod model;
 pub mod output;
 pub mod plan;
