@@ -229,6 +229,11 @@ pub fn resume_on(
                 Event::Idle => {
                     interrupted = observer.interrupted();
                     if !interrupted {
+                        // Saves keep their pace while a chunk is slow to come.
+                        if let Err(e) = observer.checkpoint(&state, false) {
+                            failed = Some(e);
+                            return Flow::Stop;
+                        }
                         return Flow::Continue;
                     }
                     // A chunk may be stuck where it cannot be stopped (a thread):
