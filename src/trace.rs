@@ -71,7 +71,10 @@ const REFERENCE: RGBColor = RGBColor(214, 39, 40);
 
 fn draw(report: &Report, svg: &mut String) -> Result<(), Box<dyn std::error::Error>> {
     let (quantity, _) = &report.estimates[0];
-    let reference = quantity.reference.map(|(value, _)| value);
+    let reference = quantity
+        .reference
+        .map(|(value, _)| value)
+        .filter(|v| v.is_finite());
     // Intervals are undefined (NaN) below two samples; such points are left out.
     let points: Vec<(f64, Estimate)> = points(report)
         .map(|(_, e)| (e.samples as f64, e))

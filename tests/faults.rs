@@ -590,3 +590,79 @@ fn a_full_stderr_changes_no_exit_code() {
     assert_eq!(status.code(), Some(0));
     assert!(summary.exists());
 }
+
+// ---- Resources and numbers at the edges -------------------------------------------
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_calibration_too_big_for_the_memory_limit_is_refused_not_aborted() {
+    let carlo = cargo_bin!("carlo");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 400000; exec {} check configs/american.toml \
+             --set model.calibration_paths=1000000 --set model.steps=60",
+            carlo.display()
+        ))
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("model.calibration_paths") && err.contains("MiB"),
+        "{err}"
+    );
+}
+
+#[test]
+fn confidences_beyond_what_rounding_allows_are_refused_and_the_edges_are_finite() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = pi_config(dir.path(), 100_000, 10_000);
+    let c = config.to_str().unwrap();
+    for bad in ["0.9999999999999999", "1e-7"] {
+        let set = format!("simulation.confidence={bad}");
+        refused(&["check", c, "--set", &set], "simulation.confidence");
+    }
+    for edge in ["0.999999999999", "0.000001"] {
+        let set = format!("simulation.confidence={edge}");
+        let out = run_within(
+            &["run", c, "--set", &set]
+                .iter()
+                .chain(&CSV)
+                .copied()
+                .collect::<Vec<_>>(),
+            &[],
+            Duration::from_secs(30),
+        );
+        let text = String::from_utf8(out.stdout.clone()).unwrap();
+        for column in ["ci_low", "ci_high"] {
+            let v: f64 = common::field(&text, column).parse().unwrap();
+            assert!(v.is_finite(), "{edge}: {column} {v}");
+        }
+    }
+}
+
+#[test]
+fn a_reference_that_breaks_down_is_left_empty_with_a_note() {
+    let out = run_within(
+        &[
+            "run",
+            "configs/barrier.toml",
+            "--samples",
+            "20000",
+            "--out",
+            "-",
+        ]
+        .iter()
+        .chain(["--format", "csv", "--set", "model.volatility=0.005"].iter())
+        .copied()
+        .collect::<Vec<_>>(),
+        &[],
+        Duration::from_secs(30),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert_eq!(common::field(&text, "approx_reference"), "");
+    assert!(!text.contains("NaN"), "{text}");
+    assert!(stderr(&out).contains("approx_reference of price is NaN"));
+}

@@ -18,7 +18,7 @@ use crate::Error;
 use crate::exec::WorkerCommand;
 use crate::model::{Context, Model, ModelSpec, Registry, did_you_mean};
 use crate::plan::Plan;
-use crate::stats::Estimate;
+use crate::stats::{Estimate, MAX_CONFIDENCE, MIN_CONFIDENCE};
 
 use document::Spans;
 pub use document::{Assignment, Origin, Source};
@@ -376,10 +376,13 @@ impl Experiment {
             ));
         }
         let confidence = sim.confidence.unwrap_or(DEFAULT_CONFIDENCE);
-        if !(confidence > 0.0 && confidence < 1.0) {
+        if !(MIN_CONFIDENCE..=MAX_CONFIDENCE).contains(&confidence) {
             return Err(invalid(
                 "simulation.confidence",
-                format!("must lie strictly between 0 and 1, found {confidence}"),
+                format!(
+                    "must lie between {MIN_CONFIDENCE:e} and 1 - 1e-12 (intervals beyond are \
+                     lost to rounding), found {confidence}"
+                ),
             ));
         }
         for (key, value) in [
@@ -473,6 +476,19 @@ impl Experiment {
             (None, None) => None,
         };
         let mut notes = Vec::new();
+        for q in model.quantities() {
+            let lost = |what: &str, value: Option<f64>| {
+                value.filter(|v| !v.is_finite()).map(|v| {
+                    format!(
+                        "the {what} of {} is {v} at these parameters (its formula breaks \
+                         down there); the column is left empty",
+                        q.name
+                    )
+                })
+            };
+            notes.extend(lost("reference", q.reference.map(|(v, _)| v)));
+            notes.extend(lost("approx_reference", q.approx_reference));
+        }
         let (backend, workers) = match (&worker_command, backend) {
             (None, backend) => (backend, workers),
             (Some(_), Backend::Processes) => (Backend::Processes, workers),

@@ -110,7 +110,9 @@ pub fn summary(report: &Report) -> Sheet {
                 Value::Float(e.ci_high),
                 Value::Float(e.confidence),
                 Value::Int(e.samples),
-                q.reference.map(|(value, _)| value).into(),
+                // A formula that broke down at these parameters gives no reference
+                // (the run said so when it started).
+                finite(q.reference.map(|(value, _)| value)),
                 Value::Int(report.job.seed),
                 Value::Text(report.backend.clone()),
                 Value::Int(report.workers as u64),
@@ -121,8 +123,9 @@ pub fn summary(report: &Report) -> Sheet {
                 Value::Text(env!("CARGO_PKG_VERSION").to_string()),
                 Value::Float(e.variance_ratio),
                 q.reference
+                    .filter(|(value, _)| value.is_finite())
                     .map_or(Value::Empty, |(_, kind)| Value::Text(kind.name().into())),
-                q.approx_reference.into(),
+                finite(q.approx_reference),
                 Value::Text(report.stop_reason.name().into()),
             ]
         })
@@ -135,6 +138,11 @@ pub fn summary(report: &Report) -> Sheet {
             .collect(),
         rows,
     }
+}
+
+/// A value, or an empty cell for none or a non-finite one.
+fn finite(value: Option<f64>) -> Value {
+    value.filter(|v| v.is_finite()).into()
 }
 
 /// Writes `bytes` to `dest`: a file as [`write_file`] does (atomically, folders

@@ -11,6 +11,6 @@ mod merge;
 mod moments;
 
 pub use accumulator::{Accumulator, BLOCK};
-pub use estimate::{Control, Estimate, estimate};
+pub use estimate::{Control, Estimate, MAX_CONFIDENCE, MIN_CONFIDENCE, estimate};
 pub use merge::InOrder;
 pub use moments::Moments;
