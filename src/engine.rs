@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::config::{Experiment, Job};
 use crate::exec::{self, Event, Executor, Flow, Work};
-use crate::model::{Model, Quantity};
+use crate::model::{Model, Quantity, ReferenceKind};
 use crate::plan::Plan;
 use crate::stats::{Estimate, InOrder, Moments, estimate};
 
@@ -43,6 +43,9 @@ pub struct Report {
     /// stop, ascending (empty for reports not made by running chunks, such as merged
     /// shards).
     pub trace: Vec<TracePoint>,
+    /// Worker processes that died or stalled and were replaced, over every session
+    /// of the run (the `worker_restarts` column).
+    pub worker_restarts: u64,
 }
 
 /// Why a run stopped (the `stop_reason` column).
@@ -91,12 +94,47 @@ impl Report {
             estimates,
             stop_reason: StopReason::Samples,
             trace: Vec::new(),
+            worker_restarts: 0,
         }
     }
 
     /// Samples behind the estimates.
     pub fn samples(&self) -> u64 {
         self.moments.count
+    }
+
+    /// Results that look wrong, one line each, for stderr: an estimate more than 5
+    /// standard errors from an exact reference (a correct model lands that far about
+    /// once in 1.7 million runs; a wrong parameter or a bug in a model, every time),
+    /// and a standard error of 0 over several samples (nothing random happened).
+    /// They never change a result or an exit code.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        for (q, e) in &self.estimates {
+            if e.samples > 1 && e.std_error == 0.0 {
+                found.push(format!(
+                    "{}: all {} samples gave {} (a standard error of 0): nothing random \
+                     happened; is that what these parameters mean?",
+                    q.name, e.samples, e.estimate
+                ));
+                continue;
+            }
+            if let Some((reference, ReferenceKind::Exact)) = q.reference
+                && reference.is_finite()
+                && e.std_error > 0.0
+            {
+                let z = (e.estimate - reference) / e.std_error;
+                if z.abs() > 5.0 {
+                    found.push(format!(
+                        "{}: the estimate {} is {z:.1} standard errors from its exact \
+                         reference {reference}; check the parameters (units, such as a \
+                         percentage for a fraction) and the model",
+                        q.name, e.estimate
+                    ));
+                }
+            }
+        }
+        found
     }
 }
 
@@ -226,6 +264,10 @@ pub fn resume_on(
             }
             let (index, moments) = match event {
                 Event::Done(index, moments) => (index, moments),
+                Event::Restarted => {
+                    state.restarts += 1;
+                    return Flow::Continue;
+                }
                 Event::Idle => {
                     interrupted = observer.interrupted();
                     if !interrupted {
@@ -312,6 +354,7 @@ pub fn resume_on(
     );
     report.stop_reason = state.stop.unwrap_or(StopReason::Samples);
     report.trace = state.trace;
+    report.worker_restarts = state.restarts;
     Ok(report)
 }
 
@@ -335,6 +378,7 @@ pub struct State {
     trace: Vec<TracePoint>,
     stop: Option<StopReason>,
     wall_seconds: f64,
+    restarts: u64,
 }
 
 /// How a [`State`] is written: plain fields, chunks waiting as a list.
@@ -346,6 +390,7 @@ struct SavedState {
     trace: Vec<TracePoint>,
     stop: Option<StopReason>,
     wall_seconds: f64,
+    restarts: u64,
 }
 
 impl From<State> for SavedState {
@@ -357,6 +402,7 @@ impl From<State> for SavedState {
             trace: s.trace,
             stop: s.stop,
             wall_seconds: s.wall_seconds,
+            restarts: s.restarts,
         }
     }
 }
@@ -372,6 +418,7 @@ impl From<SavedState> for State {
             trace: s.trace,
             stop: s.stop,
             wall_seconds: s.wall_seconds,
+            restarts: s.restarts,
         }
     }
 }
@@ -384,6 +431,7 @@ impl State {
             trace: Vec::new(),
             stop: None,
             wall_seconds: 0.0,
+            restarts: 0,
         }
     }
 
@@ -550,6 +598,43 @@ mod tests {
             check_every: 24,
         });
         assert_eq!(walk(&job), [1, 2, 4, 8, 16, 24, 32, 48, 64, 72, 96, 100]);
+    }
+
+    #[test]
+    fn estimates_far_from_an_exact_reference_are_warned_about() {
+        let job = crate::config::Experiment::parse(
+            "[simulation]\nsamples = 100\nseed = 1\n[model]\ntype = \"pi\"\n",
+            std::path::Path::new("x.toml"),
+            &Default::default(),
+            &crate::model::Registry::builtin(),
+        )
+        .unwrap()
+        .job;
+        let pi = crate::model::Pi::new(&crate::model::PiParams {}).unwrap();
+        // Samples of 3.3 +- 0.01: 15 standard errors of the mean from pi, or none.
+        let report = |value: f64, spread: f64| {
+            let rows: Vec<Vec<f64>> = (0..100)
+                .map(|i| vec![value + spread * if i % 2 == 0 { 1.0 } else { -1.0 }])
+                .collect();
+            Report::new(
+                "x",
+                &job,
+                &pi,
+                Moments::from_rows(1, &rows),
+                "sequential",
+                1,
+                0.0,
+            )
+        };
+        let far = report(3.3, 0.1).warnings();
+        assert_eq!(far.len(), 1, "{far:?}");
+        assert!(
+            far[0].contains("standard errors from its exact reference"),
+            "{far:?}"
+        );
+        assert!(report(3.1416, 0.1).warnings().is_empty());
+        let flat = report(3.0, 0.0).warnings();
+        assert!(flat[0].contains("all 100 samples gave 3"), "{flat:?}");
     }
 
     #[test]

@@ -249,6 +249,83 @@ impl OverrideArgs {
     }
 }
 
+/// Flags people type from other tools, and the carlo flag that does the same.
+const SYNONYMS: [(&[&str], &str); 7] = [
+    (
+        &[
+            "--threads",
+            "--jobs",
+            "-j",
+            "--procs",
+            "--cores",
+            "--nproc",
+            "--num-workers",
+            "--n-workers",
+            "--parallel",
+        ],
+        "--workers",
+    ),
+    (
+        &[
+            "--n",
+            "-n",
+            "--num-samples",
+            "--n-samples",
+            "--nsamples",
+            "--paths",
+            "--iterations",
+            "--draws",
+            "--trials",
+        ],
+        "--samples",
+    ),
+    (
+        &["--output", "--outfile", "--output-file", "--summary"],
+        "--out",
+    ),
+    (&["--random-seed", "--rng-seed", "-s"], "--seed"),
+    (
+        &["--chunk", "--chunksize", "--batch-size", "--batch"],
+        "--chunk-size",
+    ),
+    (&["--executor", "--mode", "--engine"], "--backend"),
+    (&["--resume", "--restart", "--state"], "--checkpoint"),
+];
+
+/// A clap error, with the carlo flag meant when the user typed a flag of another
+/// tool (`--threads` for `--workers`), instead of clap's guess by spelling.
+pub fn suggest(mut e: clap::Error, usage: Option<clap::builder::StyledStr>) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::UnknownArgument {
+        return e;
+    }
+    let Some(ContextValue::String(given)) = e.get(ContextKind::InvalidArg) else {
+        return e;
+    };
+    let flag = given.split('=').next().unwrap_or(given).to_string();
+    if let Some((_, meant)) = SYNONYMS
+        .iter()
+        .find(|(names, _)| names.contains(&flag.as_str()))
+    {
+        e.insert(
+            ContextKind::SuggestedArg,
+            ContextValue::String((*meant).to_string()),
+        );
+        // clap's usage line was built around its own guess.
+        if let Some(usage) = usage {
+            e.insert(ContextKind::Usage, ContextValue::StyledStr(usage));
+        }
+    } else if flag == "--config" || flag == "-c" {
+        e.insert(
+            ContextKind::Suggested,
+            ContextValue::StyledStrs(vec![
+                "the config is the first argument: carlo run CONFIG".into(),
+            ]),
+        );
+    }
+    e
+}
+
 /// The destination `--out` names: `-` is standard output.
 pub fn destination(out: &str) -> Destination {
     match out {

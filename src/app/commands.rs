@@ -11,6 +11,7 @@ use std::path::Path;
 /// `carlo check`: validates a config and says what it would run.
 pub(super) fn check(args: &CheckArgs, registry: &Registry) -> Result<(), Error> {
     let e = Experiment::load(&args.config, &args.overrides.to_overrides(None), registry)?;
+    super::run::notes(&e, false);
     let plan = e.job.plan();
     let out = match &e.out {
         Destination::File(path) => path.display().to_string(),

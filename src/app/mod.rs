@@ -32,7 +32,17 @@ use cli::{Cli, Command};
 /// Runs the command line of this process with the models of `registry` and returns
 /// the exit code: 0 success, 2 bad input, 1 a failure while running, 130 interrupted.
 pub fn main(registry: Registry) -> ExitCode {
-    let matches = command().get_matches();
+    let matches = match command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(e) => {
+            let mut cmd = command();
+            cmd.build();
+            let usage = std::env::args()
+                .nth(1)
+                .and_then(|name| cmd.find_subcommand_mut(&name).map(|c| c.render_usage()));
+            cli::suggest(e, usage).exit()
+        }
+    };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),

@@ -140,12 +140,16 @@ fn refuse_unasked_mpi(experiment: &Experiment) -> Result<(), Error> {
     }
 }
 
-/// Says on stderr what validation changed (unless `quiet`).
+/// Says on stderr what validation changed (unless `quiet`) and what looks wrong
+/// (always).
 pub(super) fn notes(experiment: &Experiment, quiet: bool) {
     if !quiet {
         for note in &experiment.notes {
             say!("note: {note}");
         }
+    }
+    for warning in &experiment.warnings {
+        say!("warning: {warning}");
     }
 }
 
@@ -159,6 +163,9 @@ pub(super) fn emit(
     format: Option<Format>,
     quiet: bool,
 ) -> Result<(), Error> {
+    for warning in report.warnings() {
+        say!("warning: {warning}");
+    }
     let sheet = output::summary(report);
     let to_terminal = std::io::stdout().is_terminal();
     let format = format.unwrap_or(match out {

@@ -235,6 +235,9 @@ pub struct Experiment {
     /// What validation changed and the user should hear about (printed on stderr
     /// unless quiet), such as a backend replaced by one the model can run on.
     pub notes: Vec<String>,
+    /// Values that are valid but probably not meant (printed on stderr, even when
+    /// quiet), such as a volatility given as a percentage.
+    pub warnings: Vec<String>,
 }
 
 /// The config's tables but `[model]`, which the registry reads.
@@ -420,7 +423,8 @@ impl Experiment {
                 "missing table [model], which names the model: [model] type = \"...\"",
             ));
         };
-        let (spec, model, worker_command) = read_model(&source, model_table, registry, seed)?;
+        let (spec, model, worker_command, warnings) =
+            read_model(&source, model_table, registry, seed)?;
         let job = Job {
             samples,
             seed,
@@ -529,13 +533,19 @@ impl Experiment {
             worker_command,
             chunk_timeout,
             notes,
+            warnings,
         })
     }
 }
 
 /// What [`read_model`] finds: the job's model, the model built, and how its worker
 /// processes start if it runs only in them.
-type ModelRead = (ModelSpec, Box<dyn Model>, Option<WorkerCommand>);
+type ModelRead = (
+    ModelSpec,
+    Box<dyn Model>,
+    Option<WorkerCommand>,
+    Vec<String>,
+);
 
 /// Reads the `[model]` table: finds its type in the registry, refuses keys the type
 /// does not take, type-checks the rest with serde and builds the model once (which
@@ -605,8 +615,9 @@ fn read_model(
             other => other,
         })?;
     let worker_command = entry.worker_command(&params).transpose()?;
+    let warnings = entry.warn(&params);
     let spec = ModelSpec::from_params(kind, params);
-    Ok((spec, model, worker_command))
+    Ok((spec, model, worker_command, warnings))
 }
 
 /// Refuses `nan` and `inf` anywhere in a `[model]` value: a job carries its

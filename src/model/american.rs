@@ -72,6 +72,7 @@ pub(super) fn entry() -> Entry {
         |p: &AmericanParams, c| American::new(p, c.seed),
     )
     .keys(option_keys())
+    .warnings(|p: &AmericanParams| p.option().warnings())
     .key(
         "steps",
         "integer >= 1",

@@ -46,11 +46,14 @@ pub const SUMMARY_COLUMNS: [&str; 18] = [
 /// - `approx_reference`: an approximation that is not a reference (for example the
 ///   continuous-monitoring barrier price with the Broadie-Glasserman-Kou shift).
 /// - `stop_reason`: `samples` (all drawn) or `target` (the target error was met).
-pub const EXTRA_COLUMNS: [&str; 4] = [
+/// - `worker_restarts`: worker processes that died or stalled and were replaced
+///   (their chunks ran again, so the result is unchanged; 0 when none).
+pub const EXTRA_COLUMNS: [&str; 5] = [
     "variance_reduction",
     "reference_kind",
     "approx_reference",
     "stop_reason",
+    "worker_restarts",
 ];
 
 /// One cell.
@@ -127,6 +130,7 @@ pub fn summary(report: &Report) -> Sheet {
                     .map_or(Value::Empty, |(_, kind)| Value::Text(kind.name().into())),
                 finite(q.approx_reference),
                 Value::Text(report.stop_reason.name().into()),
+                Value::Int(report.worker_restarts),
             ]
         })
         .collect();

@@ -103,6 +103,7 @@ pub fn merge(paths: &[PathBuf], registry: &Registry) -> Result<Report, Error> {
     let dim = model.dim();
     let mut merged = Moments::empty(dim);
     let mut wall: f64 = 0.0;
+    let mut restarts = 0;
     for &i in &order {
         let mut reader = Reader::open(&paths[i])?;
         while let Some((_, moments)) = reader.next_chunk(dim)? {
@@ -110,9 +111,10 @@ pub fn merge(paths: &[PathBuf], registry: &Registry) -> Result<Report, Error> {
         }
         if let Some(trailer) = reader.trailer() {
             wall = wall.max(trailer.wall_seconds);
+            restarts += trailer.worker_restarts;
         }
     }
-    Ok(Report::new(
+    let mut report = Report::new(
         &first.name,
         job,
         model.as_ref(),
@@ -120,7 +122,9 @@ pub fn merge(paths: &[PathBuf], registry: &Registry) -> Result<Report, Error> {
         "shards",
         paths.len(),
         wall,
-    ))
+    );
+    report.worker_restarts = restarts;
+    Ok(report)
 }
 
 /// Where `carlo merge` writes without `--out`: the summary path the partials record
