@@ -300,6 +300,33 @@ mod tests {
     }
 
     #[test]
+    fn errors_in_tables_point_at_the_table() {
+        use crate::config::{Assignment, Experiment, Overrides};
+        let text = "[simulation]\nsamples = 10\nseed = 1\n[model]\ntype = \"python\"\n\
+                    entry = \"m:f\"\nquantities = [\"x\"]\nreferences = { y = 1.0 }\n";
+        let parse = |overrides: &Overrides| {
+            let path = std::path::Path::new("p.toml");
+            Experiment::parse(text, path, overrides, &super::super::Registry::builtin())
+                .unwrap_err()
+                .to_string()
+        };
+        let err = parse(&Overrides::default());
+        assert!(
+            err.contains("line 8") && err.contains("model.references.y: is not a quantity"),
+            "{err}"
+        );
+        let set = Overrides {
+            sets: vec![Assignment::parse("model.references={ z = 2.0 }").unwrap()],
+            ..Overrides::default()
+        };
+        let err = parse(&set);
+        assert!(
+            err.starts_with("--set: model.references={ z = 2.0 }:"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn the_proxy_runs_nothing_itself() {
         let proxy = PythonProxy::new(&params("m:f", &["a", "b"])).unwrap();
         assert_eq!(proxy.dim(), 2);
