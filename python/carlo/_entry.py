@@ -39,13 +39,19 @@ def describe(function):
         path = getattr(main, "__file__", None)
         if spec is not None and spec.name and spec.name != "__main__":
             module = spec.name  # run as python -m package.module
-        elif path:
+        elif path and path.endswith(".py") and os.path.isfile(path):
             module = os.path.abspath(path)
+        elif path and os.path.isfile(path):
+            why = why or (
+                f"{qualname} is defined in the script {path}, whose name does not end in "
+                ".py, so worker processes cannot import it; rename it, or use "
+                "backend='threads'"
+            )
         else:
             why = why or (
-                f"{qualname} is defined in an interactive session (a notebook or the "
-                "REPL), which worker processes cannot import; put it in a .py file and "
-                "import it, or use backend='threads'"
+                f"{qualname} is defined in an interactive session (a notebook, the REPL "
+                "or python -c), which worker processes cannot import; put it in a .py "
+                "file and import it, or use backend='threads'"
             )
     elif not module:
         module = "__main__"

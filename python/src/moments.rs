@@ -33,7 +33,7 @@
 //! exact, the rest come from the accumulator, each correct up to rounding as the
 //! [`carlo::model::Model`] contract asks.
 
-use carlo::stats::{BLOCK, Moments};
+use carlo::stats::{Accumulator, BLOCK, Moments};
 
 /// A sample that is NaN or infinite, where the model returned it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,10 +50,11 @@ pub struct NonFinite {
 const EXACT_LIMIT: f64 = 4_611_686_018_427_387_904.0; // 2^62
 
 /// The statistics of `rows`, `k` values each, row-major (`data.len() == n * k`).
+/// Fails at the first NaN or infinite value.
 pub fn chunk_moments(data: &[f64], k: usize) -> Result<Moments, NonFinite> {
     assert!(k > 0 && data.len().is_multiple_of(k), "rows of {k} values");
     let n = data.len() / k;
-    let exact = exact_columns(data, k)?;
+    let exact = exact_columns(data, k);
     let mut moments = if exact.iter().all(|&e| e) {
         let mut m = Moments::empty(k);
         m.count = n as u64;
@@ -62,38 +63,129 @@ pub fn chunk_moments(data: &[f64], k: usize) -> Result<Moments, NonFinite> {
         accumulate(data, k)
     };
     let columns: Vec<usize> = (0..k).filter(|&c| exact[c]).collect();
-    if !columns.is_empty() && n > 0 {
+    if !columns.is_empty() {
         exact_moments(data, k, &columns, &mut moments);
+    }
+    // Whole columns are finite; a NaN or infinity elsewhere makes the statistics so.
+    if moments.non_finite_column().is_some()
+        && let Some(i) = data.iter().position(|x| !x.is_finite())
+    {
+        return Err(NonFinite {
+            row: i / k,
+            column: i % k,
+            value: data[i],
+        });
     }
     Ok(moments)
 }
 
-/// Which columns qualify for the exact path; fails at the first non-finite value.
-fn exact_columns(data: &[f64], k: usize) -> Result<Vec<bool>, NonFinite> {
+/// Which columns qualify for the exact path. A column whose first value is not whole
+/// is not scanned: float columns cost nothing here.
+fn exact_columns(data: &[f64], k: usize) -> Vec<bool> {
     let n = data.len() / k;
-    let mut whole = vec![true; k];
+    let mut whole: Vec<bool> = (0..k).map(|c| n > 0 && is_whole(data[c])).collect();
+    if !whole.iter().any(|&w| w) {
+        return whole;
+    }
     let mut max = vec![0.0f64; k];
-    for (row, values) in data.chunks_exact(k).enumerate() {
-        for (column, &x) in values.iter().enumerate() {
-            if !x.is_finite() {
-                return Err(NonFinite {
-                    row,
-                    column,
-                    value: x,
-                });
+    if k == 1 {
+        (whole[0], max[0]) = scan(data);
+    } else {
+        let check = whole.clone();
+        for values in data.chunks_exact(k) {
+            for c in (0..k).filter(|&c| check[c]) {
+                whole[c] &= is_whole(values[c]);
+                max[c] = max[c].max(values[c].abs());
             }
-            whole[column] &= x == x.trunc();
-            max[column] = max[column].max(x.abs());
         }
     }
-    Ok((0..k)
+    (0..k)
         .map(|c| whole[c] && (n as f64) * max[c] < EXACT_LIMIT)
-        .collect())
+        .collect()
+}
+
+/// Adding and subtracting `1.5 * 2^52` rounds a float below `2^51` in magnitude to
+/// an integer (the sum's unit in the last place is 1): a float equal to its rounding
+/// is whole. Without SSE4.1's `roundpd` this is the fast way, and it vectorises.
+const ROUNDER: f64 = 6_755_399_441_055_744.0;
+
+/// Whole and below `2^51` in magnitude (larger values take the accumulated path).
+#[inline(always)]
+fn is_whole(x: f64) -> bool {
+    x.abs() < 2_251_799_813_685_248.0 && (x + ROUNDER) - ROUNDER == x
+}
+
+/// One column: whether every value is whole, and the largest magnitude. Written as
+/// lanes without early exits so that it vectorises.
+fn scan(data: &[f64]) -> (bool, f64) {
+    const LANES: usize = 8;
+    let mut whole = [true; LANES];
+    let mut max = [0.0f64; LANES];
+    let mut blocks = data.chunks_exact(LANES);
+    for block in &mut blocks {
+        for l in 0..LANES {
+            whole[l] &= is_whole(block[l]);
+            max[l] = max[l].max(block[l].abs());
+        }
+    }
+    for &x in blocks.remainder() {
+        whole[0] &= is_whole(x);
+        max[0] = max[0].max(x.abs());
+    }
+    (
+        whole.iter().all(|&w| w),
+        max.iter().fold(0.0f64, |a, &b| a.max(b)),
+    )
 }
 
 /// Overwrites the means of `columns` and the co-moments between them with their
 /// exact values (see the module's documentation).
 fn exact_moments(data: &[f64], k: usize, columns: &[usize], m: &mut Moments) {
+    let e = columns.len();
+    let (sum, product) = match (k, columns) {
+        (1, [0]) => one_column_sums(data),
+        _ => exact_sums(data, k, columns),
+    };
+    let n = (data.len() / k) as i128;
+    let nf = n as f64;
+    for (a, &c) in columns.iter().enumerate() {
+        m.mean[c] = sum[a] as f64 / nf;
+        for (b, &d) in columns.iter().enumerate().skip(a) {
+            let numerator = n * product[a * e + b] - sum[a] * sum[b];
+            let comoment = numerator as f64 / nf;
+            m.comoment[c * k + d] = comoment;
+            m.comoment[d * k + c] = comoment;
+        }
+    }
+}
+
+/// `S` and `Q` of one whole column. When every partial sum of squares stays below
+/// `2^53` (`n max^2 <= 2^53`), float additions of these whole numbers are exact in
+/// any order, so eight lanes add in parallel; otherwise [`exact_sums`].
+fn one_column_sums(data: &[f64]) -> (Vec<i128>, Vec<i128>) {
+    const LANES: usize = 8;
+    let max = data.iter().fold(0.0f64, |a, &x| a.max(x.abs()));
+    if (data.len() as f64) * max * max > 9_007_199_254_740_992.0 {
+        return exact_sums(data, 1, &[0]);
+    }
+    let (mut s, mut q) = ([0.0f64; LANES], [0.0f64; LANES]);
+    let mut blocks = data.chunks_exact(LANES);
+    for block in &mut blocks {
+        for l in 0..LANES {
+            s[l] += block[l];
+            q[l] += block[l] * block[l];
+        }
+    }
+    for &x in blocks.remainder() {
+        s[0] += x;
+        q[0] += x * x;
+    }
+    let total = |v: [f64; LANES]| v.iter().map(|&x| x as i128).sum::<i128>();
+    (vec![total(s)], vec![total(q)])
+}
+
+/// `S` and `Q` of whole columns in `i128`, which cannot overflow under the limit.
+fn exact_sums(data: &[f64], k: usize, columns: &[usize]) -> (Vec<i128>, Vec<i128>) {
     let e = columns.len();
     let mut sum = vec![0i128; e];
     let mut product = vec![0i128; e * e];
@@ -110,22 +202,35 @@ fn exact_moments(data: &[f64], k: usize, columns: &[usize], m: &mut Moments) {
             }
         }
     }
-    let n = (data.len() / k) as i128;
-    let nf = n as f64;
-    for (a, &c) in columns.iter().enumerate() {
-        m.mean[c] = sum[a] as f64 / nf;
-        for (b, &d) in columns.iter().enumerate().skip(a) {
-            let numerator = n * product[a * e + b] - sum[a] * sum[b];
-            let comoment = numerator as f64 / nf;
-            m.comoment[c * k + d] = comoment;
-            m.comoment[d * k + c] = comoment;
+    (sum, product)
+}
+
+/// The statistics [`carlo::stats::Accumulator`] gives for these rows: itself for up
+/// to eight columns, else [`accumulate_any`].
+fn accumulate(data: &[f64], k: usize) -> Moments {
+    fn fixed<const D: usize>(data: &[f64]) -> Moments {
+        let mut acc = Accumulator::<D>::new();
+        for row in data.chunks_exact(D) {
+            acc.push(row.try_into().expect("rows of D values"));
         }
+        acc.finish()
+    }
+    match k {
+        1 => fixed::<1>(data),
+        2 => fixed::<2>(data),
+        3 => fixed::<3>(data),
+        4 => fixed::<4>(data),
+        5 => fixed::<5>(data),
+        6 => fixed::<6>(data),
+        7 => fixed::<7>(data),
+        8 => fixed::<8>(data),
+        _ => accumulate_any(data, k),
     }
 }
 
-/// [`carlo::stats::Accumulator`] for a column count known only at run time: the same
-/// operations in the same order, so the same bits.
-fn accumulate(data: &[f64], k: usize) -> Moments {
+/// [`carlo::stats::Accumulator`] for any column count: the same operations in the
+/// same order, so the same bits.
+fn accumulate_any(data: &[f64], k: usize) -> Moments {
     let mut total = Moments::empty(k);
     let mut block = Moments::empty(k);
     let mut shift = vec![0.0f64; k];
@@ -178,7 +283,6 @@ mod tests {
     use super::*;
     use carlo::model::{Model, Pi, PiParams};
     use carlo::rng::{Family, stream};
-    use carlo::stats::Accumulator;
     use rand::RngExt;
 
     fn bits(m: &Moments) -> (u64, Vec<u64>, Vec<u64>) {
@@ -253,6 +357,50 @@ mod tests {
                 bits(&with_accumulator::<3>(&d3))
             );
         }
+    }
+
+    #[test]
+    fn any_column_count_matches_the_accumulator_bit_for_bit() {
+        for n in [1, 1024, 3000] {
+            let d3 = rows(n, 3, 4);
+            assert_eq!(
+                bits(&accumulate_any(&d3, 3)),
+                bits(&with_accumulator::<3>(&d3))
+            );
+            let d9 = rows(n, 9, 6);
+            let m = chunk_moments(&d9, 9).unwrap();
+            let reference = Moments::from_rows(
+                9,
+                &d9.chunks_exact(9).map(<[f64]>::to_vec).collect::<Vec<_>>(),
+            );
+            for (a, b) in m.comoment.iter().zip(&reference.comoment) {
+                assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0));
+            }
+        }
+    }
+
+    #[test]
+    fn whole_numbers_are_told_apart() {
+        for x in [0.0, -0.0, 1.0, -3.0, 4.0, 1e15, -(2f64.powi(51) - 1.0)] {
+            assert!(is_whole(x), "{x}");
+        }
+        for x in [
+            0.5,
+            -0.5,
+            1e-300,
+            2.5,
+            1e15 + 0.5,
+            2f64.powi(51),
+            f64::NAN,
+            f64::INFINITY,
+        ] {
+            assert!(!is_whole(x), "{x}");
+        }
+        // Sums of squares beyond 2^53 take the i128 path, and agree.
+        let big: Vec<f64> = (0..1000).map(|i| f64::from(i) * 1e6).collect();
+        assert_eq!(one_column_sums(&big), exact_sums(&big, 1, &[0]));
+        let small: Vec<f64> = (0..1001).map(|i| f64::from(i % 17) - 8.0).collect();
+        assert_eq!(one_column_sums(&small), exact_sums(&small, 1, &[0]));
     }
 
     #[test]
