@@ -19,6 +19,7 @@ mod worker;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use carlo::checkpoint::{self, Checkpoint};
 use carlo::config::{Assignment, Experiment, Overrides};
@@ -74,7 +75,13 @@ struct Steering<'a> {
     interrupt: &'a Interrupt,
     /// An exception a signal handler raised, to raise once the run has stopped.
     raised: Option<PyErr>,
+    /// When Python's signal handlers last ran.
+    checked: Instant,
 }
+
+/// How often the run lets Python's signal handlers run: often enough for Ctrl-C to
+/// feel immediate, rarely enough that taking the GIL costs nothing.
+const SIGNAL_CHECKS: Duration = Duration::from_millis(20);
 
 impl Observer for Steering<'_> {
     fn progress(&mut self, progress: &engine::Progress<'_>) {
@@ -88,13 +95,15 @@ impl Observer for Steering<'_> {
         }
     }
 
-    /// Runs Python's signal handlers (ours sets the flag), between chunks: the GIL
-    /// is taken for a moment, on the thread that called `run`.
+    /// Runs Python's signal handlers (ours sets the flag) between chunks, at most
+    /// every [`SIGNAL_CHECKS`]: the GIL is taken for a moment, on the thread that
+    /// called `run`. (A model running on that thread runs them itself.)
     fn interrupted(&mut self) -> bool {
-        if self.raised.is_none()
-            && let Err(e) = Python::attach(|py| py.check_signals())
-        {
-            self.raised = Some(e);
+        if self.raised.is_none() && self.checked.elapsed() >= SIGNAL_CHECKS {
+            self.checked = Instant::now();
+            if let Err(e) = Python::attach(|py| py.check_signals()) {
+                self.raised = Some(e);
+            }
         }
         self.raised.is_some() || self.interrupt.is_set()
     }
@@ -193,6 +202,7 @@ fn run(
         checkpoint: saver,
         interrupt,
         raised: None,
+        checked: Instant::now(),
     };
     let result = py.detach(|| engine::resume(&experiment, state, &mut steering));
     drop(steering.bar);
@@ -292,6 +302,10 @@ fn toml_value(value: &Bound<'_, PyAny>) -> PyResult<toml::Value> {
                     "{value} does not fit a config integer (-2^63 to 2^63 - 1)"
                 ))
             });
+    }
+    if value.hasattr("__float__")? {
+        // numpy's float32 and other float-like scalars.
+        return Ok(toml::Value::Float(value.extract()?));
     }
     if value.hasattr("__fspath__")? {
         return Ok(toml::Value::String(
