@@ -8,6 +8,7 @@ same) reaches worker processes.
 """
 import importlib
 import importlib.util
+import inspect
 import os
 import sys
 
@@ -26,7 +27,12 @@ def describe(function):
     if not isinstance(qualname, str):
         return "__main__:function", "it has no __qualname__; pass a function"
     why = None
-    if "<" in qualname:
+    if inspect.ismethod(function):
+        why = (
+            f"{qualname} is a bound method, whose object worker processes cannot rebuild; "
+            "pass a function defined at the top level of a module"
+        )
+    elif "<" in qualname:
         why = (
             f"{qualname} is a lambda or a nested function, which worker processes cannot "
             "import; define it at the top level of a module"

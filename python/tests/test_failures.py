@@ -162,9 +162,15 @@ def test_workers_report_a_module_they_cannot_import(tmp_path):
         sys.path.remove(str(tmp_path))
 
 
+class _Holder:
+    def method(self, rng, n):
+        return rng.random(n)
+
+
 def test_unusable_functions_and_arguments_are_clear_errors():
     cases = [
         (dict(simulate=lambda rng, n: rng.random(n)), "lambda or a nested function"),
+        (dict(simulate=_Holder().method), "is a bound method"),
         (dict(quantities=[]), "quantities=[]: must name at least one quantity"),
         (dict(quantities=["a", "a"]), "quantities=['a', 'a']: names \"a\" twice"),
         (dict(quantities=[3]), "quantities=[3]: invalid type: integer `3`, expected a string"),
