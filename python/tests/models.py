@@ -24,6 +24,17 @@ def option(rng, n, spot=100.0, strike=100.0, rate=0.05, volatility=0.2, maturity
                             discount * np.maximum(strike - s, 0.0), s])
 
 
+def option_fortran(rng, n, **market):
+    """`option`'s samples in a column-major array: the layout must not matter."""
+    return np.asfortranarray(option(rng, n, **market))
+
+
+def option_strided(rng, n, **market):
+    """`option`'s samples as a strided view of a wider array."""
+    wide = np.repeat(option(rng, n, **market), 2, axis=1)
+    return wide[:, ::2]
+
+
 def mixed(rng, n):
     """Every draw method, integer and float columns together."""
     k = rng.integers(0, 10, n).astype(np.float64)

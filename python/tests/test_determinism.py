@@ -35,6 +35,12 @@ def test_float_models_give_the_same_bits_on_every_backend():
     assert [r.quantity for r in runs[0]] == ["call", "put", "spot"]
 
 
+def test_the_array_layout_does_not_matter():
+    runs = [carlo.run_model(f, ["call", "put", "spot"], seed=3, backend="sequential", **SIZE)
+            for f in (models.option, models.option_fortran, models.option_strided)]
+    assert bits(runs[1]) == bits(runs[0]) and bits(runs[2]) == bits(runs[0])
+
+
 def test_every_draw_method_is_deterministic():
     runs = [carlo.run_model(models.mixed, ["k", "e", "bit", "z"], seed=11, backend=b,
                             workers=w, **SIZE) for b, w in (("sequential", 1), ("processes", 2))]
