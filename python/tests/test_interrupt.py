@@ -16,7 +16,10 @@ from test_failures import _children, _wait_for
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 SCRIPT = textwrap.dedent("""
-    import sys, carlo, models
+    import signal, sys, carlo, models
+    # As at a terminal: a shell running this suite in the background may have left
+    # SIGINT ignored, which Python (and carlo) would respect.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     backend, checkpoint = sys.argv[1], sys.argv[2] or None
     s = carlo.run_model(models.slow, "x", backend=backend, workers=2, samples=100_000,
                         chunk_size=2_000, seed=8, checkpoint=checkpoint,
