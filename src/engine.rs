@@ -632,7 +632,7 @@ mod tests {
             far[0].contains("standard errors from its exact reference"),
             "{far:?}"
         );
-        assert!(report(3.1416, 0.1).warnings().is_empty());
+        assert!(report(std::f64::consts::PI, 0.1).warnings().is_empty());
         let flat = report(3.0, 0.0).warnings();
         assert!(flat[0].contains("all 100 samples gave 3"), "{flat:?}");
     }

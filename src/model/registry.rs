@@ -319,7 +319,8 @@ impl Registry {
         Self::default()
     }
 
-    /// The models that come with carlo: pi, european, asian, barrier, american.
+    /// The models that come with carlo: pi, european, asian, barrier, american, and
+    /// python (a proxy whose chunks run in Python worker processes).
     pub fn builtin() -> Self {
         let mut registry = Registry::new();
         super::register_builtin(&mut registry);
