@@ -136,7 +136,7 @@ def main():
                    help="models: run_model against the Pool; builtin: carlo.run against the CLI")
     p.add_argument("--workers", default="1,2")
     p.add_argument("--scale", type=float, default=1.0, help="multiply every sample count")
-    p.add_argument("--out", type=Path, default=REPO / "results/python-api.csv")
+    p.add_argument("--out", type=Path, default=REPO / "results/studies/python-api.csv")
     args = p.parse_args()
     workers = [int(w) for w in args.workers.split(",")]
     rows = []

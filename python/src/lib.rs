@@ -90,7 +90,7 @@ impl Observer for Steering<'_> {
 
     fn checkpoint(&mut self, state: &State, last: bool) -> Result<(), Error> {
         match &mut self.checkpoint {
-            Some(c) => c.offer(state, last),
+            Some(c) => c.offer(state, last).map(|_| ()),
             None => Ok(()),
         }
     }
@@ -187,6 +187,10 @@ fn run(
             say(py, &format!("note: {note}"))?;
         }
     }
+    // Warnings are said even when quiet, as by the command line.
+    for warning in &experiment.warnings {
+        say(py, &format!("warning: {warning}"))?;
+    }
     let dim = experiment.model.dim();
     let (saver, state) = match &checkpoint {
         Some(path) => {
@@ -208,7 +212,12 @@ fn run(
     drop(steering.bar);
     let stashed = stash.lock().unwrap_or_else(|e| e.into_inner()).take();
     match result {
-        Ok(report) => summary(py, &report),
+        Ok(report) => {
+            for warning in report.warnings() {
+                say(py, &format!("warning: {warning}"))?;
+            }
+            summary(py, &report)
+        }
         Err(error) => {
             if let Some(raised) = steering.raised.or(stashed) {
                 return Err(raised);

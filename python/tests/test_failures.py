@@ -179,7 +179,7 @@ def test_unusable_functions_and_arguments_are_clear_errors():
         (dict(workers=-1), "workers=-1: invalid value"),
         (dict(samples=1), "samples=1: must be at least 2"),
         (dict(backend="gpu"), "backend='gpu': unknown variant `gpu`"),
-        (dict(confidence=1.5), "confidence=1.5: must lie strictly between 0 and 1"),
+        (dict(confidence=1.5), "confidence=1.5: must lie between 1e-6 and 1 - 1e-12"),
         (dict(backend="mpi"), "backend='mpi': carlo was built without the mpi feature"),
         (dict(args={"x": None}), "args: x: None is not a config value"),
     ]
