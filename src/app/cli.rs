@@ -72,7 +72,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub trace: Option<PathBuf>,
     /// Draw the convergence trace as an SVG: the estimate and its interval against
-    /// samples on a log axis, with the reference where there is one.
+    /// samples on a log axis, with the reference where there is one, the target
+    /// half-width and the stop (with its reason), the y-axis framed on the converged
+    /// part; and the half-width against samples.
     #[arg(long, value_name = "PATH")]
     pub plot: Option<PathBuf>,
     /// Run only shard I of N (1-based) and write its partial for `carlo merge`:
@@ -181,7 +183,8 @@ pub struct ScaleArgs {
     /// The study's CSV, rewritten after each point [default: results/<name>-scale.csv].
     #[arg(long, short, value_name = "PATH")]
     pub out: Option<PathBuf>,
-    /// Also draw speedup and throughput against workers as an SVG.
+    /// Also draw speedup and throughput against workers as an SVG, with min-max
+    /// whiskers over the repeats.
     #[arg(long, value_name = "PATH")]
     pub plot: Option<PathBuf>,
     /// Total samples (per worker with --weak) [config: simulation.samples].
