@@ -6,6 +6,8 @@
 #
 # Needs `carlo` on the PATH of the compute nodes (or CARLO=/path/to/carlo) and a file
 # system shared by the nodes, where the partials and the summary are written.
+# docs/clusters.md explains each step; tests/schedulers.rs runs this script against a
+# stand-in sbatch and checks the merged bits.
 set -euo pipefail
 
 config=${1:?usage: $0 CONFIG N [CPUS_PER_SHARD]}
@@ -16,13 +18,17 @@ name=$(basename "$config" .toml)
 parts=results/$name-shards
 mkdir -p "$parts"
 
-# 1. The array: task I runs shard I/N. carlo reads SLURM_ARRAY_TASK_ID,
-#    SLURM_ARRAY_TASK_COUNT and SLURM_ARRAY_TASK_MIN itself, so the command names no
-#    shard; each shard runs its chunks on a thread per allocated CPU. `--parsable`
-#    prints the array's job id (`ID` or `ID;CLUSTER`).
+# 1. The array: task I runs shard I/N. `--shard auto` makes carlo read the array's
+#    variables (SLURM_ARRAY_TASK_ID, _COUNT, _MIN, _MAX, _STEP); without it a task
+#    would run the whole job. Each shard runs its chunks on a thread per allocated
+#    CPU and writes its partial atomically, so a task that dies leaves no partial
+#    behind and `scontrol requeue ID_I` redoes it. (A task resubmitted alone with
+#    `sbatch --array=I` is an array of one task, which `--shard auto` takes for the
+#    whole job: give such a task `--shard I/N` instead.)
+#    `--parsable` prints the array's job id (`ID` or `ID;CLUSTER`).
 array=$(sbatch --parsable --array=1-"$shards" --cpus-per-task="$cpus" \
     --job-name="carlo-$name" --output="$parts/shard-%a.log" \
-    --wrap="$carlo run $config --workers $cpus --quiet --out $parts/part-\$SLURM_ARRAY_TASK_ID-of-$shards.json")
+    --wrap="$carlo run $config --shard auto --workers $cpus --quiet --out $parts/part-\$SLURM_ARRAY_TASK_ID-of-$shards.json")
 array=${array%%;*}
 
 # 2. The merge: `afterok` on the array's id waits for every task and runs only if all
