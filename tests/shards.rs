@@ -254,8 +254,10 @@ fn merge_refuses_overlaps_and_gaps_naming_the_chunks() {
         &[halves[0].clone(), thirds[1].clone(), thirds[2].clone()],
         &["overlap", "chunks 34-50"],
     );
+    // 1/2 holds chunks 0-50 and 1/1 all of them: not the same chunks.
+    let whole = run_shard(&config, "1/1", &[]);
     refuses(
-        &[halves[0].clone(), halves[0].clone(), halves[1].clone()],
+        &[halves[0].clone(), whole.clone()],
         &["overlap", "chunks 0-50"],
     );
     refuses(
@@ -372,4 +374,239 @@ fn a_failed_merge_writes_no_file() {
         .assert()
         .code(2);
     assert!(!out_file.exists());
+}
+
+/// `text`, a partial, with its checksum made right again after an edit: what a
+/// build that computes other bits would have written.
+fn resealed(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let body_end = text.trim_end_matches('\n').rfind('\n').unwrap() + 1;
+    let (body, trailer) = text.split_at(body_end);
+    let mut trailer: serde_json::Value = serde_json::from_str(trailer).unwrap();
+    let digest = Sha256::digest(body.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    trailer["sha256"] = hex.into();
+    format!("{body}{trailer}\n")
+}
+
+#[test]
+fn a_shard_that_ran_twice_merges_once_when_its_bits_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = pi_config(dir.path(), 7, 1_000_003);
+    let reference = common::result_columns(&common::run_csv(&config, &["--backend", "sequential"]));
+    let first = run_shard(&config, "1/2", &[]);
+    let second = run_shard(&config, "2/2", &[]);
+    // The same shard again, elsewhere and on another backend, under another name (a
+    // scheduler's retry that names partials by attempt).
+    let again = dir.path().join("pi.part-1-of-2.attempt-2.json");
+    cargo_bin_cmd!("carlo")
+        .arg("run")
+        .arg(&config)
+        .args([
+            "--shard",
+            "1/2",
+            "--quiet",
+            "--backend",
+            "processes",
+            "--workers",
+            "2",
+        ])
+        .arg("--out")
+        .arg(&again)
+        .assert()
+        .success();
+    for parts in [
+        vec![first.clone(), second.clone(), again.clone()],
+        vec![again.clone(), second.clone(), first.clone(), first.clone()],
+    ] {
+        let out = merge(&parts);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let csv = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(common::result_columns(&csv), reference);
+        assert_eq!(common::field(&csv, "workers"), "2", "a shard counts once");
+    }
+    // Without --quiet, the merge says so.
+    let out = cargo_bin_cmd!("carlo")
+        .arg("merge")
+        .args([&first, &second, &again])
+        .args(["--out", "-", "--format", "csv"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("shard 1/2 ran twice") && stderr.contains(&*again.to_string_lossy()),
+        "{stderr}"
+    );
+    // The same chunks with other bits, checksum and all (another build's): refused,
+    // whichever comes first.
+    let text = std::fs::read_to_string(&first).unwrap();
+    let other = dir.path().join("other-build.json");
+    let edited = resealed(&text.replacen("[3,10000,[3.", "[3,10000,[2.", 1));
+    assert_ne!(edited, text);
+    std::fs::write(&other, edited).unwrap();
+    refuses(
+        &[first.clone(), other.clone(), second.clone()],
+        &["different statistics", "chunks 0-50", "shard 1/2"],
+    );
+    refuses(
+        &[other.clone(), second.clone(), first.clone()],
+        &["different statistics", &other.to_string_lossy()],
+    );
+}
+
+/// The chunks of shard `index` (0-based) of `shards` in a run of `chunks` chunks:
+/// earlier shards get the remainder, one chunk each.
+fn share(chunks: u64, index: u64, shards: u64) -> std::ops::Range<u64> {
+    let (base, extra) = (chunks / shards, chunks % shards);
+    let start = index * base + index.min(extra);
+    start..start + base + u64::from(index < extra)
+}
+
+/// Runs `jobs` on a few threads at once, as an array's tasks would.
+fn in_parallel(jobs: Vec<Box<dyn FnOnce() + Send>>) {
+    let jobs = std::sync::Mutex::new(jobs);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                loop {
+                    let job = jobs.lock().unwrap().pop();
+                    match job {
+                        Some(job) => job(),
+                        None => break,
+                    }
+                }
+            });
+        }
+    });
+}
+
+/// A job array as a cluster runs it: 300 shards of a 1001-chunk run, some run twice
+/// (the retry rewriting its partial, or writing one of its own), some lost with
+/// their node (killed halfway); the merge names the lost ones, they are rerun, and
+/// the merge of whatever the folder then holds gives the single-run bits, reading
+/// the 300 partials with no more than a handful of files open.
+#[test]
+fn hundreds_of_shards_some_run_twice_some_lost_and_rerun_merge_to_one_run() {
+    const SHARDS: u64 = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::write_config(
+        dir.path(),
+        "pi.toml",
+        "[simulation]\nname = \"pi\"\nsamples = 1_000_003\nseed = 5\nchunk_size = 1000\n\
+         [model]\ntype = \"pi\"\n",
+    );
+    let chunks = 1001;
+    let reference = common::result_columns(&common::run_csv(&config, &["--backend", "sequential"]));
+    let parts = dir.path().join("parts");
+    std::fs::create_dir(&parts).unwrap();
+    let part = |i: u64| parts.join(format!("part-{i}-of-{SHARDS}.json"));
+    let shard = |i: u64, extra: &[&str]| {
+        let mut cmd = cargo_bin_cmd!("carlo");
+        cmd.arg("run")
+            .arg(&config)
+            .args(["--shard", &format!("{i}/{SHARDS}"), "--quiet", "--out"])
+            .arg(part(i))
+            .args(extra);
+        cmd
+    };
+    let lost = [1, 150, 300];
+    // The array: every task but the lost ones runs to the end.
+    let jobs: Vec<Box<dyn FnOnce() + Send>> = (1..=SHARDS)
+        .filter(|i| !lost.contains(i))
+        .map(|i| {
+            let mut cmd = shard(i, &["--backend", "sequential"]);
+            Box::new(move || {
+                cmd.assert().success();
+            }) as Box<dyn FnOnce() + Send>
+        })
+        .collect();
+    in_parallel(jobs);
+    // The lost ones die with their node in the middle of their first chunk, each
+    // leaving its temporary file behind.
+    let temporaries = || {
+        std::fs::read_dir(&parts)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(".carlo-")
+            })
+            .count()
+    };
+    for (killed, &i) in lost.iter().enumerate() {
+        let first = share(chunks, i - 1, SHARDS).start;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_carlo"));
+        cmd.arg("run")
+            .arg(&config)
+            .args(["--shard", &format!("{i}/{SHARDS}"), "--quiet", "--out"])
+            .arg(part(i))
+            .args(["--backend", "threads", "--workers", "1"])
+            .env("CARLO_FAULT", format!("sleep-at:{first}:60000"));
+        let mut child = cmd.spawn().unwrap();
+        // It has started writing (its temporary file exists) when it is killed.
+        let start = std::time::Instant::now();
+        while temporaries() == killed {
+            assert!(start.elapsed().as_secs() < 20, "shard {i} never started");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!part(i).exists(), "a killed shard left a partial");
+    }
+    // Retries: two shards run again on other backends, rewriting their partials, and
+    // one writes a partial of its own beside the first.
+    shard(42, &["--backend", "processes", "--workers", "2"])
+        .assert()
+        .success();
+    shard(299, &["--backend", "threads", "--workers", "3"])
+        .assert()
+        .success();
+    std::fs::copy(
+        part(7),
+        parts.join(format!("part-7-of-{SHARDS}.retry.json")),
+    )
+    .unwrap();
+
+    let everything = |dir: &Path| -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        found.sort();
+        found
+    };
+    refuses(
+        &everything(&parts),
+        &["missing", "shards 1/300, 150/300, 300/300"],
+    );
+    for &i in &lost {
+        shard(i, &[]).assert().success();
+    }
+    let found = everything(&parts);
+    assert_eq!(found.len() as u64, SHARDS + 1);
+    // Never more than a few files open: a merge of 301 partials under a limit of 16
+    // descriptors.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 16 && exec \"$0\" merge \"$@\" --out - --format csv --quiet")
+        .arg(env!("CARGO_BIN_EXE_carlo"))
+        .args(&found)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(common::result_columns(&csv), reference);
+    assert_eq!(common::field(&csv, "workers"), SHARDS.to_string());
 }

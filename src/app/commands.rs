@@ -72,31 +72,45 @@ pub(super) fn models(registry: &Registry) -> Result<(), Error> {
 
 /// `carlo merge`: shard partials into the summary of one run.
 pub(super) fn merge(args: &MergeArgs, registry: &Registry) -> Result<(), Error> {
-    // Where the summary goes is settled, and checked, before any chunk is read.
-    let out = match args.out.as_deref() {
-        Some(out) => super::cli::destination(out),
+    let inputs: Vec<(&str, &Path)> = args
+        .parts
+        .iter()
+        .map(|p| ("a partial being merged", p.as_path()))
+        .collect();
+    // Where the summary goes is settled, and checked, before any chunk is read;
+    // each partial's file is opened once for its header.
+    let (out, partials) = match args.out.as_deref() {
+        Some(out) => {
+            let out = super::cli::destination(out);
+            if let Destination::File(path) = &out {
+                output::check_outputs(&[("the summary", path)], &inputs)?;
+            }
+            (out, shard::Partials::open(&args.parts)?)
+        }
         None => {
-            let headers = args
-                .parts
-                .iter()
-                .map(|p| Ok(shard::Reader::open(p)?.header))
-                .collect::<Result<Vec<_>, Error>>()?;
-            let path = shard::default_summary(&headers).map_err(|reason| Error::Flag {
-                flag: "--out".into(),
-                reason,
-            })?;
-            Destination::File(path)
+            let partials = shard::Partials::open(&args.parts)?;
+            let path =
+                shard::default_summary(partials.headers()).map_err(|reason| Error::Flag {
+                    flag: "--out".into(),
+                    reason,
+                })?;
+            output::check_outputs(&[("the summary", &path)], &inputs)?;
+            (Destination::File(path), partials)
         }
     };
-    if let Destination::File(path) = &out {
-        let inputs: Vec<(&str, &Path)> = args
-            .parts
-            .iter()
-            .map(|p| ("a partial being merged", p.as_path()))
-            .collect();
-        output::check_outputs(&[("the summary", path)], &inputs)?;
+    let duplicates = partials.duplicates();
+    let report = partials.merge(registry)?;
+    if !args.quiet {
+        for d in &duplicates {
+            say!(
+                "note: {} holds the chunks of {} (shard {} ran twice) with the same bits: \
+                 merged once",
+                d.dropped.display(),
+                d.kept.display(),
+                d.shard
+            );
+        }
     }
-    let report = shard::merge(&args.parts, registry)?;
     super::run::emit(&report, &out, args.format, args.quiet)
 }
 

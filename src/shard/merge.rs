@@ -3,128 +3,256 @@
 //!
 //! Merging streams: the headers of every partial are read and checked first (same
 //! job, no overlap, no gap), then each partial's chunks are read in chunk order and
-//! folded one at a time, so memory does not depend on how many chunks or partials
-//! there are.
+//! folded one at a time, so memory does not depend on how many chunks there are.
+//! Each partial's file is opened once for its header and closed again: small
+//! partials keep their chunks in memory until their turn (up to [`MEMORY_BUDGET`]
+//! bytes for all of them), larger ones are opened a second time. So `carlo merge`
+//! holds one file open at a time however many partials it merges, and a merge of
+//! 10,000 one-chunk partials opens 10,000 files, not 20,000.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use super::partial::{Header, Reader};
+use super::partial::{Header, Parked, Reader};
 use crate::Error;
 use crate::engine::Report;
 use crate::model::{Context, Registry};
 use crate::rng::DERIVATION;
 use crate::stats::Moments;
 
+/// Bytes of chunk lines that [`Partials::open`] keeps in memory, for all partials
+/// together, so that their files need not be opened again: 64 MiB, about a million
+/// one-column chunks.
+pub const MEMORY_BUDGET: u64 = 64 << 20;
+
+/// The partials of one run, each file opened once, its header read and checked:
+/// ready to [`merge`](Partials::merge).
+#[derive(Debug)]
+pub struct Partials {
+    parked: Vec<Parked>,
+    /// Each partial's header, in the order given.
+    headers: Vec<Header>,
+}
+
+/// A partial that holds the same chunks as another one: a shard that ran twice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Duplicate {
+    /// The partial that is merged.
+    pub kept: PathBuf,
+    /// The one that holds the same chunks, checked to have the same bits and then
+    /// left out.
+    pub dropped: PathBuf,
+    /// The shard, `I/N`.
+    pub shard: String,
+}
+
+impl Partials {
+    /// Opens the partials at `paths` one after the other and reads their headers,
+    /// refusing a file that is no partial of this carlo or is inconsistent in itself.
+    pub fn open(paths: &[PathBuf]) -> Result<Self, Error> {
+        Self::open_within(paths, MEMORY_BUDGET)
+    }
+
+    /// [`open`](Self::open), keeping at most `budget` bytes of chunk lines in memory.
+    fn open_within(paths: &[PathBuf], mut budget: u64) -> Result<Self, Error> {
+        if paths.is_empty() {
+            return Err(Error::Merge("no partials given".into()));
+        }
+        let mut parked = Vec::with_capacity(paths.len());
+        let mut headers = Vec::with_capacity(paths.len());
+        for path in paths {
+            let reader = Reader::open(path)?;
+            check_one(path, &reader.header)?;
+            headers.push(reader.header.clone());
+            parked.push(reader.park(&mut budget)?);
+        }
+        Ok(Partials { parked, headers })
+    }
+
+    /// The headers, in the order the partials were given.
+    pub fn headers(&self) -> &[Header] {
+        &self.headers
+    }
+
+    /// Partials that hold exactly the chunks of another one (a shard rerun that
+    /// wrote its partial under another name, or a file given twice): each is
+    /// merged once, after [`merge`](Self::merge) has checked that both hold the same
+    /// bits. Partials that overlap otherwise are refused by `merge`.
+    pub fn duplicates(&self) -> Vec<Duplicate> {
+        let mut found = Vec::new();
+        let mut holder: Option<usize> = None;
+        for i in self.order() {
+            let h = &self.headers[i];
+            if h.chunk_start == h.chunk_end {
+                continue;
+            }
+            match holder {
+                Some(k)
+                    if (h.chunk_start, h.chunk_end)
+                        == (self.headers[k].chunk_start, self.headers[k].chunk_end) =>
+                {
+                    found.push(Duplicate {
+                        kept: self.parked[k].path().to_path_buf(),
+                        dropped: self.parked[i].path().to_path_buf(),
+                        shard: format!("{}/{}", h.shard, h.shards),
+                    });
+                }
+                _ => holder = Some(i),
+            }
+        }
+        found
+    }
+
+    /// The partials by chunk range, then in the order given.
+    fn order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.headers.len()).collect();
+        order.sort_by_key(|&i| (self.headers[i].chunk_start, self.headers[i].chunk_end, i));
+        order
+    }
+
+    /// The report of the run whose partials these are: the same estimates, bit for
+    /// bit, as one run of the job.
+    ///
+    /// The `backend` is `shards`, `workers` the number of partials merged (a
+    /// duplicate counts once), and `wall_seconds` the longest shard's (shards are
+    /// meant to run at the same time).
+    ///
+    /// Refuses, naming the files or chunks: a partial whose content is inconsistent
+    /// or edited (its checksum), partials of different jobs or seeds, partials that
+    /// overlap (unless they hold the same chunks with the same bits: see
+    /// [`duplicates`](Self::duplicates)), and chunks no partial holds.
+    pub fn merge(self, registry: &Registry) -> Result<Report, Error> {
+        let headers = &self.headers;
+        let path = |i: usize| self.parked[i].path();
+        let first = &headers[0];
+        for (i, header) in headers.iter().enumerate() {
+            if header.fingerprint != first.fingerprint {
+                return Err(Error::Merge(format!(
+                    "{} and {} are partials of different runs ({}); merge only the shards of one config and seed",
+                    path(0).display(),
+                    path(i).display(),
+                    differences(first, header)
+                )));
+            }
+        }
+        let job = &first.job;
+        // One model for every partial: they hold one job, checked above.
+        let model = registry
+            .build(&job.model, &Context::new(job.seed))
+            .map_err(|e| bad(path(0), "job", e.to_string()))?;
+        let chunks = job.plan().chunks();
+        let order = self.order();
+        // Overlaps and gaps, from the headers alone, before reading a chunk. Each
+        // partial merged is a holder; a duplicate of one is checked against it.
+        let mut covered = 0;
+        let mut holders: Vec<(usize, Vec<usize>)> = Vec::new();
+        let mut missing = Vec::new();
+        for &i in &order {
+            let h = &headers[i];
+            if h.chunk_start == h.chunk_end {
+                continue; // a shard of a run with fewer chunks than shards
+            }
+            if let Some((prev, twins)) = holders.last_mut() {
+                let p = &headers[*prev];
+                if (h.chunk_start, h.chunk_end) == (p.chunk_start, p.chunk_end) {
+                    twins.push(i);
+                    continue;
+                }
+                if h.chunk_start < p.chunk_end {
+                    return Err(Error::Merge(format!(
+                        "{} and {} overlap: both hold {}",
+                        path(*prev).display(),
+                        path(i).display(),
+                        chunk_list(std::slice::from_ref(
+                            &(h.chunk_start..p.chunk_end.min(h.chunk_end))
+                        ))
+                    )));
+                }
+            }
+            if h.chunk_start > covered {
+                missing.push(covered..h.chunk_start);
+            }
+            covered = h.chunk_end;
+            holders.push((i, Vec::new()));
+        }
+        if covered < chunks {
+            missing.push(covered..chunks);
+        }
+        if !missing.is_empty() {
+            return Err(Error::Merge(format!(
+                "{} of the run's {chunks} chunks (0-{}) {} missing{}; merge needs the partial of every shard",
+                chunk_list(&missing),
+                chunks - 1,
+                if missing.len() == 1 && missing[0].end - missing[0].start == 1 {
+                    "is"
+                } else {
+                    "are"
+                },
+                shards_holding(&missing, headers)
+            )));
+        }
+        // Partials of shards with no chunks (more shards than chunks) are read for
+        // their checksums, and count as merged.
+        let empty: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|&i| headers[i].chunk_start == headers[i].chunk_end)
+            .collect();
+        let merged_partials = holders.len() + empty.len();
+        // The chunks, in order, one partial after another.
+        let dim = model.dim();
+        let mut merged = Moments::empty(dim);
+        let mut wall: f64 = 0.0;
+        let mut restarts = 0;
+        let mut parked: Vec<Option<Parked>> = self.parked.into_iter().map(Some).collect();
+        let mut take = |i: usize| parked[i].take().expect("each partial is read once");
+        let holding = empty.into_iter().map(|i| (i, Vec::new()));
+        for (i, twins) in holding.chain(holders) {
+            let h = &headers[i];
+            let mut reader = take(i).resume()?;
+            while let Some((_, moments)) = reader.next_chunk(dim)? {
+                merged.merge(&moments);
+            }
+            if let Some(trailer) = reader.trailer() {
+                wall = wall.max(trailer.wall_seconds);
+                restarts += trailer.worker_restarts;
+            }
+            let digest = reader.chunks_digest();
+            for twin in twins {
+                let mut other = take(twin).resume()?;
+                while other.next_chunk(dim)?.is_some() {}
+                if other.chunks_digest() != digest {
+                    return Err(Error::Merge(format!(
+                        "{} and {} both hold {} (shard {}/{}), with different statistics: \
+                         they were computed by different builds or altered; rerun that shard",
+                        reader.path().display(),
+                        other.path().display(),
+                        chunk_list(std::slice::from_ref(&(h.chunk_start..h.chunk_end))),
+                        headers[twin].shard,
+                        headers[twin].shards
+                    )));
+                }
+            }
+        }
+        let mut report = Report::new(
+            &first.name,
+            job,
+            model.as_ref(),
+            merged,
+            "shards",
+            merged_partials,
+            wall,
+        );
+        report.worker_restarts = restarts;
+        Ok(report)
+    }
+}
+
 /// The report of the run whose partials are the files `paths`: the same estimates,
-/// bit for bit, as one run of the job.
-///
-/// The `backend` is `shards`, `workers` the number of partials, and `wall_seconds`
-/// the longest shard's (shards are meant to run at the same time).
-///
-/// Refuses, naming the files or chunks: a partial whose content is inconsistent or
-/// edited (its checksum), of another carlo version or stream derivation, partials
-/// of different jobs or seeds, partials that overlap, and chunks no partial holds.
+/// bit for bit, as one run of the job. [`Partials::open`] then
+/// [`Partials::merge`], which say what is refused.
 pub fn merge(paths: &[PathBuf], registry: &Registry) -> Result<Report, Error> {
-    let Some(first_path) = paths.first() else {
-        return Err(Error::Merge("no partials given".into()));
-    };
-    let headers = paths
-        .iter()
-        .map(|path| {
-            let header = Reader::open(path)?.header;
-            check_one(path, &header)?;
-            Ok(header)
-        })
-        .collect::<Result<Vec<Header>, Error>>()?;
-    let first = &headers[0];
-    for (path, header) in paths.iter().zip(&headers) {
-        if header.fingerprint != first.fingerprint {
-            return Err(Error::Merge(format!(
-                "{} and {} are partials of different runs ({}); merge only the shards of one config and seed",
-                first_path.display(),
-                path.display(),
-                differences(first, header)
-            )));
-        }
-    }
-    let job = &first.job;
-    // One model for every partial: they hold one job, checked above.
-    let model = registry
-        .build(&job.model, &Context::new(job.seed))
-        .map_err(|e| bad(first_path, "job", e.to_string()))?;
-    let chunks = job.plan().chunks();
-    let mut order: Vec<usize> = (0..paths.len()).collect();
-    order.sort_by_key(|&i| (headers[i].chunk_start, headers[i].chunk_end));
-    // Overlaps and gaps, from the headers alone, before reading a chunk.
-    let mut covered = 0;
-    let mut holder: Option<usize> = None;
-    let mut missing = Vec::new();
-    for &i in &order {
-        let h = &headers[i];
-        if h.chunk_start == h.chunk_end {
-            continue; // a shard of a run with fewer chunks than shards
-        }
-        if let Some(prev) = holder
-            && h.chunk_start < headers[prev].chunk_end
-        {
-            return Err(Error::Merge(format!(
-                "{} and {} overlap: both hold {}",
-                paths[prev].display(),
-                paths[i].display(),
-                chunk_list(std::slice::from_ref(
-                    &(h.chunk_start..headers[prev].chunk_end.min(h.chunk_end))
-                ))
-            )));
-        }
-        if h.chunk_start > covered {
-            missing.push(covered..h.chunk_start);
-        }
-        covered = h.chunk_end;
-        holder = Some(i);
-    }
-    if covered < chunks {
-        missing.push(covered..chunks);
-    }
-    if !missing.is_empty() {
-        return Err(Error::Merge(format!(
-            "{} of the run's {chunks} chunks (0-{}) {} missing{}; merge needs the partial of every shard",
-            chunk_list(&missing),
-            chunks - 1,
-            if missing.len() == 1 && missing[0].end - missing[0].start == 1 {
-                "is"
-            } else {
-                "are"
-            },
-            shards_holding(&missing, &headers)
-        )));
-    }
-    // The chunks, in order, one partial after another.
-    let dim = model.dim();
-    let mut merged = Moments::empty(dim);
-    let mut wall: f64 = 0.0;
-    let mut restarts = 0;
-    for &i in &order {
-        let mut reader = Reader::open(&paths[i])?;
-        while let Some((_, moments)) = reader.next_chunk(dim)? {
-            merged.merge(&moments);
-        }
-        if let Some(trailer) = reader.trailer() {
-            wall = wall.max(trailer.wall_seconds);
-            restarts += trailer.worker_restarts;
-        }
-    }
-    let mut report = Report::new(
-        &first.name,
-        job,
-        model.as_ref(),
-        merged,
-        "shards",
-        paths.len(),
-        wall,
-    );
-    report.worker_restarts = restarts;
-    Ok(report)
+    Partials::open(paths)?.merge(registry)
 }
 
 /// Where `carlo merge` writes without `--out`: the summary path the partials record
@@ -254,5 +382,101 @@ fn shards_holding(missing: &[Range<u64>], headers: &[Header]) -> String {
         0 => String::new(),
         1 => format!(" (the share of shard {})", shards[0]),
         _ => format!(" (the shares of shards {})", shards.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Destination, Job};
+    use crate::model::{ModelSpec, PiParams};
+    use crate::shard::Writer;
+
+    fn job() -> Job {
+        Job {
+            samples: 25,
+            seed: 3,
+            chunk_size: 4,
+            confidence: 0.95,
+            model: ModelSpec::new("pi", &PiParams {}),
+            target: None,
+        }
+    }
+
+    /// Writes the 7 chunks of `job()` as `shards` partials in `dir`.
+    fn partials(dir: &Path, shards: u64) -> Vec<PathBuf> {
+        let job = job();
+        let plan = job.plan();
+        (0..shards)
+            .map(|s| {
+                let path = dir.join(format!("p{s}.json"));
+                let range = plan.share(s, shards);
+                let header = Header::new("pi", &job, (s, shards), range.clone(), None);
+                let mut w = Writer::create(&Destination::File(path.clone()), &header).unwrap();
+                for i in range {
+                    let n = plan.chunk(i).samples;
+                    let m = Moments {
+                        count: n,
+                        mean: vec![3.0 + i as f64 / 7.0],
+                        comoment: vec![0.1 * n as f64 + 1.0 / 3.0],
+                    };
+                    w.push(i, &m).unwrap();
+                }
+                w.finish("sequential", 1, 0.1, 0).unwrap();
+                path
+            })
+            .collect()
+    }
+
+    fn bits(report: &Report) -> Vec<u64> {
+        report
+            .moments
+            .mean
+            .iter()
+            .chain(&report.moments.comoment)
+            .map(|x| x.to_bits())
+            .collect()
+    }
+
+    #[test]
+    fn partials_read_again_from_their_files_merge_to_the_same_bits() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = partials(dir.path(), 3);
+        let registry = Registry::builtin();
+        let kept = Partials::open(&paths).unwrap().merge(&registry).unwrap();
+        // No memory at all: every file is opened a second time.
+        let reread = Partials::open_within(&paths, 0)
+            .unwrap()
+            .merge(&registry)
+            .unwrap();
+        // Memory for the first partial only.
+        let first = std::fs::metadata(&paths[0]).unwrap().len();
+        let some = Partials::open_within(&paths, first)
+            .unwrap()
+            .merge(&registry)
+            .unwrap();
+        assert_eq!(kept.moments.count, 25);
+        assert_eq!(bits(&kept), bits(&reread));
+        assert_eq!(bits(&kept), bits(&some));
+    }
+
+    #[test]
+    fn a_partial_replaced_between_its_header_and_its_chunks_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = partials(dir.path(), 2);
+        let partials_of_3 = partials(&dir.path().join("3"), 3);
+        let opened = Partials::open_within(&paths, 0).unwrap();
+        // A shard of another layout lands at the same path before the chunks are read.
+        std::fs::copy(&partials_of_3[0], &paths[0]).unwrap();
+        let err = opened.merge(&Registry::builtin()).unwrap_err().to_string();
+        assert!(err.contains("changed while it was being merged"), "{err}");
+        // Kept in memory, it is merged as it was read.
+        let paths = partials(dir.path(), 2);
+        let opened = Partials::open(&paths).unwrap();
+        std::fs::copy(&partials_of_3[0], &paths[0]).unwrap();
+        assert_eq!(
+            opened.merge(&Registry::builtin()).unwrap().moments.count,
+            25
+        );
     }
 }

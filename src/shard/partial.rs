@@ -15,7 +15,7 @@
 //! read back with the same bits; statistics are always finite (a chunk with a NaN
 //! or infinite sample fails its run).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -258,10 +258,16 @@ fn hex(bytes: &[u8]) -> String {
 /// then the trailer, whose checksum is verified.
 pub struct Reader {
     path: PathBuf,
-    lines: BufReader<std::fs::File>,
+    lines: Box<dyn BufRead>,
     hasher: Sha256,
+    /// The chunk lines alone, to compare partials of the same chunks.
+    body: Sha256,
     /// The header.
     pub header: Header,
+    /// The header's line as read, without its newline.
+    header_line: Vec<u8>,
+    /// The file's length when it was opened.
+    len: u64,
     next: u64,
     buf: Vec<u8>,
     trailer: Option<Trailer>,
@@ -276,19 +282,105 @@ impl std::fmt::Debug for Reader {
     }
 }
 
+/// A partial whose header has been read and whose file is closed: what `carlo merge`
+/// keeps of each partial between reading the headers of all of them and reading
+/// their chunks, so that it never holds more than one file open, however many
+/// partials it merges. A small partial's chunks are kept in memory (within a budget
+/// shared by all), so that its file is opened once; a larger one is opened again,
+/// and its header must not have changed in between.
+pub struct Parked {
+    path: PathBuf,
+    hasher: Sha256,
+    header: Header,
+    header_line: Vec<u8>,
+    /// The bytes after the header's line, when they fit the budget.
+    rest: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Parked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parked")
+            .field("path", &self.path)
+            .field("in_memory", &self.rest.as_ref().map(Vec::len))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Parked {
+    /// The partial's header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The partial's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A reader positioned after the header, as [`Reader::open`] left it.
+    pub fn resume(self) -> Result<Reader, Error> {
+        let Parked {
+            path,
+            hasher,
+            header,
+            header_line,
+            rest,
+        } = self;
+        let reopened = rest.is_none();
+        let lines: Box<dyn BufRead> = match rest {
+            Some(bytes) => Box::new(std::io::Cursor::new(bytes)),
+            None => Box::new(BufReader::new(std::fs::File::open(&path).map_err(
+                |source| Error::Read {
+                    path: path.clone(),
+                    source,
+                },
+            )?)),
+        };
+        let mut reader = Reader {
+            path,
+            lines,
+            hasher,
+            body: Sha256::new(),
+            next: header.chunk_start,
+            header,
+            header_line,
+            len: 0,
+            buf: Vec::new(),
+            trailer: None,
+        };
+        if reopened {
+            // Opened again: it must still be the partial whose header was read.
+            let first = reader.read_line()?;
+            if first.as_deref() != Some(reader.header_line.as_slice()) {
+                return Err(reader.bad(
+                    "it changed while it was being merged (its header is not the one read \
+                     before): merge again once no shard writes it"
+                        .into(),
+                ));
+            }
+        }
+        Ok(reader)
+    }
+}
+
 impl Reader {
     /// Opens the partial at `path` and reads its header. A file that is not a
     /// partial, or one of another format or carlo version, is an error that names it.
     pub fn open(path: &Path) -> Result<Self, Error> {
-        let file = std::fs::File::open(path).map_err(|source| Error::Read {
+        let read = |source| Error::Read {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let file = std::fs::File::open(path).map_err(read)?;
+        let len = file.metadata().map_err(read)?.len();
         let mut reader = Reader {
             path: path.to_path_buf(),
-            lines: BufReader::new(file),
+            len,
+            lines: Box::new(BufReader::new(file)),
             hasher: Sha256::new(),
+            body: Sha256::new(),
             header: placeholder_header(),
+            header_line: Vec::new(),
             next: 0,
             buf: Vec::new(),
             trailer: None,
@@ -331,7 +423,44 @@ impl Reader {
         }
         reader.next = header.chunk_start;
         reader.header = header;
+        reader.header_line = first;
         Ok(reader)
+    }
+
+    /// Closes the file after the header: the rest of the file is read into memory if
+    /// it is at most `budget` bytes (which it then uses up), else it is read again
+    /// from the file by [`Parked::resume`].
+    pub fn park(mut self, budget: &mut u64) -> Result<Parked, Error> {
+        assert_eq!(
+            self.next, self.header.chunk_start,
+            "only a reader that has read nothing but its header is parked"
+        );
+        // The bytes after the header, read now only if they fit what may be kept.
+        let after_header = self.len.saturating_sub(self.header_line.len() as u64 + 1);
+        let rest = if after_header <= *budget {
+            let mut rest = Vec::with_capacity(after_header as usize);
+            self.lines
+                .read_to_end(&mut rest)
+                .map_err(|source| Error::Read {
+                    path: self.path.clone(),
+                    source,
+                })?;
+            *budget = budget.saturating_sub(rest.len() as u64);
+            Some(rest)
+        } else {
+            None
+        };
+        let header_line = match rest {
+            Some(_) => Vec::new(),
+            None => std::mem::take(&mut self.header_line),
+        };
+        Ok(Parked {
+            path: self.path,
+            hasher: self.hasher,
+            header: self.header,
+            header_line,
+            rest,
+        })
     }
 
     fn bad(&self, message: String) -> Error {
@@ -379,6 +508,8 @@ impl Reader {
         })?;
         self.hasher.update(&line);
         self.hasher.update(b"\n");
+        self.body.update(&line);
+        self.body.update(b"\n");
         let ChunkLine(index, count, mean, comoment) = serde_json::from_slice(&line)
             .map_err(|e| self.bad(format!("corrupt line for chunk {}: {e}", self.next)))?;
         let plan = self.header.job.plan();
@@ -422,10 +553,25 @@ impl Reader {
         Ok(trailer)
     }
 
+    /// The partial's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// The trailer, once [`next_chunk`](Self::next_chunk) has read past the last
     /// chunk and verified the checksum.
     pub fn trailer(&self) -> Option<&Trailer> {
         self.trailer.as_ref()
+    }
+
+    /// The SHA-256 of the chunk lines, once [`next_chunk`](Self::next_chunk) has read
+    /// past the last chunk: two partials of the same chunks have the same statistics
+    /// bit for bit exactly when these are equal, since equal bits are written as
+    /// equal text.
+    pub fn chunks_digest(&self) -> Option<Vec<u8>> {
+        self.trailer
+            .as_ref()
+            .map(|_| self.body.clone().finalize().to_vec())
     }
 }
 
