@@ -23,7 +23,7 @@ use crate::stats::{Estimate, MAX_CONFIDENCE, MIN_CONFIDENCE};
 use document::Spans;
 pub use document::{Assignment, Origin, Source};
 
-/// Default samples per chunk. See the README for how it was chosen.
+/// Default samples per chunk. docs/performance.md says how it was chosen.
 pub const DEFAULT_CHUNK_SIZE: u64 = 65_536;
 
 /// Default confidence level of intervals.
