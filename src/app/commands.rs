@@ -88,14 +88,14 @@ pub(super) fn merge(args: &MergeArgs, registry: &Registry) -> Result<(), Error> 
             Destination::File(path)
         }
     };
-    if let Destination::File(path) = &out {
-        let inputs: Vec<(&str, &Path)> = args
-            .parts
-            .iter()
-            .map(|p| ("a partial being merged", p.as_path()))
-            .collect();
-        output::check_outputs(&[("the summary", path)], &inputs)?;
-    }
+    let inputs: Vec<(&str, &Path)> = args
+        .parts
+        .iter()
+        .map(|p| ("a partial being merged", p.as_path()))
+        .collect();
+    let outputs = super::run::summary_outputs(&out);
+    let outputs: Vec<(&str, &Path)> = outputs.iter().map(|(w, p)| (*w, p.as_path())).collect();
+    output::check_outputs(&outputs, &inputs)?;
     let report = shard::merge(&args.parts, registry)?;
     super::run::emit(&report, &out, args.format, args.quiet)
 }

@@ -104,9 +104,11 @@ pub fn merge(paths: &[PathBuf], registry: &Registry) -> Result<Report, Error> {
     let mut merged = Moments::empty(dim);
     let mut wall: f64 = 0.0;
     let mut restarts = 0;
+    let mut digests = Vec::new();
     for &i in &order {
         let mut reader = Reader::open(&paths[i])?;
         while let Some((_, moments)) = reader.next_chunk(dim)? {
+            digests.push(moments.digest());
             merged.merge(&moments);
         }
         if let Some(trailer) = reader.trailer() {
@@ -124,6 +126,7 @@ pub fn merge(paths: &[PathBuf], registry: &Registry) -> Result<Report, Error> {
         wall,
     );
     report.worker_restarts = restarts;
+    report.digests = digests;
     Ok(report)
 }
 
