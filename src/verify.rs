@@ -159,7 +159,7 @@ impl Claim {
             for (c, column) in COMPARED.iter().enumerate() {
                 let recomputed = r
                     .and_then(|r| sheet.get(r, column))
-                    .map_or_else(|| "(no such quantity)".to_string(), cell);
+                    .map_or_else(|| "(no such quantity)".to_string(), crate::output::cell);
                 if recomputed != row.values[c] {
                     found.push(Mismatch {
                         quantity: row.quantity.clone(),
@@ -171,16 +171,6 @@ impl Claim {
             }
         }
         found
-    }
-}
-
-/// A cell as the CSV writes it.
-fn cell(v: &crate::output::Value) -> String {
-    match v {
-        crate::output::Value::Float(f) => format!("{f}"),
-        crate::output::Value::Int(i) => i.to_string(),
-        crate::output::Value::Text(s) => s.clone(),
-        crate::output::Value::Empty => String::new(),
     }
 }
 

@@ -16,6 +16,7 @@ use crate::engine::Report;
 use crate::rng::DERIVATION;
 
 pub use files::{check_outputs, check_writable, same_file, write_file};
+pub(crate) use render::cell;
 pub use render::{Format, render};
 
 /// The columns every summary starts with, in this order (the DESIGN contract).
