@@ -46,6 +46,9 @@ pub struct Report {
     /// Worker processes that died or stalled and were replaced, over every session
     /// of the run (the `worker_restarts` column).
     pub worker_restarts: u64,
+    /// The digest of each chunk merged, in chunk order ([`Moments::digest`]); empty
+    /// when the report was not made from chunks.
+    pub digests: Vec<u64>,
 }
 
 /// Why a run stopped (the `stop_reason` column).
@@ -95,6 +98,7 @@ impl Report {
             stop_reason: StopReason::Samples,
             trace: Vec::new(),
             worker_restarts: 0,
+            digests: Vec::new(),
         }
     }
 
@@ -287,6 +291,7 @@ pub fn resume_on(
                     return Flow::Stop;
                 }
             };
+            state.digests.record(index, &moments);
             state.merger.offer(index, moments);
             if state.fold(job, quantity) > 0 {
                 observer.progress(&Progress {
@@ -355,6 +360,7 @@ pub fn resume_on(
     report.stop_reason = state.stop.unwrap_or(StopReason::Samples);
     report.trace = state.trace;
     report.worker_restarts = state.restarts;
+    report.digests = state.digests.prefix(state.merger.next()).to_vec();
     Ok(report)
 }
 
@@ -379,6 +385,45 @@ pub struct State {
     stop: Option<StopReason>,
     wall_seconds: f64,
     restarts: u64,
+    digests: Digests,
+}
+
+/// The digest ([`Moments::digest`]) of every chunk a run has finished, by chunk:
+/// what `carlo verify --chunks` and `--shard` compare recomputed chunks with. Eight
+/// bytes a chunk.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Digests(Vec<u64>);
+
+impl Digests {
+    /// Records chunk `index`'s statistics.
+    pub fn record(&mut self, index: u64, moments: &Moments) {
+        let i = usize::try_from(index).expect("chunk indices fit in memory");
+        if self.0.len() <= i {
+            self.0.resize(i + 1, 0);
+        }
+        self.0[i] = moments.digest();
+    }
+
+    /// The digests of chunks `0..n`.
+    pub fn prefix(&self, n: u64) -> &[u64] {
+        &self.0[..(n as usize).min(self.0.len())]
+    }
+
+    /// The digests of chunks `0..n` as hex, 16 digits each, to save in a checkpoint.
+    fn to_hex(&self, n: u64) -> String {
+        self.prefix(n).iter().map(|d| format!("{d:016x}")).collect()
+    }
+
+    /// Reads what [`to_hex`](Self::to_hex) wrote.
+    fn from_hex(text: &str) -> Option<Self> {
+        if !text.len().is_multiple_of(16) {
+            return None;
+        }
+        (0..text.len() / 16)
+            .map(|k| u64::from_str_radix(text.get(16 * k..16 * k + 16)?, 16).ok())
+            .collect::<Option<Vec<u64>>>()
+            .map(Digests)
+    }
 }
 
 /// How a [`State`] is written: plain fields, chunks waiting as a list.
@@ -391,6 +436,9 @@ struct SavedState {
     stop: Option<StopReason>,
     wall_seconds: f64,
     restarts: u64,
+    /// The digests of the merged chunks, as hex (those of the chunks waiting are
+    /// computed again when the state is read).
+    digests: String,
 }
 
 impl From<State> for SavedState {
@@ -403,6 +451,7 @@ impl From<State> for SavedState {
             stop: s.stop,
             wall_seconds: s.wall_seconds,
             restarts: s.restarts,
+            digests: s.digests.to_hex(s.merger.next()),
         }
     }
 }
@@ -410,7 +459,10 @@ impl From<State> for SavedState {
 impl From<SavedState> for State {
     fn from(s: SavedState) -> Self {
         let mut merger = InOrder::resume(s.next, s.merged);
+        // A damaged list is caught by `check` (its length is then wrong).
+        let mut digests = Digests::from_hex(&s.digests).unwrap_or_default();
         for (index, moments) in s.waiting {
+            digests.record(index, &moments);
             merger.offer(index, moments);
         }
         State {
@@ -419,6 +471,7 @@ impl From<SavedState> for State {
             stop: s.stop,
             wall_seconds: s.wall_seconds,
             restarts: s.restarts,
+            digests,
         }
     }
 }
@@ -432,6 +485,7 @@ impl State {
             stop: None,
             wall_seconds: 0.0,
             restarts: 0,
+            digests: Digests::default(),
         }
     }
 
@@ -496,6 +550,12 @@ impl State {
         }
         if !(self.wall_seconds.is_finite() && self.wall_seconds >= 0.0) {
             return Err(format!("its wall_seconds is {}", self.wall_seconds));
+        }
+        if (self.digests.prefix(next).len() as u64) < next {
+            return Err(format!(
+                "it holds the digests of {} of its {next} merged chunks",
+                self.digests.prefix(next).len()
+            ));
         }
         Ok(())
     }

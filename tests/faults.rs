@@ -218,7 +218,7 @@ fn a_stuck_thread_is_reported_and_ctrl_c_saves_the_progress() {
     std::thread::sleep(Duration::from_millis(1500));
     // The run saved what it had, then waits for the stuck thread; a second Ctrl-C
     // exits at once.
-    let saved = chunks_done(&checkpoint).expect("a checkpoint was saved");
+    let saved = common::chunks_done(&checkpoint).expect("a checkpoint was saved");
     assert!(saved >= 6, "saved {saved} chunks");
     signal(&child, libc::SIGINT);
     let start = Instant::now();
@@ -265,12 +265,6 @@ fn signal(child: &Child, signal: i32) {
     assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
 }
 
-fn chunks_done(checkpoint: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(checkpoint).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json["content"]["state"]["next"].as_u64()
-}
-
 #[cfg(target_os = "linux")]
 #[test]
 fn sigterm_sighup_and_sigusr1_save_and_exit_with_128_plus_n() {
@@ -294,7 +288,7 @@ fn sigterm_sighup_and_sigusr1_save_and_exit_with_128_plus_n() {
             .spawn()
             .unwrap();
         let start = Instant::now();
-        while chunks_done(&checkpoint).is_none_or(|n| n == 0) {
+        while common::chunks_done(&checkpoint).is_none_or(|n| n == 0) {
             assert!(
                 start.elapsed() < Duration::from_secs(60),
                 "no progress saved"
@@ -531,7 +525,7 @@ fn a_summary_that_cannot_be_written_at_the_end_still_reaches_stdout() {
         .unwrap();
     // Once it runs, its summary's folder becomes a file.
     let start = Instant::now();
-    while chunks_done(&checkpoint).is_none_or(|n| n == 0) {
+    while common::chunks_done(&checkpoint).is_none_or(|n| n == 0) {
         assert!(start.elapsed() < Duration::from_secs(60));
         std::thread::sleep(Duration::from_millis(5));
     }

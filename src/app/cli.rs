@@ -38,6 +38,35 @@ pub enum Command {
     Worker,
     /// Merge the partials of `carlo run --shard` into the summary of one run.
     Merge(MergeArgs),
+    /// Run a summary's job again and check that every estimate, standard error and
+    /// interval comes out bit for bit the same (or spot-check some of its chunks).
+    Verify(VerifyArgs),
+}
+
+/// `carlo verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The summary to check: a CSV with its job file (`<stem>.job.toml`) beside it,
+    /// or a JSON summary, which carries its job.
+    pub summary: PathBuf,
+    /// Where to run the job again [default: the job's own, threads].
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+    /// Workers; 0 means one per available core.
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub workers: Option<u64>,
+    /// Recompute only K chunks, chosen by the seed, and compare them with the chunk
+    /// digests kept beside the summary (`<stem>.chunks`): a spot-check for runs too
+    /// long to repeat.
+    #[arg(long, value_name = "K", value_parser = parse_count, conflicts_with = "shard")]
+    pub chunks: Option<u64>,
+    /// Recompute only share I of N of the chunks and compare them with the chunk
+    /// digests: N machines check a run together.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+    /// Print only the verdict.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `carlo run`.

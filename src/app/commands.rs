@@ -79,12 +79,15 @@ pub(super) fn merge(args: &MergeArgs, registry: &Registry) -> Result<(), Error> 
         .collect();
     // Where the summary goes is settled, and checked, before any chunk is read;
     // each partial's file is opened once for its header.
+    let settled = |out: Destination| -> Result<Destination, Error> {
+        let outputs = super::run::summary_outputs(&out);
+        let outputs: Vec<(&str, &Path)> = outputs.iter().map(|(w, p)| (*w, p.as_path())).collect();
+        output::check_outputs(&outputs, &inputs)?;
+        Ok(out)
+    };
     let (out, partials) = match args.out.as_deref() {
         Some(out) => {
-            let out = super::cli::destination(out);
-            if let Destination::File(path) = &out {
-                output::check_outputs(&[("the summary", path)], &inputs)?;
-            }
+            let out = settled(super::cli::destination(out))?;
             (out, shard::Partials::open(&args.parts)?)
         }
         None => {
@@ -94,8 +97,7 @@ pub(super) fn merge(args: &MergeArgs, registry: &Registry) -> Result<(), Error> 
                     flag: "--out".into(),
                     reason,
                 })?;
-            output::check_outputs(&[("the summary", &path)], &inputs)?;
-            (Destination::File(path), partials)
+            (settled(Destination::File(path))?, partials)
         }
     };
     let duplicates = partials.duplicates();

@@ -20,6 +20,7 @@ pub mod cli;
 mod commands;
 mod run;
 mod signals;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -57,6 +58,10 @@ pub fn main(registry: Registry) -> ExitCode {
         Command::Scale(args) => commands::scale(&args, &registry),
         Command::Worker => crate::exec::processes::serve_stdio(&registry),
         Command::Merge(args) => commands::merge(&args, &registry),
+        Command::Verify(args) => match verify::verify(&args, &registry) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
     };
     exit_code(result)
 }

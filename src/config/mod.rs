@@ -23,7 +23,7 @@ use crate::stats::{Estimate, MAX_CONFIDENCE, MIN_CONFIDENCE};
 use document::Spans;
 pub use document::{Assignment, Origin, Source};
 
-/// Default samples per chunk. See the README for how it was chosen.
+/// Default samples per chunk. docs/performance.md says how it was chosen.
 pub const DEFAULT_CHUNK_SIZE: u64 = 65_536;
 
 /// Default confidence level of intervals.
@@ -155,6 +155,43 @@ impl Target {
 }
 
 impl Job {
+    /// The job as a config file that runs it: `[simulation]` with every key that
+    /// decides the bits (and `name`, which does not), and the whole `[model]` table,
+    /// defaults filled in. `carlo run` of it reproduces the run's bits; its
+    /// fingerprint is this job's.
+    ///
+    /// Seeds above `i64::MAX`, which TOML integers cannot hold, are written as strings,
+    /// which configs accept.
+    pub fn to_toml(&self, name: &str) -> String {
+        let mut simulation = toml::Table::new();
+        simulation.insert("name".into(), name.into());
+        let count =
+            |n: u64| i64::try_from(n).map_or_else(|_| n.to_string().into(), toml::Value::from);
+        simulation.insert("samples".into(), count(self.samples));
+        simulation.insert("seed".into(), count(self.seed));
+        simulation.insert("chunk_size".into(), count(self.chunk_size));
+        simulation.insert("confidence".into(), self.confidence.into());
+        if let Some(t) = self.target {
+            if let Some(r) = t.rel_error {
+                simulation.insert("target_rel_error".into(), r.into());
+            }
+            if let Some(a) = t.abs_error {
+                simulation.insert("target_abs_error".into(), a.into());
+            }
+            simulation.insert("check_every".into(), count(t.check_every));
+        }
+        let model = toml::Value::try_from(&self.model).expect("a model's parameters are TOML");
+        let mut root = toml::Table::new();
+        root.insert("simulation".into(), simulation.into());
+        root.insert("model".into(), model);
+        format!(
+            "# The job of a carlo summary: every value that decides its bits (fingerprint {}).\n\
+             # `carlo run` on this file reproduces them; `carlo verify SUMMARY` does and compares.\n\n{}",
+            self.fingerprint(),
+            toml::to_string(&root).expect("a job is TOML")
+        )
+    }
+
     /// The chunk plan.
     pub fn plan(&self) -> Plan {
         Plan::new(self.samples, self.chunk_size)
@@ -257,6 +294,7 @@ struct RawSimulation {
     name: Option<String>,
     #[serde(deserialize_with = "count")]
     samples: u64,
+    #[serde(deserialize_with = "seed")]
     seed: u64,
     #[serde(default, deserialize_with = "optional_count")]
     chunk_size: Option<u64>,
@@ -299,6 +337,28 @@ fn count<'de, D: Deserializer<'de>>(de: D) -> Result<u64, D::Error> {
         Number::Float(f) => Err(serde::de::Error::custom(format!(
             "expected a non-negative whole count, found {f}"
         ))),
+    }
+}
+
+/// A seed: any `u64`, as an integer or, above TOML's `i64::MAX`, as a string of
+/// digits (`seed = "18446744073709551615"`).
+fn seed<'de, D: Deserializer<'de>>(de: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Seed {
+        Int(i64),
+        Text(String),
+    }
+    match Seed::deserialize(de)? {
+        Seed::Int(i) => u64::try_from(i).map_err(|_| {
+            serde::de::Error::custom(format!("expected a seed from 0 to 2^64 - 1, found {i}"))
+        }),
+        Seed::Text(t) => t.trim().parse::<u64>().map_err(|_| {
+            serde::de::Error::custom(format!(
+                "expected a seed from 0 to 2^64 - 1 (as a number, or in quotes above \
+                 9223372036854775807), found {t:?}"
+            ))
+        }),
     }
 }
 

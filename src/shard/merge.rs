@@ -204,24 +204,34 @@ impl Partials {
         let mut merged = Moments::empty(dim);
         let mut wall: f64 = 0.0;
         let mut restarts = 0;
+        let mut digests = Vec::new();
         let mut parked: Vec<Option<Parked>> = self.parked.into_iter().map(Some).collect();
         let mut take = |i: usize| parked[i].take().expect("each partial is read once");
         let holding = empty.into_iter().map(|i| (i, Vec::new()));
         for (i, twins) in holding.chain(holders) {
             let h = &headers[i];
             let mut reader = take(i).resume()?;
+            let first_digest = digests.len();
             while let Some((_, moments)) = reader.next_chunk(dim)? {
+                digests.push(moments.digest());
                 merged.merge(&moments);
             }
             if let Some(trailer) = reader.trailer() {
                 wall = wall.max(trailer.wall_seconds);
                 restarts += trailer.worker_restarts;
             }
-            let digest = reader.chunks_digest();
+            // A twin holds the same chunks: the same bits exactly when every chunk's
+            // digest is the same (it hashes the bits of every statistic).
+            let held = &digests[first_digest..];
             for twin in twins {
                 let mut other = take(twin).resume()?;
-                while other.next_chunk(dim)?.is_some() {}
-                if other.chunks_digest() != digest {
+                let mut same = true;
+                let mut k = 0;
+                while let Some((_, moments)) = other.next_chunk(dim)? {
+                    same &= held.get(k) == Some(&moments.digest());
+                    k += 1;
+                }
+                if !same {
                     return Err(Error::Merge(format!(
                         "{} and {} both hold {} (shard {}/{}), with different statistics: \
                          they were computed by different builds or altered; rerun that shard",
@@ -244,6 +254,7 @@ impl Partials {
             wall,
         );
         report.worker_restarts = restarts;
+        report.digests = digests;
         Ok(report)
     }
 }

@@ -260,8 +260,6 @@ pub struct Reader {
     path: PathBuf,
     lines: Box<dyn BufRead>,
     hasher: Sha256,
-    /// The chunk lines alone, to compare partials of the same chunks.
-    body: Sha256,
     /// The header.
     pub header: Header,
     /// The header's line as read, without its newline.
@@ -340,7 +338,6 @@ impl Parked {
             path,
             lines,
             hasher,
-            body: Sha256::new(),
             next: header.chunk_start,
             header,
             header_line,
@@ -378,7 +375,6 @@ impl Reader {
             len,
             lines: Box::new(BufReader::new(file)),
             hasher: Sha256::new(),
-            body: Sha256::new(),
             header: placeholder_header(),
             header_line: Vec::new(),
             next: 0,
@@ -508,8 +504,6 @@ impl Reader {
         })?;
         self.hasher.update(&line);
         self.hasher.update(b"\n");
-        self.body.update(&line);
-        self.body.update(b"\n");
         let ChunkLine(index, count, mean, comoment) = serde_json::from_slice(&line)
             .map_err(|e| self.bad(format!("corrupt line for chunk {}: {e}", self.next)))?;
         let plan = self.header.job.plan();
@@ -562,16 +556,6 @@ impl Reader {
     /// chunk and verified the checksum.
     pub fn trailer(&self) -> Option<&Trailer> {
         self.trailer.as_ref()
-    }
-
-    /// The SHA-256 of the chunk lines, once [`next_chunk`](Self::next_chunk) has read
-    /// past the last chunk: two partials of the same chunks have the same statistics
-    /// bit for bit exactly when these are equal, since equal bits are written as
-    /// equal text.
-    pub fn chunks_digest(&self) -> Option<Vec<u8>> {
-        self.trailer
-            .as_ref()
-            .map(|_| self.body.clone().finalize().to_vec())
     }
 }
 

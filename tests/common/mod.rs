@@ -69,6 +69,13 @@ pub fn write_config(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     path
 }
 
+/// The chunks a checkpoint has merged, once it exists and is readable.
+pub fn chunks_done(checkpoint: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(checkpoint).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json["content"]["state"]["next"].as_u64()
+}
+
 // ---- Processes, from /proc (Linux) --------------------------------------------
 
 use std::thread::sleep;
