@@ -32,6 +32,8 @@ pub struct Timing {
     /// Recent chunk times in seconds, a ring of [`KEPT`].
     seconds: Vec<f64>,
     next: usize,
+    /// Chunk times recorded, over the run (the ring keeps the last [`KEPT`]).
+    recorded: u64,
     /// The timeout, recomputed as times arrive.
     limit: Duration,
     median: Option<f64>,
@@ -44,6 +46,7 @@ impl Timing {
             explicit,
             seconds: Vec::new(),
             next: 0,
+            recorded: 0,
             limit: explicit.unwrap_or(UNTIMED),
             median: None,
         }
@@ -58,10 +61,13 @@ impl Timing {
             self.seconds[self.next] = s;
         }
         self.next = (self.next + 1) % KEPT;
+        self.recorded += 1;
         // Sorting 255 numbers is a microsecond; it is done every 16 chunks (and for
-        // the first few), well below the cost of the chunks it follows.
+        // the first few), well below the cost of the chunks it follows. Counted over
+        // the run, not the ring: the ring stops growing at 255, and the median must
+        // keep moving after that.
         let n = self.seconds.len();
-        if n < 2 * TIMED || n.is_multiple_of(16) {
+        if self.recorded < 2 * TIMED as u64 || self.recorded.is_multiple_of(16) {
             let mut sorted = self.seconds.clone();
             sorted.sort_by(f64::total_cmp);
             let median = sorted[n / 2];
@@ -113,6 +119,20 @@ mod tests {
         // One slow chunk does not move the median.
         t.record(Duration::from_secs(500));
         assert_eq!(t.limit(), Duration::from_secs(40));
+    }
+
+    #[test]
+    fn the_limit_still_follows_the_chunk_times_once_the_ring_is_full() {
+        let mut t = Timing::new(None);
+        for _ in 0..1000 {
+            t.record(Duration::from_millis(2));
+        }
+        assert_eq!(t.limit(), FLOOR);
+        // The machine gets busy: chunks take 1 s from now on.
+        for _ in 0..KEPT {
+            t.record(Duration::from_secs(1));
+        }
+        assert_eq!(t.limit(), Duration::from_secs(20));
     }
 
     #[test]
