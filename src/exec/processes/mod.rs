@@ -5,7 +5,7 @@
 //! again); each worker has its own memory; and the line protocol of [`protocol`] is the
 //! same job-plus-chunk-indices exchange that shards and clusters need.
 //!
-//! The parent keeps [`DEPTH`] chunks in flight per worker, handed out from one
+//! The parent keeps [`DEPTH`] chunks in flight per worker (or [`DEPTH_VAR`]'s), handed out from one
 //! ascending queue, so a worker's pipe never idles and a slow worker never stalls the
 //! others. A worker that dies is buried (killed and reaped), its unfinished chunks go
 //! back to the front of the queue, and a fresh worker takes its place. The chunk it was
@@ -37,8 +37,35 @@ pub use worker::{serve, serve_stdio};
 
 /// Chunks sent to a worker ahead of its answers: two keep its pipe busy (it starts the
 /// next chunk while the parent handles the last answer) without hoarding chunks that
-/// an idle worker could take.
+/// an idle worker could take. [`DEPTH_VAR`] changes it, to measure.
 pub const DEPTH: usize = 2;
+
+/// The variable that sets the chunks in flight per worker (1 to [`MAX_DEPTH`]) instead
+/// of [`DEPTH`]: a measuring knob (benches/scaling-16.sh), since a parent that answers
+/// late on a machine whose every core runs a worker leaves workers idle unless they
+/// hold more than one chunk ahead. It changes who computes a chunk, never the result.
+pub const DEPTH_VAR: &str = "CARLO_WORKER_DEPTH";
+
+/// The most chunks in flight per worker [`DEPTH_VAR`] may ask for.
+pub const MAX_DEPTH: usize = 16;
+
+/// The chunks in flight per worker: [`DEPTH_VAR`] if set, else [`DEPTH`].
+fn depth_from_env() -> Result<usize, Error> {
+    let invalid = |reason: String| Error::Flag {
+        flag: DEPTH_VAR.into(),
+        reason,
+    };
+    match std::env::var(DEPTH_VAR) {
+        Err(std::env::VarError::NotPresent) => Ok(DEPTH),
+        Err(std::env::VarError::NotUnicode(_)) => Err(invalid("is not valid UTF-8".into())),
+        Ok(text) => match text.trim().parse::<usize>() {
+            Ok(depth) if (1..=MAX_DEPTH).contains(&depth) => Ok(depth),
+            _ => Err(invalid(format!(
+                "expected the chunks in flight per worker, 1 to {MAX_DEPTH}, found {text:?}"
+            ))),
+        },
+    }
+}
 
 /// Deaths a chunk may cause before the run gives up on it.
 pub const MAX_FAILURES: u32 = 3;
@@ -105,6 +132,8 @@ pub struct Processes {
     restarts: u64,
     /// The chunk timeout the user gave, if any.
     chunk_timeout: Option<Duration>,
+    /// Chunks in flight per worker.
+    depth: usize,
 }
 
 impl Processes {
@@ -119,7 +148,8 @@ impl Processes {
     /// `workers` worker processes running `program worker` (0: one per available
     /// core). `program` must be a carlo program of this build, for example
     /// `env!("CARGO_BIN_EXE_carlo")` in tests and benchmarks. Workers start at the
-    /// first run, not here. Fails if `CARLO_FAULT` is set but invalid.
+    /// first run, not here. Fails if `CARLO_FAULT` or [`DEPTH_VAR`] is set but
+    /// invalid.
     pub fn with_program(program: impl Into<PathBuf>, workers: usize) -> Result<Self, Error> {
         Self::with_command(WorkerCommand::carlo(program), workers)
     }
@@ -129,6 +159,7 @@ impl Processes {
     /// a Python interpreter running carlo's Python worker.
     pub fn with_command(command: WorkerCommand, workers: usize) -> Result<Self, Error> {
         fault::Faults::from_env()?;
+        let depth = depth_from_env()?;
         Ok(Processes {
             command,
             size: match workers {
@@ -141,6 +172,7 @@ impl Processes {
             inbox: VecDeque::new(),
             restarts: 0,
             chunk_timeout: None,
+            depth,
         })
     }
 
@@ -416,7 +448,7 @@ impl Processes {
         ))
     }
 
-    /// Sends every worker chunks until each has [`DEPTH`] in flight, none are left,
+    /// Sends every worker chunks until each has its depth in flight, none are left,
     /// or the next one lies beyond the window.
     fn fill_all(&mut self, schedule: &mut Schedule<'_>) {
         let ids: Vec<u64> = self.pool.keys().copied().collect();
@@ -425,7 +457,7 @@ impl Processes {
         }
     }
 
-    /// Sends worker `id` chunks until it has [`DEPTH`] in flight, none are left, or
+    /// Sends worker `id` chunks until it has its depth in flight, none are left, or
     /// the next one lies beyond the window.
     fn fill(&mut self, id: u64, schedule: &mut Schedule<'_>) {
         let lowest_in_flight = self
@@ -434,7 +466,7 @@ impl Processes {
             .filter_map(|w| w.in_flight.iter().min().copied())
             .min();
         let worker = self.pool.get_mut(&id).expect("filling a live worker");
-        while worker.in_flight.len() < DEPTH {
+        while worker.in_flight.len() < self.depth {
             let Some(index) = schedule.next(lowest_in_flight) else {
                 break;
             };
