@@ -442,6 +442,19 @@ fn a_shard_that_ran_twice_merges_once_when_its_bits_agree() {
         stderr.contains("shard 1/2 ran twice") && stderr.contains(&*again.to_string_lossy()),
         "{stderr}"
     );
+    // The same file twice: said as such.
+    let out = cargo_bin_cmd!("carlo")
+        .arg("merge")
+        .args([&first, &second, &first])
+        .args(["--out", "-", "--format", "csv"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        format!("note: {} was given twice: merged once", first.display())
+    );
     // The same chunks with other bits, checksum and all (another build's): refused,
     // whichever comes first.
     let text = std::fs::read_to_string(&first).unwrap();

@@ -104,13 +104,17 @@ pub(super) fn merge(args: &MergeArgs, registry: &Registry) -> Result<(), Error> 
     let report = partials.merge(registry)?;
     if !args.quiet {
         for d in &duplicates {
-            say!(
-                "note: {} holds the chunks of {} (shard {} ran twice) with the same bits: \
-                 merged once",
-                d.dropped.display(),
-                d.kept.display(),
-                d.shard
-            );
+            if d.dropped == d.kept {
+                say!("note: {} was given twice: merged once", d.kept.display());
+            } else {
+                say!(
+                    "note: {} holds the chunks of {} (shard {} ran twice) with the same bits: \
+                     merged once",
+                    d.dropped.display(),
+                    d.kept.display(),
+                    d.shard
+                );
+            }
         }
     }
     super::run::emit(&report, &out, args.format, args.quiet)
