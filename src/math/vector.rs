@@ -27,6 +27,9 @@ pub(crate) unsafe trait Lanes: Copy {
     /// `LANES` bit patterns from `p` (unaligned).
     unsafe fn load_bits(p: *const u64) -> Self;
     unsafe fn store(self, p: *mut f64);
+    /// `LANES` pairs from `p` (unaligned): the first of each pair in one vector, the
+    /// second in the other.
+    unsafe fn load_pairs(p: *const [f64; 2]) -> (Self, Self);
 
     unsafe fn add(self, o: Self) -> Self;
     unsafe fn sub(self, o: Self) -> Self;
@@ -48,13 +51,43 @@ pub(crate) unsafe trait Lanes: Copy {
     /// `f64::from_bits(table[idx])` per lane, `idx` being each lane's bit pattern.
     unsafe fn lookup(table: &'static [u64], idx: Self) -> Self;
 
+    /// `(table[idx], table[idx + 1])` per lane, as [`lookup`](Lanes::lookup) twice: a
+    /// vector form may fetch both neighbours with one load per lane.
+    #[inline(always)]
+    unsafe fn lookup_pair(table: &'static [u64], idx: Self) -> (Self, Self) {
+        // SAFETY: the caller guarantees the instruction set and the bounds.
+        unsafe {
+            (
+                Self::lookup(table, idx),
+                Self::lookup(table, idx.add_bits(Self::splat_bits(1))),
+            )
+        }
+    }
+
+    /// `base[k * stride]` in lane `k`: a strided load (lanes are paths, `stride` the
+    /// distance between their rows).
+    unsafe fn gather(base: *const f64, stride: usize) -> Self;
+
+    /// `self` where `self > o`, else `o` (so `o` where either is NaN, and `o` for two
+    /// zeros): the x86 `max` instruction, and the same on every level.
+    unsafe fn max(self, o: Self) -> Self;
+    /// `self` where `self < o`, else `o`: the x86 `min` instruction.
+    unsafe fn min(self, o: Self) -> Self;
+
     /// Ordered `<=` (false where either side is NaN).
     unsafe fn le(self, o: Self) -> Self::Mask;
     /// Ordered `<`.
     unsafe fn lt(self, o: Self) -> Self::Mask;
     /// Ordered `>=`.
     unsafe fn ge(self, o: Self) -> Self::Mask;
+    /// Ordered `>`.
+    unsafe fn gt(self, o: Self) -> Self::Mask;
     unsafe fn mask_and(a: Self::Mask, b: Self::Mask) -> Self::Mask;
+    unsafe fn mask_or(a: Self::Mask, b: Self::Mask) -> Self::Mask;
+    /// `a` and not `b`.
+    unsafe fn mask_andnot(a: Self::Mask, b: Self::Mask) -> Self::Mask;
+    /// The mask with no lane set.
+    unsafe fn mask_none() -> Self::Mask;
     /// `yes` where the mask is set, else `no`.
     unsafe fn select(m: Self::Mask, yes: Self, no: Self) -> Self;
     unsafe fn all(m: Self::Mask) -> bool;
@@ -94,6 +127,12 @@ unsafe impl Lanes for f64 {
     unsafe fn store(self, p: *mut f64) {
         // SAFETY: the caller passes a valid pointer.
         unsafe { p.write_unaligned(self) }
+    }
+    #[inline(always)]
+    unsafe fn load_pairs(p: *const [f64; 2]) -> (Self, Self) {
+        // SAFETY: the caller passes a valid pointer.
+        let [a, b] = unsafe { p.read_unaligned() };
+        (a, b)
     }
 
     #[inline(always)]
@@ -150,6 +189,19 @@ unsafe impl Lanes for f64 {
     unsafe fn lookup(table: &'static [u64], idx: Self) -> Self {
         f64::from_bits(table[idx.to_bits() as usize])
     }
+    #[inline(always)]
+    unsafe fn gather(base: *const f64, _stride: usize) -> Self {
+        // SAFETY: the caller passes a valid pointer.
+        unsafe { base.read() }
+    }
+    #[inline(always)]
+    unsafe fn max(self, o: Self) -> Self {
+        if self > o { self } else { o }
+    }
+    #[inline(always)]
+    unsafe fn min(self, o: Self) -> Self {
+        if self < o { self } else { o }
+    }
 
     #[inline(always)]
     unsafe fn le(self, o: Self) -> bool {
@@ -164,8 +216,24 @@ unsafe impl Lanes for f64 {
         self >= o
     }
     #[inline(always)]
+    unsafe fn gt(self, o: Self) -> bool {
+        self > o
+    }
+    #[inline(always)]
     unsafe fn mask_and(a: bool, b: bool) -> bool {
         a & b
+    }
+    #[inline(always)]
+    unsafe fn mask_or(a: bool, b: bool) -> bool {
+        a | b
+    }
+    #[inline(always)]
+    unsafe fn mask_andnot(a: bool, b: bool) -> bool {
+        a & !b
+    }
+    #[inline(always)]
+    unsafe fn mask_none() -> bool {
+        false
     }
     #[inline(always)]
     unsafe fn select(m: bool, yes: Self, no: Self) -> Self {
@@ -187,5 +255,181 @@ unsafe impl Lanes for f64 {
     #[inline(always)]
     unsafe fn map_lanes(self, f: impl Fn(f64) -> f64) -> Self {
         f(self)
+    }
+}
+
+/// Two vectors of `V` as one of twice the lanes, each operation applied to both halves
+/// in turn: the instructions of two independent computations interleaved, so that the
+/// out-of-order core finds twice the independent work in its window (a long chain such
+/// as `exp`'s otherwise fills the scheduler with instructions waiting on each other).
+/// Lane `k` of the pair is lane `k` of the first half, then of the second.
+#[derive(Clone, Copy)]
+pub(crate) struct Pair<V>(pub V, pub V);
+
+// SAFETY: every method is the same method of `V` on each half, so `Pair<V>` needs
+// exactly `V`'s instruction set, and lane `k` is computed as `V` computes a lane.
+unsafe impl<V: Lanes> Lanes for Pair<V> {
+    const LANES: usize = 2 * V::LANES;
+    type Mask = (V::Mask, V::Mask);
+
+    #[inline(always)]
+    unsafe fn splat(x: f64) -> Self {
+        unsafe { Pair(V::splat(x), V::splat(x)) }
+    }
+    #[inline(always)]
+    unsafe fn splat_bits(x: u64) -> Self {
+        unsafe { Pair(V::splat_bits(x), V::splat_bits(x)) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f64) -> Self {
+        unsafe { Pair(V::load(p), V::load(p.add(V::LANES))) }
+    }
+    #[inline(always)]
+    unsafe fn load_bits(p: *const u64) -> Self {
+        unsafe { Pair(V::load_bits(p), V::load_bits(p.add(V::LANES))) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f64) {
+        unsafe {
+            self.0.store(p);
+            self.1.store(p.add(V::LANES));
+        }
+    }
+    #[inline(always)]
+    unsafe fn load_pairs(p: *const [f64; 2]) -> (Self, Self) {
+        unsafe {
+            let (a, b) = V::load_pairs(p);
+            let (c, d) = V::load_pairs(p.add(V::LANES));
+            (Pair(a, c), Pair(b, d))
+        }
+    }
+    #[inline(always)]
+    unsafe fn add(self, o: Self) -> Self {
+        unsafe { Pair(self.0.add(o.0), self.1.add(o.1)) }
+    }
+    #[inline(always)]
+    unsafe fn sub(self, o: Self) -> Self {
+        unsafe { Pair(self.0.sub(o.0), self.1.sub(o.1)) }
+    }
+    #[inline(always)]
+    unsafe fn mul(self, o: Self) -> Self {
+        unsafe { Pair(self.0.mul(o.0), self.1.mul(o.1)) }
+    }
+    #[inline(always)]
+    unsafe fn div(self, o: Self) -> Self {
+        unsafe { Pair(self.0.div(o.0), self.1.div(o.1)) }
+    }
+    #[inline(always)]
+    unsafe fn sqrt(self) -> Self {
+        unsafe { Pair(self.0.sqrt(), self.1.sqrt()) }
+    }
+    #[inline(always)]
+    unsafe fn and(self, o: Self) -> Self {
+        unsafe { Pair(self.0.and(o.0), self.1.and(o.1)) }
+    }
+    #[inline(always)]
+    unsafe fn xor(self, o: Self) -> Self {
+        unsafe { Pair(self.0.xor(o.0), self.1.xor(o.1)) }
+    }
+    #[inline(always)]
+    unsafe fn or(self, o: Self) -> Self {
+        unsafe { Pair(self.0.or(o.0), self.1.or(o.1)) }
+    }
+    #[inline(always)]
+    unsafe fn add_bits(self, o: Self) -> Self {
+        unsafe { Pair(self.0.add_bits(o.0), self.1.add_bits(o.1)) }
+    }
+    #[inline(always)]
+    unsafe fn sub_bits(self, o: Self) -> Self {
+        unsafe { Pair(self.0.sub_bits(o.0), self.1.sub_bits(o.1)) }
+    }
+    #[inline(always)]
+    unsafe fn shl<const N: u32>(self) -> Self {
+        unsafe { Pair(self.0.shl::<N>(), self.1.shl::<N>()) }
+    }
+    #[inline(always)]
+    unsafe fn shr<const N: u32>(self) -> Self {
+        unsafe { Pair(self.0.shr::<N>(), self.1.shr::<N>()) }
+    }
+    #[inline(always)]
+    unsafe fn lookup(table: &'static [u64], idx: Self) -> Self {
+        unsafe { Pair(V::lookup(table, idx.0), V::lookup(table, idx.1)) }
+    }
+    #[inline(always)]
+    unsafe fn lookup_pair(table: &'static [u64], idx: Self) -> (Self, Self) {
+        unsafe {
+            let (a, b) = V::lookup_pair(table, idx.0);
+            let (c, d) = V::lookup_pair(table, idx.1);
+            (Pair(a, c), Pair(b, d))
+        }
+    }
+    #[inline(always)]
+    unsafe fn gather(base: *const f64, stride: usize) -> Self {
+        unsafe {
+            Pair(
+                V::gather(base, stride),
+                V::gather(base.add(V::LANES * stride), stride),
+            )
+        }
+    }
+    #[inline(always)]
+    unsafe fn max(self, o: Self) -> Self {
+        unsafe { Pair(self.0.max(o.0), self.1.max(o.1)) }
+    }
+    #[inline(always)]
+    unsafe fn min(self, o: Self) -> Self {
+        unsafe { Pair(self.0.min(o.0), self.1.min(o.1)) }
+    }
+    #[inline(always)]
+    unsafe fn le(self, o: Self) -> Self::Mask {
+        unsafe { (self.0.le(o.0), self.1.le(o.1)) }
+    }
+    #[inline(always)]
+    unsafe fn lt(self, o: Self) -> Self::Mask {
+        unsafe { (self.0.lt(o.0), self.1.lt(o.1)) }
+    }
+    #[inline(always)]
+    unsafe fn ge(self, o: Self) -> Self::Mask {
+        unsafe { (self.0.ge(o.0), self.1.ge(o.1)) }
+    }
+    #[inline(always)]
+    unsafe fn gt(self, o: Self) -> Self::Mask {
+        unsafe { (self.0.gt(o.0), self.1.gt(o.1)) }
+    }
+    #[inline(always)]
+    unsafe fn mask_and(a: Self::Mask, b: Self::Mask) -> Self::Mask {
+        unsafe { (V::mask_and(a.0, b.0), V::mask_and(a.1, b.1)) }
+    }
+    #[inline(always)]
+    unsafe fn mask_or(a: Self::Mask, b: Self::Mask) -> Self::Mask {
+        unsafe { (V::mask_or(a.0, b.0), V::mask_or(a.1, b.1)) }
+    }
+    #[inline(always)]
+    unsafe fn mask_andnot(a: Self::Mask, b: Self::Mask) -> Self::Mask {
+        unsafe { (V::mask_andnot(a.0, b.0), V::mask_andnot(a.1, b.1)) }
+    }
+    #[inline(always)]
+    unsafe fn mask_none() -> Self::Mask {
+        unsafe { (V::mask_none(), V::mask_none()) }
+    }
+    #[inline(always)]
+    unsafe fn select(m: Self::Mask, yes: Self, no: Self) -> Self {
+        unsafe { Pair(V::select(m.0, yes.0, no.0), V::select(m.1, yes.1, no.1)) }
+    }
+    #[inline(always)]
+    unsafe fn all(m: Self::Mask) -> bool {
+        unsafe { V::all(m.0) & V::all(m.1) }
+    }
+    #[inline(always)]
+    unsafe fn any(m: Self::Mask) -> bool {
+        unsafe { V::any(m.0) | V::any(m.1) }
+    }
+    #[inline(always)]
+    unsafe fn mask_bits(m: Self::Mask) -> u32 {
+        unsafe { V::mask_bits(m.0) | (V::mask_bits(m.1) << V::LANES) }
+    }
+    #[inline(always)]
+    unsafe fn map_lanes(self, f: impl Fn(f64) -> f64) -> Self {
+        unsafe { Pair(self.0.map_lanes(&f), self.1.map_lanes(&f)) }
     }
 }

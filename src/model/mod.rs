@@ -10,6 +10,7 @@ mod american;
 mod asian;
 mod barrier;
 pub mod closed_form;
+mod draw;
 mod european;
 mod normal;
 mod option;

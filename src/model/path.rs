@@ -7,8 +7,67 @@
 //! `variance_reduction` column compares with).
 
 use super::Quantity;
+use super::draw::Normals;
 use super::option::{Market, Reduction};
-use crate::stats::{Accumulator, Control, Moments};
+use crate::math::Lanes;
+use crate::stats::{Accumulator, BlockAccumulator, Control, Moments};
+
+/// Samples per block of the vector sample loops: the unit in which the statistics
+/// are folded (part of what decides the bits).
+pub const SAMPLES: usize = 256;
+
+/// The columns of one block of samples, one entry per sample.
+#[derive(Debug, Clone)]
+pub struct Columns {
+    /// The samples (the average of a path and its mirror with antithetic paths).
+    pub price: [f64; SAMPLES + 24],
+    /// The control variate's samples, where the layout has a control.
+    pub control: [f64; SAMPLES + 24],
+    /// The payoff of the first path of each pair, where paths are antithetic.
+    pub plain: [f64; SAMPLES],
+}
+
+impl Columns {
+    fn new() -> Self {
+        Columns {
+            price: [0.0; SAMPLES + 24],
+            control: [0.0; SAMPLES + 24],
+            plain: [0.0; SAMPLES],
+        }
+    }
+}
+
+/// Paths a path model walks side by side, one per lane (two vectors of four lanes on
+/// AVX2, eight scalar paths in turn without SIMD).
+pub const GROUP: usize = 8;
+
+/// The normal of each lane's path at step `j`, from a group's normals: path `p`'s
+/// normals are `steps` in a row at `z[p * steps..]`, and the lanes of the `h`-th
+/// vector of the group are its paths `h * LANES..`.
+///
+/// # Safety
+/// The CPU must support `V`'s instruction set, and `z` must hold `GROUP * steps`
+/// values with `j < steps`.
+#[inline(always)]
+pub unsafe fn normal_at<V: Lanes>(z: &[f64], steps: usize, h: usize, j: usize) -> V {
+    debug_assert!(z.len() >= GROUP * steps && j < steps);
+    // SAFETY: lane k reads z[(h LANES + k) steps + j], below GROUP steps.
+    unsafe { V::gather(z.as_ptr().add(h * V::LANES * steps + j), steps) }
+}
+
+/// `discount max(phi (s - strike), 0)` of each lane.
+///
+/// # Safety
+/// The CPU must support `V`'s instruction set.
+#[inline(always)]
+pub unsafe fn payoff<V: Lanes>(s: V, strike: f64, phi: f64) -> V {
+    // SAFETY: passed on from the caller.
+    unsafe {
+        V::splat(phi)
+            .mul(s.sub(V::splat(strike)))
+            .max(V::splat(0.0))
+    }
+}
 
 /// Exact steps of geometric Brownian motion over a fixed time `dt`:
 /// `S(t + dt) = S(t) exp((r - q - sigma^2 / 2) dt + sigma sqrt(dt) z)`.
@@ -26,6 +85,26 @@ impl Step {
             drift: (market.rate - market.dividend - 0.5 * sigma * sigma) * dt,
             vol: sigma * dt.sqrt(),
         }
+    }
+
+    /// The log-growth `(r - q - sigma^2 / 2) dt + sigma sqrt(dt) z` of each lane.
+    ///
+    /// # Safety
+    /// The CPU must support `V`'s instruction set.
+    #[inline(always)]
+    pub unsafe fn log_growth<V: Lanes>(&self, z: V) -> V {
+        // SAFETY: passed on from the caller.
+        unsafe { V::splat(self.drift).add(V::splat(self.vol).mul(z)) }
+    }
+
+    /// The log-growth for the mirror normal `-z`.
+    ///
+    /// # Safety
+    /// The CPU must support `V`'s instruction set.
+    #[inline(always)]
+    pub unsafe fn mirror_log_growth<V: Lanes>(&self, z: V) -> V {
+        // SAFETY: passed on from the caller.
+        unsafe { V::splat(self.drift).sub(V::splat(self.vol).mul(z)) }
     }
 
     /// The growth factor `S(t + dt) / S(t)` for the normal `z`.
@@ -134,6 +213,105 @@ impl Layout {
             2 => self.run::<2>(samples, sample),
             _ => self.run::<3>(samples, sample),
         }
+    }
+
+    /// The statistics of `samples` samples computed a block at a time: `block(n,
+    /// columns)` fills entries `..n` of the columns the layout has, for the next `n`
+    /// samples (`n` is [`SAMPLES`], less in the last block).
+    ///
+    /// # Safety
+    /// The CPU must support `V`'s instruction set.
+    #[inline(always)]
+    pub unsafe fn blocks<V: Lanes>(
+        self,
+        samples: u64,
+        block: impl FnMut(usize, &mut Columns),
+    ) -> Moments {
+        // SAFETY: passed on from the caller.
+        unsafe {
+            match self.dim() {
+                1 => self.blocks_of::<V, 1>(samples, block),
+                2 => self.blocks_of::<V, 2>(samples, block),
+                _ => self.blocks_of::<V, 3>(samples, block),
+            }
+        }
+    }
+
+    /// The statistics of `samples` samples whose paths take `steps` normals each,
+    /// walked [`GROUP`] at a time: for each group, `walk(z, columns, at)` gets the
+    /// normals of the group's paths from `normals` (path `p`'s `steps` normals, in
+    /// the order of the sequence, at `z[p * steps..]`; past the last path of a
+    /// short group, stale finite values) and fills entries `at..at + GROUP` of the
+    /// columns the layout has.
+    ///
+    /// Sample `k` of the chunk thus takes normals `k steps..(k + 1) steps` of the
+    /// chunk's normal sequence, as a one-path-at-a-time loop would.
+    ///
+    /// # Safety
+    /// The CPU must support `V`'s instruction set.
+    #[inline(always)]
+    pub unsafe fn paths<V: Lanes>(
+        self,
+        samples: u64,
+        steps: usize,
+        normals: &mut Normals,
+        mut walk: impl FnMut(&[f64], &mut Columns, usize),
+    ) -> Moments {
+        let mut z = vec![0.0; GROUP * steps];
+        // SAFETY: passed on from the caller.
+        unsafe {
+            self.blocks::<V>(
+                samples,
+                #[inline(always)]
+                |n, columns| {
+                    let mut at = 0;
+                    while at < n {
+                        let paths = (n - at).min(GROUP);
+                        normals.fill::<V>(&mut z[..paths * steps]);
+                        walk(&z, columns, at);
+                        at += GROUP;
+                    }
+                },
+            )
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn blocks_of<V: Lanes, const D: usize>(
+        self,
+        samples: u64,
+        mut block: impl FnMut(usize, &mut Columns),
+    ) -> Moments {
+        let mut acc = BlockAccumulator::<D>::new();
+        let mut columns = Columns::new();
+        let mut left = samples;
+        while left > 0 {
+            let n = left.min(SAMPLES as u64) as usize;
+            block(n, &mut columns);
+            let cols = self.used(&mut columns);
+            // SAFETY: passed on from the caller.
+            unsafe { acc.add::<V>(cols, n) };
+            left -= n as u64;
+        }
+        acc.finish()
+    }
+
+    /// The columns of `columns` this layout has: price, then control, then plain.
+    #[inline(always)]
+    fn used<const D: usize>(self, columns: &mut Columns) -> [&mut [f64]; D] {
+        let Columns {
+            price,
+            control,
+            plain,
+        } = columns;
+        let mut used = [
+            Some(&mut price[..]),
+            self.0.control_variate.then_some(&mut control[..]),
+            self.0.antithetic.then_some(&mut plain[..]),
+        ]
+        .into_iter()
+        .flatten();
+        std::array::from_fn(|_| used.next().expect("D columns"))
     }
 
     #[inline(always)]

@@ -11,6 +11,7 @@ mod merge;
 mod moments;
 
 pub use accumulator::{Accumulator, BLOCK};
+pub(crate) use accumulator::BlockAccumulator;
 pub use estimate::{Control, Estimate, estimate};
 pub use merge::InOrder;
 pub use moments::Moments;
