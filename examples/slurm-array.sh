@@ -16,13 +16,13 @@ name=$(basename "$config" .toml)
 parts=results/$name-shards
 mkdir -p "$parts"
 
-# 1. The array: task I runs shard I/N. carlo reads SLURM_ARRAY_TASK_ID,
+# 1. The array: task I runs shard I/N. With --shard auto carlo reads SLURM_ARRAY_TASK_ID,
 #    SLURM_ARRAY_TASK_COUNT and SLURM_ARRAY_TASK_MIN itself, so the command names no
 #    shard; each shard runs its chunks on a thread per allocated CPU. `--parsable`
 #    prints the array's job id (`ID` or `ID;CLUSTER`).
 array=$(sbatch --parsable --array=1-"$shards" --cpus-per-task="$cpus" \
     --job-name="carlo-$name" --output="$parts/shard-%a.log" \
-    --wrap="$carlo run $config --workers $cpus --quiet --out $parts/part-\$SLURM_ARRAY_TASK_ID-of-$shards.json")
+    --wrap="$carlo run $config --shard auto --workers $cpus --quiet --out $parts/part-\$SLURM_ARRAY_TASK_ID-of-$shards.json")
 array=${array%%;*}
 
 # 2. The merge: `afterok` on the array's id waits for every task and runs only if all

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates everything in results/: the summaries of the shipped configs, the
-# scaling studies (CSV + SVG) and the comparison against numpy and QuantLib, plus
+# Regenerates what is committed in results/: the summaries of the shipped configs
+# (results/examples/, named as each config names its summary), the scaling studies
+# (CSV + SVG) and the comparison against numpy and QuantLib (results/studies/), plus
 # machine.txt saying where they ran. Run it from anywhere:
 #
 #   bash results/regenerate.sh                # everything (about 5 minutes on 2 cores)
@@ -26,7 +27,7 @@ suffix="${SUFFIX:-}" # e.g. SUFFIX=-16core keeps a bigger machine's study beside
 cargo build --release --quiet
 carlo=target/release/carlo
 
-machine=results/machine${suffix}.txt
+machine=results/studies/machine${suffix}.txt
 {
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "cores: $(nproc)"
@@ -41,9 +42,11 @@ echo "wrote $machine"
 
 if [ -z "$suffix" ]; then
     for config in configs/*.toml; do
-        name=$(basename "$config" .toml)
-        $carlo run "$config" --quiet --out "results/$name.csv"
-        echo "wrote results/$name.csv"
+        # The file name the config gives its summary, from `carlo check`.
+        summary=$($carlo check "$config" | sed -n 's/.*summary to //p')
+        out="results/examples/$(basename "$summary")"
+        $carlo run "$config" --quiet --out "$out"
+        echo "wrote $out"
     done
 fi
 
@@ -52,16 +55,16 @@ if $carlo run configs/pi.toml --samples 1000 --backend processes --workers 1 --q
     backends=threads,processes
 fi
 $carlo scale configs/pi.toml --samples 1e9 --workers "$workers" --backends "$backends" \
-    --repeats 3 --out "results/pi-scale${suffix}.csv" --plot "results/pi-scale${suffix}.svg"
+    --repeats 3 --out "results/studies/pi-scale${suffix}.csv" --plot "results/studies/pi-scale${suffix}.svg"
 $carlo scale configs/european.toml --samples 5e7 --workers "$workers" --backends "$backends" \
-    --repeats 3 --out "results/european-scale${suffix}.csv" --plot "results/european-scale${suffix}.svg"
+    --repeats 3 --out "results/studies/european-scale${suffix}.csv" --plot "results/studies/european-scale${suffix}.svg"
 
 if [ "$compare" = 1 ] && [ -z "$suffix" ]; then
     python="${PYTHON:-}"
     if [ -z "$python" ] && [ -x .venv/bin/python ]; then python=.venv/bin/python; fi
     if [ -n "$python" ]; then
-        "$python" benches/compare/compare.py --carlo "$carlo" --out results/compare.csv \
-            | tee results/compare.md
+        "$python" benches/compare/compare.py --carlo "$carlo" --out results/studies/compare.csv \
+            | tee results/studies/compare.md
     else
         echo "skipping the comparison: set PYTHON or create .venv (see benches/compare/README.md)" >&2
     fi

@@ -260,9 +260,12 @@ mod tests {
     use crate::engine::{Observer, Quiet, resume_on};
     use crate::exec::Threads;
 
+    /// 1000 chunks: more than the engine keeps in flight (`exec::window`), so
+    /// an interruption after a few chunks lands before the run can finish, even
+    /// on a fast machine.
     fn job(extra: &str) -> Job {
         let text = format!(
-            "[simulation]\nsamples = 50_000\nseed = 3\nchunk_size = 1000\n{extra}\n\
+            "[simulation]\nsamples = 1_000_000\nseed = 3\nchunk_size = 1000\n{extra}\n\
              [model]\ntype = \"pi\"\n"
         );
         Experiment::parse(

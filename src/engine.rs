@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::config::{Experiment, Job};
 use crate::exec::{self, Event, Executor, Flow, Work};
-use crate::model::{Model, Quantity};
+use crate::model::{Model, Quantity, ReferenceKind};
 use crate::plan::Plan;
 use crate::stats::{Estimate, InOrder, Moments, estimate};
 
@@ -43,6 +43,12 @@ pub struct Report {
     /// stop, ascending (empty for reports not made by running chunks, such as merged
     /// shards).
     pub trace: Vec<TracePoint>,
+    /// Worker processes that died or stalled and were replaced, over every session
+    /// of the run (the `worker_restarts` column).
+    pub worker_restarts: u64,
+    /// The digest of each chunk merged, in chunk order ([`Moments::digest`]); empty
+    /// when the report was not made from chunks.
+    pub digests: Vec<u64>,
 }
 
 /// Why a run stopped (the `stop_reason` column).
@@ -91,12 +97,48 @@ impl Report {
             estimates,
             stop_reason: StopReason::Samples,
             trace: Vec::new(),
+            worker_restarts: 0,
+            digests: Vec::new(),
         }
     }
 
     /// Samples behind the estimates.
     pub fn samples(&self) -> u64 {
         self.moments.count
+    }
+
+    /// Results that look wrong, one line each, for stderr: an estimate more than 5
+    /// standard errors from an exact reference (a correct model lands that far about
+    /// once in 1.7 million runs; a wrong parameter or a bug in a model, every time),
+    /// and a standard error of 0 over several samples (nothing random happened).
+    /// They never change a result or an exit code.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        for (q, e) in &self.estimates {
+            if e.samples > 1 && e.std_error == 0.0 {
+                found.push(format!(
+                    "{}: all {} samples gave {} (a standard error of 0): nothing random \
+                     happened; is that what these parameters mean?",
+                    q.name, e.samples, e.estimate
+                ));
+                continue;
+            }
+            if let Some((reference, ReferenceKind::Exact)) = q.reference
+                && reference.is_finite()
+                && e.std_error > 0.0
+            {
+                let z = (e.estimate - reference) / e.std_error;
+                if z.abs() > 5.0 {
+                    found.push(format!(
+                        "{}: the estimate {} is {z:.1} standard errors from its exact \
+                         reference {reference}; check the parameters (units, such as a \
+                         percentage for a fraction) and the model",
+                        q.name, e.estimate
+                    ));
+                }
+            }
+        }
+        found
     }
 }
 
@@ -226,9 +268,18 @@ pub fn resume_on(
             }
             let (index, moments) = match event {
                 Event::Done(index, moments) => (index, moments),
+                Event::Restarted => {
+                    state.restarts += 1;
+                    return Flow::Continue;
+                }
                 Event::Idle => {
                     interrupted = observer.interrupted();
                     if !interrupted {
+                        // Saves keep their pace while a chunk is slow to come.
+                        if let Err(e) = observer.checkpoint(&state, false) {
+                            failed = Some(e);
+                            return Flow::Stop;
+                        }
                         return Flow::Continue;
                     }
                     // A chunk may be stuck where it cannot be stopped (a thread):
@@ -240,6 +291,7 @@ pub fn resume_on(
                     return Flow::Stop;
                 }
             };
+            state.digests.record(index, &moments);
             state.merger.offer(index, moments);
             if state.fold(job, quantity) > 0 {
                 observer.progress(&Progress {
@@ -307,6 +359,8 @@ pub fn resume_on(
     );
     report.stop_reason = state.stop.unwrap_or(StopReason::Samples);
     report.trace = state.trace;
+    report.worker_restarts = state.restarts;
+    report.digests = state.digests.prefix(state.merger.next()).to_vec();
     Ok(report)
 }
 
@@ -330,6 +384,46 @@ pub struct State {
     trace: Vec<TracePoint>,
     stop: Option<StopReason>,
     wall_seconds: f64,
+    restarts: u64,
+    digests: Digests,
+}
+
+/// The digest ([`Moments::digest`]) of every chunk a run has finished, by chunk:
+/// what `carlo verify --chunks` and `--shard` compare recomputed chunks with. Eight
+/// bytes a chunk.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Digests(Vec<u64>);
+
+impl Digests {
+    /// Records chunk `index`'s statistics.
+    pub fn record(&mut self, index: u64, moments: &Moments) {
+        let i = usize::try_from(index).expect("chunk indices fit in memory");
+        if self.0.len() <= i {
+            self.0.resize(i + 1, 0);
+        }
+        self.0[i] = moments.digest();
+    }
+
+    /// The digests of chunks `0..n`.
+    pub fn prefix(&self, n: u64) -> &[u64] {
+        &self.0[..(n as usize).min(self.0.len())]
+    }
+
+    /// The digests of chunks `0..n` as hex, 16 digits each, to save in a checkpoint.
+    fn to_hex(&self, n: u64) -> String {
+        self.prefix(n).iter().map(|d| format!("{d:016x}")).collect()
+    }
+
+    /// Reads what [`to_hex`](Self::to_hex) wrote.
+    fn from_hex(text: &str) -> Option<Self> {
+        if !text.len().is_multiple_of(16) {
+            return None;
+        }
+        (0..text.len() / 16)
+            .map(|k| u64::from_str_radix(text.get(16 * k..16 * k + 16)?, 16).ok())
+            .collect::<Option<Vec<u64>>>()
+            .map(Digests)
+    }
 }
 
 /// How a [`State`] is written: plain fields, chunks waiting as a list.
@@ -341,6 +435,10 @@ struct SavedState {
     trace: Vec<TracePoint>,
     stop: Option<StopReason>,
     wall_seconds: f64,
+    restarts: u64,
+    /// The digests of the merged chunks, as hex (those of the chunks waiting are
+    /// computed again when the state is read).
+    digests: String,
 }
 
 impl From<State> for SavedState {
@@ -352,6 +450,8 @@ impl From<State> for SavedState {
             trace: s.trace,
             stop: s.stop,
             wall_seconds: s.wall_seconds,
+            restarts: s.restarts,
+            digests: s.digests.to_hex(s.merger.next()),
         }
     }
 }
@@ -359,7 +459,10 @@ impl From<State> for SavedState {
 impl From<SavedState> for State {
     fn from(s: SavedState) -> Self {
         let mut merger = InOrder::resume(s.next, s.merged);
+        // A damaged list is caught by `check` (its length is then wrong).
+        let mut digests = Digests::from_hex(&s.digests).unwrap_or_default();
         for (index, moments) in s.waiting {
+            digests.record(index, &moments);
             merger.offer(index, moments);
         }
         State {
@@ -367,6 +470,8 @@ impl From<SavedState> for State {
             trace: s.trace,
             stop: s.stop,
             wall_seconds: s.wall_seconds,
+            restarts: s.restarts,
+            digests,
         }
     }
 }
@@ -379,6 +484,8 @@ impl State {
             trace: Vec::new(),
             stop: None,
             wall_seconds: 0.0,
+            restarts: 0,
+            digests: Digests::default(),
         }
     }
 
@@ -443,6 +550,12 @@ impl State {
         }
         if !(self.wall_seconds.is_finite() && self.wall_seconds >= 0.0) {
             return Err(format!("its wall_seconds is {}", self.wall_seconds));
+        }
+        if (self.digests.prefix(next).len() as u64) < next {
+            return Err(format!(
+                "it holds the digests of {} of its {next} merged chunks",
+                self.digests.prefix(next).len()
+            ));
         }
         Ok(())
     }
@@ -545,6 +658,43 @@ mod tests {
             check_every: 24,
         });
         assert_eq!(walk(&job), [1, 2, 4, 8, 16, 24, 32, 48, 64, 72, 96, 100]);
+    }
+
+    #[test]
+    fn estimates_far_from_an_exact_reference_are_warned_about() {
+        let job = crate::config::Experiment::parse(
+            "[simulation]\nsamples = 100\nseed = 1\n[model]\ntype = \"pi\"\n",
+            std::path::Path::new("x.toml"),
+            &Default::default(),
+            &crate::model::Registry::builtin(),
+        )
+        .unwrap()
+        .job;
+        let pi = crate::model::Pi::new(&crate::model::PiParams {}).unwrap();
+        // Samples of 3.3 +- 0.01: 15 standard errors of the mean from pi, or none.
+        let report = |value: f64, spread: f64| {
+            let rows: Vec<Vec<f64>> = (0..100)
+                .map(|i| vec![value + spread * if i % 2 == 0 { 1.0 } else { -1.0 }])
+                .collect();
+            Report::new(
+                "x",
+                &job,
+                &pi,
+                Moments::from_rows(1, &rows),
+                "sequential",
+                1,
+                0.0,
+            )
+        };
+        let far = report(3.3, 0.1).warnings();
+        assert_eq!(far.len(), 1, "{far:?}");
+        assert!(
+            far[0].contains("standard errors from its exact reference"),
+            "{far:?}"
+        );
+        assert!(report(std::f64::consts::PI, 0.1).warnings().is_empty());
+        let flat = report(3.0, 0.0).warnings();
+        assert!(flat[0].contains("all 100 samples gave 3"), "{flat:?}");
     }
 
     #[test]

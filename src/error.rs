@@ -84,6 +84,9 @@ pub enum Error {
         /// What went wrong, as the model said it.
         message: String,
     },
+    /// Files that must belong together do not: a summary and the job it names.
+    #[error("{0}")]
+    Mismatch(String),
     /// The executor failed while running chunks.
     #[error("{0}")]
     Execution(String),
@@ -120,6 +123,7 @@ impl Error {
                 | Error::Output { .. }
                 | Error::Checkpoint { .. }
                 | Error::Merge(_)
+                | Error::Mismatch(_)
         )
     }
 

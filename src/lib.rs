@@ -66,5 +66,6 @@ pub mod scale;
 pub mod shard;
 pub mod stats;
 pub mod trace;
+pub mod verify;
 
 pub use error::Error;

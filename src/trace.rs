@@ -5,13 +5,23 @@
 //! chunk counts, so a trace has the same bits on every backend and worker count,
 //! and its last row equals the summary. Like a target, it follows the model's first
 //! quantity.
+//!
+//! The plot answers three questions: where the estimate settled (the upper panel,
+//! its y-axis framed on the converged part so the first noisy chunks do not set
+//! the scale), whether it met the target (the target half-width as a band around
+//! the final estimate, and as a line under the half-width in the lower panel), and
+//! where and why the run stopped (a vertical marker labelled with the stop reason).
 
 use std::path::Path;
 
+use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::Error;
-use crate::engine::{Report, quantity_estimate};
+use crate::config::Target;
+use crate::engine::{Report, StopReason, quantity_estimate};
 use crate::output::{Sheet, Value};
 use crate::stats::Estimate;
 
@@ -56,104 +66,997 @@ fn points(report: &Report) -> impl Iterator<Item = (u64, Estimate)> + '_ {
     })
 }
 
-/// Draws the trace to an SVG at `path`: the estimate with its interval as a band
-/// against samples on a log axis, and the reference as a horizontal line when the
-/// quantity has one.
+/// Draws the trace to an SVG at `path`. The upper panel shows the estimate with its
+/// interval as a band against samples on a log axis, the reference when the
+/// quantity has one, the target half-width as a band around the final estimate
+/// when the job has a target, and the stop as a vertical marker labelled with its
+/// reason; its y-axis is framed on the converged part (see [`frame`]), and earlier
+/// points beyond the frame are clipped, their estimates drawn as triangles at the
+/// edge. The lower panel shows the half-width against samples on log axes with
+/// the target and a 1/sqrt(samples) guide through the last point.
 pub fn plot(report: &Report, path: &Path) -> Result<(), Error> {
     let mut svg = String::new();
-    draw(report, &mut svg)
+    draw(&Figure::of(report), &mut svg)
         .map_err(|e| Error::Execution(format!("cannot draw {}: {e}", path.display())))?;
     crate::output::write_file(path, svg.as_bytes())
 }
 
+/// A trace point as drawn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Mark {
+    samples: f64,
+    estimate: f64,
+    std_error: f64,
+    low: f64,
+    high: f64,
+}
+
+impl Mark {
+    fn half_width(&self) -> f64 {
+        0.5 * (self.high - self.low)
+    }
+}
+
+/// Everything the convergence plot shows, read from a report.
+#[derive(Debug, Clone)]
+struct Figure {
+    name: String,
+    quantity: String,
+    confidence: f64,
+    /// Points with a finite interval, ascending in samples.
+    marks: Vec<Mark>,
+    /// The reference and how it was computed.
+    reference: Option<(f64, &'static str)>,
+    /// An approximation that is not a reference.
+    approx: Option<f64>,
+    target: Option<Target>,
+    stop: StopReason,
+    /// The samples the run would have drawn at most.
+    max_samples: u64,
+}
+
+impl Figure {
+    fn of(report: &Report) -> Self {
+        let (quantity, _) = &report.estimates[0];
+        Figure {
+            name: report.name.clone(),
+            quantity: quantity.name.to_string(),
+            confidence: report.job.confidence,
+            // Intervals are undefined (NaN) below two samples; such points are left out.
+            marks: points(report)
+                .map(|(_, e)| Mark {
+                    samples: e.samples as f64,
+                    estimate: e.estimate,
+                    std_error: e.std_error,
+                    low: e.ci_low,
+                    high: e.ci_high,
+                })
+                .filter(|m| m.low.is_finite() && m.high.is_finite())
+                .collect(),
+            reference: quantity
+                .reference
+                .filter(|(v, _)| v.is_finite())
+                .map(|(v, kind)| (v, kind.name())),
+            approx: quantity.approx_reference.filter(|v| v.is_finite()),
+            target: report.job.target,
+            stop: report.stop_reason,
+            max_samples: report.job.samples,
+        }
+    }
+
+    /// The half-width the target allows at `estimate`: both errors must be met, so
+    /// the smaller of the two.
+    fn allowed(&self, estimate: f64) -> Option<f64> {
+        let target = self.target?;
+        let rel = target.rel_error.map(|r| r * estimate.abs());
+        match (target.abs_error, rel) {
+            (Some(a), Some(r)) => Some(a.min(r)),
+            (a, r) => a.or(r),
+        }
+    }
+
+    /// The target in words.
+    fn target_text(&self) -> Option<String> {
+        let target = self.target?;
+        let rel = target.rel_error.map(|r| format!("{} × |estimate|", num(r)));
+        let abs = target.abs_error.map(num);
+        Some(match (abs, rel) {
+            (Some(a), Some(r)) => format!("half-width ≤ {a} and ≤ {r}"),
+            (a, r) => format!("half-width ≤ {}", a.or(r).unwrap_or_default()),
+        })
+    }
+
+    /// Why the run stopped, as the marker's label.
+    fn stop_text(&self) -> &'static str {
+        match (self.stop, self.target.is_some()) {
+            (StopReason::Target, _) => "target met",
+            (StopReason::Samples, true) => "all samples drawn, target not met",
+            (StopReason::Samples, false) => "all samples drawn",
+        }
+    }
+}
+
+/// Points with fewer samples than this fraction of the last point's are left out
+/// of the frame: at the usual 1/sqrt(samples) rate the intervals of those kept are
+/// at most 6 times as wide as the last one.
+const FRAMED_FRACTION: f64 = 1.0 / 36.0;
+
+/// The y-range of the estimate panel, framed on the converged part of the trace:
+/// the intervals of the points with at least [`FRAMED_FRACTION`] of the last
+/// point's samples, and every finite value in `keep` (the reference, the target
+/// band), padded by 8% on each side. The first, noisiest points do not set the
+/// scale; whatever of them lies outside is clipped when drawn.
+fn frame(marks: &[Mark], keep: &[f64]) -> (f64, f64) {
+    let last = marks.last().map_or(0.0, |m| m.samples);
+    let (lo, hi) = marks
+        .iter()
+        .filter(|m| m.samples >= last * FRAMED_FRACTION)
+        .flat_map(|m| [m.low, m.high])
+        .chain(keep.iter().copied())
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if !lo.is_finite() {
+        return (-1.0, 1.0);
+    }
+    if lo >= hi {
+        // A zero-width interval (a constant sample): a range around it.
+        let half = if lo == 0.0 { 1.0 } else { 0.1 * lo.abs() };
+        return (lo - half, lo + half);
+    }
+    let pad = 0.08 * (hi - lo);
+    (lo - pad, hi + pad)
+}
+
+/// The point at height `y` on the segment from `a` to `b`, interpolated as the log
+/// x-axis draws it (linearly in log10 of samples).
+fn crossing(a: (f64, f64), b: (f64, f64), y: f64) -> (f64, f64) {
+    let t = (y - a.1) / (b.1 - a.1);
+    let (la, lb) = (a.0.log10(), b.0.log10());
+    (10f64.powf(la + t * (lb - la)), y)
+}
+
+/// The pieces of the polyline `line` inside `lo <= y <= hi`, cut where it
+/// leaves and re-enters.
+fn clip_line(line: &[(f64, f64)], lo: f64, hi: f64) -> Vec<Vec<(f64, f64)>> {
+    let mut pieces: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut open = false;
+    if let [only] = line
+        && (lo..=hi).contains(&only.1)
+    {
+        return vec![vec![*only]];
+    }
+    for w in line.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let dy = b.1 - a.1;
+        let (t0, t1) = if dy == 0.0 {
+            if (lo..=hi).contains(&a.1) {
+                (0.0, 1.0)
+            } else {
+                (1.0, 0.0)
+            }
+        } else {
+            let (s, u) = ((lo - a.1) / dy, (hi - a.1) / dy);
+            (s.min(u).max(0.0), s.max(u).min(1.0))
+        };
+        if t0 > t1 {
+            open = false;
+            continue;
+        }
+        let at = |t: f64| {
+            if t <= 0.0 {
+                a
+            } else if t >= 1.0 {
+                b
+            } else {
+                crossing(a, b, a.1 + t * dy)
+            }
+        };
+        if !(open && t0 == 0.0) {
+            pieces.push(vec![at(t0)]);
+        }
+        pieces.last_mut().expect("a piece is open").push(at(t1));
+        open = t1 >= 1.0;
+    }
+    pieces
+}
+
+/// The polygon `polygon` clipped to `lo <= y <= hi` (Sutherland-Hodgman, one edge
+/// at a time).
+fn clip_polygon(polygon: &[(f64, f64)], lo: f64, hi: f64) -> Vec<(f64, f64)> {
+    // Each edge as (side, bound): inside where side * (y - bound) >= 0.
+    let edges = [(1.0, lo), (-1.0, hi)];
+    let mut out = polygon.to_vec();
+    for (side, edge) in edges {
+        let inside = |p: &(f64, f64)| side * (p.1 - edge) >= 0.0;
+        let input = std::mem::take(&mut out);
+        for (i, &b) in input.iter().enumerate() {
+            let a = input[(i + input.len() - 1) % input.len()];
+            match (inside(&a), inside(&b)) {
+                (true, true) => out.push(b),
+                (true, false) => out.push(crossing(a, b, edge)),
+                (false, true) => {
+                    out.push(crossing(a, b, edge));
+                    out.push(b);
+                }
+                (false, false) => {}
+            }
+        }
+    }
+    out
+}
+
+/// A number in 3 significant digits, plain or in e-notation, zeros trimmed.
+fn num(x: f64) -> String {
+    sig(x, 3)
+}
+
+/// A number in `digits` significant digits, plain or in e-notation, zeros trimmed.
+fn sig(x: f64, digits: i32) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let e = x.abs().log10().floor() as i32;
+    if (-3..6).contains(&e) {
+        let decimals = (digits - 1 - e).max(0) as usize;
+        trim_zeros(&format!("{x:.decimals$}"))
+    } else {
+        let decimals = (digits - 1).max(0) as usize;
+        let text = format!("{x:.decimals$e}");
+        let (mantissa, exponent) = text.split_once('e').expect("e-notation");
+        format!("{}e{exponent}", trim_zeros(mantissa))
+    }
+}
+
+fn trim_zeros(text: &str) -> String {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+/// An estimate with its half-width, both to the half-width's second significant
+/// digit: `3.14137 ± 0.00020`.
+fn estimate_text(estimate: f64, half: f64) -> String {
+    if half == 0.0 {
+        return format!("{estimate} ± 0");
+    }
+    if !(half.is_finite() && half > 0.0) {
+        return format!("{estimate}");
+    }
+    let decimals = (1 - half.log10().floor() as i32).max(0) as usize;
+    format!("{estimate:.decimals$} ± {half:.decimals$}")
+}
+
+/// An integer with thousands separators: `260,046,848`.
+fn count(n: f64) -> String {
+    let digits = format!("{n:.0}");
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Ticks of a log axis from `lo` to `hi`: every 1..9 times a power of ten, with
+/// whether it is labelled (1, 2 and 5 where the axis spans at most 3 decades,
+/// powers of ten beyond; every tick when that would label fewer than two).
+fn log_ticks(lo: f64, hi: f64) -> Vec<(f64, bool)> {
+    if !(lo > 0.0 && hi > lo && hi.is_finite()) {
+        return Vec::new();
+    }
+    let decades = (hi / lo).log10();
+    let labelled = |m: u32| {
+        if decades > 3.0 {
+            m == 1
+        } else {
+            [1, 2, 5].contains(&m)
+        }
+    };
+    let mut ticks = Vec::new();
+    for e in lo.log10().floor() as i32..=hi.log10().ceil() as i32 {
+        for m in 1..=9u32 {
+            let v = f64::from(m) * 10f64.powi(e);
+            if (lo..=hi).contains(&v) {
+                ticks.push((v, labelled(m)));
+            }
+        }
+    }
+    if ticks.iter().filter(|t| t.1).count() < 2 {
+        for t in &mut ticks {
+            t.1 = true;
+        }
+    }
+    ticks
+}
+
+/// A tick's label: `2e5`, `1e-3`.
+fn tick_label(v: f64) -> String {
+    let e = v.log10().floor();
+    format!("{:.0}e{e:.0}", v / 10f64.powf(e))
+}
+
+/// Draws the ticks, labels and grid of a log x-axis from `x` over a chart whose
+/// y-axis spans `y` (plotters labels a log axis only from its first power of ten
+/// and twice at each power, so carlo draws its own).
+fn x_ticks<'a, X, Y>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+    (x_lo, x_hi): (f64, f64),
+    (y_lo, y_hi): (f64, f64),
+) -> DrawResult
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    for (v, labelled) in log_ticks(x_lo, x_hi) {
+        let shade = if labelled { 0.12 } else { 0.05 };
+        chart.draw_series(LineSeries::new([(v, y_lo), (v, y_hi)], BLACK.mix(shade)))?;
+        if labelled {
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((v, y_lo))
+                    + PathElement::new([(0, 0), (0, 5)], BLACK)
+                    + Text::new(tick_label(v), (0, 8), tick_font(HPos::Center, VPos::Top)),
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// The y-axis counterpart of [`x_ticks`].
+fn y_ticks<'a, X, Y>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+    (x_lo, x_hi): (f64, f64),
+    (y_lo, y_hi): (f64, f64),
+) -> DrawResult
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    for (v, labelled) in log_ticks(y_lo, y_hi) {
+        let shade = if labelled { 0.12 } else { 0.05 };
+        chart.draw_series(LineSeries::new([(x_lo, v), (x_hi, v)], BLACK.mix(shade)))?;
+        if labelled {
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((x_lo, v))
+                    + PathElement::new([(-5, 0), (0, 0)], BLACK)
+                    + Text::new(tick_label(v), (-8, 0), tick_font(HPos::Right, VPos::Center)),
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+fn tick_font(h: HPos, v: VPos) -> TextStyle<'static> {
+    ("sans-serif", 12)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(h, v))
+}
+
 const ESTIMATE: RGBColor = RGBColor(31, 119, 180);
 const REFERENCE: RGBColor = RGBColor(214, 39, 40);
+const TARGET: RGBColor = RGBColor(44, 160, 44);
+const STOP: RGBColor = RGBColor(60, 60, 60);
+const APPROX: RGBColor = RGBColor(140, 140, 140);
 
-fn draw(report: &Report, svg: &mut String) -> Result<(), Box<dyn std::error::Error>> {
-    let (quantity, _) = &report.estimates[0];
-    let reference = quantity.reference.map(|(value, _)| value);
-    // Intervals are undefined (NaN) below two samples; such points are left out.
-    let points: Vec<(f64, Estimate)> = points(report)
-        .map(|(_, e)| (e.samples as f64, e))
-        .filter(|(_, e)| e.ci_low.is_finite() && e.ci_high.is_finite())
-        .collect();
-    let (mut x_min, mut x_max) = points
-        .iter()
-        .fold((f64::INFINITY, 0.0f64), |(lo, hi), (x, _)| {
-            (lo.min(*x), hi.max(*x))
-        });
-    if points.is_empty() {
-        (x_min, x_max) = (1.0, 10.0);
-    } else if x_min >= x_max {
-        (x_min, x_max) = (x_min / 2.0, x_max * 2.0);
-    }
-    let (mut y_min, mut y_max) = points
-        .iter()
-        .map(|(_, e)| (e.ci_low, e.ci_high))
-        .chain(reference.map(|r| (r, r)))
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (a, b)| {
-            (lo.min(a), hi.max(b))
-        });
-    if !(y_min.is_finite() && y_max.is_finite()) || y_min >= y_max {
-        let centre = if y_min.is_finite() { y_min } else { 0.0 };
-        (y_min, y_max) = (centre - 1.0, centre + 1.0);
-    }
-    let pad = 0.05 * (y_max - y_min);
+type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
-    let root = SVGBackend::with_string(svg, (800, 480)).into_drawing_area();
+fn draw(fig: &Figure, svg: &mut String) -> DrawResult {
+    let root = SVGBackend::with_string(svg, (1060, 640)).into_drawing_area();
     root.fill(&WHITE)?;
     let title = format!(
-        "{}: {} against samples ({} confidence)",
-        report.name, quantity.name, report.job.confidence
+        "{}: {} against samples ({}% confidence)",
+        fig.name,
+        fig.quantity,
+        trim_zeros(&format!("{:.4}", fig.confidence * 100.0))
     );
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d((x_min..x_max).log_scale(), y_min - pad..y_max + pad)?;
+    let root = root.titled(&title, ("sans-serif", 18))?;
+    let (main, side) = root.split_horizontally(730);
+    let (upper, lower) = main.split_vertically(360);
+
+    let (x_min, x_max) = match (fig.marks.first(), fig.marks.last()) {
+        (Some(a), Some(b)) => (a.samples / 1.5, b.samples * 1.5),
+        _ => (1.0, 10.0),
+    };
+    let legend = draw_estimates(fig, &upper, (x_min, x_max))?;
+    draw_half_widths(fig, &lower, (x_min, x_max))?;
+    draw_side(fig, &side, &legend)?;
+    root.present()?;
+    Ok(())
+}
+
+/// What the side panel explains about the upper panel.
+struct Legend {
+    /// Early estimates drawn at the frame's edge.
+    beyond: usize,
+    /// Samples from which the frame holds the intervals, when earlier ones were clipped.
+    clipped_before: Option<f64>,
+    /// Whether the approximation, if any, lies inside the frame (and was drawn).
+    approx_inside: bool,
+}
+
+/// The upper panel: the estimate, its interval, the reference, the target band
+/// and the stop, framed by [`frame`].
+fn draw_estimates(
+    fig: &Figure,
+    area: &Area<'_>,
+    (x_min, x_max): (f64, f64),
+) -> Result<Legend, Box<dyn std::error::Error>> {
+    let last = fig.marks.last().copied();
+    let band_half = last.and_then(|m| fig.allowed(m.estimate).map(|h| (m.estimate, h)));
+    let mut keep: Vec<f64> = fig.reference.iter().map(|r| r.0).collect();
+    if let Some((centre, half)) = band_half {
+        keep.extend([centre - half, centre + half]);
+    }
+    let (y_lo, y_hi) = frame(&fig.marks, &keep);
+
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(80)
+        .build_cartesian_2d((x_min..x_max).log_scale(), y_lo..y_hi)?;
     chart
         .configure_mesh()
-        .x_desc("samples (log scale)")
-        .y_desc(quantity.name.as_ref())
-        .x_label_formatter(&|x| format!("{x:.0e}"))
+        .disable_x_mesh()
+        .x_label_formatter(&|_| String::new())
+        .y_desc(fig.quantity.as_str())
+        .max_light_lines(0)
+        .bold_line_style(BLACK.mix(0.08))
         .draw()?;
-    let band: Vec<(f64, f64)> = points
+    x_ticks(&mut chart, (x_min, x_max), (y_lo, y_hi))?;
+
+    let band: Vec<(f64, f64)> = fig
+        .marks
         .iter()
-        .map(|(x, e)| (*x, e.ci_high))
-        .chain(points.iter().rev().map(|(x, e)| (*x, e.ci_low)))
+        .map(|m| (m.samples, m.high))
+        .chain(fig.marks.iter().rev().map(|m| (m.samples, m.low)))
         .collect();
-    chart
-        .draw_series(std::iter::once(Polygon::new(band, ESTIMATE.mix(0.2))))?
-        .label("confidence interval")
-        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], ESTIMATE.mix(0.2)));
-    chart
-        .draw_series(LineSeries::new(
-            points.iter().map(|(x, e)| (*x, e.estimate)),
-            ESTIMATE.stroke_width(2),
-        ))?
-        .label("estimate")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], ESTIMATE.stroke_width(2)));
+    let clipped = clip_polygon(&band, y_lo, y_hi);
+    if clipped.len() >= 3 {
+        chart.draw_series(std::iter::once(Polygon::new(clipped, ESTIMATE.mix(0.2))))?;
+    }
+    if let Some((centre, half)) = band_half {
+        for y in [centre - half, centre + half] {
+            chart.draw_series(DashedLineSeries::new(
+                [(x_min, y), (x_max, y)],
+                8,
+                5,
+                TARGET.stroke_width(2),
+            ))?;
+        }
+    }
+    if let Some((r, _)) = fig.reference {
+        chart.draw_series(LineSeries::new(
+            [(x_min, r), (x_max, r)],
+            REFERENCE.stroke_width(1),
+        ))?;
+    }
+    let approx_inside = fig.approx.is_some_and(|a| (y_lo..=y_hi).contains(&a));
+    if let Some(a) = fig.approx.filter(|_| approx_inside) {
+        chart.draw_series(DashedLineSeries::new(
+            [(x_min, a), (x_max, a)],
+            2,
+            4,
+            APPROX.stroke_width(1),
+        ))?;
+    }
+    let line: Vec<(f64, f64)> = fig.marks.iter().map(|m| (m.samples, m.estimate)).collect();
+    for piece in clip_line(&line, y_lo, y_hi) {
+        chart.draw_series(LineSeries::new(piece, ESTIMATE.stroke_width(2)))?;
+    }
+    let inside = |m: &&Mark| (y_lo..=y_hi).contains(&m.estimate);
     chart.draw_series(
-        points
+        fig.marks
             .iter()
-            .map(|(x, e)| Circle::new((*x, e.estimate), 3, ESTIMATE.filled())),
+            .filter(inside)
+            .map(|m| Circle::new((m.samples, m.estimate), 3, ESTIMATE.filled())),
     )?;
-    if let Some(r) = reference {
+    let beyond: Vec<&Mark> = fig.marks.iter().filter(|m| !inside(m)).collect();
+    chart.draw_series(beyond.iter().map(|m| {
+        // A triangle at the frame's edge, pointing towards the estimate.
+        let (y, s) = if m.estimate > y_hi {
+            (y_hi, 1)
+        } else {
+            (y_lo, -1)
+        };
+        EmptyElement::at((m.samples, y))
+            + Polygon::new(vec![(-6, s * 10), (6, s * 10), (0, 0)], ESTIMATE.filled())
+    }))?;
+    if let Some(m) = last {
+        chart.draw_series(std::iter::once(ErrorBar::new_vertical(
+            m.samples,
+            m.low.max(y_lo),
+            m.estimate.clamp(y_lo, y_hi),
+            m.high.min(y_hi),
+            ESTIMATE.stroke_width(2),
+            10,
+        )))?;
+        stop_marker(&mut chart, m.samples, (y_lo, y_hi))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!("stop: {}", fig.stop_text()),
+            (m.samples / 1.08, y_hi),
+            ("sans-serif", 13)
+                .into_font()
+                .color(&STOP)
+                .pos(Pos::new(HPos::Right, VPos::Top)),
+        )))?;
+    }
+    let first_framed = last.map_or(0.0, |l| l.samples * FRAMED_FRACTION);
+    let clipped_before = fig
+        .marks
+        .iter()
+        .any(|m| m.samples < first_framed && (m.low < y_lo || m.high > y_hi))
+        .then(|| {
+            fig.marks
+                .iter()
+                .find(|m| m.samples >= first_framed)
+                .map_or(first_framed, |m| m.samples)
+        });
+    Ok(Legend {
+        beyond: beyond.len(),
+        clipped_before,
+        approx_inside,
+    })
+}
+
+/// A vertical dashed line at the stop.
+fn stop_marker<'a, Y: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<LogCoord<f64>, Y>>,
+    samples: f64,
+    (lo, hi): (f64, f64),
+) -> DrawResult {
+    chart.draw_series(DashedLineSeries::new(
+        [(samples, lo), (samples, hi)],
+        6,
+        4,
+        STOP.stroke_width(1),
+    ))?;
+    Ok(())
+}
+
+/// The lower panel: the half-width against samples on log axes, with the target
+/// and a 1/sqrt(samples) guide through the last point.
+fn draw_half_widths(fig: &Figure, area: &Area<'_>, (x_min, x_max): (f64, f64)) -> DrawResult {
+    let widths: Vec<(f64, f64)> = fig
+        .marks
+        .iter()
+        .map(|m| (m.samples, m.half_width()))
+        .filter(|(_, h)| *h > 0.0)
+        .collect();
+    let allowed: Vec<(f64, f64)> = fig
+        .marks
+        .iter()
+        .filter_map(|m| fig.allowed(m.estimate).map(|h| (m.samples, h)))
+        .filter(|(_, h)| *h > 0.0 && h.is_finite())
+        .collect();
+    let (lo, hi) = widths
+        .iter()
+        .chain(&allowed)
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), (_, h)| {
+            (lo.min(*h), hi.max(*h))
+        });
+    if !lo.is_finite() {
+        // No interval has a width (a constant sample): nothing to draw.
+        area.draw(&Text::new(
+            "every interval has zero width: no half-width to draw on a log scale",
+            (90, 60),
+            ("sans-serif", 13),
+        ))?;
+        return Ok(());
+    }
+    let (y_lo, y_hi) = (lo / 1.6, hi * 1.6);
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
+        .build_cartesian_2d((x_min..x_max).log_scale(), (y_lo..y_hi).log_scale())?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_label_formatter(&|_| String::new())
+        .y_label_formatter(&|_| String::new())
+        .x_desc("samples (log scale)")
+        .y_desc("interval half-width (log scale)")
+        .draw()?;
+    x_ticks(&mut chart, (x_min, x_max), (y_lo, y_hi))?;
+    y_ticks(&mut chart, (x_min, x_max), (y_lo, y_hi))?;
+    if let Some(&(n, h)) = widths.last() {
+        // 1/sqrt(samples) through the last point, from where it enters the frame.
+        let start = (n * (h / y_hi).powi(2)).max(x_min);
         chart
-            .draw_series(LineSeries::new(
-                [(x_min, r), (x_max, r)],
-                REFERENCE.stroke_width(1),
+            .draw_series(DashedLineSeries::new(
+                [
+                    (start, h * (n / start).sqrt()),
+                    (x_max, h * (n / x_max).sqrt()),
+                ],
+                2,
+                4,
+                BLACK.mix(0.5).stroke_width(1),
             ))?
-            .label(format!("reference {r}"))
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], REFERENCE));
+            .label("1/sqrt(samples) through the last point")
+            .legend(|(x, y)| DashedPathElement::new([(x, y), (x + 20, y)], 2, 4, BLACK.mix(0.5)));
+    }
+    if !allowed.is_empty() {
+        // A relative target moves with the estimate; an absolute one is flat.
+        let line = if allowed.len() == 1 {
+            vec![(x_min, allowed[0].1), (x_max, allowed[0].1)]
+        } else {
+            let mut line = allowed.clone();
+            line.insert(0, (x_min, allowed[0].1));
+            line.push((x_max, allowed[allowed.len() - 1].1));
+            line
+        };
+        chart
+            .draw_series(DashedLineSeries::new(line, 8, 5, TARGET.stroke_width(2)))?
+            .label(format!("target: {}", fig.target_text().unwrap_or_default()))
+            .legend(|(x, y)| {
+                DashedPathElement::new([(x, y), (x + 20, y)], 8, 5, TARGET.stroke_width(2))
+            });
+    }
+    chart
+        .draw_series(LineSeries::new(widths.clone(), ESTIMATE.stroke_width(2)))?
+        .label("half-width of the interval")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], ESTIMATE.stroke_width(2)));
+    chart.draw_series(widths.iter().map(|&p| Circle::new(p, 3, ESTIMATE.filled())))?;
+    if let Some(m) = fig.marks.last() {
+        stop_marker(&mut chart, m.samples, (y_lo, y_hi))?;
     }
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.8))
+        .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 12))
         .draw()?;
-    root.present()?;
     Ok(())
+}
+
+/// The side panel: the legend of the upper panel and the run's numbers.
+fn draw_side(fig: &Figure, area: &Area<'_>, legend: &Legend) -> DrawResult {
+    let font = ("sans-serif", 13).into_font();
+    let mut y = 30;
+    let x = 8;
+    let mut entry = |glyph: &dyn Fn(i32, i32) -> DrawResult, text: String| -> DrawResult {
+        glyph(x, y)?;
+        area.draw(&Text::new(text, (x + 30, y - 7), font.clone()))?;
+        y += 22;
+        Ok(())
+    };
+    let conf = trim_zeros(&format!("{:.4}", fig.confidence * 100.0));
+    entry(
+        &|x, y| {
+            Ok(area.draw(&Rectangle::new(
+                [(x, y - 6), (x + 22, y + 6)],
+                ESTIMATE.mix(0.2).filled(),
+            ))?)
+        },
+        format!("{conf}% confidence interval"),
+    )?;
+    entry(
+        &|x, y| {
+            area.draw(&PathElement::new(
+                [(x, y), (x + 22, y)],
+                ESTIMATE.stroke_width(2),
+            ))?;
+            Ok(area.draw(&Circle::new((x + 11, y), 3, ESTIMATE.filled()))?)
+        },
+        "estimate".into(),
+    )?;
+    entry(
+        &|x, y| {
+            Ok(area.draw(&PathElement::new(
+                [(x + 11, y - 8), (x + 11, y + 8)],
+                ESTIMATE.stroke_width(2),
+            ))?)
+        },
+        "final interval".into(),
+    )?;
+    if let Some((r, kind)) = fig.reference {
+        entry(
+            &|x, y| {
+                Ok(area.draw(&PathElement::new(
+                    [(x, y), (x + 22, y)],
+                    REFERENCE.stroke_width(1),
+                ))?)
+            },
+            format!("reference {} ({kind})", sig(r, 6)),
+        )?;
+    }
+    if let (Some(a), true) = (fig.approx, legend.approx_inside) {
+        entry(
+            &|x, y| {
+                Ok(area.draw(&DashedPathElement::new(
+                    [(x, y), (x + 22, y)],
+                    2,
+                    4,
+                    APPROX.stroke_width(1),
+                ))?)
+            },
+            format!("approximation {} (not a reference)", num(a)),
+        )?;
+    }
+    if fig.target.is_some() {
+        entry(
+            &|x, y| {
+                Ok(area.draw(&DashedPathElement::new(
+                    [(x, y), (x + 22, y)],
+                    8,
+                    5,
+                    TARGET.stroke_width(2),
+                ))?)
+            },
+            "target band: final ± allowed half-width".into(),
+        )?;
+    }
+    entry(
+        &|x, y| {
+            Ok(area.draw(&DashedPathElement::new(
+                [(x + 11, y - 8), (x + 11, y + 8)],
+                6,
+                4,
+                STOP.stroke_width(1),
+            ))?)
+        },
+        format!("stop: {}", fig.stop_text()),
+    )?;
+    if legend.beyond > 0 {
+        entry(
+            &|x, y| {
+                Ok(area.draw(&Polygon::new(
+                    vec![(x + 5, y + 5), (x + 17, y + 5), (x + 11, y - 5)],
+                    ESTIMATE.filled(),
+                ))?)
+            },
+            format!("{} early estimate(s) beyond the frame", legend.beyond),
+        )?;
+    }
+
+    y += 14;
+    let mut line = |text: String| -> DrawResult {
+        area.draw(&Text::new(text, (x, y), font.clone()))?;
+        y += 19;
+        Ok(())
+    };
+    if let Some(m) = fig.marks.last() {
+        line(format!(
+            "final: {} ({conf}%)",
+            estimate_text(m.estimate, m.half_width())
+        ))?;
+        line(format!("after {} samples", count(m.samples)))?;
+        if let Some((r, _)) = fig.reference {
+            let d = m.estimate - r;
+            let ratio = d / m.std_error;
+            line(if ratio.is_finite() {
+                format!("estimate − reference: {} ({} s.e.)", num(d), sig(ratio, 2))
+            } else {
+                format!("estimate − reference: {}", num(d))
+            })?;
+        }
+    } else {
+        line("no trace points".into())?;
+    }
+    match fig.stop {
+        StopReason::Target => line("stopped: the target was met".into())?,
+        StopReason::Samples => line(format!(
+            "stopped: all {} samples drawn",
+            count(fig.max_samples as f64)
+        ))?,
+    }
+    if let Some(t) = fig.target_text() {
+        line(format!("target: {t}"))?;
+        if let Some(every) = fig.target.map(|t| t.check_every).filter(|&n| n > 1) {
+            line(format!("(checked every {every} chunks)"))?;
+        }
+        if let (Some(m), Some(r)) = (fig.marks.last(), fig.target.and_then(|t| t.rel_error)) {
+            line(format!(
+                "(at the final estimate: {})",
+                num(r * m.estimate.abs())
+            ))?;
+        }
+    }
+    if let Some(n) = legend.clipped_before {
+        line(format!(
+            "y-axis framed on points from {} samples;",
+            count(n)
+        ))?;
+        line("earlier intervals are clipped".into())?;
+    }
+    if let (Some(a), false) = (fig.approx, legend.approx_inside) {
+        line(format!("approximation {} (not a reference)", num(a)))?;
+        line("lies outside the frame".into())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A mark at `samples` around `estimate` with half-width `half`.
+    fn mark(samples: f64, estimate: f64, half: f64) -> Mark {
+        Mark {
+            samples,
+            estimate,
+            std_error: half / 1.96,
+            low: estimate - half,
+            high: estimate + half,
+        }
+    }
+
+    /// A trace converging on pi at the 1/sqrt(samples) rate, its first point far off.
+    fn converging() -> Vec<Mark> {
+        let mut marks = vec![mark(1000.0, 5.0, 4.0)];
+        for k in 1..=10 {
+            let n = 1000.0 * 2f64.powi(k);
+            marks.push(mark(n, 3.1 + 0.1 / n.sqrt(), 3.0 / n.sqrt()));
+        }
+        marks
+    }
+
+    fn figure(marks: Vec<Mark>, target: Option<Target>, stop: StopReason) -> Figure {
+        Figure {
+            name: "test".into(),
+            quantity: "pi".into(),
+            confidence: 0.95,
+            marks,
+            reference: Some((std::f64::consts::PI, "exact")),
+            approx: None,
+            target,
+            stop,
+            max_samples: 10_000_000,
+        }
+    }
+
+    fn svg(fig: &Figure) -> String {
+        let mut svg = String::new();
+        draw(fig, &mut svg).unwrap();
+        svg
+    }
+
+    #[test]
+    fn the_frame_leaves_out_a_noisy_first_point() {
+        let marks = converging();
+        let (lo, hi) = frame(&marks, &[]);
+        let last = marks.last().unwrap();
+        // The first point's estimate (5) and interval (1 to 9) are outside...
+        assert!(hi < 3.4 && lo > 2.8, "({lo}, {hi})");
+        // ...the last intervals inside, and the last one is no sliver of the frame.
+        for m in marks.iter().filter(|m| m.samples >= last.samples / 36.0) {
+            assert!(lo <= m.low && m.high <= hi, "{m:?} outside ({lo}, {hi})");
+        }
+        assert!(2.0 * last.half_width() > (hi - lo) / 20.0, "({lo}, {hi})");
+    }
+
+    #[test]
+    fn the_frame_keeps_the_reference_and_the_target_band() {
+        let marks = converging();
+        let (lo, hi) = frame(&marks, &[2.9, 3.5]);
+        assert!(lo < 2.9 && hi > 3.5, "({lo}, {hi})");
+        // A non-finite value to keep is ignored, not a NaN range.
+        let (lo, hi) = frame(&marks, &[f64::NAN]);
+        assert!(lo.is_finite() && hi.is_finite() && lo < hi);
+    }
+
+    #[test]
+    fn the_frame_of_a_constant_or_an_empty_trace_is_a_range() {
+        let constant = vec![mark(100.0, 0.0, 0.0), mark(200.0, 0.0, 0.0)];
+        let (lo, hi) = frame(&constant, &[0.0]);
+        assert!(lo < 0.0 && 0.0 < hi);
+        let (lo, hi) = frame(&[mark(100.0, 7.0, 0.0)], &[]);
+        assert!(lo < 7.0 && 7.0 < hi);
+        assert_eq!(frame(&[], &[]), (-1.0, 1.0));
+    }
+
+    #[test]
+    fn a_clipped_line_is_cut_where_it_crosses_on_the_log_axis() {
+        let line = [(1.0, 0.0), (10.0, 2.0), (100.0, 0.0), (1000.0, 0.5)];
+        let pieces = clip_line(&line, -1.0, 1.0);
+        assert_eq!(pieces.len(), 2, "{pieces:?}");
+        // Halfway up the first segment is halfway along it in log10 of samples.
+        let (x, y) = pieces[0][1];
+        assert!((x - 10f64.sqrt()).abs() < 1e-9 && y == 1.0, "{pieces:?}");
+        assert_eq!(pieces[1].first().unwrap().1, 1.0);
+        assert_eq!(pieces[1][1..], [(100.0, 0.0), (1000.0, 0.5)]);
+        // A line inside stays whole; one outside vanishes.
+        assert_eq!(clip_line(&line, -5.0, 5.0), vec![line.to_vec()]);
+        assert!(clip_line(&line, 10.0, 20.0).is_empty());
+    }
+
+    #[test]
+    fn a_clipped_band_stays_inside_the_frame() {
+        let band = [(1.0, 5.0), (100.0, 1.5), (100.0, 0.5), (1.0, -3.0)];
+        let clipped = clip_polygon(&band, 0.0, 2.0);
+        assert!(clipped.len() >= 4, "{clipped:?}");
+        assert!(
+            clipped.iter().all(|p| (0.0..=2.0).contains(&p.1)),
+            "{clipped:?}"
+        );
+        assert!(clipped.contains(&(100.0, 1.5)) && clipped.contains(&(100.0, 0.5)));
+    }
+
+    #[test]
+    fn a_target_run_shows_its_target_and_its_stop() {
+        let target = Target {
+            rel_error: None,
+            abs_error: Some(2e-3),
+            check_every: 4,
+        };
+        let text = svg(&figure(converging(), Some(target), StopReason::Target));
+        for label in [
+            "stop: target met",
+            "target band: final ± allowed half-width",
+            "target: half-width ≤ 0.002",
+            "stopped: the target was met",
+            "(checked every 4 chunks)",
+            "1 early estimate(s) beyond the frame",
+            "y-axis framed on points from 32,000 samples;",
+        ] {
+            assert!(text.contains(label), "no {label:?}");
+        }
+    }
+
+    #[test]
+    fn a_relative_target_that_was_not_met_says_so() {
+        let target = Target {
+            rel_error: Some(1e-6),
+            abs_error: None,
+            check_every: 1,
+        };
+        let text = svg(&figure(converging(), Some(target), StopReason::Samples));
+        for label in [
+            "stop: all samples drawn, target not met",
+            "target: half-width ≤ 1e-6 × |estimate|",
+            "stopped: all 10,000,000 samples drawn",
+        ] {
+            assert!(text.contains(label), "no {label:?}");
+        }
+    }
+
+    #[test]
+    fn a_run_without_target_has_no_target_marks() {
+        let text = svg(&figure(converging(), None, StopReason::Samples));
+        assert!(text.contains("stop: all samples drawn\n"), "{text}");
+        assert!(!text.contains("target"), "{text}");
+        assert!(text.contains("reference 3.14159 (exact)"));
+    }
+
+    #[test]
+    fn short_and_degenerate_traces_still_draw() {
+        for marks in [
+            vec![],
+            vec![mark(1000.0, 3.1, 0.1)],
+            vec![mark(1000.0, 0.0, 0.0), mark(2000.0, 0.0, 0.0)],
+        ] {
+            let text = svg(&figure(marks, None, StopReason::Samples));
+            assert!(text.starts_with("<svg"));
+        }
+    }
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(num(2e-4), "2e-4");
+        assert_eq!(num(0.0209), "0.0209");
+        assert_eq!(num(131072.0), "131072");
+        assert_eq!(sig(std::f64::consts::PI, 6), "3.14159");
+        assert_eq!(
+            estimate_text(3.141373849684189, 1.996e-4),
+            "3.14137 ± 0.00020"
+        );
+        assert_eq!(estimate_text(10.45, 0.0204), "10.450 ± 0.020");
+        assert_eq!(count(260046848.0), "260,046,848");
+        assert_eq!(count(1000.0), "1,000");
+        assert_eq!(tick_label(2e5), "2e5");
+        let ticks = log_ticks(43_690.0, 150_000.0);
+        let labelled: Vec<f64> = ticks.iter().filter(|t| t.1).map(|t| t.0).collect();
+        assert_eq!(labelled, [5e4, 1e5]);
+        let ticks = log_ticks(4e4, 4e8);
+        let labelled: Vec<f64> = ticks.iter().filter(|t| t.1).map(|t| t.0).collect();
+        assert_eq!(labelled, [1e5, 1e6, 1e7, 1e8]);
+    }
 }

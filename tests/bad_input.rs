@@ -294,13 +294,14 @@ fn the_good_config_runs_and_writes_its_summary() {
         .stdout("");
     let text = std::fs::read_to_string(&out_file).unwrap();
     assert!(text.starts_with("name,model,quantity,estimate,std_error,ci_low,ci_high,confidence,samples,reference,seed,backend,workers,chunk_size,wall_seconds,samples_per_second,rng,version"));
-    // Nothing but the summary is left beside it (the temporary file was renamed).
-    assert_eq!(
-        std::fs::read_dir(out_file.parent().unwrap())
-            .unwrap()
-            .count(),
-        1
-    );
+    // Nothing but the summary, its job file and its chunk digests is left beside it
+    // (the temporary files were renamed).
+    let mut names: Vec<String> = std::fs::read_dir(out_file.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["out.chunks", "out.csv", "out.job.toml"]);
 }
 
 #[test]

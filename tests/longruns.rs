@@ -220,13 +220,6 @@ fn start_on(backend: &str, config: &Path, checkpoint: Option<&Path>, out: &Path)
     cmd.spawn().expect("carlo starts")
 }
 
-/// The checkpoint's merged chunk count, if it exists and is readable.
-fn chunks_done(checkpoint: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(checkpoint).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json["content"]["state"]["next"].as_u64()
-}
-
 fn complete(checkpoint: &Path) -> bool {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(checkpoint).unwrap()).unwrap();
@@ -273,10 +266,10 @@ fn a_run_killed_again_and_again_resumes_to_the_same_bits() {
     let mut kills_mid_run = 0;
     // Kill right after the first save with progress, then later and later.
     for extra_ms in [0, 60, 150] {
-        let before = chunks_done(&checkpoint).unwrap_or(0);
+        let before = common::chunks_done(&checkpoint).unwrap_or(0);
         let mut child = start(&config, Some(&checkpoint), &out);
         wait_for("a checkpoint with progress", || {
-            chunks_done(&checkpoint).is_some_and(|n| n > before)
+            common::chunks_done(&checkpoint).is_some_and(|n| n > before)
         });
         std::thread::sleep(Duration::from_millis(extra_ms));
         child.kill().unwrap(); // SIGKILL
@@ -308,7 +301,7 @@ fn ctrl_c_saves_a_checkpoint_exits_130_and_resumes() {
     let out = dir.path().join("out.csv");
     let child = start(&config, Some(&checkpoint), &out);
     wait_for("a checkpoint with progress", || {
-        chunks_done(&checkpoint).is_some_and(|n| n > 0)
+        common::chunks_done(&checkpoint).is_some_and(|n| n > 0)
     });
     interrupt(&child);
     let output = child.wait_with_output().unwrap();
@@ -322,7 +315,7 @@ fn ctrl_c_saves_a_checkpoint_exits_130_and_resumes() {
         "{stderr}"
     );
     assert!(!out.exists(), "an interrupted run wrote its summary");
-    let saved = chunks_done(&checkpoint).unwrap();
+    let saved = common::chunks_done(&checkpoint).unwrap();
     assert!(saved > 0 && !complete(&checkpoint));
     let resumed = common::run_csv(
         &config,
@@ -390,7 +383,7 @@ fn ctrl_c_on_worker_processes_saves_and_leaves_no_worker() {
     };
     let workers = common::wait_for_children(child.id(), 2);
     wait_for("a checkpoint with progress", || {
-        chunks_done(&checkpoint).is_some_and(|n| n > 0)
+        common::chunks_done(&checkpoint).is_some_and(|n| n > 0)
     });
     let status = Command::new("kill")
         .args(["-INT", "--", &format!("-{}", child.id())])
@@ -404,7 +397,7 @@ fn ctrl_c_on_worker_processes_saves_and_leaves_no_worker() {
     assert!(stderr.contains("run the same command again"), "{stderr}");
     common::assert_all_die(&workers, "after Ctrl-C");
     assert!(!out.exists());
-    assert!(!complete(&checkpoint) && chunks_done(&checkpoint).unwrap() > 0);
+    assert!(!complete(&checkpoint) && common::chunks_done(&checkpoint).unwrap() > 0);
 }
 
 #[test]

@@ -167,13 +167,6 @@ fn partials_of_other_parameters_are_refused_naming_the_parameter() {
     assert!(stderr.contains("model.steps 100 vs 50"), "{stderr}");
 }
 
-/// The checkpoint's merged chunk count, once it exists and is readable.
-fn chunks_done(checkpoint: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(checkpoint).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json["content"]["state"]["next"].as_u64()
-}
-
 #[cfg(target_os = "linux")]
 #[test]
 fn a_run_killed_and_resumed_from_its_checkpoint_keeps_every_bit() {
@@ -194,14 +187,14 @@ fn a_run_killed_and_resumed_from_its_checkpoint_keeps_every_bit() {
         .stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while chunks_done(&checkpoint).is_none_or(|n| n < 5) {
+    while common::chunks_done(&checkpoint).is_none_or(|n| n < 5) {
         assert!(Instant::now() < deadline, "no progress was saved");
         std::thread::sleep(Duration::from_millis(5));
     }
     child.kill().unwrap(); // SIGKILL: no destructor, no last save
     child.wait().unwrap();
     assert!(!dir.path().join("out.csv").exists());
-    let done = chunks_done(&checkpoint).unwrap();
+    let done = common::chunks_done(&checkpoint).unwrap();
     assert!(done < 31, "the run finished before it was killed");
     let resumed = run(&["--checkpoint", ckpt], &[]);
     assert_eq!(resumed, reference);

@@ -73,7 +73,7 @@ def parse_args():
     p.add_argument("--carlo", type=Path, default=REPO / "target/release/carlo")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--workers", default="1,2", help="comma-separated worker counts")
-    p.add_argument("--out", type=Path, default=REPO / "results/compare.csv")
+    p.add_argument("--out", type=Path, default=REPO / "results/studies/compare.csv")
     p.add_argument("--quick", action="store_true", help="sizes divided by 10 (smoke test)")
     p.add_argument("--skip-carlo", action="store_true")
     return p.parse_args()

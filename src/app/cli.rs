@@ -38,6 +38,35 @@ pub enum Command {
     Worker,
     /// Merge the partials of `carlo run --shard` into the summary of one run.
     Merge(MergeArgs),
+    /// Run a summary's job again and check that every estimate, standard error and
+    /// interval comes out bit for bit the same (or spot-check some of its chunks).
+    Verify(VerifyArgs),
+}
+
+/// `carlo verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The summary to check: a CSV with its job file (`<stem>.job.toml`) beside it,
+    /// or a JSON summary, which carries its job.
+    pub summary: PathBuf,
+    /// Where to run the job again [default: the job's own, threads].
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+    /// Workers; 0 means one per available core.
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub workers: Option<u64>,
+    /// Recompute only K chunks, chosen by the seed, and compare them with the chunk
+    /// digests kept beside the summary (`<stem>.chunks`): a spot-check for runs too
+    /// long to repeat.
+    #[arg(long, value_name = "K", value_parser = parse_count, conflicts_with = "shard")]
+    pub chunks: Option<u64>,
+    /// Recompute only share I of N of the chunks and compare them with the chunk
+    /// digests: N machines check a run together.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+    /// Print only the verdict.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `carlo run`.
@@ -72,7 +101,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub trace: Option<PathBuf>,
     /// Draw the convergence trace as an SVG: the estimate and its interval against
-    /// samples on a log axis, with the reference where there is one.
+    /// samples on a log axis, with the reference where there is one, the target
+    /// half-width and the stop (with its reason), the y-axis framed on the converged
+    /// part; and the half-width against samples.
     #[arg(long, value_name = "PATH")]
     pub plot: Option<PathBuf>,
     /// Run only shard I of N (1-based) and write its partial for `carlo merge`:
@@ -181,7 +212,8 @@ pub struct ScaleArgs {
     /// The study's CSV, rewritten after each point [default: results/<name>-scale.csv].
     #[arg(long, short, value_name = "PATH")]
     pub out: Option<PathBuf>,
-    /// Also draw speedup and throughput against workers as an SVG.
+    /// Also draw speedup and throughput against workers as an SVG, with min-max
+    /// whiskers over the repeats.
     #[arg(long, value_name = "PATH")]
     pub plot: Option<PathBuf>,
     /// Total samples (per worker with --weak) [config: simulation.samples].
@@ -247,6 +279,83 @@ impl OverrideArgs {
             chunk_timeout: self.chunk_timeout,
         }
     }
+}
+
+/// Flags people type from other tools, and the carlo flag that does the same.
+const SYNONYMS: [(&[&str], &str); 7] = [
+    (
+        &[
+            "--threads",
+            "--jobs",
+            "-j",
+            "--procs",
+            "--cores",
+            "--nproc",
+            "--num-workers",
+            "--n-workers",
+            "--parallel",
+        ],
+        "--workers",
+    ),
+    (
+        &[
+            "--n",
+            "-n",
+            "--num-samples",
+            "--n-samples",
+            "--nsamples",
+            "--paths",
+            "--iterations",
+            "--draws",
+            "--trials",
+        ],
+        "--samples",
+    ),
+    (
+        &["--output", "--outfile", "--output-file", "--summary"],
+        "--out",
+    ),
+    (&["--random-seed", "--rng-seed", "-s"], "--seed"),
+    (
+        &["--chunk", "--chunksize", "--batch-size", "--batch"],
+        "--chunk-size",
+    ),
+    (&["--executor", "--mode", "--engine"], "--backend"),
+    (&["--resume", "--restart", "--state"], "--checkpoint"),
+];
+
+/// A clap error, with the carlo flag meant when the user typed a flag of another
+/// tool (`--threads` for `--workers`), instead of clap's guess by spelling.
+pub fn suggest(mut e: clap::Error, usage: Option<clap::builder::StyledStr>) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::UnknownArgument {
+        return e;
+    }
+    let Some(ContextValue::String(given)) = e.get(ContextKind::InvalidArg) else {
+        return e;
+    };
+    let flag = given.split('=').next().unwrap_or(given).to_string();
+    if let Some((_, meant)) = SYNONYMS
+        .iter()
+        .find(|(names, _)| names.contains(&flag.as_str()))
+    {
+        e.insert(
+            ContextKind::SuggestedArg,
+            ContextValue::String((*meant).to_string()),
+        );
+        // clap's usage line was built around its own guess.
+        if let Some(usage) = usage {
+            e.insert(ContextKind::Usage, ContextValue::StyledStr(usage));
+        }
+    } else if flag == "--config" || flag == "-c" {
+        e.insert(
+            ContextKind::Suggested,
+            ContextValue::StyledStrs(vec![
+                "the config is the first argument: carlo run CONFIG".into(),
+            ]),
+        );
+    }
+    e
 }
 
 /// The destination `--out` names: `-` is standard output.

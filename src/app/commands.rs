@@ -11,6 +11,7 @@ use std::path::Path;
 /// `carlo check`: validates a config and says what it would run.
 pub(super) fn check(args: &CheckArgs, registry: &Registry) -> Result<(), Error> {
     let e = Experiment::load(&args.config, &args.overrides.to_overrides(None), registry)?;
+    super::run::notes(&e, false);
     let plan = e.job.plan();
     let out = match &e.out {
         Destination::File(path) => path.display().to_string(),
@@ -87,14 +88,14 @@ pub(super) fn merge(args: &MergeArgs, registry: &Registry) -> Result<(), Error> 
             Destination::File(path)
         }
     };
-    if let Destination::File(path) = &out {
-        let inputs: Vec<(&str, &Path)> = args
-            .parts
-            .iter()
-            .map(|p| ("a partial being merged", p.as_path()))
-            .collect();
-        output::check_outputs(&[("the summary", path)], &inputs)?;
-    }
+    let inputs: Vec<(&str, &Path)> = args
+        .parts
+        .iter()
+        .map(|p| ("a partial being merged", p.as_path()))
+        .collect();
+    let outputs = super::run::summary_outputs(&out);
+    let outputs: Vec<(&str, &Path)> = outputs.iter().map(|(w, p)| (*w, p.as_path())).collect();
+    output::check_outputs(&outputs, &inputs)?;
     let report = shard::merge(&args.parts, registry)?;
     super::run::emit(&report, &out, args.format, args.quiet)
 }

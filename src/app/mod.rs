@@ -20,6 +20,7 @@ pub mod cli;
 mod commands;
 mod run;
 mod signals;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -32,7 +33,17 @@ use cli::{Cli, Command};
 /// Runs the command line of this process with the models of `registry` and returns
 /// the exit code: 0 success, 2 bad input, 1 a failure while running, 130 interrupted.
 pub fn main(registry: Registry) -> ExitCode {
-    let matches = command().get_matches();
+    let matches = match command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(e) => {
+            let mut cmd = command();
+            cmd.build();
+            let usage = std::env::args()
+                .nth(1)
+                .and_then(|name| cmd.find_subcommand_mut(&name).map(|c| c.render_usage()));
+            cli::suggest(e, usage).exit()
+        }
+    };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
@@ -47,6 +58,10 @@ pub fn main(registry: Registry) -> ExitCode {
         Command::Scale(args) => commands::scale(&args, &registry),
         Command::Worker => crate::exec::processes::serve_stdio(&registry),
         Command::Merge(args) => commands::merge(&args, &registry),
+        Command::Verify(args) => match verify::verify(&args, &registry) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
     };
     exit_code(result)
 }

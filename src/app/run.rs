@@ -2,7 +2,7 @@
 //! shard of it.
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::cli::{self, RunArgs, ShardArg};
@@ -42,19 +42,17 @@ pub(super) fn run(args: &RunArgs, registry: &Registry) -> Result<ExitCode, Error
     notes(&experiment, args.quiet);
     // Every output is checked before the first chunk, so that a long run never
     // ends unable to write what it computed.
-    let mut outputs: Vec<(&str, &Path)> = Vec::new();
-    if let Destination::File(path) = &experiment.out {
-        outputs.push(("the summary", path));
-    }
+    let mut outputs: Vec<(&str, PathBuf)> = summary_outputs(&experiment.out);
     for (flag, path) in [
         ("--checkpoint", &args.checkpoint),
         ("--trace", &args.trace),
         ("--plot", &args.plot),
     ] {
         if let Some(path) = path {
-            outputs.push((flag, path));
+            outputs.push((flag, path.clone()));
         }
     }
+    let outputs: Vec<(&str, &Path)> = outputs.iter().map(|(w, p)| (*w, p.as_path())).collect();
     output::check_outputs(&outputs, &[("the config", &args.config)])?;
     let dim = experiment.model.dim();
     let (checkpoint, state) = match &args.checkpoint {
@@ -140,16 +138,34 @@ fn refuse_unasked_mpi(experiment: &Experiment) -> Result<(), Error> {
     }
 }
 
-/// Says on stderr what validation changed (unless `quiet`).
+/// Says on stderr what validation changed (unless `quiet`) and what looks wrong
+/// (always).
 pub(super) fn notes(experiment: &Experiment, quiet: bool) {
     if !quiet {
         for note in &experiment.notes {
             say!("note: {note}");
         }
     }
+    for warning in &experiment.warnings {
+        say!("warning: {warning}");
+    }
 }
 
-/// Writes a report's summary to `out` (and a table for people unless `quiet`).
+/// The files a summary at `out` comes with: the summary, its job file and its chunk
+/// digests (none for standard output).
+pub(super) fn summary_outputs(out: &Destination) -> Vec<(&'static str, PathBuf)> {
+    match out {
+        Destination::File(path) => vec![
+            ("the summary", path.clone()),
+            ("the summary's job file", output::job_path(path)),
+            ("the summary's chunk digests", output::digests_path(path)),
+        ],
+        Destination::Stdout => Vec::new(),
+    }
+}
+
+/// Writes a report's summary to `out` (and a table for people unless `quiet`), with
+/// the job file and the chunk digests beside a summary file.
 ///
 /// If the file cannot be written, the summary still goes to standard output as CSV
 /// before the error is returned: a result is never lost.
@@ -159,13 +175,26 @@ pub(super) fn emit(
     format: Option<Format>,
     quiet: bool,
 ) -> Result<(), Error> {
+    for warning in report.warnings() {
+        say!("warning: {warning}");
+    }
     let sheet = output::summary(report);
     let to_terminal = std::io::stdout().is_terminal();
     let format = format.unwrap_or(match out {
         Destination::Stdout if to_terminal => Format::Table,
         _ => Format::Csv,
     });
-    if let Err(e) = output::write(out, &output::render(&sheet, format)) {
+    let written = output::write(out, &output::render_summary(report, format)).and_then(|()| {
+        if let Destination::File(path) = out {
+            output::write_file(
+                &output::job_path(path),
+                report.job.to_toml(&report.name).as_bytes(),
+            )?;
+            output::write_file(&output::digests_path(path), &output::digests_file(report))?;
+        }
+        Ok(())
+    });
+    if let Err(e) = written {
         if let Destination::File(path) = out {
             say!(
                 "error: cannot write {}; the summary follows on standard output",

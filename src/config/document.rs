@@ -188,9 +188,17 @@ impl<'a> Source<'a> {
         })
     }
 
-    /// A config error about `key` (`table.key`), located where its value came from.
+    /// A config error about `key` (`table.key`, or deeper), located where its value
+    /// came from: the value of the key, or else of the deepest table holding it
+    /// (`model.references.y` is in the value of `model.references`).
     pub fn key_error(&self, spans: &Spans, key: &str, reason: String) -> Error {
-        match spans.0.get(key).map(|s| self.origin(s.start)) {
+        let mut at = Some(key);
+        let mut span = None;
+        while let (Some(k), None) = (at, span) {
+            span = spans.0.get(k);
+            at = k.rsplit_once('.').map(|(table, _)| table);
+        }
+        match span.map(|s| self.origin(s.start)) {
             Some(Origin::Set(set)) => set_error(set, &reason),
             Some(Origin::File { line, column, .. }) => Error::Config {
                 path: self.path.clone(),

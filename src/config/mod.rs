@@ -18,12 +18,12 @@ use crate::Error;
 use crate::exec::WorkerCommand;
 use crate::model::{Context, Model, ModelSpec, Registry, did_you_mean};
 use crate::plan::Plan;
-use crate::stats::Estimate;
+use crate::stats::{Estimate, MAX_CONFIDENCE, MIN_CONFIDENCE};
 
 use document::Spans;
 pub use document::{Assignment, Origin, Source};
 
-/// Default samples per chunk. See the README for how it was chosen.
+/// Default samples per chunk. docs/performance.md says how it was chosen.
 pub const DEFAULT_CHUNK_SIZE: u64 = 65_536;
 
 /// Default confidence level of intervals.
@@ -155,6 +155,43 @@ impl Target {
 }
 
 impl Job {
+    /// The job as a config file that runs it: `[simulation]` with every key that
+    /// decides the bits (and `name`, which does not), and the whole `[model]` table,
+    /// defaults filled in. `carlo run` of it reproduces the run's bits; its
+    /// fingerprint is this job's.
+    ///
+    /// Seeds above `i64::MAX`, which TOML integers cannot hold, are written as strings,
+    /// which configs accept.
+    pub fn to_toml(&self, name: &str) -> String {
+        let mut simulation = toml::Table::new();
+        simulation.insert("name".into(), name.into());
+        let count =
+            |n: u64| i64::try_from(n).map_or_else(|_| n.to_string().into(), toml::Value::from);
+        simulation.insert("samples".into(), count(self.samples));
+        simulation.insert("seed".into(), count(self.seed));
+        simulation.insert("chunk_size".into(), count(self.chunk_size));
+        simulation.insert("confidence".into(), self.confidence.into());
+        if let Some(t) = self.target {
+            if let Some(r) = t.rel_error {
+                simulation.insert("target_rel_error".into(), r.into());
+            }
+            if let Some(a) = t.abs_error {
+                simulation.insert("target_abs_error".into(), a.into());
+            }
+            simulation.insert("check_every".into(), count(t.check_every));
+        }
+        let model = toml::Value::try_from(&self.model).expect("a model's parameters are TOML");
+        let mut root = toml::Table::new();
+        root.insert("simulation".into(), simulation.into());
+        root.insert("model".into(), model);
+        format!(
+            "# The job of a carlo summary: every value that decides its bits (fingerprint {}).\n\
+             # `carlo run` on this file reproduces them; `carlo verify SUMMARY` does and compares.\n\n{}",
+            self.fingerprint(),
+            toml::to_string(&root).expect("a job is TOML")
+        )
+    }
+
     /// The chunk plan.
     pub fn plan(&self) -> Plan {
         Plan::new(self.samples, self.chunk_size)
@@ -235,6 +272,9 @@ pub struct Experiment {
     /// What validation changed and the user should hear about (printed on stderr
     /// unless quiet), such as a backend replaced by one the model can run on.
     pub notes: Vec<String>,
+    /// Values that are valid but probably not meant (printed on stderr, even when
+    /// quiet), such as a volatility given as a percentage.
+    pub warnings: Vec<String>,
 }
 
 /// The config's tables but `[model]`, which the registry reads.
@@ -254,6 +294,7 @@ struct RawSimulation {
     name: Option<String>,
     #[serde(deserialize_with = "count")]
     samples: u64,
+    #[serde(deserialize_with = "seed")]
     seed: u64,
     #[serde(default, deserialize_with = "optional_count")]
     chunk_size: Option<u64>,
@@ -296,6 +337,28 @@ fn count<'de, D: Deserializer<'de>>(de: D) -> Result<u64, D::Error> {
         Number::Float(f) => Err(serde::de::Error::custom(format!(
             "expected a non-negative whole count, found {f}"
         ))),
+    }
+}
+
+/// A seed: any `u64`, as an integer or, above TOML's `i64::MAX`, as a string of
+/// digits (`seed = "18446744073709551615"`).
+fn seed<'de, D: Deserializer<'de>>(de: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Seed {
+        Int(i64),
+        Text(String),
+    }
+    match Seed::deserialize(de)? {
+        Seed::Int(i) => u64::try_from(i).map_err(|_| {
+            serde::de::Error::custom(format!("expected a seed from 0 to 2^64 - 1, found {i}"))
+        }),
+        Seed::Text(t) => t.trim().parse::<u64>().map_err(|_| {
+            serde::de::Error::custom(format!(
+                "expected a seed from 0 to 2^64 - 1 (as a number, or in quotes above \
+                 9223372036854775807), found {t:?}"
+            ))
+        }),
     }
 }
 
@@ -376,10 +439,13 @@ impl Experiment {
             ));
         }
         let confidence = sim.confidence.unwrap_or(DEFAULT_CONFIDENCE);
-        if !(confidence > 0.0 && confidence < 1.0) {
+        if !(MIN_CONFIDENCE..=MAX_CONFIDENCE).contains(&confidence) {
             return Err(invalid(
                 "simulation.confidence",
-                format!("must lie strictly between 0 and 1, found {confidence}"),
+                format!(
+                    "must lie between {MIN_CONFIDENCE:e} and 1 - 1e-12 (intervals beyond are \
+                     lost to rounding), found {confidence}"
+                ),
             ));
         }
         for (key, value) in [
@@ -417,7 +483,8 @@ impl Experiment {
                 "missing table [model], which names the model: [model] type = \"...\"",
             ));
         };
-        let (spec, model, worker_command) = read_model(&source, model_table, registry, seed)?;
+        let (spec, model, worker_command, warnings) =
+            read_model(&source, model_table, registry, seed)?;
         let job = Job {
             samples,
             seed,
@@ -473,6 +540,19 @@ impl Experiment {
             (None, None) => None,
         };
         let mut notes = Vec::new();
+        for q in model.quantities() {
+            let lost = |what: &str, value: Option<f64>| {
+                value.filter(|v| !v.is_finite()).map(|v| {
+                    format!(
+                        "the {what} of {} is {v} at these parameters (its formula breaks \
+                         down there); the column is left empty",
+                        q.name
+                    )
+                })
+            };
+            notes.extend(lost("reference", q.reference.map(|(v, _)| v)));
+            notes.extend(lost("approx_reference", q.approx_reference));
+        }
         let (backend, workers) = match (&worker_command, backend) {
             (None, backend) => (backend, workers),
             (Some(_), Backend::Processes) => (Backend::Processes, workers),
@@ -513,13 +593,19 @@ impl Experiment {
             worker_command,
             chunk_timeout,
             notes,
+            warnings,
         })
     }
 }
 
 /// What [`read_model`] finds: the job's model, the model built, and how its worker
 /// processes start if it runs only in them.
-type ModelRead = (ModelSpec, Box<dyn Model>, Option<WorkerCommand>);
+type ModelRead = (
+    ModelSpec,
+    Box<dyn Model>,
+    Option<WorkerCommand>,
+    Vec<String>,
+);
 
 /// Reads the `[model]` table: finds its type in the registry, refuses keys the type
 /// does not take, type-checks the rest with serde and builds the model once (which
@@ -589,8 +675,9 @@ fn read_model(
             other => other,
         })?;
     let worker_command = entry.worker_command(&params).transpose()?;
+    let warnings = entry.warn(&params);
     let spec = ModelSpec::from_params(kind, params);
-    Ok((spec, model, worker_command))
+    Ok((spec, model, worker_command, warnings))
 }
 
 /// Refuses `nan` and `inf` anywhere in a `[model]` value: a job carries its

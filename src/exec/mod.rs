@@ -35,6 +35,9 @@ pub enum Event {
     /// Nothing finished for a while (about a second): the engine may stop the run,
     /// for example on Ctrl-C while a chunk is stuck.
     Idle,
+    /// A worker died or stalled and was replaced; its chunks run again (the result
+    /// is unchanged, but the summary counts it in `worker_restarts`).
+    Restarted,
 }
 
 /// Chunks a run may have finished beyond the lowest one not yet reported, at most:

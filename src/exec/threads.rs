@@ -123,6 +123,7 @@ impl Executor for Threads {
         done: &mut dyn FnMut(Event) -> Flow,
     ) -> Result<(), Error> {
         let threads = self.pool.current_num_threads();
+        let faults = super::processes::fault::Faults::from_env()?;
         let queue = Queue::new(todo);
         let stop = AtomicBool::new(false);
         let running = Running {
@@ -139,9 +140,11 @@ impl Executor for Threads {
             for _ in 0..threads {
                 let tx = tx.clone();
                 let (queue, stop, running) = (&queue, &stop, &running);
+                let faults = &faults;
                 scope.spawn(move |_| {
                     let mut cursor = work.cursor();
                     while let Some(index) = running.take(queue, stop) {
+                        faults.before_chunk(index, 0);
                         let result = work.run_chunk(&mut cursor, index);
                         let took = running.finish(index);
                         if tx.send((index, took, result)).is_err() {

@@ -15,7 +15,7 @@ use super::closed_form::black_scholes;
 use super::draw::Normals;
 use super::option::{Market, option_keys, option_params};
 use super::path::{GROUP, Layout, Step, normal_at, payoff};
-use super::tree::american_reference;
+use super::tree::{american_reference, bermudan_reference};
 use super::{Entry, Model, Quantity, ReferenceKind};
 use crate::Error;
 use crate::math::{self, LaneProgram, Lanes, Simd, exp_lanes};
@@ -73,6 +73,7 @@ pub(super) fn entry() -> Entry {
         |p: &AmericanParams, c| American::new(p, c.seed),
     )
     .keys(option_keys())
+    .warnings(|p: &AmericanParams| p.option().warnings())
     .key(
         "steps",
         "integer >= 1",
@@ -89,6 +90,15 @@ pub(super) fn entry() -> Entry {
         "integer >= 1000, default 32768",
         "regression paths, from the seed's auxiliary streams",
     )
+}
+
+/// Bytes the calibration holds at its peak, roughly: the spots of every path at every
+/// date, the cash flows, and one date's regression (the design matrix and the SVD's
+/// copies of it).
+fn calibration_bytes(paths: u64, steps: u64, degree: u32) -> usize {
+    let paths = paths as usize;
+    let columns = degree as usize + 1;
+    8 * (paths * steps as usize + 2 * paths + 4 * paths * columns)
 }
 
 /// The American option under GBM, priced with a Longstaff-Schwartz exercise rule.
@@ -143,7 +153,14 @@ impl American {
             .collect();
         let layout = Layout::new(reduction);
         let mut price = layout.price(black_scholes(&market));
-        price.reference = Some((american_reference(&market), ReferenceKind::Tree));
+        // What the estimate estimates: a Bermudan option with these dates (the
+        // fitted rule is one of its exercise rules). The American price, which
+        // exercises at any moment, is a bound above it.
+        price.reference = Some((
+            bermudan_reference(&market, steps as usize),
+            ReferenceKind::Tree,
+        ));
+        price.approx_reference = Some(american_reference(&market));
         let mut model = American {
             market,
             steps,
@@ -153,6 +170,21 @@ impl American {
             layout,
             quantities: [price],
         };
+        // The fit holds every calibration spot and a regression of the paths in the
+        // money: ask for that memory up front, so that a process under a memory
+        // limit refuses the parameters instead of aborting halfway.
+        let bytes = calibration_bytes(paths, steps, degree);
+        if Vec::<u8>::new().try_reserve_exact(bytes).is_err() {
+            return Err(Error::parameter(
+                "model.calibration_paths",
+                format!(
+                    "the calibration needs about {} MiB (calibration_paths x steps spots \
+                     and their regression), which this process cannot allocate; lower \
+                     calibration_paths or steps",
+                    bytes >> 20
+                ),
+            ));
+        }
         model.rule = model.fit(paths as usize, degree as usize, seed);
         Ok(model)
     }

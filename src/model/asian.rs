@@ -42,6 +42,7 @@ pub(super) fn entry() -> Entry {
         |p: &AsianParams, _| Asian::new(p),
     )
     .keys(option_keys())
+    .warnings(|p: &AsianParams| p.option().warnings())
     .key(
         "fixings",
         "integer >= 1",

@@ -64,6 +64,7 @@ pub(super) fn entry() -> Entry {
         |p: &BarrierParams, _| Barrier::new(p),
     )
     .keys(option_keys())
+    .warnings(|p: &BarrierParams| p.option().warnings())
     .key(
         "barrier",
         "float > 0",

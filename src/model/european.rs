@@ -23,6 +23,7 @@ pub(super) fn entry() -> Entry {
         |p: &EuropeanParams, _| European::new(p),
     )
     .keys(option_keys())
+    .warnings(|p: &EuropeanParams| p.option().warnings())
 }
 
 /// The European option under GBM. Each sample is the discounted payoff of one path

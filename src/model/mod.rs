@@ -16,6 +16,7 @@ mod normal;
 mod option;
 mod path;
 mod pi;
+pub mod python;
 mod registry;
 mod tree;
 mod zig_tables;
@@ -136,5 +137,6 @@ fn register_builtin(registry: &mut Registry) {
         .register(european::entry())
         .register(asian::entry())
         .register(barrier::entry())
-        .register(american::entry());
+        .register(american::entry())
+        .register(python::entry());
 }

@@ -215,6 +215,33 @@ impl OptionParams {
     }
 }
 
+impl OptionParams {
+    /// Values that are valid but look like percentages: a volatility above 5 (500%
+    /// a year), a rate or dividend yield above 1 (100%) in size. carlo takes 0.2 for
+    /// 20%.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        if self.volatility > 5.0 {
+            found.push(format!(
+                "model.volatility = {} is {}% a year: carlo takes volatilities as \
+                 fractions (0.2 for 20%)",
+                self.volatility,
+                self.volatility * 100.0
+            ));
+        }
+        for (key, value) in [("rate", self.rate), ("dividend", self.dividend)] {
+            if value.abs() > 1.0 {
+                found.push(format!(
+                    "model.{key} = {value} is {}% a year: carlo takes rates as fractions \
+                     (0.05 for 5%)",
+                    value * 100.0
+                ));
+            }
+        }
+        found
+    }
+}
+
 impl Market {
     /// The discount factor to expiry, `exp(-rate * maturity)`.
     pub fn discount(&self) -> f64 {

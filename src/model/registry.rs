@@ -138,6 +138,9 @@ type ParseFn =
 /// Builds a model from JSON parameters.
 type BuildFn = dyn Fn(&Params, &Context) -> Result<Box<dyn Model>, Error> + Send + Sync;
 
+/// Warnings about parameters that are valid but probably not meant.
+type WarnFn = dyn Fn(&Params) -> Vec<String> + Send + Sync;
+
 /// How to start the worker processes of a model that runs only in them.
 type WorkersFn = dyn Fn(&Params) -> Result<WorkerCommand, Error> + Send + Sync;
 
@@ -151,6 +154,7 @@ pub struct Entry {
     parse: Arc<ParseFn>,
     build: Arc<BuildFn>,
     workers: Option<Arc<WorkersFn>>,
+    warn: Option<Arc<WarnFn>>,
 }
 
 impl fmt::Debug for Entry {
@@ -210,7 +214,29 @@ impl Entry {
             parse: Arc::new(parse),
             build: Arc::new(build),
             workers: None,
+            warn: None,
         }
+    }
+
+    /// The same entry with a check for parameters that are valid but probably not
+    /// what the user meant (a volatility of 20 for 20%): `warn` returns one line per
+    /// suspicion, printed on stderr before the run. It never changes a result.
+    /// `P` must be the entry's parameter type.
+    pub fn warnings<P: DeserializeOwned + 'static>(
+        mut self,
+        warn: impl Fn(&P) -> Vec<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.warn = Some(Arc::new(move |params: &Params| {
+            serde_json::from_value::<P>(serde_json::Value::Object(params.clone()))
+                .map(|p| warn(&p))
+                .unwrap_or_default()
+        }));
+        self
+    }
+
+    /// The warnings [`warnings`](Self::warnings) gives for `params` (none without).
+    pub fn warn(&self, params: &Params) -> Vec<String> {
+        self.warn.as_ref().map_or_else(Vec::new, |f| f(params))
     }
 
     /// The same entry for a model whose chunks run only in worker processes that
@@ -293,7 +319,8 @@ impl Registry {
         Self::default()
     }
 
-    /// The models that come with carlo: pi, european, asian, barrier, american.
+    /// The models that come with carlo: pi, european, asian, barrier, american, and
+    /// python (a proxy whose chunks run in Python worker processes).
     pub fn builtin() -> Self {
         let mut registry = Registry::new();
         super::register_builtin(&mut registry);

@@ -8,12 +8,15 @@ mod render;
 
 use std::io::Write;
 
+use std::path::{Path, PathBuf};
+
 use crate::Error;
 use crate::config::Destination;
 use crate::engine::Report;
 use crate::rng::DERIVATION;
 
 pub use files::{check_outputs, check_writable, same_file, write_file};
+pub(crate) use render::cell;
 pub use render::{Format, render};
 
 /// The columns every summary starts with, in this order (the DESIGN contract).
@@ -46,11 +49,18 @@ pub const SUMMARY_COLUMNS: [&str; 18] = [
 /// - `approx_reference`: an approximation that is not a reference (for example the
 ///   continuous-monitoring barrier price with the Broadie-Glasserman-Kou shift).
 /// - `stop_reason`: `samples` (all drawn) or `target` (the target error was met).
-pub const EXTRA_COLUMNS: [&str; 4] = [
+/// - `worker_restarts`: worker processes that died or stalled and were replaced
+///   (their chunks ran again, so the result is unchanged; 0 when none).
+/// - `fingerprint`: the job's fingerprint ([`crate::config::Job::fingerprint`]): the
+///   hash of everything that decides the bits, which the job file beside the summary
+///   (and the JSON summary's `job`) spells out.
+pub const EXTRA_COLUMNS: [&str; 6] = [
     "variance_reduction",
     "reference_kind",
     "approx_reference",
     "stop_reason",
+    "worker_restarts",
+    "fingerprint",
 ];
 
 /// One cell.
@@ -110,7 +120,9 @@ pub fn summary(report: &Report) -> Sheet {
                 Value::Float(e.ci_high),
                 Value::Float(e.confidence),
                 Value::Int(e.samples),
-                q.reference.map(|(value, _)| value).into(),
+                // A formula that broke down at these parameters gives no reference
+                // (the run said so when it started).
+                finite(q.reference.map(|(value, _)| value)),
                 Value::Int(report.job.seed),
                 Value::Text(report.backend.clone()),
                 Value::Int(report.workers as u64),
@@ -121,9 +133,12 @@ pub fn summary(report: &Report) -> Sheet {
                 Value::Text(env!("CARGO_PKG_VERSION").to_string()),
                 Value::Float(e.variance_ratio),
                 q.reference
+                    .filter(|(value, _)| value.is_finite())
                     .map_or(Value::Empty, |(_, kind)| Value::Text(kind.name().into())),
-                q.approx_reference.into(),
+                finite(q.approx_reference),
                 Value::Text(report.stop_reason.name().into()),
+                Value::Int(report.worker_restarts),
+                Value::Text(report.job.fingerprint()),
             ]
         })
         .collect();
@@ -135,6 +150,63 @@ pub fn summary(report: &Report) -> Sheet {
             .collect(),
         rows,
     }
+}
+
+/// A report's summary as bytes in `format`. The JSON form also carries the whole job
+/// in each row (`"job"`), so that a JSON summary alone says how to reproduce it.
+pub fn render_summary(report: &Report, format: Format) -> Vec<u8> {
+    let sheet = summary(report);
+    if format != Format::Json {
+        return render(&sheet, format);
+    }
+    let job = serde_json::to_value(&report.job).expect("a job always serializes");
+    let mut rows: Vec<serde_json::Value> =
+        serde_json::from_slice(&render(&sheet, Format::Json)).expect("rendered JSON reads back");
+    for row in &mut rows {
+        if let serde_json::Value::Object(map) = row {
+            map.insert("job".into(), job.clone());
+        }
+    }
+    let mut bytes = serde_json::to_vec_pretty(&rows).expect("JSON values always serialize");
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Where the job file of the summary at `summary` goes: beside it, `<stem>.job.toml`.
+pub fn job_path(summary: &Path) -> PathBuf {
+    summary.with_file_name(format!("{}.job.toml", stem(summary)))
+}
+
+/// Where the chunk digests of the summary at `summary` go: beside it,
+/// `<stem>.chunks`.
+pub fn digests_path(summary: &Path) -> PathBuf {
+    summary.with_file_name(format!("{}.chunks", stem(summary)))
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map_or_else(|| "summary".into(), |s| s.to_string_lossy().into_owned())
+}
+
+/// The chunk digests file: a comment line saying what it holds, then the digest of
+/// each chunk in chunk order, 16 hex digits a line (17 bytes a chunk).
+pub fn digests_file(report: &Report) -> Vec<u8> {
+    let mut text = format!(
+        "# carlo chunk digests of job {}: {} chunks, one a line in chunk order; each is the \
+         first 8 bytes (little-endian) of the SHA-256 of the chunk's count, means and \
+         co-moments. `carlo verify --chunks K` checks chunks against them.\n",
+        report.job.fingerprint(),
+        report.digests.len()
+    );
+    for d in &report.digests {
+        text.push_str(&format!("{d:016x}\n"));
+    }
+    text.into_bytes()
+}
+
+/// A value, or an empty cell for none or a non-finite one.
+fn finite(value: Option<f64>) -> Value {
+    value.filter(|v| v.is_finite()).into()
 }
 
 /// Writes `bytes` to `dest`: a file as [`write_file`] does (atomically, folders

@@ -24,7 +24,7 @@ pub fn render(sheet: &Sheet, format: Format) -> Vec<u8> {
     }
 }
 
-fn cell(v: &Value) -> String {
+pub(crate) fn cell(v: &Value) -> String {
     match v {
         // `{}` on f64 is the shortest string that parses back to the same bits, so
         // two runs can be compared exactly from their files.

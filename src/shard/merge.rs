@@ -103,16 +103,20 @@ pub fn merge(paths: &[PathBuf], registry: &Registry) -> Result<Report, Error> {
     let dim = model.dim();
     let mut merged = Moments::empty(dim);
     let mut wall: f64 = 0.0;
+    let mut restarts = 0;
+    let mut digests = Vec::new();
     for &i in &order {
         let mut reader = Reader::open(&paths[i])?;
         while let Some((_, moments)) = reader.next_chunk(dim)? {
+            digests.push(moments.digest());
             merged.merge(&moments);
         }
         if let Some(trailer) = reader.trailer() {
             wall = wall.max(trailer.wall_seconds);
+            restarts += trailer.worker_restarts;
         }
     }
-    Ok(Report::new(
+    let mut report = Report::new(
         &first.name,
         job,
         model.as_ref(),
@@ -120,7 +124,10 @@ pub fn merge(paths: &[PathBuf], registry: &Registry) -> Result<Report, Error> {
         "shards",
         paths.len(),
         wall,
-    ))
+    );
+    report.worker_restarts = restarts;
+    report.digests = digests;
+    Ok(report)
 }
 
 /// Where `carlo merge` writes without `--out`: the summary path the partials record

@@ -238,6 +238,8 @@ pub struct ShardRun {
     pub workers: usize,
     /// Wall-clock seconds.
     pub wall_seconds: f64,
+    /// Worker processes replaced while it ran.
+    pub worker_restarts: u64,
 }
 
 /// Runs `shard`'s share of `experiment`'s chunks on its configured backend and writes
@@ -282,10 +284,16 @@ pub fn run(
     let quantity = &model.quantities()[0];
     let before = plan.samples_before(range.start);
     let mut failed = None;
+    let mut restarts = 0;
     if !range.is_empty() {
         executor.execute(&work, std::slice::from_ref(&range), &mut |event| {
-            let Event::Done(index, moments) = event else {
-                return Flow::Continue;
+            let (index, moments) = match event {
+                Event::Done(index, moments) => (index, moments),
+                Event::Restarted => {
+                    restarts += 1;
+                    return Flow::Continue;
+                }
+                Event::Idle => return Flow::Continue,
             };
             ahead.insert(index, moments);
             let mut advanced = false;
@@ -321,13 +329,19 @@ pub fn run(
     }
     let wall_seconds = start.elapsed().as_secs_f64();
     if let Some(writer) = writer {
-        writer.finish(executor.backend(), executor.workers(), wall_seconds)?;
+        writer.finish(
+            executor.backend(),
+            executor.workers(),
+            wall_seconds,
+            restarts,
+        )?;
     }
     Ok(ShardRun {
         chunks: range,
         backend: executor.backend().to_string(),
         workers: executor.workers(),
         wall_seconds,
+        worker_restarts: restarts,
     })
 }
 

@@ -77,6 +77,8 @@ pub struct Trailer {
     pub workers: usize,
     /// Its wall-clock seconds.
     pub wall_seconds: f64,
+    /// Worker processes that died or stalled and were replaced while it ran.
+    pub worker_restarts: u64,
     /// SHA-256, in hex, of every byte of the file before this line.
     pub sha256: String,
 }
@@ -204,13 +206,20 @@ impl Writer {
     }
 
     /// Ends the partial with how it ran, and puts the file in place.
-    pub fn finish(mut self, backend: &str, workers: usize, wall_seconds: f64) -> Result<(), Error> {
+    pub fn finish(
+        mut self,
+        backend: &str,
+        workers: usize,
+        wall_seconds: f64,
+        worker_restarts: u64,
+    ) -> Result<(), Error> {
         assert_eq!(self.next, self.end, "a partial holds all its chunks");
         let sha256 = hex(&self.hasher.clone().finalize());
         let trailer = Trailer {
             backend: backend.into(),
             workers,
             wall_seconds,
+            worker_restarts,
             sha256,
         };
         let bytes = serde_json::to_vec(&trailer).expect("a trailer serializes");
@@ -479,7 +488,7 @@ mod tests {
         let chunks = [moments(4, 0.1 + 0.2, 1.0 / 3.0), moments(2, 5e-324, 0.0)];
         w.push(1, &chunks[0]).unwrap();
         w.push(2, &chunks[1]).unwrap();
-        w.finish("threads", 2, 0.5).unwrap();
+        w.finish("threads", 2, 0.5, 0).unwrap();
 
         let mut r = Reader::open(&path).unwrap();
         assert_eq!(r.header, header);

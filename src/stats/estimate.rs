@@ -1,6 +1,7 @@
 //! Estimates with standard errors and confidence intervals.
 
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
+use statrs::function::beta::beta_reg;
 
 use super::Moments;
 
@@ -74,7 +75,7 @@ pub fn estimate(
         _ => (moments.mean[column], plain_var, n.saturating_sub(1)),
     };
     let std_error = (var / n as f64).sqrt();
-    let t = t_quantile(dof, 0.5 + 0.5 * confidence);
+    let t = t_quantile(dof, confidence);
     Estimate {
         estimate: value,
         std_error,
@@ -94,25 +95,61 @@ pub fn estimate(
 /// expansion instead of statrs.
 const EXPANSION_DOF: u64 = 1000;
 
-/// Quantile `p` of Student's t with `dof` degrees of freedom (NaN for none).
+/// The confidences whose quantiles statrs gives to about 1e-13, and which carlo has
+/// always computed with it: kept so that their bits never move.
+const USUAL: std::ops::RangeInclusive<f64> = 0.5..=0.9999;
+
+/// The smallest confidence a run accepts: below it, the half-width is a vanishing
+/// fraction of the standard error, and no t quantile is accurate.
+pub const MIN_CONFIDENCE: f64 = 1e-6;
+
+/// The largest confidence a run accepts: `1 - 1e-12`, an interval of 7 standard
+/// errors on a normal estimate, far beyond any use; closer to 1 the tail
+/// probability is lost to rounding.
+pub const MAX_CONFIDENCE: f64 = 1.0 - 1e-12;
+
+/// The two-sided quantile of Student's t with `dof` degrees of freedom: the `t` with
+/// `P(|T| <= t) = confidence` (NaN for no degree of freedom).
 ///
-/// statrs inverts the t CDF numerically; it is accurate to ~1e-13 up to a few
-/// thousand degrees of freedom, loses digits by 1e5 (1.95998 for 1.95996 at 0.975)
-/// and does not return at all by 1e8, where Monte Carlo runs live. Beyond
-/// [`EXPANSION_DOF`] the Cornish-Fisher expansion of t around the normal quantile
-/// (Abramowitz & Stegun 26.7.5, four terms) is used: at 300 degrees of freedom it
-/// already agrees with statrs to 4e-11 for p up to 0.9995, and its error falls as
-/// dof^-5.
-fn t_quantile(dof: u64, p: f64) -> f64 {
+/// statrs inverts the t CDF numerically; it is accurate to ~1e-13 for the usual
+/// confidences up to a few thousand degrees of freedom, loses digits by 1e5 (1.95998
+/// for 1.95996 at 0.95) and does not return at all by 1e8, where Monte Carlo runs
+/// live. Beyond [`EXPANSION_DOF`] the Cornish-Fisher expansion of t around the normal
+/// quantile (Abramowitz & Stegun 26.7.5, four terms) is used: at 300 degrees of
+/// freedom it already agrees with statrs to 4e-11, and its error falls as dof^-5.
+///
+/// Outside the [`USUAL`] confidences (between [`MIN_CONFIDENCE`] and
+/// [`MAX_CONFIDENCE`]) statrs's inverse loses digits (none right at 1e-6, infinity
+/// at 0.9999999999999999), so the tail probability
+/// `(1 - c) / 2` is computed exactly and inverted: by bisection on the regularized
+/// incomplete beta function that gives t's tails (or its centre, for small
+/// confidences), or with carlo's own inverse normal CDF for the expansion.
+fn t_quantile(dof: u64, confidence: f64) -> f64 {
     if dof == 0 {
         return f64::NAN;
     }
+    let usual = USUAL.contains(&confidence);
+    // Exact for confidences in [0.5, 1] (Sterbenz), and as exact as it can be below.
+    let tail = 0.5 * (1.0 - confidence);
     if dof <= EXPANSION_DOF {
-        return StudentsT::new(0.0, 1.0, dof as f64)
-            .map(|t| t.inverse_cdf(p))
-            .unwrap_or(f64::NAN);
+        if usual {
+            return StudentsT::new(0.0, 1.0, dof as f64)
+                .map(|t| t.inverse_cdf(0.5 + 0.5 * confidence))
+                .unwrap_or(f64::NAN);
+        }
+        // P(|T| < x) = I_{x^2 / (nu + x^2)}(1/2, nu/2) and P(|T| > x) =
+        // I_{nu / (nu + x^2)}(nu/2, 1/2): each accurate where it is small.
+        let nu = dof as f64;
+        if confidence < 0.5 {
+            return bisect(|x| beta_reg(0.5, 0.5 * nu, x * x / (nu + x * x)) < confidence);
+        }
+        return bisect(|x| beta_reg(0.5 * nu, 0.5, nu / (nu + x * x)) > 2.0 * tail);
     }
-    let z = Normal::standard().inverse_cdf(p);
+    let z = if usual {
+        Normal::standard().inverse_cdf(0.5 + 0.5 * confidence)
+    } else {
+        -crate::math::inverse_normal_cdf(tail)
+    };
     let z2 = z * z;
     let g = [
         (z2 + 1.0) * z / 4.0,
@@ -122,6 +159,28 @@ fn t_quantile(dof: u64, p: f64) -> f64 {
     ];
     let nu = dof as f64;
     z + g[0] / nu + g[1] / nu.powi(2) + g[2] / nu.powi(3) + g[3] / nu.powi(4)
+}
+
+/// The `x > 0` where `below(x)` turns false (`below` is true from 0 up to the root
+/// and false beyond), by bisection to a relative width of 1e-15.
+fn bisect(below: impl Fn(f64) -> bool) -> f64 {
+    let mut hi = 1.0;
+    while below(hi) && hi < 1e300 {
+        hi *= 2.0;
+    }
+    let mut lo = if hi > 1.0 { hi / 2.0 } else { 0.0 };
+    for _ in 0..2000 {
+        if hi - lo <= 1e-15 * hi {
+            break;
+        }
+        let mid = 0.5 * (lo + hi);
+        if below(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
 }
 
 #[cfg(test)]
@@ -152,9 +211,55 @@ mod tests {
             (1_000_000_000_000, 1.9599639845424265),
         ];
         for (dof, expected) in cases {
-            let t = t_quantile(dof, 0.975);
+            let t = t_quantile(dof, 0.95);
             assert!((t - expected).abs() < 1e-11, "dof {dof}: {t} vs {expected}");
         }
+    }
+
+    #[test]
+    fn t_quantile_is_accurate_at_every_accepted_confidence() {
+        // mpmath at 50 digits: the regularized incomplete beta inverted by bisection,
+        // at the exact double of each confidence (dof, confidence, quantile).
+        let cases: [(u64, f64, f64); 25] = [
+            (1, 1e-06, 1.5707963267961886e-06),
+            (1, 0.3, 0.5095254494944288),
+            (1, 0.999999, 636619.7723487513),
+            (1, 0.9999999999, 6366197196.934296),
+            (1, 0.999999999999, 636633855803.5593),
+            (5, 1e-06, 1.3171527620705932e-06),
+            (5, 0.3, 0.40822873307641394),
+            (5, 0.999999, 28.47847346281956),
+            (5, 0.9999999999, 180.14909786675682),
+            (5, 0.999999999999, 452.54122659108975),
+            (1000, 1e-06, 1.2536275049672542e-06),
+            (1000, 0.3, 0.3854311208423712),
+            (1000, 0.999999, 4.922289523423825),
+            (1000, 0.9999999999, 6.536820817131027),
+            (1000, 0.999999999999, 7.223957750518744),
+            (5000, 1e-06, 1.2533768045889453e-06),
+            (5000, 0.3, 0.3853425937738851),
+            (5000, 0.999999, 4.897742071579513),
+            (5000, 0.9999999999, 6.480822697559018),
+            (5000, 0.999999999999, 7.149034556359103),
+            (1_000_000_000_000, 1e-06, 1.2533141373161416e-06),
+            (1_000_000_000_000, 0.3, 0.38532046640767825),
+            (1_000_000_000_000, 0.999999, 4.891638475723417),
+            (1_000_000_000_000, 0.9999999999, 6.46695107480165),
+            (1_000_000_000_000, 0.999999999999, 7.130509892971691),
+        ];
+        for (dof, c, expected) in cases {
+            let t = t_quantile(dof, c);
+            // The incomplete beta function is good to ~1e-15 relative where it is
+            // small; 1e-9 leaves room for its flat ends.
+            let rel = ((t - expected) / expected).abs();
+            assert!(
+                rel < 1e-9,
+                "dof {dof}, confidence {c}: {t} vs {expected} ({rel:e})"
+            );
+        }
+        // The edge a config may reach: finite, where statrs gave infinity.
+        assert!(t_quantile(1_000_000, MAX_CONFIDENCE).is_finite());
+        assert!(t_quantile(3, MAX_CONFIDENCE).is_finite());
     }
 
     #[test]

@@ -12,6 +12,6 @@ mod moments;
 
 pub use accumulator::{Accumulator, BLOCK};
 pub(crate) use accumulator::BlockAccumulator;
-pub use estimate::{Control, Estimate, estimate};
+pub use estimate::{Control, Estimate, MAX_CONFIDENCE, MIN_CONFIDENCE, estimate};
 pub use merge::InOrder;
 pub use moments::Moments;

@@ -59,6 +59,21 @@ impl Moments {
         self.mean.len()
     }
 
+    /// A 64-bit digest of these statistics' exact bits: the first 8 bytes, as a
+    /// little-endian integer, of the SHA-256 of the count, then every mean and
+    /// co-moment, each as its 8 little-endian bytes. Equal digests mean equal
+    /// statistics for any practical purpose; `carlo verify` compares chunks by them.
+    pub fn digest(&self) -> u64 {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(self.count.to_le_bytes());
+        for x in self.mean.iter().chain(&self.comoment) {
+            hasher.update(x.to_bits().to_le_bytes());
+        }
+        let hash = hasher.finalize();
+        u64::from_le_bytes(hash[..8].try_into().expect("SHA-256 has 32 bytes"))
+    }
+
     /// Why these cannot be the statistics of real samples, if they cannot: a NaN or
     /// infinite value, or a negative sum of squared deviations (a column's own
     /// co-moment). Files read back (checkpoints, partials) are checked with it, so an

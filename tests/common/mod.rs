@@ -5,9 +5,15 @@ use std::path::Path;
 
 use assert_cmd::cargo::cargo_bin_cmd;
 
-/// Columns that may differ between runs of the same job: timings and where it ran.
-pub const EXECUTION_COLUMNS: [&str; 4] =
-    ["wall_seconds", "samples_per_second", "backend", "workers"];
+/// Columns that may differ between runs of the same job: timings, where it ran, and
+/// how many workers had to be replaced on the way.
+pub const EXECUTION_COLUMNS: [&str; 5] = [
+    "wall_seconds",
+    "samples_per_second",
+    "backend",
+    "workers",
+    "worker_restarts",
+];
 
 /// Runs `carlo run CONFIG ARGS... --out - --format csv --quiet` and returns stdout,
 /// failing the test on a non-zero exit.
@@ -61,6 +67,13 @@ pub fn write_config(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("temp dir is writable");
     path
+}
+
+/// The chunks a checkpoint has merged, once it exists and is readable.
+pub fn chunks_done(checkpoint: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(checkpoint).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json["content"]["state"]["next"].as_u64()
 }
 
 // ---- Processes, from /proc (Linux) --------------------------------------------

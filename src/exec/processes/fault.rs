@@ -10,9 +10,11 @@
 //! - `abort-always:CHUNK`: every worker that starts chunk `CHUNK` aborts, so the run
 //!   ends with an error naming the chunk.
 //! - `sleep-at:CHUNK:MILLISECONDS`: every worker sleeps that long before chunk `CHUNK`.
+//! - `stall-at:CHUNK`: the first worker to start chunk `CHUNK` hangs (sleeps for a
+//!   day), as a model stuck in a loop would; the one that runs it again does not.
 //!
-//! Worker processes and MPI ranks act on it; the sequential and threads backends
-//! ignore it.
+//! Worker processes, MPI ranks and the threads backend act on it; the sequential
+//! backend ignores it.
 
 use std::time::Duration;
 
@@ -27,6 +29,7 @@ enum Fault {
     AbortAt(u64),
     AbortAlways(u64),
     SleepAt(u64, Duration),
+    StallAt(u64),
 }
 
 /// The faults a worker injects.
@@ -55,14 +58,15 @@ impl Faults {
             faults.push(match parts[..] {
                 ["abort-at", chunk] => Fault::AbortAt(number(chunk, "a chunk index")?),
                 ["abort-always", chunk] => Fault::AbortAlways(number(chunk, "a chunk index")?),
+                ["stall-at", chunk] => Fault::StallAt(number(chunk, "a chunk index")?),
                 ["sleep-at", chunk, ms] => Fault::SleepAt(
                     number(chunk, "a chunk index")?,
                     Duration::from_millis(number(ms, "milliseconds")?),
                 ),
                 _ => {
                     return Err(format!(
-                        "unknown fault {item:?}; expected abort-at:CHUNK, abort-always:CHUNK \
-                         or sleep-at:CHUNK:MILLISECONDS, comma-separated"
+                        "unknown fault {item:?}; expected abort-at:CHUNK, abort-always:CHUNK, \
+                         stall-at:CHUNK or sleep-at:CHUNK:MILLISECONDS, comma-separated"
                     ));
                 }
             });
@@ -76,6 +80,9 @@ impl Faults {
         for fault in &self.0 {
             match *fault {
                 Fault::SleepAt(at, pause) if at == index => std::thread::sleep(pause),
+                Fault::StallAt(at) if at == index && attempt == 0 => {
+                    std::thread::sleep(Duration::from_secs(86_400));
+                }
                 Fault::AbortAt(at) if at == index && attempt == 0 => abort(index, "abort-at"),
                 Fault::AbortAlways(at) if at == index => abort(index, "abort-always"),
                 _ => {}

@@ -227,6 +227,9 @@ impl Processes {
                             limit: timing.describe(),
                         };
                         self.replace(id, &mut schedule, death)?;
+                        if done(Report::Restarted) == Flow::Stop {
+                            return Ok(Flow::Stop);
+                        }
                     }
                     if last_news.elapsed() >= TICK {
                         last_news = Instant::now();
@@ -252,6 +255,9 @@ impl Processes {
                 }
                 Event::Closed { id } if self.pool.contains_key(&id) => {
                     self.replace(id, &mut schedule, Death::Died)?;
+                    if done(Report::Restarted) == Flow::Stop {
+                        return Ok(Flow::Stop);
+                    }
                 }
                 // From a worker already buried: nothing left to learn.
                 Event::Message { .. } | Event::Closed { .. } => {}

@@ -21,16 +21,20 @@ struct Greeted {
 /// body of `carlo worker`. `registry` must know the model of every job the parent
 /// sends, which it does when the parent is the same program.
 ///
-/// A worker ignores SIGINT: Ctrl-C reaches the whole foreground process group, and
-/// the parent, not each worker, decides what an interrupt means (for example to write
-/// a checkpoint). It stops when its standard input closes, which happens however the
+/// A worker ignores SIGINT, SIGTERM, SIGHUP and SIGUSR1: they reach the whole process
+/// group, and the parent, not each worker, decides what an interrupt means (for
+/// example to write a checkpoint). It stops when its standard input closes, which happens however the
 /// parent ends, and on Linux the parent also has the kernel kill it if the parent dies
 /// (see the parent's spawn).
 pub fn serve_stdio(registry: &Registry) -> Result<(), Error> {
     #[cfg(unix)]
     // SAFETY: setting a signal's disposition to "ignore" installs no handler code.
     unsafe {
-        libc::signal(libc::SIGINT, libc::SIG_IGN);
+        // The signals that stop a run reach the whole process group (a terminal's
+        // Ctrl-C, a scheduler's SIGTERM); the parent saves and ends the run.
+        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGUSR1] {
+            libc::signal(signal, libc::SIG_IGN);
+        }
     }
     // A panic message spans several lines; the parent reports a worker's last stderr
     // line, so make that line the one that says what happened.

@@ -1,0 +1,103 @@
+"""The same job gives the same bits everywhere: every backend and worker count, a
+Python pi and carlo's built-in pi, carlo.run and the CLI."""
+import numpy as np
+import pytest
+
+import carlo
+import models
+from conftest import REPO, bits, result_columns
+
+# 30 chunks, the last one short: enough for workers to share, small for a test.
+SIZE = dict(samples=295_000, chunk_size=10_000)
+BACKENDS = [("sequential", 1)] + [(b, w) for b in ("threads", "processes") for w in (1, 2, 3)]
+
+
+def test_a_python_pi_gives_the_builtin_pi_bits_on_every_backend():
+    builtin = carlo.run({"simulation": {"seed": 7, **SIZE}, "model": {"type": "pi"}},
+                        backend="sequential")
+    for backend, workers in BACKENDS:
+        ours = carlo.run_model(models.pi, "pi", seed=7, backend=backend, workers=workers,
+                               references={"pi": np.pi}, **SIZE)
+        assert bits(ours) == bits(builtin), f"{backend} x{workers}"
+        assert ours[0].reference == builtin[0].reference
+        assert (ours[0].backend, ours[0].workers) == (backend, workers)
+
+
+def test_float_models_give_the_same_bits_on_every_backend():
+    runs = [carlo.run_model(models.option, ["call", "put", "spot"], seed=3, backend=b,
+                            workers=w, args={"strike": 95.0}, **SIZE) for b, w in BACKENDS]
+    for (backend, workers), run in zip(BACKENDS, runs):
+        assert bits(run) == bits(runs[0]), f"{backend} x{workers}"
+    call, put, spot = runs[0]
+    # Put-call parity holds path by path: the columns are what they claim to be.
+    parity = call.estimate - put.estimate - np.exp(-0.05) * (spot.estimate - 95.0)
+    assert abs(parity) < 1e-9
+    assert [r.quantity for r in runs[0]] == ["call", "put", "spot"]
+
+
+def test_the_array_layout_does_not_matter():
+    runs = [carlo.run_model(f, ["call", "put", "spot"], seed=3, backend="sequential", **SIZE)
+            for f in (models.option, models.option_fortran, models.option_strided)]
+    assert bits(runs[1]) == bits(runs[0]) and bits(runs[2]) == bits(runs[0])
+
+
+def test_every_draw_method_is_deterministic():
+    runs = [carlo.run_model(models.mixed, ["k", "e", "bit", "z"], seed=11, backend=b,
+                            workers=w, **SIZE) for b, w in (("sequential", 1), ("processes", 2))]
+    assert bits(runs[0]) == bits(runs[1])
+    k, e, bit, z = runs[0]
+    assert abs(k.estimate - 4.5) < 4 * k.std_error
+    assert abs(e.estimate - 1.0) < 4 * e.std_error
+    assert abs(bit.estimate - 0.5) < 4 * bit.std_error
+    assert abs(z.estimate) < 4 * z.std_error
+
+
+def test_a_target_error_stops_at_the_same_sample_everywhere():
+    runs = [carlo.run_model(models.pi, "pi", samples=2_000_000, seed=5, chunk_size=10_000,
+                            target_abs_error=0.01, check_every=4, backend=b, workers=w)
+            for b, w in (("sequential", 1), ("threads", 2), ("processes", 3))]
+    assert runs[0][0].stop_reason == "target"
+    assert runs[0][0].samples < 2_000_000
+    assert bits(runs[1]) == bits(runs[0]) and bits(runs[2]) == bits(runs[0])
+
+
+@pytest.mark.parametrize("config", ["pi.toml", "european.toml", "asian.toml", "barrier.toml"])
+def test_carlo_run_gives_the_cli_bits(run_cli, config):
+    path = REPO / "configs" / config
+    cli = run_cli("run", path, "--samples", "200000", "--seed", "9", "--out", "-",
+                  "--format", "csv", "--quiet").stdout
+    for backend, workers in (("sequential", 1), ("threads", 2), ("processes", 2)):
+        ours = carlo.run(path, samples=200_000, seed=9, backend=backend, workers=workers)
+        assert result_columns(ours.to_csv()) == result_columns(cli), f"{backend} x{workers}"
+
+
+def test_overrides_are_the_cli_set_flags(run_cli):
+    path = REPO / "configs" / "european.toml"
+    cli = run_cli("run", path, "--samples", "100000", "--set", "model.strike=95",
+                  "--set", "model.option=put", "--out", "-", "--format", "csv", "--quiet").stdout
+    ours = carlo.run(path, samples=100_000, strike=95, option="put")
+    dotted = carlo.run(path, samples=100_000, **{"model.strike": 95.0, "model.option": "put"})
+    assert result_columns(ours.to_csv()) == result_columns(cli)
+    assert result_columns(dotted.to_csv()) == result_columns(cli)
+
+
+def test_a_dict_config_is_the_file():
+    path = REPO / "configs" / "european.toml"
+    table = {
+        "simulation": {"name": "european-call", "samples": 100_000, "seed": 42,
+                       "chunk_size": 65_536, "confidence": 0.95},
+        "model": {"type": "european", "option": "call", "spot": 100.0, "strike": 100.0,
+                  "rate": 0.05, "dividend": 0.0, "volatility": 0.2, "maturity": 1.0,
+                  "antithetic": False, "control_variate": False},
+    }
+    ours = carlo.run(table, backend="sequential")
+    from_file = carlo.run(path, samples=100_000, backend="sequential")
+    assert bits(ours) == bits(from_file)
+    assert ours.fingerprint == from_file.fingerprint
+
+
+def test_seeds_beyond_toml_integers_are_accepted():
+    a = carlo.run_model(models.pi, "pi", samples=20_000, seed=2**64 - 1, backend="sequential")
+    b = carlo.run({"simulation": {"samples": 20_000, "seed": 1}, "model": {"type": "pi"}},
+                  seed=2**64 - 1)
+    assert a[0].seed == 2**64 - 1 and bits(a) == bits(b)

@@ -1,0 +1,83 @@
+"""Ctrl-C stops a run cleanly: a KeyboardInterrupt in the caller, no worker left
+behind, and with a checkpoint the next call resumes to the bits of an uninterrupted
+run."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import models
+from test_failures import _children, _wait_for
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+SCRIPT = textwrap.dedent("""
+    import signal, sys, carlo, models
+    # As at a terminal: a shell running this suite in the background may have left
+    # SIGINT ignored, which Python (and carlo) would respect.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    backend, checkpoint = sys.argv[1], sys.argv[2] or None
+    s = carlo.run_model(models.slow, "x", backend=backend, workers=2, samples=100_000,
+                        chunk_size=2_000, seed=8, checkpoint=checkpoint,
+                        args={"seconds": 0.05})
+    print(repr(s[0].estimate), repr(s[0].std_error), s[0].samples)
+""")
+
+
+def _start(tmp_path, backend, checkpoint=""):
+    script = tmp_path / "run.py"
+    script.write_text(SCRIPT)
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(models.__file__))
+    # A session of its own, so that the test can press Ctrl-C for its whole process
+    # group, as a terminal does.
+    return subprocess.Popen([sys.executable, str(script), backend, str(checkpoint)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def _gone(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+@pytest.mark.parametrize("backend", ["processes", "threads", "sequential"])
+def test_ctrl_c_stops_cleanly_and_leaves_no_worker(tmp_path, backend):
+    child = _start(tmp_path, backend)
+    if backend == "processes":
+        workers = _wait_for(lambda: len(_children(child.pid)) == 2 and _children(child.pid))
+    else:
+        workers = []
+    time.sleep(1.0)
+    start = time.monotonic()
+    os.killpg(child.pid, signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert time.monotonic() - start < 10, "the run did not stop promptly"
+    assert child.returncode != 0 and out == ""
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("KeyboardInterrupt: interrupted after "), err
+    assert "of 50 chunks; nothing saved" in last, err
+    for pid in workers:
+        assert _gone(pid), f"worker {pid} outlived the run"
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint_with_the_same_bits(tmp_path):
+    reference = _start(tmp_path, "sequential")
+    expected, _ = reference.communicate(timeout=120)
+    checkpoint = tmp_path / "run.checkpoint.json"
+    child = _start(tmp_path, "processes", checkpoint)
+    _wait_for(lambda: checkpoint.exists() and len(_children(child.pid)) == 2)
+    time.sleep(1.0)
+    os.killpg(child.pid, signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert f"progress saved to {checkpoint}" in err, err
+    resumed = _start(tmp_path, "threads", checkpoint)
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    assert out == expected
