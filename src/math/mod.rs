@@ -55,7 +55,6 @@ pub use ln::ln;
 pub use normal::{inverse_normal_cdf, normal_from_bits};
 
 pub(crate) use exp::lanes as exp_lanes;
-pub(crate) use ln::lanes as ln_lanes;
 pub(crate) use vector::Lanes;
 
 /// A computation written once over [`Lanes`], which [`Simd::run`] instantiates at one

@@ -27,9 +27,6 @@ pub(crate) unsafe trait Lanes: Copy {
     /// `LANES` bit patterns from `p` (unaligned).
     unsafe fn load_bits(p: *const u64) -> Self;
     unsafe fn store(self, p: *mut f64);
-    /// `LANES` pairs from `p` (unaligned): the first of each pair in one vector, the
-    /// second in the other.
-    unsafe fn load_pairs(p: *const [f64; 2]) -> (Self, Self);
 
     unsafe fn add(self, o: Self) -> Self;
     unsafe fn sub(self, o: Self) -> Self;
@@ -128,13 +125,7 @@ unsafe impl Lanes for f64 {
         // SAFETY: the caller passes a valid pointer.
         unsafe { p.write_unaligned(self) }
     }
-    #[inline(always)]
-    unsafe fn load_pairs(p: *const [f64; 2]) -> (Self, Self) {
-        // SAFETY: the caller passes a valid pointer.
-        let [a, b] = unsafe { p.read_unaligned() };
-        (a, b)
-    }
-
+ 
     #[inline(always)]
     unsafe fn add(self, o: Self) -> Self {
         self + o
@@ -255,181 +246,5 @@ unsafe impl Lanes for f64 {
     #[inline(always)]
     unsafe fn map_lanes(self, f: impl Fn(f64) -> f64) -> Self {
         f(self)
-    }
-}
-
-/// Two vectors of `V` as one of twice the lanes, each operation applied to both halves
-/// in turn: the instructions of two independent computations interleaved, so that the
-/// out-of-order core finds twice the independent work in its window (a long chain such
-/// as `exp`'s otherwise fills the scheduler with instructions waiting on each other).
-/// Lane `k` of the pair is lane `k` of the first half, then of the second.
-#[derive(Clone, Copy)]
-pub(crate) struct Pair<V>(pub V, pub V);
-
-// SAFETY: every method is the same method of `V` on each half, so `Pair<V>` needs
-// exactly `V`'s instruction set, and lane `k` is computed as `V` computes a lane.
-unsafe impl<V: Lanes> Lanes for Pair<V> {
-    const LANES: usize = 2 * V::LANES;
-    type Mask = (V::Mask, V::Mask);
-
-    #[inline(always)]
-    unsafe fn splat(x: f64) -> Self {
-        unsafe { Pair(V::splat(x), V::splat(x)) }
-    }
-    #[inline(always)]
-    unsafe fn splat_bits(x: u64) -> Self {
-        unsafe { Pair(V::splat_bits(x), V::splat_bits(x)) }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f64) -> Self {
-        unsafe { Pair(V::load(p), V::load(p.add(V::LANES))) }
-    }
-    #[inline(always)]
-    unsafe fn load_bits(p: *const u64) -> Self {
-        unsafe { Pair(V::load_bits(p), V::load_bits(p.add(V::LANES))) }
-    }
-    #[inline(always)]
-    unsafe fn store(self, p: *mut f64) {
-        unsafe {
-            self.0.store(p);
-            self.1.store(p.add(V::LANES));
-        }
-    }
-    #[inline(always)]
-    unsafe fn load_pairs(p: *const [f64; 2]) -> (Self, Self) {
-        unsafe {
-            let (a, b) = V::load_pairs(p);
-            let (c, d) = V::load_pairs(p.add(V::LANES));
-            (Pair(a, c), Pair(b, d))
-        }
-    }
-    #[inline(always)]
-    unsafe fn add(self, o: Self) -> Self {
-        unsafe { Pair(self.0.add(o.0), self.1.add(o.1)) }
-    }
-    #[inline(always)]
-    unsafe fn sub(self, o: Self) -> Self {
-        unsafe { Pair(self.0.sub(o.0), self.1.sub(o.1)) }
-    }
-    #[inline(always)]
-    unsafe fn mul(self, o: Self) -> Self {
-        unsafe { Pair(self.0.mul(o.0), self.1.mul(o.1)) }
-    }
-    #[inline(always)]
-    unsafe fn div(self, o: Self) -> Self {
-        unsafe { Pair(self.0.div(o.0), self.1.div(o.1)) }
-    }
-    #[inline(always)]
-    unsafe fn sqrt(self) -> Self {
-        unsafe { Pair(self.0.sqrt(), self.1.sqrt()) }
-    }
-    #[inline(always)]
-    unsafe fn and(self, o: Self) -> Self {
-        unsafe { Pair(self.0.and(o.0), self.1.and(o.1)) }
-    }
-    #[inline(always)]
-    unsafe fn xor(self, o: Self) -> Self {
-        unsafe { Pair(self.0.xor(o.0), self.1.xor(o.1)) }
-    }
-    #[inline(always)]
-    unsafe fn or(self, o: Self) -> Self {
-        unsafe { Pair(self.0.or(o.0), self.1.or(o.1)) }
-    }
-    #[inline(always)]
-    unsafe fn add_bits(self, o: Self) -> Self {
-        unsafe { Pair(self.0.add_bits(o.0), self.1.add_bits(o.1)) }
-    }
-    #[inline(always)]
-    unsafe fn sub_bits(self, o: Self) -> Self {
-        unsafe { Pair(self.0.sub_bits(o.0), self.1.sub_bits(o.1)) }
-    }
-    #[inline(always)]
-    unsafe fn shl<const N: u32>(self) -> Self {
-        unsafe { Pair(self.0.shl::<N>(), self.1.shl::<N>()) }
-    }
-    #[inline(always)]
-    unsafe fn shr<const N: u32>(self) -> Self {
-        unsafe { Pair(self.0.shr::<N>(), self.1.shr::<N>()) }
-    }
-    #[inline(always)]
-    unsafe fn lookup(table: &'static [u64], idx: Self) -> Self {
-        unsafe { Pair(V::lookup(table, idx.0), V::lookup(table, idx.1)) }
-    }
-    #[inline(always)]
-    unsafe fn lookup_pair(table: &'static [u64], idx: Self) -> (Self, Self) {
-        unsafe {
-            let (a, b) = V::lookup_pair(table, idx.0);
-            let (c, d) = V::lookup_pair(table, idx.1);
-            (Pair(a, c), Pair(b, d))
-        }
-    }
-    #[inline(always)]
-    unsafe fn gather(base: *const f64, stride: usize) -> Self {
-        unsafe {
-            Pair(
-                V::gather(base, stride),
-                V::gather(base.add(V::LANES * stride), stride),
-            )
-        }
-    }
-    #[inline(always)]
-    unsafe fn max(self, o: Self) -> Self {
-        unsafe { Pair(self.0.max(o.0), self.1.max(o.1)) }
-    }
-    #[inline(always)]
-    unsafe fn min(self, o: Self) -> Self {
-        unsafe { Pair(self.0.min(o.0), self.1.min(o.1)) }
-    }
-    #[inline(always)]
-    unsafe fn le(self, o: Self) -> Self::Mask {
-        unsafe { (self.0.le(o.0), self.1.le(o.1)) }
-    }
-    #[inline(always)]
-    unsafe fn lt(self, o: Self) -> Self::Mask {
-        unsafe { (self.0.lt(o.0), self.1.lt(o.1)) }
-    }
-    #[inline(always)]
-    unsafe fn ge(self, o: Self) -> Self::Mask {
-        unsafe { (self.0.ge(o.0), self.1.ge(o.1)) }
-    }
-    #[inline(always)]
-    unsafe fn gt(self, o: Self) -> Self::Mask {
-        unsafe { (self.0.gt(o.0), self.1.gt(o.1)) }
-    }
-    #[inline(always)]
-    unsafe fn mask_and(a: Self::Mask, b: Self::Mask) -> Self::Mask {
-        unsafe { (V::mask_and(a.0, b.0), V::mask_and(a.1, b.1)) }
-    }
-    #[inline(always)]
-    unsafe fn mask_or(a: Self::Mask, b: Self::Mask) -> Self::Mask {
-        unsafe { (V::mask_or(a.0, b.0), V::mask_or(a.1, b.1)) }
-    }
-    #[inline(always)]
-    unsafe fn mask_andnot(a: Self::Mask, b: Self::Mask) -> Self::Mask {
-        unsafe { (V::mask_andnot(a.0, b.0), V::mask_andnot(a.1, b.1)) }
-    }
-    #[inline(always)]
-    unsafe fn mask_none() -> Self::Mask {
-        unsafe { (V::mask_none(), V::mask_none()) }
-    }
-    #[inline(always)]
-    unsafe fn select(m: Self::Mask, yes: Self, no: Self) -> Self {
-        unsafe { Pair(V::select(m.0, yes.0, no.0), V::select(m.1, yes.1, no.1)) }
-    }
-    #[inline(always)]
-    unsafe fn all(m: Self::Mask) -> bool {
-        unsafe { V::all(m.0) & V::all(m.1) }
-    }
-    #[inline(always)]
-    unsafe fn any(m: Self::Mask) -> bool {
-        unsafe { V::any(m.0) | V::any(m.1) }
-    }
-    #[inline(always)]
-    unsafe fn mask_bits(m: Self::Mask) -> u32 {
-        unsafe { V::mask_bits(m.0) | (V::mask_bits(m.1) << V::LANES) }
-    }
-    #[inline(always)]
-    unsafe fn map_lanes(self, f: impl Fn(f64) -> f64) -> Self {
-        unsafe { Pair(self.0.map_lanes(&f), self.1.map_lanes(&f)) }
     }
 }

@@ -56,21 +56,6 @@ unsafe impl Lanes for Avx2 {
     unsafe fn store(self, p: *mut f64) {
         unsafe { _mm256_storeu_pd(p, self.0) }
     }
-    #[inline(always)]
-    unsafe fn load_pairs(p: *const [f64; 2]) -> (Self, Self) {
-        unsafe {
-            let p = p.cast::<f64>();
-            // (pair 0, pair 1) and (pair 2, pair 3), regrouped as (0, 2) and (1, 3):
-            // unpacking interleaves them back in order
-            let (a, b) = (_mm256_loadu_pd(p), _mm256_loadu_pd(p.add(4)));
-            let lo = _mm256_permute2f128_pd::<0x20>(a, b);
-            let hi = _mm256_permute2f128_pd::<0x31>(a, b);
-            (
-                Avx2(_mm256_unpacklo_pd(lo, hi)),
-                Avx2(_mm256_unpackhi_pd(lo, hi)),
-            )
-        }
-    }
 
     #[inline(always)]
     unsafe fn add(self, o: Self) -> Self {
@@ -295,19 +280,6 @@ unsafe impl Lanes for Avx512 {
     #[inline(always)]
     unsafe fn store(self, p: *mut f64) {
         unsafe { _mm512_storeu_pd(p, self.0) }
-    }
-    #[inline(always)]
-    unsafe fn load_pairs(p: *const [f64; 2]) -> (Self, Self) {
-        unsafe {
-            let p = p.cast::<f64>();
-            let (a, b) = (_mm512_loadu_pd(p), _mm512_loadu_pd(p.add(8)));
-            let even = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
-            let odd = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
-            (
-                Avx512(_mm512_permutex2var_pd(a, even, b)),
-                Avx512(_mm512_permutex2var_pd(a, odd, b)),
-            )
-        }
     }
 
     #[inline(always)]

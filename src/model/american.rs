@@ -12,7 +12,7 @@
 use nalgebra::{DMatrix, DVector};
 
 use super::closed_form::black_scholes;
-use super::draw::Normals;
+use super::draw::{NORMAL_METHOD, Normals};
 use super::option::{Market, option_keys, option_params};
 use super::path::{GROUP, Layout, Step, normal_at, payoff};
 use super::tree::{american_reference, bermudan_reference};
@@ -113,7 +113,6 @@ pub struct American {
     /// polynomial in `S / K`; `None` where too few calibration paths were in the
     /// money to fit one (the rule then holds).
     rule: Vec<Option<Fit>>,
-    control: bool,
     layout: Layout,
     quantities: [Quantity; 1],
 }
@@ -166,7 +165,6 @@ impl American {
             steps,
             discounts,
             rule: Vec::new(),
-            control: reduction.control_variate,
             layout,
             quantities: [price],
         };
@@ -465,6 +463,10 @@ impl Fit {
 
 
 impl Model for American {
+    fn normal_method(&self) -> Option<&'static str> {
+        Some(NORMAL_METHOD)
+    }
+
     fn dim(&self) -> usize {
         self.layout.dim()
     }

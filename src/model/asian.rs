@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::closed_form::{geometric_asian, geometric_asian_mean};
-use super::draw::Normals;
+use super::draw::{NORMAL_METHOD, Normals};
 use super::option::{Market, option_keys, option_params};
 use super::path::{GROUP, Layout, Step, normal_at, payoff};
 use super::{Entry, Model, Quantity};
@@ -127,6 +127,10 @@ impl Asian {
 }
 
 impl Model for Asian {
+    fn normal_method(&self) -> Option<&'static str> {
+        Some(NORMAL_METHOD)
+    }
+
     fn dim(&self) -> usize {
         self.layout.dim()
     }

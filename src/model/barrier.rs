@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::closed_form::{barrier_continuous, black_scholes};
-use super::draw::Normals;
+use super::draw::{NORMAL_METHOD, Normals};
 use super::option::{Market, option_keys, option_params};
 use super::path::{GROUP, Layout, Step, normal_at, payoff};
 use super::{Entry, Model, Quantity};
@@ -188,6 +188,10 @@ impl Barrier {
 }
 
 impl Model for Barrier {
+    fn normal_method(&self) -> Option<&'static str> {
+        Some(NORMAL_METHOD)
+    }
+
     fn dim(&self) -> usize {
         self.layout.dim()
     }

@@ -53,17 +53,6 @@ static ZIG_X_BITS: [u64; 257] = {
     bits
 };
 
-/// The edges `(X[i], X[i + 1])` of each ziggurat layer `i`.
-static ZIG_PAIRS: [[f64; 2]; 256] = {
-    let mut pairs = [[0.0; 2]; 256];
-    let mut i = 0;
-    while i < 256 {
-        pairs[i] = [ZIG_NORM_X[i], ZIG_NORM_X[i + 1]];
-        i += 1;
-    }
-    pairs
-};
-
 /// A xoshiro256++ generator whose state lives in a local (and so in registers), for
 /// bulk draws; [`write_back`](Words::write_back) returns the state to the stream.
 #[derive(Debug, Clone)]
@@ -102,39 +91,31 @@ impl Words {
     fn open01(&mut self) -> f64 {
         f64::from_bits((self.next_u64() >> 12) | ONE) - (1.0 - f64::EPSILON / 2.0)
     }
-
-    /// Advances by `s0.len()` words, storing the scrambler's inputs of each: word `k`
-    /// is `scramble(s0[k], s3[k])`.
-    ///
-    /// Hand-written: four steps per iteration, the state in registers, two stores a
-    /// step and nothing else on the serial chain.
-    #[inline(always)]
-    pub fn inputs(&mut self, s0: &mut [u64], s3: &mut [u64]) {
-        inputs(&mut self.s, s0, s3);
-    }
 }
 
-/// [`Words::inputs`] on a state held by the caller (in registers, across calls).
+/// Advances `state` by `s0.len()` words, storing the scrambler's inputs of each: word
+/// `k` is `scramble(s0[k], s3[k])`.
+///
+/// Hand-written hot loop: four steps per iteration, the state in registers, two
+/// stores a step and nothing else on the serial chain.
 #[inline(always)]
 fn inputs(state: &mut [u64; 4], s0: &mut [u64], s3: &mut [u64]) {
-    {
-        assert_eq!(s0.len(), s3.len());
-        let mut s = *state;
-        let (mut a, mut b) = (s0.chunks_exact_mut(4), s3.chunks_exact_mut(4));
-        for (a, b) in (&mut a).zip(&mut b) {
-            for j in 0..4 {
-                a[j] = s[0];
-                b[j] = s[3];
-                step(&mut s);
-            }
-        }
-        for (a, b) in a.into_remainder().iter_mut().zip(b.into_remainder()) {
-            *a = s[0];
-            *b = s[3];
+    assert_eq!(s0.len(), s3.len());
+    let mut s = *state;
+    let (mut a, mut b) = (s0.chunks_exact_mut(4), s3.chunks_exact_mut(4));
+    for (a, b) in (&mut a).zip(&mut b) {
+        for j in 0..4 {
+            a[j] = s[0];
+            b[j] = s[3];
             step(&mut s);
         }
-        *state = s;
     }
+    for (a, b) in a.into_remainder().iter_mut().zip(b.into_remainder()) {
+        *a = s[0];
+        *b = s[3];
+        step(&mut s);
+    }
+    *state = s;
 }
 
 /// The xoshiro256 state transition.
@@ -376,7 +357,7 @@ mod tests {
         let mut rng = stream(5, Family::Chunk, 3);
         let mut words = Words::new(&rng);
         let (mut s0, mut s3) = ([0u64; 1003], [0u64; 1003]);
-        words.inputs(&mut s0, &mut s3);
+        inputs(&mut words.s, &mut s0, &mut s3);
         for k in 0..1003 {
             assert_eq!(scramble(s0[k], s3[k]), rng.next_u64(), "word {k}");
         }

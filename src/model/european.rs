@@ -1,7 +1,7 @@
 //! The European option: one exact GBM step to expiry per path.
 
 use super::closed_form::black_scholes;
-use super::draw::Normals;
+use super::draw::{NORMAL_METHOD, Normals};
 use super::option::{Market, option_keys, option_params};
 use super::path::{Layout, SAMPLES, Step};
 use super::{Entry, Model, Quantity};
@@ -51,6 +51,10 @@ impl European {
 }
 
 impl Model for European {
+    fn normal_method(&self) -> Option<&'static str> {
+        Some(NORMAL_METHOD)
+    }
+
     fn dim(&self) -> usize {
         self.layout.dim()
     }

@@ -10,7 +10,7 @@ use super::Quantity;
 use super::draw::Normals;
 use super::option::{Market, Reduction};
 use crate::math::Lanes;
-use crate::stats::{Accumulator, BlockAccumulator, Control, Moments};
+use crate::stats::{BlockAccumulator, Control, Moments};
 
 /// Samples per block of the vector sample loops: the unit in which the statistics
 /// are folded (part of what decides the bits).
@@ -107,47 +107,8 @@ impl Step {
         unsafe { V::splat(self.drift).sub(V::splat(self.vol).mul(z)) }
     }
 
-    /// The growth factor `S(t + dt) / S(t)` for the normal `z`.
-    #[inline(always)]
-    pub fn growth(&self, z: f64) -> f64 {
-        (self.drift + self.vol * z).exp()
-    }
-
-    /// The log-growth of a step for `z` and for the mirror normal `-z`.
-    #[inline(always)]
-    pub fn pair(&self, z: f64) -> (f64, f64) {
-        (self.drift + self.vol * z, self.drift - self.vol * z)
-    }
 }
 
-/// One sample: the discounted payoff, the control variate's value (ignored without
-/// a control) and the first path's payoff alone (ignored without antithetic paths).
-#[derive(Debug, Clone, Copy)]
-pub struct Row {
-    /// The sample (the average of a path and its mirror with antithetic paths).
-    pub price: f64,
-    /// The control variate's sample.
-    pub control: f64,
-    /// The payoff of the first path of the pair.
-    pub plain: f64,
-}
-
-impl Row {
-    /// The row of a path's `(price, control)` samples, averaged with its mirror
-    /// path's when there is one.
-    #[inline(always)]
-    pub fn of(path: (f64, f64), mirror: Option<(f64, f64)>) -> Row {
-        let (price, control) = match mirror {
-            Some((p, c)) => (0.5 * (path.0 + p), 0.5 * (path.1 + c)),
-            None => path,
-        };
-        Row {
-            price,
-            control,
-            plain: path.0,
-        }
-    }
-}
 
 /// Which columns a model's rows have, from its variance reduction switches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,36 +144,6 @@ impl Layout {
             q.plain = Some(self.dim() - 1);
         }
         q
-    }
-
-    #[inline(always)]
-    fn pack<const D: usize>(self, row: Row) -> [f64; D] {
-        let mut out = [0.0; D];
-        out[0] = row.price;
-        if D > 1 {
-            if self.0.control_variate {
-                out[1] = row.control;
-            } else {
-                out[1] = row.plain;
-            }
-        }
-        if D > 2 {
-            out[2] = row.plain;
-        }
-        out
-    }
-
-    /// The statistics of `samples` rows drawn from `sample`.
-    ///
-    /// Hot loop: the row width is a const generic, so each layout gets its own
-    /// unrolled loop with `sample` inlined into it.
-    #[inline(always)]
-    pub fn accumulate(self, samples: u64, sample: impl FnMut() -> Row) -> Moments {
-        match self.dim() {
-            1 => self.run::<1>(samples, sample),
-            2 => self.run::<2>(samples, sample),
-            _ => self.run::<3>(samples, sample),
-        }
     }
 
     /// The statistics of `samples` samples computed a block at a time: `block(n,
@@ -314,14 +245,6 @@ impl Layout {
         std::array::from_fn(|_| used.next().expect("D columns"))
     }
 
-    #[inline(always)]
-    fn run<const D: usize>(self, samples: u64, mut sample: impl FnMut() -> Row) -> Moments {
-        let mut acc = Accumulator::<D>::new();
-        for _ in 0..samples {
-            acc.push(self.pack(sample()));
-        }
-        acc.finish()
-    }
 }
 
 #[cfg(test)]
@@ -337,11 +260,6 @@ mod tests {
 
     #[test]
     fn columns_follow_the_switches() {
-        let row = Row {
-            price: 1.0,
-            control: 2.0,
-            plain: 3.0,
-        };
         let cases = [
             (false, false, vec![1.0]),
             (false, true, vec![1.0, 2.0]),
@@ -350,7 +268,14 @@ mod tests {
         ];
         for (anti, cv, expected) in cases {
             let l = layout(anti, cv);
-            let m = l.accumulate(2, || row);
+            // SAFETY: the scalar lanes need no instruction set.
+            let m = unsafe {
+                l.blocks::<f64>(2, |n, columns| {
+                    columns.price[..n].fill(1.0);
+                    columns.control[..n].fill(2.0);
+                    columns.plain[..n].fill(3.0);
+                })
+            };
             assert_eq!(m.mean, expected, "antithetic {anti}, control {cv}");
             let q = l.price(5.0);
             assert_eq!(q.control.map(|c| c.column), cv.then_some(1));
