@@ -125,7 +125,7 @@ unsafe impl Lanes for f64 {
         // SAFETY: the caller passes a valid pointer.
         unsafe { p.write_unaligned(self) }
     }
- 
+
     #[inline(always)]
     unsafe fn add(self, o: Self) -> Self {
         self + o

@@ -256,13 +256,15 @@ impl LaneProgram for Regression<'_> {
             let last = V::splat(model.discounts[steps - 1]);
             for k in (0..row).step_by(V::LANES) {
                 let s = V::load(spots[(steps - 1) * row + k..].as_ptr());
-                last.mul(payoff(s, strike, phi)).store(cash[k..].as_mut_ptr());
+                last.mul(payoff(s, strike, phi))
+                    .store(cash[k..].as_mut_ptr());
             }
             let mut rule = vec![None; steps - 1];
             for i in (1..steps).rev() {
                 let at = &spots[(i - 1) * row..i * row];
                 // the paths in the money: how many, and the range of their spots
-                let (mut count, mut lo, mut hi) = (0u32, V::splat(f64::INFINITY), V::splat(f64::NEG_INFINITY));
+                let (mut count, mut lo, mut hi) =
+                    (0u32, V::splat(f64::INFINITY), V::splat(f64::NEG_INFINITY));
                 for k in (0..row).step_by(V::LANES) {
                     let s = V::load(at[k..].as_ptr());
                     let itm = payoff(s, strike, phi).gt(zero);
@@ -314,7 +316,9 @@ unsafe fn lanes_min<V: Lanes>(v: V) -> f64 {
     let mut lanes = [0.0; GROUP];
     // SAFETY: LANES <= GROUP; the caller guarantees the instruction set.
     unsafe { v.store(lanes.as_mut_ptr()) };
-    lanes[..V::LANES].iter().fold(f64::INFINITY, |a, &b| a.min(b))
+    lanes[..V::LANES]
+        .iter()
+        .fold(f64::INFINITY, |a, &b| a.min(b))
 }
 
 /// The largest lane.
@@ -323,7 +327,9 @@ unsafe fn lanes_max<V: Lanes>(v: V) -> f64 {
     let mut lanes = [0.0; GROUP];
     // SAFETY: LANES <= GROUP; the caller guarantees the instruction set.
     unsafe { v.store(lanes.as_mut_ptr()) };
-    lanes[..V::LANES].iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b))
+    lanes[..V::LANES]
+        .iter()
+        .fold(f64::NEG_INFINITY, |a, &b| a.max(b))
 }
 
 /// `sum T T^T` and `sum T cash` over the paths in the money of one date, `T` the
@@ -409,7 +415,12 @@ const MAX_TERMS: usize = MAX_BASIS_DEGREE as usize + 1;
 impl Fit {
     /// The fit from the normal equations `sums` (see [`normal_equations`]) in the
     /// variable `t = a S + b`, or `None` if they do not determine one.
-    fn solve(degree: usize, a: f64, b: f64, sums: &[[f64; MAX_TERMS + 1]; MAX_TERMS]) -> Option<Fit> {
+    fn solve(
+        degree: usize,
+        a: f64,
+        b: f64,
+        sums: &[[f64; MAX_TERMS + 1]; MAX_TERMS],
+    ) -> Option<Fit> {
         let n = degree + 1;
         let g = DMatrix::from_fn(n, n, |i, j| sums[i.min(j)][i.max(j)]);
         let r = DVector::from_iterator(n, (0..n).map(|i| sums[i][n]));
@@ -459,8 +470,6 @@ impl Fit {
         }
     }
 }
-
-
 
 impl Model for American {
     fn normal_method(&self) -> Option<&'static str> {
@@ -611,4 +620,3 @@ impl American {
         }
     }
 }
-

@@ -231,11 +231,7 @@ const GROUP: usize = 8;
 /// in the loop would be mispredicted in one group of nine and throw away the work
 /// in flight.
 #[inline(always)]
-unsafe fn block<V: Lanes>(
-    words: &mut Words,
-    scratch: &mut Scratch,
-    out: &mut [f64; BLOCK],
-) {
+unsafe fn block<V: Lanes>(words: &mut Words, scratch: &mut Scratch, out: &mut [f64; BLOCK]) {
     const LAG: usize = 4;
     let Scratch { s0, s3, accepted } = scratch;
     let mut s = words.s;
@@ -451,4 +447,3 @@ mod tests {
         assert!((150..450).contains(&tail), "{tail} normals beyond R");
     }
 }
-

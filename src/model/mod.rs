@@ -28,9 +28,9 @@ use crate::rng::Stream;
 use crate::stats::{Control, Moments};
 
 pub use american::{American, AmericanParams};
-pub use draw::NORMAL_METHOD;
 pub use asian::{Asian, AsianParams, Average};
 pub use barrier::{Barrier, BarrierKind, BarrierParams};
+pub use draw::NORMAL_METHOD;
 pub use european::{European, EuropeanParams};
 pub use normal::normal;
 pub use option::{Market, OptionParams, OptionType};

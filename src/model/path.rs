@@ -106,9 +106,7 @@ impl Step {
         // SAFETY: passed on from the caller.
         unsafe { V::splat(self.drift).sub(V::splat(self.vol).mul(z)) }
     }
-
 }
-
 
 /// Which columns a model's rows have, from its variance reduction switches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,7 +242,6 @@ impl Layout {
         .flatten();
         std::array::from_fn(|_| used.next().expect("D columns"))
     }
-
 }
 
 #[cfg(test)]

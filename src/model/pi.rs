@@ -200,7 +200,11 @@ mod tests {
                     samples,
                 });
                 assert_eq!(got, hits, "{level}, {samples} points");
-                assert_eq!(rng.next_u64(), want.clone().next_u64(), "{level}: words used");
+                assert_eq!(
+                    rng.next_u64(),
+                    want.clone().next_u64(),
+                    "{level}: words used"
+                );
             }
         }
     }

@@ -10,8 +10,8 @@ mod estimate;
 mod merge;
 mod moments;
 
-pub use accumulator::{Accumulator, BLOCK};
 pub(crate) use accumulator::BlockAccumulator;
+pub use accumulator::{Accumulator, BLOCK};
 pub use estimate::{Control, Estimate, MAX_CONFIDENCE, MIN_CONFIDENCE, estimate};
 pub use merge::InOrder;
 pub use moments::Moments;
