@@ -217,6 +217,8 @@ struct Regression<'a> {
 impl LaneProgram for Regression<'_> {
     type Output = Vec<Option<Fit>>;
 
+    // Lane-group indices index several arrays at once in these loops.
+    #[allow(clippy::needless_range_loop)]
     #[inline(always)]
     unsafe fn run<V: Lanes>(self) -> Vec<Option<Fit>> {
         let model = self.model;
@@ -276,7 +278,8 @@ impl LaneProgram for Regression<'_> {
                     continue;
                 }
                 let (lo, hi) = (lanes_min(lo), lanes_max(hi));
-                if !(hi > lo) {
+                // all the spots in the money equal (or not numbers): nothing to fit
+                if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
                     continue;
                 }
                 let a = 2.0 / (hi - lo);
@@ -336,6 +339,8 @@ unsafe fn lanes_max<V: Lanes>(v: V) -> f64 {
 /// Chebyshev polynomials `T_0..T_(N-1)` at `t = a spot + b`, in 8 partial sums
 /// (path `p` to partial `p mod 8`) added in order: `sums[i][j]` for `i <= j`, and the
 /// right-hand side in `sums[i][N]`.
+// Lane-group and term indices index several arrays at once in these loops.
+#[allow(clippy::needless_range_loop)]
 #[inline(always)]
 unsafe fn normal_equations<V: Lanes, const N: usize>(
     spot: &[f64],

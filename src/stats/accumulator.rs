@@ -144,10 +144,12 @@ impl<const D: usize> BlockAccumulator<D> {
     /// # Panics
     /// If `n` is 0 or above [`FOLD`], if the columns are shorter than `n` rounded up
     /// to a multiple of 8, or if a run follows one of a length not a multiple of 8.
+    // Column indices index the columns, the shifts and the partial sums at once.
+    #[allow(clippy::needless_range_loop)]
     #[inline(always)]
     pub(crate) unsafe fn add<V: Lanes>(&mut self, cols: [&mut [f64]; D], n: usize) {
         assert!((1..=FOLD).contains(&n), "run of {n} samples");
-        assert!(self.filled % 8 == 0, "a run after a short one");
+        assert!(self.filled.is_multiple_of(8), "a run after a short one");
         if self.filled + n > FOLD {
             self.fold();
         }
