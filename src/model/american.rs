@@ -9,8 +9,6 @@
 //! that rule, hence slightly below the price of the best rule (and, with finitely
 //! many dates, it prices a Bermudan option, slightly below the American one).
 
-use nalgebra::{DMatrix, DVector};
-
 use super::closed_form::black_scholes;
 use super::draw::{NORMAL_METHOD, Normals};
 use super::option::{Market, option_keys, option_params};
@@ -400,9 +398,10 @@ unsafe fn normal_equations<V: Lanes, const N: usize>(
 /// The basis is that of the Chebyshev polynomials `T_0..T_d` in `t = a S + b`, the
 /// spots of the fit mapped onto `[-1, 1]`: the same polynomials as `1, S/K, ...,
 /// (S/K)^d`, but a well-conditioned basis, so the small `(d + 1) x (d + 1)` normal
-/// equations, formed in one pass over the paths, are solved accurately (monomials
+/// equations, formed in one pass over the paths, are solved accurately by Cholesky's
+/// factorization ([`cholesky_solve`], with the same bits on every platform); monomials
 /// in `S/K` near 1 are nearly collinear, and their normal equations would square
-/// that). The solution is then written in powers of `t` and evaluated by Horner's
+/// that. The solution is then written in powers of `t` and evaluated by Horner's
 /// rule, `d` multiplications and additions per path and date. (A singular value
 /// decomposition of the whole `n x (d + 1)` matrix, the former route, took most of
 /// the time of a 50-date fit.)
@@ -412,6 +411,58 @@ struct Fit {
     b: f64,
     /// Coefficients of `1, t, ..., t^d`.
     power: Vec<f64>,
+}
+
+/// Solves the normal equations `G c = r` held in `sums` (`G` in `sums[i][j]` for
+/// `i <= j < n`, `r` in `sums[i][n]`) by Cholesky's factorization: additions,
+/// multiplications, divisions and square roots only, each correctly rounded in IEEE
+/// arithmetic, in a fixed order, so the coefficients have the same bits on every
+/// platform (a library SVD would call the platform's `hypot`). `None` when a pivot
+/// falls to `1e-13` of `G`'s largest diagonal entry or below: the equations then do
+/// not determine a fit (too few distinct spots in the money), and the rule holds.
+// Row and column indices index the factor, the sums and the solution at once.
+#[allow(clippy::needless_range_loop)]
+fn cholesky_solve(sums: &[[f64; MAX_TERMS + 1]; MAX_TERMS], n: usize) -> Option<Vec<f64>> {
+    let g = |i: usize, j: usize| sums[i.min(j)][i.max(j)];
+    let largest = (0..n).map(|i| g(i, i)).fold(0.0, f64::max);
+    let floor = 1e-13 * largest;
+    let mut l = [[0.0; MAX_TERMS]; MAX_TERMS];
+    for j in 0..n {
+        let mut pivot = g(j, j);
+        for k in 0..j {
+            pivot -= l[j][k] * l[j][k];
+        }
+        // not `pivot <= floor`: a NaN pivot must stop the fit too
+        if pivot.partial_cmp(&floor) != Some(std::cmp::Ordering::Greater) {
+            return None;
+        }
+        l[j][j] = pivot.sqrt();
+        for i in j + 1..n {
+            let mut s = g(i, j);
+            for k in 0..j {
+                s -= l[i][k] * l[j][k];
+            }
+            l[i][j] = s / l[j][j];
+        }
+    }
+    // L y = r, then L^T c = y
+    let mut y = vec![0.0; n];
+    for i in 0..n {
+        let mut s = sums[i][n];
+        for k in 0..i {
+            s -= l[i][k] * y[k];
+        }
+        y[i] = s / l[i][i];
+    }
+    let mut c = vec![0.0; n];
+    for i in (0..n).rev() {
+        let mut s = y[i];
+        for k in i + 1..n {
+            s -= l[k][i] * c[k];
+        }
+        c[i] = s / l[i][i];
+    }
+    Some(c)
 }
 
 /// The Chebyshev basis's size limit, for fixed-size arrays.
@@ -427,11 +478,7 @@ impl Fit {
         sums: &[[f64; MAX_TERMS + 1]; MAX_TERMS],
     ) -> Option<Fit> {
         let n = degree + 1;
-        let g = DMatrix::from_fn(n, n, |i, j| sums[i.min(j)][i.max(j)]);
-        let r = DVector::from_iterator(n, (0..n).map(|i| sums[i][n]));
-        let svd = g.svd(true, true);
-        let largest = svd.singular_values.max();
-        let coef = svd.solve(&r, 1e-13 * largest).ok()?;
+        let coef = cholesky_solve(sums, n)?;
         // sum c_k T_k(t) in powers of t: T_k = 2 t T_(k-1) - T_(k-2), term by term
         let mut power = vec![0.0; n];
         let (mut older, mut old) = (vec![0.0; n], vec![0.0; n]);
@@ -623,5 +670,45 @@ impl American {
             let last = V::splat(self.discounts[self.steps as usize - 1]);
             (path.value, last.mul(payoff(s, m.strike, m.option.sign())))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Normal equations `G c = r` in the layout of [`normal_equations`].
+    fn sums(g: &[&[f64]], r: &[f64]) -> [[f64; MAX_TERMS + 1]; MAX_TERMS] {
+        let n = r.len();
+        let mut out = [[0.0; MAX_TERMS + 1]; MAX_TERMS];
+        for i in 0..n {
+            out[i][i..n].copy_from_slice(&g[i][i..n]);
+            out[i][n] = r[i];
+        }
+        out
+    }
+
+    #[test]
+    fn cholesky_solves_the_normal_equations() {
+        // G = A^T A for A = [[1, 0, 0], [1, 1, 0], [1, 2, 4]], r = G (1, -2, 0.5)
+        let g: [&[f64]; 3] = [&[3.0, 3.0, 4.0], &[3.0, 5.0, 8.0], &[4.0, 8.0, 16.0]];
+        let c = [1.0, -2.0, 0.5];
+        let r: Vec<f64> = g
+            .iter()
+            .map(|row| row.iter().zip(&c).map(|(a, b)| a * b).sum())
+            .collect();
+        let got = cholesky_solve(&sums(&g, &r), 3).unwrap();
+        for (x, want) in got.iter().zip(c) {
+            assert!((x - want).abs() < 1e-12, "{got:?}");
+        }
+    }
+
+    #[test]
+    fn cholesky_refuses_equations_that_determine_no_fit() {
+        // two equal rows: the paths in the money gave one distinct spot
+        let g: [&[f64]; 2] = [&[1.0, 1.0], &[1.0, 1.0]];
+        assert!(cholesky_solve(&sums(&g, &[1.0, 1.0]), 2).is_none());
+        let g: [&[f64]; 2] = [&[f64::NAN, 0.0], &[0.0, 1.0]];
+        assert!(cholesky_solve(&sums(&g, &[1.0, 1.0]), 2).is_none());
     }
 }
