@@ -89,7 +89,10 @@ impl Asian {
         let price = match params.average {
             Average::Arithmetic => layout.price(geometric),
             Average::Geometric => layout
-                .price(market.discount() * geometric_asian_mean(&market, fixings))
+                .price(
+                    math::exp(-market.rate * market.maturity)
+                        * geometric_asian_mean(&market, fixings),
+                )
                 .exact(geometric),
         };
         Ok(Asian {

@@ -6,7 +6,7 @@ use super::option::{Market, option_keys, option_params};
 use super::path::{Layout, SAMPLES, Step};
 use super::{Entry, Model, Quantity};
 use crate::Error;
-use crate::math::{LaneProgram, Lanes, Simd, exp_lanes};
+use crate::math::{self, LaneProgram, Lanes, Simd, exp_lanes};
 use crate::rng::Stream;
 use crate::stats::Moments;
 
@@ -41,7 +41,9 @@ impl European {
     pub fn new(params: &EuropeanParams) -> Result<Self, Error> {
         let (market, reduction) = params.option().validate()?;
         let layout = Layout::new(reduction);
-        let control_mean = market.spot * (-market.dividend * market.maturity).exp();
+        // carlo's own exp here and below: the control's mean and the discount decide
+        // the estimate's bits, which must not depend on the platform's libm
+        let control_mean = market.spot * math::exp(-market.dividend * market.maturity);
         Ok(European {
             market,
             layout,
@@ -99,7 +101,8 @@ impl LaneProgram for Chunk<'_> {
                 V::splat(m.strike),
                 V::splat(m.option.sign()),
             );
-            let (discount, half) = (V::splat(m.discount()), V::splat(0.5));
+            let discount = math::exp(-m.rate * m.maturity);
+            let (discount, half) = (V::splat(discount), V::splat(0.5));
             self.model.layout.blocks::<V>(
                 self.samples,
                 #[inline(always)]
