@@ -482,7 +482,7 @@ impl Fit {
         // sum c_k T_k(t) in powers of t: T_k = 2 t T_(k-1) - T_(k-2), term by term
         let mut power = vec![0.0; n];
         let (mut older, mut old) = (vec![0.0; n], vec![0.0; n]);
-        for k in 0..n {
+        for (k, &c) in coef.iter().enumerate() {
             let mut tk = vec![0.0; n];
             match k {
                 0 => tk[0] = 1.0,
@@ -495,7 +495,7 @@ impl Fit {
                 }
             }
             for j in 0..n {
-                power[j] += coef[k] * tk[j];
+                power[j] += c * tk[j];
             }
             older = std::mem::replace(&mut old, tk);
         }
