@@ -83,8 +83,9 @@ impl Timing {
         match (self.explicit, self.median) {
             (Some(_), _) => format!("the chunk timeout of {limit:.1} s (--chunk-timeout)"),
             (None, Some(m)) if self.seconds.len() >= TIMED => format!(
-                "the chunk timeout of {limit:.1} s (20 x the median chunk time {m:.3} s, at \
-                 least 10 s; --chunk-timeout sets it)"
+                "the chunk timeout of {limit:.1} s (20 x the median chunk time {}, at \
+                 least 10 s; --chunk-timeout sets it)",
+                short_duration(m)
             ),
             _ => format!(
                 "the chunk timeout of {limit:.0} s before chunks are timed (--chunk-timeout \
@@ -94,9 +95,28 @@ impl Timing {
     }
 }
 
+/// `seconds` in a unit that suits it: chunks of a quarter of a millisecond must not
+/// read as "0.000 s".
+fn short_duration(seconds: f64) -> String {
+    if seconds >= 1.0 {
+        format!("{seconds:.2} s")
+    } else if seconds >= 1e-3 {
+        format!("{:.1} ms", seconds * 1e3)
+    } else {
+        format!("{:.0} µs", seconds * 1e6)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_in_a_unit_that_suits_them() {
+        assert_eq!(short_duration(2.5), "2.50 s");
+        assert_eq!(short_duration(0.0123), "12.3 ms");
+        assert_eq!(short_duration(0.000_27), "270 µs");
+    }
 
     #[test]
     fn the_limit_follows_the_median_above_a_floor() {
