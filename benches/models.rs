@@ -7,6 +7,10 @@
 //! the ratio is what matters, not the absolute time. QuantLib's Monte Carlo engines
 //! take about 250 ns per path step on this kind of machine
 //! (`../shared/reference/quantlib.csv`).
+//!
+//! The loops run on the best SIMD level of the CPU; `CARLO_SIMD=scalar|avx2|avx512
+//! cargo bench --bench models` measures one (the bits are the same on every level).
+//! docs/performance.md has the figures.
 
 use std::path::Path;
 

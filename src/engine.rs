@@ -49,6 +49,8 @@ pub struct Report {
     /// The digest of each chunk merged, in chunk order ([`Moments::digest`]); empty
     /// when the report was not made from chunks.
     pub digests: Vec<u64>,
+    /// The model's normal method ([`Model::normal_method`], the `normal` column).
+    pub normal: Option<&'static str>,
 }
 
 /// Why a run stopped (the `stop_reason` column).
@@ -99,6 +101,7 @@ impl Report {
             trace: Vec::new(),
             worker_restarts: 0,
             digests: Vec::new(),
+            normal: model.normal_method(),
         }
     }
 

@@ -196,7 +196,7 @@ fn step(s: &mut [u64; 4]) {
 }
 
 /// The state words of `rng`.
-fn words(rng: &Stream) -> [u64; 4] {
+pub(crate) fn words(rng: &Stream) -> [u64; 4] {
     let bytes = rng.state();
     std::array::from_fn(|i| u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().unwrap()))
 }
@@ -204,7 +204,7 @@ fn words(rng: &Stream) -> [u64; 4] {
 /// The generator with state words `s`. Exact for every state a seeded generator can
 /// reach: only the all-zero state, which no jump of a non-zero state gives, is
 /// remapped by `from_seed`.
-fn from_words(s: &[u64; 4]) -> Stream {
+pub(crate) fn from_words(s: &[u64; 4]) -> Stream {
     let mut bytes = [0u8; 32];
     for (chunk, w) in bytes.chunks_exact_mut(8).zip(s) {
         chunk.copy_from_slice(&w.to_le_bytes());

@@ -17,14 +17,24 @@ import numpy_mp
 import quantlib_mc
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLES = {"pi": 100_000_000, "european": 1_000_000, "asian": 200_000, "barrier": 40_000}
-CARLO_CHUNK = {"pi": 65536, "european": 65536, "asian": 16384, "barrier": 4096}
+SAMPLES = {"pi": 100_000_000, "european": 1_000_000, "european-long": 50_000_000,
+           "asian": 200_000, "barrier": 40_000, "american": 100_000}
+CARLO_CHUNK = {"pi": 65536, "european": 65536, "european-long": 65536, "asian": 16384,
+               "barrier": 4096, "american": 8192}
+# The yardstick's loop for a case (`yardstick one LOOP N`): its hand-written scalar
+# pi loop and inlined one-step European pricer, the per-core limit of a plain loop.
+# `european-long` is the European call at a size where process start-up is noise,
+# against the yardstick only.
+YARDSTICK = {"pi": "pi", "european-long": "euro_inline"}
 MODEL = {
     "pi": 'type = "pi"\n',
     "european": 'type = "european"\n',
+    "european-long": 'type = "european"\n',
     "asian": 'type = "asian"\nfixings = 12\naverage = "arithmetic"\n',
     "barrier": 'type = "barrier"\nbarrier = 120.0\nkind = "up-and-out"\n'
                'rebate = 0.0\nsteps = 252\n',
+    "american": 'type = "american"\nsteps = 50\nbasis_degree = 3\n'
+                'calibration_paths = 32768\n',
 }
 MARKET = """option = "call"
 spot = 100.0
@@ -37,14 +47,17 @@ antithetic = false
 control_variate = false
 """
 # (case, tool, minimum speedup_of_carlo on one worker)
-GOALS = [("pi", "numpy", 3.5), ("european", "QuantLib", 20),
-         ("asian", "QuantLib", 30), ("barrier", "QuantLib", 30)]
+GOALS = [("pi", "numpy", 3.5), ("pi", "yardstick", 1.0), ("european-long", "yardstick", 2.5),
+         ("european", "QuantLib", 50), ("asian", "QuantLib", 60), ("barrier", "QuantLib", 80),
+         ("american", "QuantLib", 50)]
 COLUMNS = ["case", "tool", "workers", "samples", "repeats", "median_seconds", "min_seconds",
            "max_seconds", "estimate", "std_error", "speedup_of_carlo"]
 
 
 def carlo_config(case, samples, chunk):
     market = "" if case == "pi" else MARKET
+    if case == "american":
+        market = market.replace('option = "call"', 'option = "put"')
     return (f'[simulation]\nname = "cmp-{case}"\nsamples = {samples}\nseed = 42\n'
             f'chunk_size = {chunk}\n\n[model]\n{MODEL[case]}{market}')
 
@@ -56,6 +69,16 @@ def run_carlo(binary, config, samples, workers):
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     row = next(r for r in csv.DictReader(io.StringIO(out)) if r["quantity"] in ("price", "pi"))
     return float(row["estimate"]), float(row["std_error"])
+
+
+def run_yardstick(binary, loop, samples):
+    """The yardstick's loop as a whole process. `one LOOP N` runs a warm-up of N / 10
+    first, so it is asked for N / 1.1 to do the same work as carlo in all."""
+    n = round(samples / 1.1)
+    out = subprocess.run([str(binary), "one", loop, str(n)], capture_output=True,
+                         text=True, check=True).stdout
+    value = float(out.split("value=")[1].split()[0])
+    return value, float("nan")
 
 
 def measure(fn, repeats):
@@ -76,13 +99,18 @@ def parse_args():
     p.add_argument("--out", type=Path, default=REPO / "results/studies/compare.csv")
     p.add_argument("--quick", action="store_true", help="sizes divided by 10 (smoke test)")
     p.add_argument("--skip-carlo", action="store_true")
+    p.add_argument("--yardstick", type=Path, default=None,
+                   help="the yardstick binary (../shared/yardstick, built with cargo "
+                        "build --release): adds its pi and one-step European loops")
+    p.add_argument("--cases", default=",".join(SAMPLES), help="comma-separated cases")
     return p.parse_args()
 
 
 def main():
     args = parse_args()
     workers = [int(w) for w in args.workers.split(",")]
-    sizes = {c: n // 10 if args.quick else n for c, n in SAMPLES.items()}
+    cases = args.cases.split(",")
+    sizes = {c: n // 10 if args.quick else n for c, n in SAMPLES.items() if c in cases}
     use_carlo = not args.skip_carlo
     if use_carlo and not args.carlo.is_file():
         print(f"carlo binary not found at {args.carlo}: build it with `cargo build --release` "
@@ -95,7 +123,12 @@ def main():
             config = Path(tmp) / f"{case}.toml"
             config.write_text(carlo_config(case, n, min(CARLO_CHUNK[case], n // 8)))
             for w in workers:
-                tools = [("numpy", lambda: numpy_mp.run(case, n, w))]
+                tools = []
+                if case in numpy_mp.CASES:
+                    tools.append(("numpy", lambda: numpy_mp.run(case, n, w)))
+                if args.yardstick and case in YARDSTICK and w == 1:
+                    tools.append(("yardstick",
+                                  lambda: run_yardstick(args.yardstick, YARDSTICK[case], n)))
                 if use_carlo:
                     tools.insert(0, ("carlo", lambda: run_carlo(args.carlo, config, n, w)))
                 if case in quantlib_mc.CASES and w == 1:

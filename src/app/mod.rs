@@ -48,6 +48,12 @@ pub fn main(registry: Registry) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    // A forced SIMD level that this CPU lacks (or a misspelt one) is bad input: running
+    // another level instead would give the same bits, but not what was asked for.
+    if let Err(e) = crate::math::simd_level() {
+        crate::say!("error: {e}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Run(args) => match run::run(&args, &registry) {
             Ok(code) => return code,

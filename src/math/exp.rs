@@ -53,7 +53,7 @@ pub fn exp(x: f64) -> f64 {
 /// `exp` on every lane: the fast path when every lane allows it, else the scalar
 /// function lane by lane (the same operations, so the same bits).
 #[inline(always)]
-pub(super) unsafe fn lanes<V: Lanes>(x: V) -> V {
+pub(crate) unsafe fn lanes<V: Lanes>(x: V) -> V {
     // SAFETY: the caller guarantees the instruction set of `V`.
     unsafe {
         let ok = x.and(V::splat_bits(ABS_MASK)).le(V::splat(FAST_MAX));
@@ -80,9 +80,8 @@ unsafe fn reduce<V: Lanes>(x: V) -> (V, V) {
             .sub(kd.mul(V::splat(EXP_LN2_LO_N)));
         // The low bits of `shifted` are k in two's complement.
         let j2 = shifted.and(V::splat_bits(127)).shl::<1>();
-        let tail = V::lookup(&EXP_TABLE, j2);
-        let sbits =
-            V::lookup(&EXP_TABLE, j2.add_bits(V::splat_bits(1))).add_bits(shifted.shl::<45>());
+        let (tail, scale) = V::lookup_pair(&EXP_TABLE, j2);
+        let sbits = scale.add_bits(shifted.shl::<45>());
         let r2 = r.mul(r);
         let p = r2.mul(V::splat(0.5).add(r.mul(V::splat(EXP_POLY[0])))).add(
             r2.mul(r2)

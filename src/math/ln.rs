@@ -51,7 +51,7 @@ pub fn ln(x: f64) -> f64 {
 /// `ln` on every lane: the kernel when every lane is a positive normal number, else the
 /// scalar function lane by lane (the same operations, so the same bits).
 #[inline(always)]
-pub(super) unsafe fn lanes<V: Lanes>(x: V) -> V {
+pub(crate) unsafe fn lanes<V: Lanes>(x: V) -> V {
     // SAFETY: the caller guarantees the instruction set of `V`.
     unsafe {
         let ok = V::mask_and(
@@ -82,8 +82,7 @@ unsafe fn kernel<V: Lanes>(x: V) -> V {
             .or(V::splat_bits(0x4330_0000_0000_0000))
             .sub(V::splat(K_BIAS));
         let z = x.sub_bits(tmp.and(V::splat_bits(0xfff0_0000_0000_0000)));
-        let invc = V::lookup(&LN_TABLE, i4);
-        let logc_hi = V::lookup(&LN_TABLE, i4.add_bits(V::splat_bits(1)));
+        let (invc, logc_hi) = V::lookup_pair(&LN_TABLE, i4);
         let logc_lo = V::lookup(&LN_TABLE, i4.add_bits(V::splat_bits(2)));
 
         let zhi = z.and(V::splat_bits(!((1u64 << 26) - 1)));

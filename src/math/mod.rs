@@ -54,7 +54,23 @@ pub use exp::exp;
 pub use ln::ln;
 pub use normal::{inverse_normal_cdf, normal_from_bits};
 
-use vector::Lanes;
+pub(crate) use exp::lanes as exp_lanes;
+pub(crate) use vector::Lanes;
+
+/// A computation written once over [`Lanes`], which [`Simd::run`] instantiates at one
+/// level: the way the models' sample loops get their vector forms.
+///
+/// `run` must be `#[inline(always)]`, and so must everything it calls in its hot loop,
+/// so that it is compiled inside the level's `#[target_feature]` entry point.
+pub(crate) trait LaneProgram {
+    /// What the computation returns.
+    type Output;
+    /// The computation, on lanes of type `V`.
+    ///
+    /// # Safety
+    /// The CPU must support `V`'s instruction set.
+    unsafe fn run<V: Lanes>(self) -> Self::Output;
+}
 
 /// The environment variable that forces a [`Level`]: `scalar`, `avx2` or `avx512`.
 pub const SIMD_ENV: &str = "CARLO_SIMD";
@@ -231,6 +247,19 @@ impl Simd {
     /// The level this handle runs.
     pub fn level(self) -> Level {
         self.level
+    }
+
+    /// Runs `program` on this level's lanes.
+    pub(crate) fn run<P: LaneProgram>(self, program: P) -> P::Output {
+        match self.level {
+            // SAFETY: a `Simd` holds only levels detected on this CPU.
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512 => unsafe { x86::run_avx512(program) },
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2 => unsafe { x86::run_avx2(program) },
+            // SAFETY: scalar lanes.
+            _ => unsafe { program.run::<f64>() },
+        }
     }
 
     /// `x = exp(x)` for every element.

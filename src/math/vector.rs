@@ -48,13 +48,43 @@ pub(crate) unsafe trait Lanes: Copy {
     /// `f64::from_bits(table[idx])` per lane, `idx` being each lane's bit pattern.
     unsafe fn lookup(table: &'static [u64], idx: Self) -> Self;
 
+    /// `(table[idx], table[idx + 1])` per lane, as [`lookup`](Lanes::lookup) twice: a
+    /// vector form may fetch both neighbours with one load per lane.
+    #[inline(always)]
+    unsafe fn lookup_pair(table: &'static [u64], idx: Self) -> (Self, Self) {
+        // SAFETY: the caller guarantees the instruction set and the bounds.
+        unsafe {
+            (
+                Self::lookup(table, idx),
+                Self::lookup(table, idx.add_bits(Self::splat_bits(1))),
+            )
+        }
+    }
+
+    /// `base[k * stride]` in lane `k`: a strided load (lanes are paths, `stride` the
+    /// distance between their rows).
+    unsafe fn gather(base: *const f64, stride: usize) -> Self;
+
+    /// `self` where `self > o`, else `o` (so `o` where either is NaN, and `o` for two
+    /// zeros): the x86 `max` instruction, and the same on every level.
+    unsafe fn max(self, o: Self) -> Self;
+    /// `self` where `self < o`, else `o`: the x86 `min` instruction.
+    unsafe fn min(self, o: Self) -> Self;
+
     /// Ordered `<=` (false where either side is NaN).
     unsafe fn le(self, o: Self) -> Self::Mask;
     /// Ordered `<`.
     unsafe fn lt(self, o: Self) -> Self::Mask;
     /// Ordered `>=`.
     unsafe fn ge(self, o: Self) -> Self::Mask;
+    /// Ordered `>`.
+    unsafe fn gt(self, o: Self) -> Self::Mask;
     unsafe fn mask_and(a: Self::Mask, b: Self::Mask) -> Self::Mask;
+    unsafe fn mask_or(a: Self::Mask, b: Self::Mask) -> Self::Mask;
+    /// `a` and not `b`.
+    unsafe fn mask_andnot(a: Self::Mask, b: Self::Mask) -> Self::Mask;
+    /// The mask with no lane set.
+    unsafe fn mask_none() -> Self::Mask;
     /// `yes` where the mask is set, else `no`.
     unsafe fn select(m: Self::Mask, yes: Self, no: Self) -> Self;
     unsafe fn all(m: Self::Mask) -> bool;
@@ -150,6 +180,19 @@ unsafe impl Lanes for f64 {
     unsafe fn lookup(table: &'static [u64], idx: Self) -> Self {
         f64::from_bits(table[idx.to_bits() as usize])
     }
+    #[inline(always)]
+    unsafe fn gather(base: *const f64, _stride: usize) -> Self {
+        // SAFETY: the caller passes a valid pointer.
+        unsafe { base.read() }
+    }
+    #[inline(always)]
+    unsafe fn max(self, o: Self) -> Self {
+        if self > o { self } else { o }
+    }
+    #[inline(always)]
+    unsafe fn min(self, o: Self) -> Self {
+        if self < o { self } else { o }
+    }
 
     #[inline(always)]
     unsafe fn le(self, o: Self) -> bool {
@@ -164,8 +207,24 @@ unsafe impl Lanes for f64 {
         self >= o
     }
     #[inline(always)]
+    unsafe fn gt(self, o: Self) -> bool {
+        self > o
+    }
+    #[inline(always)]
     unsafe fn mask_and(a: bool, b: bool) -> bool {
         a & b
+    }
+    #[inline(always)]
+    unsafe fn mask_or(a: bool, b: bool) -> bool {
+        a | b
+    }
+    #[inline(always)]
+    unsafe fn mask_andnot(a: bool, b: bool) -> bool {
+        a & !b
+    }
+    #[inline(always)]
+    unsafe fn mask_none() -> bool {
+        false
     }
     #[inline(always)]
     unsafe fn select(m: bool, yes: Self, no: Self) -> Self {

@@ -10,7 +10,7 @@
 use std::arch::x86_64::*;
 
 use super::vector::Lanes;
-use super::{ExpKernel, LnKernel, map_in_place, normals_sorted};
+use super::{ExpKernel, LaneProgram, LnKernel, map_in_place, normals_sorted};
 #[cfg(test)]
 use super::{NormalKernel, map_bits};
 
@@ -135,6 +135,43 @@ unsafe impl Lanes for Avx2 {
         }
     }
 
+    /// Four 16-byte loads, one per lane, instead of two gathers.
+    #[inline(always)]
+    unsafe fn lookup_pair(table: &'static [u64], idx: Self) -> (Self, Self) {
+        unsafe {
+            let mut at = [0u64; 4];
+            _mm256_storeu_si256(at.as_mut_ptr().cast(), avx2_bits!(idx.0));
+            let t = table.as_ptr().cast::<f64>();
+            let p = |k: usize| _mm_loadu_pd(t.add(at[k] as usize));
+            // lanes (p0, p2) and (p1, p3): unpacking interleaves them back in order
+            let a = _mm256_set_m128d(p(2), p(0));
+            let b = _mm256_set_m128d(p(3), p(1));
+            (
+                Avx2(_mm256_unpacklo_pd(a, b)),
+                Avx2(_mm256_unpackhi_pd(a, b)),
+            )
+        }
+    }
+    #[inline(always)]
+    unsafe fn gather(base: *const f64, stride: usize) -> Self {
+        unsafe {
+            Avx2(_mm256_set_pd(
+                *base.add(3 * stride),
+                *base.add(2 * stride),
+                *base.add(stride),
+                *base,
+            ))
+        }
+    }
+    #[inline(always)]
+    unsafe fn max(self, o: Self) -> Self {
+        unsafe { Avx2(_mm256_max_pd(self.0, o.0)) }
+    }
+    #[inline(always)]
+    unsafe fn min(self, o: Self) -> Self {
+        unsafe { Avx2(_mm256_min_pd(self.0, o.0)) }
+    }
+
     #[inline(always)]
     unsafe fn le(self, o: Self) -> __m256d {
         unsafe { _mm256_cmp_pd::<_CMP_LE_OQ>(self.0, o.0) }
@@ -148,8 +185,24 @@ unsafe impl Lanes for Avx2 {
         unsafe { _mm256_cmp_pd::<_CMP_GE_OQ>(self.0, o.0) }
     }
     #[inline(always)]
+    unsafe fn gt(self, o: Self) -> __m256d {
+        unsafe { _mm256_cmp_pd::<_CMP_GT_OQ>(self.0, o.0) }
+    }
+    #[inline(always)]
     unsafe fn mask_and(a: __m256d, b: __m256d) -> __m256d {
         unsafe { _mm256_and_pd(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mask_or(a: __m256d, b: __m256d) -> __m256d {
+        unsafe { _mm256_or_pd(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mask_andnot(a: __m256d, b: __m256d) -> __m256d {
+        unsafe { _mm256_andnot_pd(b, a) }
+    }
+    #[inline(always)]
+    unsafe fn mask_none() -> __m256d {
+        unsafe { _mm256_setzero_pd() }
     }
     #[inline(always)]
     unsafe fn select(m: __m256d, yes: Self, no: Self) -> Self {
@@ -287,6 +340,65 @@ unsafe impl Lanes for Avx512 {
         }
     }
 
+    /// Eight 16-byte loads, one per lane, instead of twice eight 8-byte ones.
+    #[inline(always)]
+    unsafe fn lookup_pair(table: &'static [u64], idx: Self) -> (Self, Self) {
+        unsafe {
+            let i = avx512_bits!(idx.0);
+            let (lo, hi) = (_mm512_castsi512_si256(i), _mm512_extracti64x4_epi64::<1>(i));
+            let at = [
+                _mm256_extract_epi64::<0>(lo),
+                _mm256_extract_epi64::<1>(lo),
+                _mm256_extract_epi64::<2>(lo),
+                _mm256_extract_epi64::<3>(lo),
+                _mm256_extract_epi64::<0>(hi),
+                _mm256_extract_epi64::<1>(hi),
+                _mm256_extract_epi64::<2>(hi),
+                _mm256_extract_epi64::<3>(hi),
+            ];
+            let t = table.as_ptr().cast::<f64>();
+            let p = |k: usize| _mm_loadu_pd(t.add(at[k] as usize));
+            // 128-bit lanes (p0, p2, p4, p6) and (p1, p3, p5, p7): unpacking
+            // interleaves them back in order
+            let a = _mm512_insertf64x4::<1>(
+                _mm512_castpd256_pd512(_mm256_set_m128d(p(2), p(0))),
+                _mm256_set_m128d(p(6), p(4)),
+            );
+            let b = _mm512_insertf64x4::<1>(
+                _mm512_castpd256_pd512(_mm256_set_m128d(p(3), p(1))),
+                _mm256_set_m128d(p(7), p(5)),
+            );
+            (
+                Avx512(_mm512_unpacklo_pd(a, b)),
+                Avx512(_mm512_unpackhi_pd(a, b)),
+            )
+        }
+    }
+    #[inline(always)]
+    unsafe fn gather(base: *const f64, stride: usize) -> Self {
+        unsafe {
+            let s = stride;
+            Avx512(_mm512_set_pd(
+                *base.add(7 * s),
+                *base.add(6 * s),
+                *base.add(5 * s),
+                *base.add(4 * s),
+                *base.add(3 * s),
+                *base.add(2 * s),
+                *base.add(s),
+                *base,
+            ))
+        }
+    }
+    #[inline(always)]
+    unsafe fn max(self, o: Self) -> Self {
+        unsafe { Avx512(_mm512_max_pd(self.0, o.0)) }
+    }
+    #[inline(always)]
+    unsafe fn min(self, o: Self) -> Self {
+        unsafe { Avx512(_mm512_min_pd(self.0, o.0)) }
+    }
+
     #[inline(always)]
     unsafe fn le(self, o: Self) -> __mmask8 {
         unsafe { _mm512_cmp_pd_mask::<_CMP_LE_OQ>(self.0, o.0) }
@@ -300,8 +412,24 @@ unsafe impl Lanes for Avx512 {
         unsafe { _mm512_cmp_pd_mask::<_CMP_GE_OQ>(self.0, o.0) }
     }
     #[inline(always)]
+    unsafe fn gt(self, o: Self) -> __mmask8 {
+        unsafe { _mm512_cmp_pd_mask::<_CMP_GT_OQ>(self.0, o.0) }
+    }
+    #[inline(always)]
     unsafe fn mask_and(a: __mmask8, b: __mmask8) -> __mmask8 {
         a & b
+    }
+    #[inline(always)]
+    unsafe fn mask_or(a: __mmask8, b: __mmask8) -> __mmask8 {
+        a | b
+    }
+    #[inline(always)]
+    unsafe fn mask_andnot(a: __mmask8, b: __mmask8) -> __mmask8 {
+        a & !b
+    }
+    #[inline(always)]
+    unsafe fn mask_none() -> __mmask8 {
+        0
     }
     #[inline(always)]
     unsafe fn select(m: __mmask8, yes: Self, no: Self) -> Self {
@@ -375,3 +503,17 @@ entry_points!(
     normals_avx512,
     mixed_avx512
 );
+
+/// [`Simd::run`](super::Simd::run) at AVX2.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn run_avx2<P: LaneProgram>(program: P) -> P::Output {
+    // SAFETY: the feature is enabled here, and detected by the caller.
+    unsafe { program.run::<Avx2>() }
+}
+
+/// [`Simd::run`](super::Simd::run) at AVX-512F.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn run_avx512<P: LaneProgram>(program: P) -> P::Output {
+    // SAFETY: as above.
+    unsafe { program.run::<Avx512>() }
+}

@@ -4,11 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::closed_form::{geometric_asian, geometric_asian_mean};
-use super::normal::normal;
+use super::draw::{NORMAL_METHOD, Normals};
 use super::option::{Market, option_keys, option_params};
-use super::path::{Layout, Row, Step};
+use super::path::{GROUP, Layout, Step, normal_at, payoff};
 use super::{Entry, Model, Quantity};
 use crate::Error;
+use crate::math::{self, LaneProgram, Lanes, Simd, exp_lanes};
 use crate::rng::Stream;
 use crate::stats::Moments;
 
@@ -88,7 +89,10 @@ impl Asian {
         let price = match params.average {
             Average::Arithmetic => layout.price(geometric),
             Average::Geometric => layout
-                .price(market.discount() * geometric_asian_mean(&market, fixings))
+                .price(
+                    math::exp(-market.rate * market.maturity)
+                        * geometric_asian_mean(&market, fixings),
+                )
                 .exact(geometric),
         };
         Ok(Asian {
@@ -100,25 +104,36 @@ impl Asian {
         })
     }
 
-    /// Price and control samples of one path, from the sums of its spots and of
-    /// their logarithms (relative to the spot today).
+    /// Price and control samples of each lane's path, from the sums of its spots and
+    /// of their logarithms (relative to the spot today).
     #[inline(always)]
-    fn values(&self, sum: f64, log_sum: f64) -> (f64, f64) {
+    unsafe fn values<V: Lanes>(&self, discount: f64, sum: V, log_sum: V) -> (V, V) {
         let m = &self.market;
-        let n = self.fixings as f64;
-        let discount = m.discount();
-        let geometric = m.spot * (log_sum / n).exp();
-        match self.average {
-            Average::Arithmetic => (
-                discount * m.payoff(m.spot * sum / n),
-                discount * m.payoff(geometric),
-            ),
-            Average::Geometric => (discount * m.payoff(geometric), discount * geometric),
+        let phi = m.option.sign();
+        // SAFETY: the caller guarantees the instruction set of `V`.
+        unsafe {
+            let n = V::splat(self.fixings as f64);
+            let (spot, discount) = (V::splat(m.spot), V::splat(discount));
+            let geometric = spot.mul(exp_lanes(log_sum.div(n)));
+            match self.average {
+                Average::Arithmetic => (
+                    discount.mul(payoff(spot.mul(sum).div(n), m.strike, phi)),
+                    discount.mul(payoff(geometric, m.strike, phi)),
+                ),
+                Average::Geometric => (
+                    discount.mul(payoff(geometric, m.strike, phi)),
+                    discount.mul(geometric),
+                ),
+            }
         }
     }
 }
 
 impl Model for Asian {
+    fn normal_method(&self) -> Option<&'static str> {
+        Some(NORMAL_METHOD)
+    }
+
     fn dim(&self) -> usize {
         self.layout.dim()
     }
@@ -128,31 +143,77 @@ impl Model for Asian {
     }
 
     fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments {
-        // Hot loop: per fixing one normal and one exp per path (two with the
-        // mirror path, which is walked in lock step with the same normals).
-        let step = Step::new(&self.market, self.market.maturity / self.fixings as f64);
-        let antithetic = self.layout.antithetic();
-        self.layout.accumulate(
+        Simd::current().run(Chunk {
+            model: self,
+            rng,
             samples,
-            #[inline(always)]
-            || {
-                // Log-growth since today of the path (x) and of its mirror (y).
-                let (mut x, mut y) = (0.0f64, 0.0f64);
-                let (mut sum_x, mut log_x, mut sum_y, mut log_y) = (0.0, 0.0, 0.0, 0.0);
-                for _ in 0..self.fixings {
-                    let (up, down) = step.pair(normal(rng));
-                    x += up;
-                    sum_x += x.exp();
-                    log_x += x;
-                    if antithetic {
-                        y += down;
-                        sum_y += y.exp();
-                        log_y += y;
+        })
+    }
+}
+
+/// One chunk of the Asian option, on the lanes of the current SIMD level.
+struct Chunk<'a> {
+    model: &'a Asian,
+    rng: &'a mut Stream,
+    samples: u64,
+}
+
+impl LaneProgram for Chunk<'_> {
+    type Output = Moments;
+
+    /// Hot loop: paths side by side in the lanes; per fixing one exp per path (two
+    /// with the mirror path, which is walked in lock step with the same normals).
+    #[inline(always)]
+    unsafe fn run<V: Lanes>(self) -> Moments {
+        let model = self.model;
+        let m = &model.market;
+        let steps = model.fixings as usize;
+        let step = Step::new(m, m.maturity / model.fixings as f64);
+        let discount = math::exp(-m.rate * m.maturity);
+        let antithetic = model.layout.antithetic();
+        let mut normals = Normals::new(self.rng);
+        // SAFETY: the caller guarantees the instruction set; stores are within the
+        // columns (at + GROUP <= SAMPLES).
+        let moments = unsafe {
+            let zero = V::splat(0.0);
+            model.layout.paths::<V>(
+                self.samples,
+                steps,
+                &mut normals,
+                #[inline(always)]
+                |z, cols, at| {
+                    for h in 0..GROUP / V::LANES {
+                        // Log-growth since today of the path (x) and of its mirror (y).
+                        let (mut x, mut y) = (zero, zero);
+                        let (mut sum_x, mut log_x, mut sum_y, mut log_y) = (zero, zero, zero, zero);
+                        for j in 0..steps {
+                            let zj = normal_at::<V>(z, steps, h, j);
+                            x = x.add(step.log_growth(zj));
+                            sum_x = sum_x.add(exp_lanes(x));
+                            log_x = log_x.add(x);
+                            if antithetic {
+                                y = y.add(step.mirror_log_growth(zj));
+                                sum_y = sum_y.add(exp_lanes(y));
+                                log_y = log_y.add(y);
+                            }
+                        }
+                        let k = at + h * V::LANES;
+                        let (p, c) = model.values(discount, sum_x, log_x);
+                        if antithetic {
+                            let (pm, cm) = model.values(discount, sum_y, log_y);
+                            let half = V::splat(0.5);
+                            half.mul(p.add(pm)).store(cols.price.as_mut_ptr().add(k));
+                            half.mul(c.add(cm)).store(cols.control.as_mut_ptr().add(k));
+                            p.store(cols.plain.as_mut_ptr().add(k));
+                        } else {
+                            p.store(cols.price.as_mut_ptr().add(k));
+                            c.store(cols.control.as_mut_ptr().add(k));
+                        }
                     }
-                }
-                let mirror = antithetic.then(|| self.values(sum_y, log_y));
-                Row::of(self.values(sum_x, log_x), mirror)
-            },
-        )
+                },
+            )
+        };
+        normals.write_back(self.rng);
+        moments
     }
 }

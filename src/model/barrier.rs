@@ -4,11 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::closed_form::{barrier_continuous, black_scholes};
-use super::normal::normal;
+use super::draw::{NORMAL_METHOD, Normals};
 use super::option::{Market, option_keys, option_params};
-use super::path::{Layout, Row, Step};
+use super::path::{GROUP, Layout, Step, normal_at, payoff};
 use super::{Entry, Model, Quantity};
 use crate::Error;
+use crate::math::{self, LaneProgram, Lanes, Simd, exp_lanes};
 use crate::rng::Stream;
 use crate::stats::Moments;
 
@@ -159,29 +160,38 @@ impl Barrier {
             kind,
             rebate,
             steps,
-            log_barrier: (barrier / market.spot).ln(),
+            log_barrier: math::ln(barrier / market.spot),
             layout,
             quantities: [price],
         })
     }
 
-    /// Price and control samples of a path that ends at log-growth `x` and did or
-    /// did not touch the barrier.
+    /// Price and control samples of each lane's path, which ends at log-growth `x`
+    /// and did or did not touch the barrier.
     #[inline(always)]
-    fn values(&self, x: f64, touched: bool) -> (f64, f64) {
+    unsafe fn values<V: Lanes>(&self, discount: f64, x: V, touched: V::Mask) -> (V, V) {
         let m = &self.market;
-        let vanilla = m.discount() * m.payoff(m.spot * x.exp());
-        let alive = touched == self.kind.is_in();
-        let price = if alive {
-            vanilla
-        } else {
-            m.discount() * self.rebate
-        };
-        (price, vanilla)
+        // SAFETY: the caller guarantees the instruction set of `V`.
+        unsafe {
+            let s = V::splat(m.spot).mul(exp_lanes(x));
+            let vanilla = V::splat(discount).mul(payoff(s, m.strike, m.option.sign()));
+            let rebate = V::splat(discount * self.rebate);
+            // alive where touched == is_in
+            let price = if self.kind.is_in() {
+                V::select(touched, vanilla, rebate)
+            } else {
+                V::select(touched, rebate, vanilla)
+            };
+            (price, vanilla)
+        }
     }
 }
 
 impl Model for Barrier {
+    fn normal_method(&self) -> Option<&'static str> {
+        Some(NORMAL_METHOD)
+    }
+
     fn dim(&self) -> usize {
         self.layout.dim()
     }
@@ -191,31 +201,78 @@ impl Model for Barrier {
     }
 
     fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments {
-        // Hot loop: one normal and a comparison per date, in log space; the one exp
-        // is at expiry. The mirror path walks in lock step with the same normals.
-        let step = Step::new(&self.market, self.market.maturity / self.steps as f64);
-        let antithetic = self.layout.antithetic();
-        // Watch `sign * x >= sign * ln(H / S)`: one comparison for both sides.
-        let sign = if self.kind.is_up() { 1.0 } else { -1.0 };
-        let level = sign * self.log_barrier;
-        self.layout.accumulate(
+        Simd::current().run(Chunk {
+            model: self,
+            rng,
             samples,
-            #[inline(always)]
-            || {
-                let (mut x, mut y) = (0.0f64, 0.0f64);
-                let (mut touched_x, mut touched_y) = (false, false);
-                for _ in 0..self.steps {
-                    let (up, down) = step.pair(normal(rng));
-                    x += up;
-                    touched_x |= sign * x >= level;
-                    if antithetic {
-                        y += down;
-                        touched_y |= sign * y >= level;
+        })
+    }
+}
+
+/// One chunk of the barrier option, on the lanes of the current SIMD level.
+struct Chunk<'a> {
+    model: &'a Barrier,
+    rng: &'a mut Stream,
+    samples: u64,
+}
+
+impl LaneProgram for Chunk<'_> {
+    type Output = Moments;
+
+    /// Hot loop: paths side by side in the lanes; per date an addition and a
+    /// comparison, in log space; the one exp is at expiry. The mirror path walks in
+    /// lock step with the same normals.
+    #[inline(always)]
+    unsafe fn run<V: Lanes>(self) -> Moments {
+        let model = self.model;
+        let m = &model.market;
+        let steps = model.steps as usize;
+        let step = Step::new(m, m.maturity / model.steps as f64);
+        let discount = math::exp(-m.rate * m.maturity);
+        let antithetic = model.layout.antithetic();
+        // Watch `sign * x >= sign * ln(H / S)`: one comparison for both sides.
+        let sign = if model.kind.is_up() { 1.0 } else { -1.0 };
+        let level = sign * model.log_barrier;
+        let mut normals = Normals::new(self.rng);
+        // SAFETY: the caller guarantees the instruction set; stores are within the
+        // columns (at + GROUP <= SAMPLES).
+        let moments = unsafe {
+            let (zero, sign, level) = (V::splat(0.0), V::splat(sign), V::splat(level));
+            model.layout.paths::<V>(
+                self.samples,
+                steps,
+                &mut normals,
+                #[inline(always)]
+                |z, cols, at| {
+                    for h in 0..GROUP / V::LANES {
+                        let (mut x, mut y) = (zero, zero);
+                        let (mut touched_x, mut touched_y) = (V::mask_none(), V::mask_none());
+                        for j in 0..steps {
+                            let zj = normal_at::<V>(z, steps, h, j);
+                            x = x.add(step.log_growth(zj));
+                            touched_x = V::mask_or(touched_x, sign.mul(x).ge(level));
+                            if antithetic {
+                                y = y.add(step.mirror_log_growth(zj));
+                                touched_y = V::mask_or(touched_y, sign.mul(y).ge(level));
+                            }
+                        }
+                        let k = at + h * V::LANES;
+                        let (p, c) = model.values(discount, x, touched_x);
+                        if antithetic {
+                            let (pm, cm) = model.values(discount, y, touched_y);
+                            let half = V::splat(0.5);
+                            half.mul(p.add(pm)).store(cols.price.as_mut_ptr().add(k));
+                            half.mul(c.add(cm)).store(cols.control.as_mut_ptr().add(k));
+                            p.store(cols.plain.as_mut_ptr().add(k));
+                        } else {
+                            p.store(cols.price.as_mut_ptr().add(k));
+                            c.store(cols.control.as_mut_ptr().add(k));
+                        }
                     }
-                }
-                let mirror = antithetic.then(|| self.values(y, touched_y));
-                Row::of(self.values(x, touched_x), mirror)
-            },
-        )
+                },
+            )
+        };
+        normals.write_back(self.rng);
+        moments
     }
 }

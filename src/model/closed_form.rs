@@ -3,6 +3,8 @@
 
 use statrs::function::erf::erfc;
 
+use crate::math;
+
 use super::barrier::BarrierKind;
 use super::option::{Market, OptionType};
 
@@ -41,29 +43,34 @@ pub fn black_scholes(m: &Market) -> f64 {
 /// Mean and variance of the logarithm of the geometric average of the spot at
 /// `t_i = i T / n`, `i = 1..n`.
 ///
-/// `ln G` is the mean of `n` correlated normals: its mean is
-/// `ln S + (r - q - sigma^2 / 2) T (n + 1) / (2 n)` and its variance
+/// `ln G` is the mean of `n` correlated normals: its mean is `ln S + drift`, with
+/// `drift = (r - q - sigma^2 / 2) T (n + 1) / (2 n)`, and its variance
 /// `sigma^2 T (n + 1) (2 n + 1) / (6 n^2)` (the sum of `min(t_i, t_j)` over all pairs).
+/// Returns `(drift, variance)`.
 fn geometric_average_law(m: &Market, fixings: u64) -> (f64, f64) {
     let n = fixings as f64;
     let sigma2 = m.volatility * m.volatility;
     let mean_time = m.maturity * (n + 1.0) / (2.0 * n);
     let variance = sigma2 * m.maturity * (n + 1.0) * (2.0 * n + 1.0) / (6.0 * n * n);
-    let mean = m.spot.ln() + (m.rate - m.dividend - 0.5 * sigma2) * mean_time;
-    (mean, variance)
+    let drift = (m.rate - m.dividend - 0.5 * sigma2) * mean_time;
+    (drift, variance)
 }
 
 /// Exact price of the option on the geometric average of the spot at
 /// `t_i = i T / n`, `i = 1..n`.
 pub fn geometric_asian(m: &Market, fixings: u64) -> f64 {
-    let (mean, variance) = geometric_average_law(m, fixings);
+    let (drift, variance) = geometric_average_law(m, fixings);
+    let mean = m.spot.ln() + drift;
     lognormal_option(m.option, mean, variance, m.strike, m.discount())
 }
 
 /// The expected geometric average of the spot at `t_i = i T / n` (undiscounted).
+///
+/// A control variate's mean, so it decides an estimate's bits: computed with carlo's
+/// own `exp`, the same on every platform.
 pub fn geometric_asian_mean(m: &Market, fixings: u64) -> f64 {
-    let (mean, variance) = geometric_average_law(m, fixings);
-    (mean + 0.5 * variance).exp()
+    let (drift, variance) = geometric_average_law(m, fixings);
+    m.spot * math::exp(drift + 0.5 * variance)
 }
 
 /// The expected arithmetic average of the spot at `t_i = i T / n` (undiscounted):

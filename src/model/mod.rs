@@ -10,6 +10,7 @@ mod american;
 mod asian;
 mod barrier;
 pub mod closed_form;
+mod draw;
 mod european;
 mod normal;
 mod option;
@@ -29,6 +30,7 @@ use crate::stats::{Control, Moments};
 pub use american::{American, AmericanParams};
 pub use asian::{Asian, AsianParams, Average};
 pub use barrier::{Barrier, BarrierKind, BarrierParams};
+pub use draw::NORMAL_METHOD;
 pub use european::{European, EuropeanParams};
 pub use normal::normal;
 pub use option::{Market, OptionParams, OptionType};
@@ -64,6 +66,15 @@ pub trait Model: Send + Sync + fmt::Debug {
     /// calls this; the default calls `simulate`.
     fn try_simulate(&self, rng: &mut Stream, samples: u64) -> Result<Moments, String> {
         Ok(self.simulate(rng, samples))
+    }
+
+    /// The name of the method by which [`simulate`](Model::simulate) turns its stream's
+    /// words into standard normals (the summary's `normal` column), or `None` for a
+    /// model that draws no normals (pi) or leaves the method to its author. Like the
+    /// stream derivation, it is part of what decides the bits: a model that changes
+    /// its method gives it a new name. The default is `None`.
+    fn normal_method(&self) -> Option<&'static str> {
+        None
     }
 }
 

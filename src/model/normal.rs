@@ -1,12 +1,12 @@
-//! Standard normal variates for the path loops: rand_distr's ziggurat, inlined.
+//! Standard normal variates one at a time: rand_distr's ziggurat, inlined.
 //!
-//! Hand-written hot loop, on purpose. Normals are most of the work of every option
-//! model, and rand_distr's `StandardNormal::sample` is not inlined into the caller's
-//! loop (the yardstick measured it, even under fat LTO): each draw then pays a call
-//! and a round trip of the generator state through memory, 2.5x slower than this.
 //! [`normal`] is the same algorithm over the same tables (copied from rand_distr 0.6),
 //! with the ~99% fast path forced inline and the rest kept out of line, so it draws
-//! bit-for-bit the numbers rand_distr would draw from the same stream (tested below).
+//! bit-for-bit the numbers rand_distr would draw from the same stream (tested below),
+//! libm's `exp` and `ln` in its rare branches included. It is what a Python model's
+//! `rng.normal` draws, whose contract is rand_distr's numbers. carlo's own option
+//! models no longer use it: they draw their normals in blocks by
+//! [`super::NORMAL_METHOD`] (`draw.rs`), with carlo's own `exp` and `ln`.
 
 use rand::distr::Open01;
 use rand::{Rng, RngExt};

@@ -7,8 +7,67 @@
 //! `variance_reduction` column compares with).
 
 use super::Quantity;
+use super::draw::Normals;
 use super::option::{Market, Reduction};
-use crate::stats::{Accumulator, Control, Moments};
+use crate::math::Lanes;
+use crate::stats::{BlockAccumulator, Control, Moments};
+
+/// Samples per block of the vector sample loops: the unit in which the statistics
+/// are folded (part of what decides the bits).
+pub const SAMPLES: usize = 256;
+
+/// The columns of one block of samples, one entry per sample.
+#[derive(Debug, Clone)]
+pub struct Columns {
+    /// The samples (the average of a path and its mirror with antithetic paths).
+    pub price: [f64; SAMPLES + 24],
+    /// The control variate's samples, where the layout has a control.
+    pub control: [f64; SAMPLES + 24],
+    /// The payoff of the first path of each pair, where paths are antithetic.
+    pub plain: [f64; SAMPLES],
+}
+
+impl Columns {
+    fn new() -> Self {
+        Columns {
+            price: [0.0; SAMPLES + 24],
+            control: [0.0; SAMPLES + 24],
+            plain: [0.0; SAMPLES],
+        }
+    }
+}
+
+/// Paths a path model walks side by side, one per lane (two vectors of four lanes on
+/// AVX2, eight scalar paths in turn without SIMD).
+pub const GROUP: usize = 8;
+
+/// The normal of each lane's path at step `j`, from a group's normals: path `p`'s
+/// normals are `steps` in a row at `z[p * steps..]`, and the lanes of the `h`-th
+/// vector of the group are its paths `h * LANES..`.
+///
+/// # Safety
+/// The CPU must support `V`'s instruction set, and `z` must hold `GROUP * steps`
+/// values with `j < steps`.
+#[inline(always)]
+pub unsafe fn normal_at<V: Lanes>(z: &[f64], steps: usize, h: usize, j: usize) -> V {
+    debug_assert!(z.len() >= GROUP * steps && j < steps);
+    // SAFETY: lane k reads z[(h LANES + k) steps + j], below GROUP steps.
+    unsafe { V::gather(z.as_ptr().add(h * V::LANES * steps + j), steps) }
+}
+
+/// `discount max(phi (s - strike), 0)` of each lane.
+///
+/// # Safety
+/// The CPU must support `V`'s instruction set.
+#[inline(always)]
+pub unsafe fn payoff<V: Lanes>(s: V, strike: f64, phi: f64) -> V {
+    // SAFETY: passed on from the caller.
+    unsafe {
+        V::splat(phi)
+            .mul(s.sub(V::splat(strike)))
+            .max(V::splat(0.0))
+    }
+}
 
 /// Exact steps of geometric Brownian motion over a fixed time `dt`:
 /// `S(t + dt) = S(t) exp((r - q - sigma^2 / 2) dt + sigma sqrt(dt) z)`.
@@ -28,45 +87,24 @@ impl Step {
         }
     }
 
-    /// The growth factor `S(t + dt) / S(t)` for the normal `z`.
+    /// The log-growth `(r - q - sigma^2 / 2) dt + sigma sqrt(dt) z` of each lane.
+    ///
+    /// # Safety
+    /// The CPU must support `V`'s instruction set.
     #[inline(always)]
-    pub fn growth(&self, z: f64) -> f64 {
-        (self.drift + self.vol * z).exp()
+    pub unsafe fn log_growth<V: Lanes>(&self, z: V) -> V {
+        // SAFETY: passed on from the caller.
+        unsafe { V::splat(self.drift).add(V::splat(self.vol).mul(z)) }
     }
 
-    /// The log-growth of a step for `z` and for the mirror normal `-z`.
+    /// The log-growth for the mirror normal `-z`.
+    ///
+    /// # Safety
+    /// The CPU must support `V`'s instruction set.
     #[inline(always)]
-    pub fn pair(&self, z: f64) -> (f64, f64) {
-        (self.drift + self.vol * z, self.drift - self.vol * z)
-    }
-}
-
-/// One sample: the discounted payoff, the control variate's value (ignored without
-/// a control) and the first path's payoff alone (ignored without antithetic paths).
-#[derive(Debug, Clone, Copy)]
-pub struct Row {
-    /// The sample (the average of a path and its mirror with antithetic paths).
-    pub price: f64,
-    /// The control variate's sample.
-    pub control: f64,
-    /// The payoff of the first path of the pair.
-    pub plain: f64,
-}
-
-impl Row {
-    /// The row of a path's `(price, control)` samples, averaged with its mirror
-    /// path's when there is one.
-    #[inline(always)]
-    pub fn of(path: (f64, f64), mirror: Option<(f64, f64)>) -> Row {
-        let (price, control) = match mirror {
-            Some((p, c)) => (0.5 * (path.0 + p), 0.5 * (path.1 + c)),
-            None => path,
-        };
-        Row {
-            price,
-            control,
-            plain: path.0,
-        }
+    pub unsafe fn mirror_log_growth<V: Lanes>(&self, z: V) -> V {
+        // SAFETY: passed on from the caller.
+        unsafe { V::splat(self.drift).sub(V::splat(self.vol).mul(z)) }
     }
 }
 
@@ -106,43 +144,103 @@ impl Layout {
         q
     }
 
+    /// The statistics of `samples` samples computed a block at a time: `block(n,
+    /// columns)` fills entries `..n` of the columns the layout has, for the next `n`
+    /// samples (`n` is [`SAMPLES`], less in the last block).
+    ///
+    /// # Safety
+    /// The CPU must support `V`'s instruction set.
     #[inline(always)]
-    fn pack<const D: usize>(self, row: Row) -> [f64; D] {
-        let mut out = [0.0; D];
-        out[0] = row.price;
-        if D > 1 {
-            if self.0.control_variate {
-                out[1] = row.control;
-            } else {
-                out[1] = row.plain;
+    pub unsafe fn blocks<V: Lanes>(
+        self,
+        samples: u64,
+        block: impl FnMut(usize, &mut Columns),
+    ) -> Moments {
+        // SAFETY: passed on from the caller.
+        unsafe {
+            match self.dim() {
+                1 => self.blocks_of::<V, 1>(samples, block),
+                2 => self.blocks_of::<V, 2>(samples, block),
+                _ => self.blocks_of::<V, 3>(samples, block),
             }
         }
-        if D > 2 {
-            out[2] = row.plain;
-        }
-        out
     }
 
-    /// The statistics of `samples` rows drawn from `sample`.
+    /// The statistics of `samples` samples whose paths take `steps` normals each,
+    /// walked [`GROUP`] at a time: for each group, `walk(z, columns, at)` gets the
+    /// normals of the group's paths from `normals` (path `p`'s `steps` normals, in
+    /// the order of the sequence, at `z[p * steps..]`; past the last path of a
+    /// short group, stale finite values) and fills entries `at..at + GROUP` of the
+    /// columns the layout has.
     ///
-    /// Hot loop: the row width is a const generic, so each layout gets its own
-    /// unrolled loop with `sample` inlined into it.
+    /// Sample `k` of the chunk thus takes normals `k steps..(k + 1) steps` of the
+    /// chunk's normal sequence, as a one-path-at-a-time loop would.
+    ///
+    /// # Safety
+    /// The CPU must support `V`'s instruction set.
     #[inline(always)]
-    pub fn accumulate(self, samples: u64, sample: impl FnMut() -> Row) -> Moments {
-        match self.dim() {
-            1 => self.run::<1>(samples, sample),
-            2 => self.run::<2>(samples, sample),
-            _ => self.run::<3>(samples, sample),
+    pub unsafe fn paths<V: Lanes>(
+        self,
+        samples: u64,
+        steps: usize,
+        normals: &mut Normals,
+        mut walk: impl FnMut(&[f64], &mut Columns, usize),
+    ) -> Moments {
+        let mut z = vec![0.0; GROUP * steps];
+        // SAFETY: passed on from the caller.
+        unsafe {
+            self.blocks::<V>(
+                samples,
+                #[inline(always)]
+                |n, columns| {
+                    let mut at = 0;
+                    while at < n {
+                        let paths = (n - at).min(GROUP);
+                        normals.fill::<V>(&mut z[..paths * steps]);
+                        walk(&z, columns, at);
+                        at += GROUP;
+                    }
+                },
+            )
         }
     }
 
     #[inline(always)]
-    fn run<const D: usize>(self, samples: u64, mut sample: impl FnMut() -> Row) -> Moments {
-        let mut acc = Accumulator::<D>::new();
-        for _ in 0..samples {
-            acc.push(self.pack(sample()));
+    unsafe fn blocks_of<V: Lanes, const D: usize>(
+        self,
+        samples: u64,
+        mut block: impl FnMut(usize, &mut Columns),
+    ) -> Moments {
+        let mut acc = BlockAccumulator::<D>::new();
+        let mut columns = Columns::new();
+        let mut left = samples;
+        while left > 0 {
+            let n = left.min(SAMPLES as u64) as usize;
+            block(n, &mut columns);
+            let cols = self.used(&mut columns);
+            // SAFETY: passed on from the caller.
+            unsafe { acc.add::<V>(cols, n) };
+            left -= n as u64;
         }
         acc.finish()
+    }
+
+    /// The columns of `columns` this layout has: price, then control, then plain.
+    #[inline(always)]
+    fn used<const D: usize>(self, columns: &mut Columns) -> [&mut [f64]; D] {
+        let Columns {
+            price,
+            control,
+            plain,
+        } = columns;
+        let mut used = [
+            Some(&mut price[..]),
+            self.0.control_variate.then_some(&mut control[..]),
+            self.0.antithetic.then_some(&mut plain[..]),
+        ]
+        .into_iter()
+        .flatten();
+        std::array::from_fn(|_| used.next().expect("D columns"))
     }
 }
 
@@ -159,11 +257,6 @@ mod tests {
 
     #[test]
     fn columns_follow_the_switches() {
-        let row = Row {
-            price: 1.0,
-            control: 2.0,
-            plain: 3.0,
-        };
         let cases = [
             (false, false, vec![1.0]),
             (false, true, vec![1.0, 2.0]),
@@ -172,7 +265,14 @@ mod tests {
         ];
         for (anti, cv, expected) in cases {
             let l = layout(anti, cv);
-            let m = l.accumulate(2, || row);
+            // SAFETY: the scalar lanes need no instruction set.
+            let m = unsafe {
+                l.blocks::<f64>(2, |n, columns| {
+                    columns.price[..n].fill(1.0);
+                    columns.control[..n].fill(2.0);
+                    columns.plain[..n].fill(3.0);
+                })
+            };
             assert_eq!(m.mean, expected, "antithetic {anti}, control {cv}");
             let q = l.price(5.0);
             assert_eq!(q.control.map(|c| c.column), cv.then_some(1));

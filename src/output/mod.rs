@@ -54,13 +54,18 @@ pub const SUMMARY_COLUMNS: [&str; 18] = [
 /// - `fingerprint`: the job's fingerprint ([`crate::config::Job::fingerprint`]): the
 ///   hash of everything that decides the bits, which the job file beside the summary
 ///   (and the JSON summary's `job`) spells out.
-pub const EXTRA_COLUMNS: [&str; 6] = [
+/// - `normal`: how the model turns its stream's words into standard normals
+///   ([`crate::model::NORMAL_METHOD`] for the built-in option models), empty for a
+///   model that draws none (pi) or draws them its own way (a Python model). Like
+///   `rng`, a name that changes whenever the bits would.
+pub const EXTRA_COLUMNS: [&str; 7] = [
     "variance_reduction",
     "reference_kind",
     "approx_reference",
     "stop_reason",
     "worker_restarts",
     "fingerprint",
+    "normal",
 ];
 
 /// One cell.
@@ -139,6 +144,9 @@ pub fn summary(report: &Report) -> Sheet {
                 Value::Text(report.stop_reason.name().into()),
                 Value::Int(report.worker_restarts),
                 Value::Text(report.job.fingerprint()),
+                report
+                    .normal
+                    .map_or(Value::Empty, |name| Value::Text(name.into())),
             ]
         })
         .collect();

@@ -129,9 +129,10 @@ fn table(sheet: &Sheet) -> String {
         let text = |c| sheet.get(0, c).map(cell).unwrap_or_default();
         let seconds: f64 = text("wall_seconds").parse().unwrap_or(f64::NAN);
         let rate: f64 = text("samples_per_second").parse().unwrap_or(f64::NAN);
+        let normal = text("normal");
         let _ = writeln!(
             out,
-            "{} samples, {} confidence, {} x{} in {:.3} s ({}/s), seed {}, {}",
+            "{} samples, {} confidence, {} x{} in {:.3} s ({}/s), seed {}, {}{}",
             text("samples"),
             text("confidence"),
             text("backend"),
@@ -140,6 +141,11 @@ fn table(sheet: &Sheet) -> String {
             si(rate),
             text("seed"),
             text("rng"),
+            if normal.is_empty() {
+                String::new()
+            } else {
+                format!(", normals {normal}")
+            },
         );
     }
     out

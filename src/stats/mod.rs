@@ -10,6 +10,7 @@ mod estimate;
 mod merge;
 mod moments;
 
+pub(crate) use accumulator::BlockAccumulator;
 pub use accumulator::{Accumulator, BLOCK};
 pub use estimate::{Control, Estimate, MAX_CONFIDENCE, MIN_CONFIDENCE, estimate};
 pub use merge::InOrder;
