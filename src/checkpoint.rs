@@ -301,7 +301,7 @@ mod tests {
     fn a_saved_state_reads_back_exactly_and_resumes_to_the_same_bits() {
         let job = job("");
         let model = crate::model::Registry::builtin()
-            .build(&job.model, &crate::model::Context::new(job.seed))
+            .build(&job.model, &job.context())
             .unwrap();
         let whole = resume_on(
             "x",

@@ -144,7 +144,12 @@ impl Report {
 
 /// The estimate of quantity `q` from merged statistics.
 pub fn quantity_estimate(q: &Quantity, moments: &Moments, confidence: f64) -> Estimate {
-    estimate(moments, q.column, q.control, q.plain, confidence)
+    match &q.replicated {
+        Some(layout) => crate::stats::replicates::estimate(
+            moments, layout, q.column, q.control, q.plain, confidence,
+        ),
+        None => estimate(moments, q.column, q.control, q.plain, confidence),
+    }
 }
 
 /// Progress of a run as chunks are merged, for progress bars.

@@ -18,6 +18,7 @@ use crate::Error;
 use crate::exec::WorkerCommand;
 use crate::model::{Context, Model, ModelSpec, Registry, did_you_mean};
 use crate::plan::Plan;
+use crate::sampler::{DEFAULT_REPLICATES, MAX_REPLICATES, Sampler};
 use crate::stats::{Estimate, MAX_CONFIDENCE, MIN_CONFIDENCE};
 
 use document::Spans;
@@ -118,6 +119,10 @@ pub struct Job {
     /// before targets existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<Target>,
+    /// Where the random numbers come from. Absent from the fingerprint's input for
+    /// `mc`, so plain runs hash as they did before samplers existed.
+    #[serde(default, skip_serializing_if = "Sampler::is_mc")]
+    pub sampler: Sampler,
 }
 
 /// A target error: the run stops at the first check where the confidence interval
@@ -180,6 +185,10 @@ impl Job {
             }
             simulation.insert("check_every".into(), count(t.check_every));
         }
+        if let Some(r) = self.sampler.replicates() {
+            simulation.insert("sampler".into(), self.sampler.name().into());
+            simulation.insert("replicates".into(), count(r));
+        }
         let model = toml::Value::try_from(&self.model).expect("a model's parameters are TOML");
         let mut root = toml::Table::new();
         root.insert("simulation".into(), simulation.into());
@@ -190,6 +199,11 @@ impl Job {
             self.fingerprint(),
             toml::to_string(&root).expect("a job is TOML")
         )
+    }
+
+    /// What a model built for this job may use besides its parameters.
+    pub fn context(&self) -> Context {
+        Context::new(self.seed).with_sampler(self.sampler, self.chunk_size)
     }
 
     /// The chunk plan.
@@ -303,6 +317,17 @@ struct RawSimulation {
     target_abs_error: Option<f64>,
     #[serde(default, deserialize_with = "optional_count")]
     check_every: Option<u64>,
+    sampler: Option<SamplerName>,
+    #[serde(default, deserialize_with = "optional_count")]
+    replicates: Option<u64>,
+}
+
+/// The `sampler` key's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum SamplerName {
+    Mc,
+    Sobol,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -428,16 +453,85 @@ impl Experiment {
                 format!("must be at least 2 to estimate an error, found {samples}"),
             ));
         }
-        let chunk_size = overrides
-            .chunk_size
-            .or(sim.chunk_size)
-            .unwrap_or(DEFAULT_CHUNK_SIZE);
-        if chunk_size == 0 {
+        let sampler = match (sim.sampler, sim.replicates) {
+            (None | Some(SamplerName::Mc), Some(_)) => {
+                return Err(invalid(
+                    "simulation.replicates",
+                    "counts the randomizations of sampler = \"sobol\"; this run's sampler \
+                     is mc"
+                        .to_string(),
+                ));
+            }
+            (None | Some(SamplerName::Mc), None) => Sampler::Mc,
+            (Some(SamplerName::Sobol), r) => {
+                let replicates = r.unwrap_or(DEFAULT_REPLICATES);
+                if !(2..=MAX_REPLICATES).contains(&replicates) {
+                    return Err(invalid(
+                        "simulation.replicates",
+                        format!(
+                            "must be between 2 and {MAX_REPLICATES} (the interval comes from \
+                             the spread of the replicate means, which one replicate does not \
+                             have), found {replicates}"
+                        ),
+                    ));
+                }
+                Sampler::Sobol { replicates }
+            }
+        };
+        let given_chunk_size = overrides.chunk_size.or(sim.chunk_size);
+        if given_chunk_size == Some(0) {
             return Err(invalid(
                 "simulation.chunk_size",
                 "must be at least 1".to_string(),
             ));
         }
+        let chunk_size = match (sampler, given_chunk_size) {
+            (Sampler::Mc, c) => c.unwrap_or(DEFAULT_CHUNK_SIZE),
+            (Sampler::Sobol { replicates }, c) => {
+                if !samples.is_multiple_of(replicates) {
+                    return Err(invalid(
+                        "simulation.samples",
+                        format!(
+                            "with sampler = \"sobol\" samples counts every point of every \
+                             replicate, so it must be a multiple of replicates = {replicates}; \
+                             found {samples} (try {})",
+                            replicates * (samples / replicates).max(1).next_power_of_two()
+                        ),
+                    ));
+                }
+                let points = samples / replicates;
+                match c {
+                    Some(c) if !points.is_multiple_of(c) => {
+                        let key = if overrides.chunk_size.is_some() {
+                            "--chunk-size"
+                        } else {
+                            "simulation.chunk_size"
+                        };
+                        let reason = format!(
+                            "with sampler = \"sobol\" each replicate's {points} points \
+                             (samples / replicates) must be a whole number of chunks; \
+                             {c} does not divide {points}"
+                        );
+                        return Err(if overrides.chunk_size.is_some() {
+                            Error::Flag {
+                                flag: key.into(),
+                                reason,
+                            }
+                        } else {
+                            invalid(key, reason)
+                        });
+                    }
+                    Some(c) => c,
+                    // The largest power of two up to the default that divides the
+                    // points of a replicate: full chunks, aligned on Sobol nets.
+                    None => {
+                        1u64 << points
+                            .trailing_zeros()
+                            .min(DEFAULT_CHUNK_SIZE.trailing_zeros())
+                    }
+                }
+            }
+        };
         let confidence = sim.confidence.unwrap_or(DEFAULT_CONFIDENCE);
         if !(MIN_CONFIDENCE..=MAX_CONFIDENCE).contains(&confidence) {
             return Err(invalid(
@@ -461,11 +555,23 @@ impl Experiment {
                 ));
             }
         }
-        let check_every = sim.check_every.unwrap_or(DEFAULT_CHECK_EVERY);
+        let round = sampler.replicates().unwrap_or(1);
+        let check_every = sim
+            .check_every
+            .unwrap_or(round * DEFAULT_CHECK_EVERY.div_ceil(round));
         if check_every == 0 {
             return Err(invalid(
                 "simulation.check_every",
                 "must be at least 1".to_string(),
+            ));
+        }
+        if !check_every.is_multiple_of(round) {
+            return Err(invalid(
+                "simulation.check_every",
+                format!(
+                    "with sampler = \"sobol\" a target is checked after whole rounds of \
+                     replicates = {round} chunks; {check_every} is not a multiple of {round}"
+                ),
             ));
         }
         // Without a target `check_every` has nothing to check, and leaving it out of
@@ -483,8 +589,19 @@ impl Experiment {
                 "missing table [model], which names the model: [model] type = \"...\"",
             ));
         };
-        let (spec, model, worker_command, warnings) =
-            read_model(&source, model_table, registry, seed)?;
+        let context = Context::new(seed).with_sampler(sampler, chunk_size);
+        let (spec, model, worker_command, mut warnings) =
+            read_model(&source, model_table, registry, &context, &spans)?;
+        if let Sampler::Sobol { replicates } = sampler
+            && !(samples / replicates).is_power_of_two()
+        {
+            warnings.push(format!(
+                "simulation.samples = {samples} gives each of the {replicates} replicates \
+                 {} points, not a power of two: Sobol points are evenly spread at powers of \
+                 two, and the error is larger in between",
+                samples / replicates
+            ));
+        }
         let job = Job {
             samples,
             seed,
@@ -492,6 +609,7 @@ impl Experiment {
             confidence,
             model: spec,
             target,
+            sampler,
         };
         let workers = match overrides.workers.or(raw.execution.workers).unwrap_or(0) {
             0 => available_cores(),
@@ -614,7 +732,8 @@ fn read_model(
     source: &Source<'_>,
     table: serde_spanned::Spanned<DeValue<'_>>,
     registry: &Registry,
-    seed: u64,
+    context: &Context,
+    document_spans: &Spans,
 ) -> Result<ModelRead, Error> {
     let span = table.span();
     let mut spans = Spans::default();
@@ -668,12 +787,13 @@ fn read_model(
             };
             source.error(e.span(), &message)
         })?;
-    let model = entry
-        .build(&params, &Context::new(seed))
-        .map_err(|e| match e {
-            Error::Parameter { key, reason } => source.key_error(&spans, &key, reason),
-            other => other,
-        })?;
+    let model = entry.build(&params, context).map_err(|e| match e {
+        Error::Parameter { key, reason } if key.starts_with("simulation.") => {
+            source.key_error(document_spans, &key, reason)
+        }
+        Error::Parameter { key, reason } => source.key_error(&spans, &key, reason),
+        other => other,
+    })?;
     let worker_command = entry.worker_command(&params).transpose()?;
     let warnings = entry.warn(&params);
     let spec = ModelSpec::from_params(kind, params);

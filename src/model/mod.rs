@@ -11,9 +11,11 @@ mod asian;
 mod barrier;
 pub mod closed_form;
 mod european;
+pub mod greeks;
 mod normal;
 mod option;
 mod path;
+mod paths;
 mod pi;
 pub mod python;
 mod registry;
@@ -24,14 +26,16 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::rng::Stream;
-use crate::stats::{Control, Moments};
+use crate::stats::{Control, Moments, Replicated};
 
 pub use american::{American, AmericanParams};
 pub use asian::{Asian, AsianParams, Average};
 pub use barrier::{Barrier, BarrierKind, BarrierParams};
 pub use european::{European, EuropeanParams};
+pub use greeks::Greek;
 pub use normal::normal;
 pub use option::{Market, OptionParams, OptionType};
+pub use paths::Paths;
 pub use pi::{Pi, PiParams};
 pub use registry::{Context, Entry, Key, ModelSpec, Params, Registry, did_you_mean};
 
@@ -65,6 +69,51 @@ pub trait Model: Send + Sync + fmt::Debug {
     fn try_simulate(&self, rng: &mut Stream, samples: u64) -> Result<Moments, String> {
         Ok(self.simulate(rng, samples))
     }
+
+    /// Like [`try_simulate`](Model::try_simulate), for chunk `index` of the run, whose
+    /// stream `rng` is. A model whose samples depend on where the chunk sits, such as
+    /// one reading a range of quasi-Monte Carlo points (see [`crate::sampler`]),
+    /// overrides it; it must still be a pure function of `index`, the stream and
+    /// `samples`. The engine always calls this; the default ignores `index`.
+    fn simulate_chunk(
+        &self,
+        index: u64,
+        rng: &mut Stream,
+        samples: u64,
+    ) -> Result<Moments, String> {
+        let _ = index;
+        self.try_simulate(rng, samples)
+    }
+}
+
+/// A boxed model is a model, so that a registry entry may choose among several
+/// implementations of one model type (the fast loop, or the path-by-path estimator
+/// that Greeks and quasi-Monte Carlo need).
+impl Model for Box<dyn Model> {
+    fn dim(&self) -> usize {
+        self.as_ref().dim()
+    }
+
+    fn quantities(&self) -> &[Quantity] {
+        self.as_ref().quantities()
+    }
+
+    fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments {
+        self.as_ref().simulate(rng, samples)
+    }
+
+    fn try_simulate(&self, rng: &mut Stream, samples: u64) -> Result<Moments, String> {
+        self.as_ref().try_simulate(rng, samples)
+    }
+
+    fn simulate_chunk(
+        &self,
+        index: u64,
+        rng: &mut Stream,
+        samples: u64,
+    ) -> Result<Moments, String> {
+        self.as_ref().simulate_chunk(index, rng, samples)
+    }
 }
 
 /// A quantity a model estimates: one row of the summary.
@@ -86,6 +135,13 @@ pub struct Quantity {
     /// column holds variance-reduced ones (the first path of each antithetic pair):
     /// the `variance_reduction` column compares with its variance.
     pub plain: Option<usize>,
+    /// Set when the statistics hold one block of columns per randomized quasi-Monte
+    /// Carlo replicate: the estimate is then Student's t on the replicate means, and
+    /// `column`, `control` and `plain` count within a block.
+    pub replicated: Option<Replicated>,
+    /// The sweep point the quantity belongs to (an index into the job's grid), for
+    /// runs with `--sweep`.
+    pub point: Option<usize>,
 }
 
 impl Quantity {
@@ -98,6 +154,8 @@ impl Quantity {
             reference: None,
             approx_reference: None,
             plain: None,
+            replicated: None,
+            point: None,
         }
     }
 

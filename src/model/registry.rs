@@ -21,6 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::Model;
 use crate::Error;
 use crate::exec::WorkerCommand;
+use crate::sampler::Sampler;
 
 /// The parameters of a model as JSON: one entry per `[model]` key, defaults filled in,
 /// in the parameter type's declaration order.
@@ -109,12 +110,32 @@ pub struct Context {
     /// family ([`crate::rng::Family::Auxiliary`]), such as the calibration of an
     /// exercise rule.
     pub seed: u64,
+    /// Where the run's random numbers come from. A model that cannot run on a
+    /// sampler other than [`Sampler::Mc`] is refused before it is built (see
+    /// [`Entry::quasi_monte_carlo`]).
+    pub sampler: Sampler,
+    /// Samples per chunk: a quasi-Monte Carlo model maps a chunk's index to its range
+    /// of point indices with it (see [`crate::sampler`]).
+    pub chunk_size: u64,
 }
 
 impl Context {
-    /// The context of a run with `seed`.
+    /// The context of a plain Monte Carlo run with `seed`.
     pub fn new(seed: u64) -> Self {
-        Context { seed }
+        Context {
+            seed,
+            sampler: Sampler::Mc,
+            chunk_size: crate::config::DEFAULT_CHUNK_SIZE,
+        }
+    }
+
+    /// The same context with `sampler` and `chunk_size`.
+    pub fn with_sampler(self, sampler: Sampler, chunk_size: u64) -> Self {
+        Context {
+            sampler,
+            chunk_size,
+            ..self
+        }
     }
 }
 
@@ -155,6 +176,7 @@ pub struct Entry {
     build: Arc<BuildFn>,
     workers: Option<Arc<WorkersFn>>,
     warn: Option<Arc<WarnFn>>,
+    qmc: bool,
 }
 
 impl fmt::Debug for Entry {
@@ -215,6 +237,7 @@ impl Entry {
             build: Arc::new(build),
             workers: None,
             warn: None,
+            qmc: false,
         }
     }
 
@@ -257,6 +280,20 @@ impl Entry {
     /// them ([`in_workers`](Self::in_workers)).
     pub fn worker_command(&self, params: &Params) -> Option<Result<WorkerCommand, Error>> {
         self.workers.as_ref().map(|f| f(params))
+    }
+
+    /// The same entry for a model whose constructor honours [`Context::sampler`]:
+    /// it can run on scrambled Sobol points. Without it, a run with `sampler =
+    /// "sobol"` is refused, naming the key, instead of silently drawing pseudo-random
+    /// numbers.
+    pub fn quasi_monte_carlo(mut self) -> Self {
+        self.qmc = true;
+        self
+    }
+
+    /// Whether the model can run on scrambled Sobol points.
+    pub fn supports_quasi_monte_carlo(&self) -> bool {
+        self.qmc
     }
 
     /// The same entry with one more documented key.
@@ -303,6 +340,15 @@ impl Entry {
 
     /// Builds the model with `params`.
     pub fn build(&self, params: &Params, context: &Context) -> Result<Box<dyn Model>, Error> {
+        if !context.sampler.is_mc() && !self.qmc {
+            return Err(Error::parameter(
+                "simulation.sampler",
+                format!(
+                    "model type {} has no quasi-Monte Carlo path; use sampler = \"mc\"",
+                    self.kind
+                ),
+            ));
+        }
         (self.build)(params, context)
     }
 }

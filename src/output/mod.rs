@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use crate::Error;
 use crate::config::Destination;
 use crate::engine::Report;
+use crate::qmc::RQMC_DERIVATION;
 use crate::rng::DERIVATION;
+use crate::sampler::Sampler;
 
 pub use files::{check_outputs, check_writable, same_file, write_file};
 pub(crate) use render::cell;
@@ -63,6 +65,13 @@ pub const EXTRA_COLUMNS: [&str; 6] = [
     "fingerprint",
 ];
 
+/// Columns that follow [`EXTRA_COLUMNS`] in the summary of a run with `sampler =
+/// "sobol"` (absent from plain Monte Carlo summaries, which keep their shape):
+/// `sampler` (`sobol`) and `replicates` (the number of independent randomizations
+/// whose means the interval is made of). The `rng` column of such a run names the
+/// quasi-Monte Carlo derivation, [`RQMC_DERIVATION`].
+pub const SAMPLER_COLUMNS: [&str; 2] = ["sampler", "replicates"];
+
 /// One cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -106,11 +115,17 @@ pub fn summary(report: &Report) -> Sheet {
     } else {
         f64::NAN
     };
+    // A sobol run's numbers come from its scrambled points (whose scrambles are drawn
+    // from the streams of `DERIVATION`, as the recipe says).
+    let rng = match report.job.sampler {
+        Sampler::Mc => DERIVATION,
+        Sampler::Sobol { .. } => RQMC_DERIVATION,
+    };
     let rows = report
         .estimates
         .iter()
         .map(|(q, e)| {
-            vec![
+            let mut row = vec![
                 Value::Text(report.name.clone()),
                 Value::Text(report.job.model.kind().to_string()),
                 Value::Text(q.name.to_string()),
@@ -129,7 +144,7 @@ pub fn summary(report: &Report) -> Sheet {
                 Value::Int(report.job.chunk_size),
                 Value::Float(report.wall_seconds),
                 Value::Float(rate),
-                Value::Text(DERIVATION.to_string()),
+                Value::Text(rng.to_string()),
                 Value::Text(env!("CARGO_PKG_VERSION").to_string()),
                 Value::Float(e.variance_ratio),
                 q.reference
@@ -139,17 +154,23 @@ pub fn summary(report: &Report) -> Sheet {
                 Value::Text(report.stop_reason.name().into()),
                 Value::Int(report.worker_restarts),
                 Value::Text(report.job.fingerprint()),
-            ]
+            ];
+            if let Some(r) = report.job.sampler.replicates() {
+                row.push(Value::Text(report.job.sampler.name().into()));
+                row.push(Value::Int(r));
+            }
+            row
         })
         .collect();
-    Sheet {
-        columns: SUMMARY_COLUMNS
-            .iter()
-            .chain(&EXTRA_COLUMNS)
-            .copied()
-            .collect(),
-        rows,
+    let mut columns: Vec<&'static str> = SUMMARY_COLUMNS
+        .iter()
+        .chain(&EXTRA_COLUMNS)
+        .copied()
+        .collect();
+    if report.job.sampler.replicates().is_some() {
+        columns.extend(SAMPLER_COLUMNS);
     }
+    Sheet { columns, rows }
 }
 
 /// A report's summary as bytes in `format`. The JSON form also carries the whole job

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use super::partial::{Header, Reader};
 use crate::Error;
 use crate::engine::Report;
-use crate::model::{Context, Registry};
+use crate::model::Registry;
 use crate::rng::DERIVATION;
 use crate::stats::Moments;
 
@@ -51,7 +51,7 @@ pub fn merge(paths: &[PathBuf], registry: &Registry) -> Result<Report, Error> {
     let job = &first.job;
     // One model for every partial: they hold one job, checked above.
     let model = registry
-        .build(&job.model, &Context::new(job.seed))
+        .build(&job.model, &job.context())
         .map_err(|e| bad(first_path, "job", e.to_string()))?;
     let chunks = job.plan().chunks();
     let mut order: Vec<usize> = (0..paths.len()).collect();

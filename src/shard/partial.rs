@@ -451,6 +451,7 @@ fn placeholder_header() -> Header {
             confidence: 0.95,
             model: crate::model::ModelSpec::from_params("", Default::default()),
             target: None,
+            sampler: Default::default(),
         },
     }
 }
@@ -468,6 +469,7 @@ mod tests {
             confidence: 0.95,
             model: ModelSpec::new("pi", &PiParams {}),
             target: None,
+            sampler: Default::default(),
         }
     }
 

@@ -9,8 +9,10 @@ mod accumulator;
 mod estimate;
 mod merge;
 mod moments;
+pub mod replicates;
 
 pub use accumulator::{Accumulator, BLOCK};
 pub use estimate::{Control, Estimate, MAX_CONFIDENCE, MIN_CONFIDENCE, estimate};
 pub use merge::InOrder;
 pub use moments::Moments;
+pub use replicates::Replicated;

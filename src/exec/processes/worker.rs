@@ -7,7 +7,7 @@ use super::protocol::{self, Reply, Request};
 use crate::Error;
 use crate::config::Job;
 use crate::exec::Work;
-use crate::model::{Context, Model, Registry};
+use crate::model::{Model, Registry};
 use crate::rng::Cursor;
 
 /// The job a worker was greeted with, ready to run chunks.
@@ -101,7 +101,7 @@ fn answer(
         Request::Hello { v, job } => {
             let job = Request::job(v, job)?;
             let model = registry
-                .build(&job.model, &Context::new(job.seed))
+                .build(&job.model, &job.context())
                 .map_err(|e| e.to_string())?;
             let cursor = Work {
                 job: &job,
@@ -163,6 +163,7 @@ mod tests {
             confidence: 0.95,
             model: ModelSpec::new("pi", &PiParams {}),
             target: None,
+            sampler: Default::default(),
         }
     }
 
@@ -191,9 +192,7 @@ mod tests {
             }
         );
         let job = job();
-        let model = registry()
-            .build(&job.model, &Context::new(job.seed))
-            .unwrap();
+        let model = registry().build(&job.model, &job.context()).unwrap();
         let work = Work {
             job: &job,
             model: model.as_ref(),

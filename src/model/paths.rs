@@ -1,0 +1,609 @@
+//! The path-by-path estimator of the option models: prices and Greeks in the same
+//! pass, on pseudo-random or scrambled Sobol numbers, for one market or a sweep.
+//!
+//! The fast loops of `european.rs`, `asian.rs` and `barrier.rs` price alone on
+//! pseudo-random numbers. A run that asks for Greeks (`greeks = [...]`), for
+//! `sampler = "sobol"` or for a sweep runs here instead: a plainer loop, path by path,
+//! that turns each path's standard normals into a row of price, control, plain and
+//! Greek samples for every sweep point.
+//!
+//! # Random numbers
+//! Each path uses `n` standard normals `z_1..z_n` (`n` = 1, `fixings` or `steps`),
+//! the standardized increments of the Brownian path over the `n` equally spaced dates:
+//! with `mc`, from the chunk's stream (64 bits each, by inversion:
+//! [`crate::math::normals_from_bits`]); with `sobol`, from point `i` of the replicate's
+//! scrambled Sobol sequence in `n` dimensions, inverted the same way and put through a
+//! Brownian bridge, so that the first coordinates decide the terminal value and the
+//! midpoints (see [`crate::qmc`]). Every sweep point walks its path from the same
+//! normals: common random numbers, and statistics with the co-moments between points.
+//!
+//! # Estimators (`S_i` the spot at date `t_i`, `D = exp(-r T)`, `phi` = +1 call, -1
+//! put, `1{itm}` whether the payoff is positive, `W_i` the Brownian path at `t_i`, `mu
+//! = r - q - sigma^2 / 2`)
+//! - european and asian: pathwise where the payoff is Lipschitz (delta, vega, rho,
+//!   theta): `D phi 1{itm} dA/dtheta` plus the discount's own derivative, with `A` the
+//!   terminal spot or the average. Gamma is the mixed likelihood-ratio / pathwise
+//!   estimator (the pathwise delta differentiated through the density of the first
+//!   date's spot): `D phi 1{itm} A / S^2 (W_1 / (sigma t_1) - 1)`. Theta moves calendar
+//!   time with every date fixed, so only the first interval shrinks:
+//!   `dA/dt = -A (mu + sigma W_1 / (2 t_1))`, plus `r V`.
+//! - barrier: the knock-out indicator makes the payoff jump, so every Greek is the
+//!   likelihood ratio of the increments' density: delta and gamma through the first
+//!   increment, vega `V (sum (z_i^2 - 1) / sigma - W_T)`, rho `V (W_T / sigma - T)`,
+//!   theta through the first interval's length, plus `r V`. Unbiased, but their
+//!   variance grows with the number of monitoring dates (vega's as `steps`).
+//!
+//! Antithetic runs average each Greek over a path and its mirror, like the price.
+
+use std::sync::OnceLock;
+
+use super::asian::Average;
+use super::barrier::BarrierKind;
+use super::greeks::Greek;
+use super::option::{Market, Reduction};
+use super::{Context, Model, Quantity};
+use crate::Error;
+use crate::math::{exp, normals_from_bits};
+use crate::qmc::{BrownianBridge, D_MAX, Sobol};
+use crate::rng::Stream;
+use crate::sampler::Sampler;
+use crate::stats::{Moments, Replicated, replicates};
+use rand::Rng;
+
+/// What a path pays.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Payoff {
+    /// `max(phi (S_T - K), 0)`.
+    European,
+    /// `max(phi (A - K), 0)` on the average of the spots at the dates.
+    Asian(Average),
+    /// The vanilla payoff if the barrier was (in) or was not (out) touched at a date,
+    /// else the rebate.
+    Barrier {
+        /// Which barrier.
+        kind: BarrierKind,
+        /// Paid at expiry when the option is dead.
+        rebate: f64,
+        /// `ln(H / S)`.
+        log_barrier: f64,
+    },
+}
+
+/// One market and contract: the only one, or one point of a sweep.
+#[derive(Debug, Clone)]
+pub(super) struct Scenario {
+    /// Market and contract.
+    pub market: Market,
+    /// What the path pays.
+    pub payoff: Payoff,
+    /// The price quantity of the fast model (control, reference), columns within
+    /// the scenario's block.
+    pub price: Quantity,
+    /// Closed-form Greeks, where there are some.
+    pub reference: Option<fn(Greek, &Market, u64) -> f64>,
+    /// The path length the closed form needs.
+    pub dates: u64,
+}
+
+/// Normals per block of the pseudo-random path: one call of the vector inversion.
+const BLOCK_NORMALS: usize = 4096;
+
+/// The path-by-path option model (see the module docs).
+#[derive(Debug)]
+pub struct Paths {
+    scenarios: Vec<Scenario>,
+    steps: usize,
+    reduction: Reduction,
+    greeks: Vec<Greek>,
+    /// Columns of one scenario's row.
+    width: usize,
+    qmc: Option<Qmc>,
+    quantities: Vec<Quantity>,
+}
+
+/// The scrambled Sobol points of a `sobol` run.
+#[derive(Debug)]
+struct Qmc {
+    replicates: u64,
+    chunk_size: u64,
+    seed: u64,
+    bridge: BrownianBridge,
+    /// Built the first time a chunk of the replicate runs.
+    sobols: Vec<OnceLock<Sobol>>,
+}
+
+/// What one path gives: the discounted payoff, the control variate, the Greeks.
+#[derive(Debug, Clone, Copy, Default)]
+struct PathValue {
+    price: f64,
+    control: f64,
+    greeks: [f64; 5],
+}
+
+impl Paths {
+    /// The model of `scenarios` (at least one, all with the same path length `steps`)
+    /// with `greeks` (sorted, distinct) in `context`'s sampler. `steps_key` names the
+    /// key that sets the path length, for the error on too many Sobol dimensions.
+    pub(super) fn new(
+        scenarios: Vec<Scenario>,
+        steps: u64,
+        reduction: Reduction,
+        greeks: Vec<Greek>,
+        context: &Context,
+        steps_key: &str,
+    ) -> Result<Self, Error> {
+        let steps = usize::try_from(steps).unwrap_or(usize::MAX);
+        let qmc = match context.sampler {
+            Sampler::Mc => None,
+            Sampler::Sobol { replicates } => {
+                if steps > D_MAX {
+                    return Err(Error::parameter(
+                        steps_key,
+                        format!(
+                            "{steps} dates need {steps} Sobol dimensions; sampler = \"sobol\" \
+                             has at most {D_MAX} (Joe-Kuo new-joe-kuo-6.21201); use fewer \
+                             dates or sampler = \"mc\""
+                        ),
+                    ));
+                }
+                let times: Vec<f64> = (1..=steps).map(|i| i as f64).collect();
+                let bridge = BrownianBridge::new(&times)
+                    .map_err(|e| Error::parameter(steps_key, e.to_string()))?;
+                Some(Qmc {
+                    replicates,
+                    chunk_size: context.chunk_size,
+                    seed: context.seed,
+                    bridge,
+                    sobols: (0..replicates).map(|_| OnceLock::new()).collect(),
+                })
+            }
+        };
+        let base = 1 + usize::from(reduction.control_variate) + usize::from(reduction.antithetic);
+        let width = base + greeks.len();
+        let blocks = scenarios.len() * qmc.as_ref().map_or(1, |q| q.replicates as usize);
+        if width * blocks > 256 {
+            return Err(Error::parameter(
+                "simulation.replicates",
+                format!(
+                    "{} sweep points x {width} columns x {} replicates make rows of {} \
+                     columns; at most 256: use fewer replicates, points or greeks",
+                    scenarios.len(),
+                    blocks / scenarios.len(),
+                    width * blocks
+                ),
+            ));
+        }
+        let total = width * scenarios.len();
+        let replicated = qmc.as_ref().map(|q| Replicated {
+            replicates: q.replicates,
+            width: total,
+            chunk_size: q.chunk_size,
+        });
+        let mut quantities = Vec::new();
+        for (p, s) in scenarios.iter().enumerate() {
+            let offset = p * width;
+            let mut price = s.price.clone();
+            price.column += offset;
+            if let Some(c) = &mut price.control {
+                c.column += offset;
+            }
+            price.plain = price.plain.map(|c| c + offset);
+            price.replicated = replicated;
+            price.point = (scenarios.len() > 1).then_some(p);
+            let point = price.point;
+            quantities.push(price);
+            for (k, &g) in greeks.iter().enumerate() {
+                let mut q = Quantity::new(g.name(), offset + base + k);
+                if let Some(reference) = s.reference {
+                    q = q.exact(reference(g, &s.market, s.dates));
+                }
+                q.replicated = replicated;
+                q.point = point;
+                quantities.push(q);
+            }
+        }
+        Ok(Paths {
+            scenarios,
+            steps,
+            reduction,
+            greeks,
+            width,
+            qmc,
+            quantities,
+        })
+    }
+
+    /// Columns of a row: every scenario's.
+    fn total_width(&self) -> usize {
+        self.width * self.scenarios.len()
+    }
+
+    /// Writes the row of the path with standardized increments `z` (and of its mirror
+    /// `-z` with antithetic paths) for every scenario into `row`.
+    fn row(&self, z: &[f64], row: &mut [f64]) {
+        let anti = self.reduction.antithetic;
+        for (s, out) in self.scenarios.iter().zip(row.chunks_exact_mut(self.width)) {
+            let a = path_value(s, z, 1.0, &self.greeks);
+            let mut k = 0;
+            let mut put = |x: f64| {
+                out[k] = x;
+                k += 1;
+            };
+            if anti {
+                let b = path_value(s, z, -1.0, &self.greeks);
+                put(0.5 * (a.price + b.price));
+                if self.reduction.control_variate {
+                    put(0.5 * (a.control + b.control));
+                }
+                put(a.price);
+                for g in 0..self.greeks.len() {
+                    put(0.5 * (a.greeks[g] + b.greeks[g]));
+                }
+            } else {
+                put(a.price);
+                if self.reduction.control_variate {
+                    put(a.control);
+                }
+                for g in 0..self.greeks.len() {
+                    put(a.greeks[g]);
+                }
+            }
+        }
+    }
+
+    /// Statistics of `samples` pseudo-random paths from `rng`.
+    fn simulate_mc(&self, rng: &mut Stream, samples: u64) -> Moments {
+        let n = self.steps;
+        let dim = self.total_width();
+        let block = (BLOCK_NORMALS / n).max(1);
+        let mut bits = vec![0u64; block * n];
+        let mut z = vec![0.0; block * n];
+        let mut rows = vec![0.0; block * dim];
+        let mut acc = Moments::empty(dim);
+        let mut left = samples;
+        while left > 0 {
+            let b = block.min(usize::try_from(left).unwrap_or(block));
+            for x in &mut bits[..b * n] {
+                *x = rng.next_u64();
+            }
+            normals_from_bits(&bits[..b * n], &mut z[..b * n]);
+            for (z, row) in z[..b * n].chunks_exact(n).zip(rows.chunks_exact_mut(dim)) {
+                self.row(z, row);
+            }
+            acc.merge(&block_moments(&rows[..b * dim], dim));
+            left -= b as u64;
+        }
+        acc
+    }
+
+    /// Statistics of points `start..start + samples` of replicate `replicate`.
+    fn simulate_qmc(&self, qmc: &Qmc, replicate: u64, start: u64, samples: u64) -> Moments {
+        let n = self.steps;
+        let dim = self.total_width();
+        let sobol = qmc.sobols[replicate as usize].get_or_init(|| {
+            Sobol::scrambled(n, qmc.seed, replicate).expect("dimensions checked when built")
+        });
+        let block = (BLOCK_NORMALS / n).max(1);
+        let mut bits = vec![0u64; block * n];
+        let mut z = vec![0.0; block * n];
+        let mut dz = vec![0.0; n];
+        let mut rows = vec![0.0; block * dim];
+        let mut acc = Moments::empty(dim);
+        let mut points = sobol.points(start);
+        let mut left = samples;
+        while left > 0 {
+            let b = block.min(usize::try_from(left).unwrap_or(block));
+            for x in bits[..b * n].chunks_exact_mut(n) {
+                points.next_bits(x);
+            }
+            normals_from_bits(&bits[..b * n], &mut z[..b * n]);
+            for (z, row) in z[..b * n].chunks_exact(n).zip(rows.chunks_exact_mut(dim)) {
+                // Unit-spaced dates: the increments are standard normals.
+                qmc.bridge.increments(z, &mut dz);
+                self.row(&dz, row);
+            }
+            acc.merge(&block_moments(&rows[..b * dim], dim));
+            left -= b as u64;
+        }
+        replicates::embed(&acc, replicate, qmc.replicates)
+    }
+}
+
+/// Statistics of `rows` (row-major, `dim` columns), in two passes.
+fn block_moments(rows: &[f64], dim: usize) -> Moments {
+    let count = rows.len() / dim;
+    let mut m = Moments::empty(dim);
+    if count == 0 {
+        return m;
+    }
+    m.count = count as u64;
+    for row in rows.chunks_exact(dim) {
+        for (mean, x) in m.mean.iter_mut().zip(row) {
+            *mean += x;
+        }
+    }
+    for mean in &mut m.mean {
+        *mean /= count as f64;
+    }
+    let mut d = vec![0.0; dim];
+    for row in rows.chunks_exact(dim) {
+        for i in 0..dim {
+            d[i] = row[i] - m.mean[i];
+        }
+        for i in 0..dim {
+            for j in i..dim {
+                m.comoment[i * dim + j] += d[i] * d[j];
+            }
+        }
+    }
+    for i in 0..dim {
+        for j in 0..i {
+            m.comoment[i * dim + j] = m.comoment[j * dim + i];
+        }
+    }
+    m
+}
+
+/// Price, control and Greeks of the path of scenario `s` with increments `sign * z`.
+#[inline]
+fn path_value(s: &Scenario, z: &[f64], sign: f64, greeks: &[Greek]) -> PathValue {
+    let m = &s.market;
+    let n = z.len();
+    let nf = n as f64;
+    let t = m.maturity;
+    let dt = t / nf;
+    let sdt = dt.sqrt();
+    let sigma = m.volatility;
+    let mu = m.rate - m.dividend - 0.5 * sigma * sigma;
+    let drift = mu * dt;
+    let disc = m.discount();
+    let phi = m.option.sign();
+    let spot = m.spot;
+    let mut out = PathValue::default();
+    match s.payoff {
+        Payoff::European | Payoff::Asian(_) => {
+            // Walk the path: log-growth x, Brownian value w.
+            let (mut x, mut w) = (0.0, 0.0);
+            let (mut sum, mut log_sum, mut vega_sum, mut rho_sum) = (0.0, 0.0, 0.0, 0.0);
+            let mut w1 = 0.0;
+            for (i, &zi) in z.iter().enumerate() {
+                let e = sign * zi;
+                w += sdt * e;
+                x += drift + sigma * sdt * e;
+                if i == 0 {
+                    w1 = w;
+                }
+                let ti = dt * (i + 1) as f64;
+                log_sum += x;
+                match s.payoff {
+                    Payoff::Asian(Average::Geometric) => {
+                        vega_sum += w - sigma * ti;
+                        rho_sum += ti;
+                    }
+                    _ => {
+                        let si = spot * exp(x);
+                        sum += si;
+                        vega_sum += si * (w - sigma * ti);
+                        rho_sum += si * ti;
+                    }
+                }
+            }
+            let geometric = spot * exp(log_sum / nf);
+            let (a, da_dsigma, da_dr) = match s.payoff {
+                Payoff::Asian(Average::Geometric) => (
+                    geometric,
+                    geometric * vega_sum / nf,
+                    geometric * rho_sum / nf,
+                ),
+                _ => (sum / nf, vega_sum / nf, rho_sum / nf),
+            };
+            let h = (phi * (a - m.strike)).max(0.0);
+            out.price = disc * h;
+            out.control = match s.payoff {
+                Payoff::European => disc * a,
+                Payoff::Asian(Average::Arithmetic) => {
+                    disc * (phi * (geometric - m.strike)).max(0.0)
+                }
+                _ => disc * geometric,
+            };
+            let itm = if h > 0.0 { disc * phi } else { 0.0 };
+            let t1 = dt;
+            for (k, g) in greeks.iter().enumerate() {
+                out.greeks[k] = match g {
+                    Greek::Delta => itm * a / spot,
+                    Greek::Gamma => itm * a / (spot * spot) * (w1 / (sigma * t1) - 1.0),
+                    Greek::Vega => itm * da_dsigma,
+                    Greek::Rho => -t * out.price + itm * da_dr,
+                    Greek::Theta => m.rate * out.price - itm * a * (mu + sigma * w1 / (2.0 * t1)),
+                };
+            }
+        }
+        Payoff::Barrier {
+            kind,
+            rebate,
+            log_barrier,
+        } => {
+            let side = if kind.is_up() { 1.0 } else { -1.0 };
+            let level = side * log_barrier;
+            let (mut x, mut w, mut squares) = (0.0, 0.0, 0.0);
+            let mut touched = false;
+            for &zi in z {
+                let e = sign * zi;
+                x += drift + sigma * sdt * e;
+                w += sdt * e;
+                squares += e * e;
+                touched |= side * x >= level;
+            }
+            let vanilla = disc * (phi * (spot * exp(x) - m.strike)).max(0.0);
+            let value = if touched == kind.is_in() {
+                vanilla
+            } else {
+                disc * rebate
+            };
+            out.price = value;
+            out.control = vanilla;
+            // The first increment's standardized normal, as the likelihood ratios
+            // through the first date's density use it.
+            let z1 = sign * z[0];
+            let s1 = sigma * sdt;
+            for (k, g) in greeks.iter().enumerate() {
+                out.greeks[k] = value
+                    * match g {
+                        Greek::Delta => z1 / (spot * s1),
+                        Greek::Gamma => ((z1 * z1 - 1.0) / (s1 * s1) - z1 / s1) / (spot * spot),
+                        Greek::Vega => (squares - nf) / sigma - w,
+                        Greek::Rho => w / sigma - t,
+                        Greek::Theta => m.rate - mu * z1 / s1 - (z1 * z1 - 1.0) / (2.0 * dt),
+                    };
+            }
+        }
+    }
+    out
+}
+
+impl Model for Paths {
+    fn dim(&self) -> usize {
+        let blocks = self.qmc.as_ref().map_or(1, |q| q.replicates as usize);
+        self.total_width() * blocks
+    }
+
+    fn quantities(&self) -> &[Quantity] {
+        &self.quantities
+    }
+
+    /// With `sobol`, the statistics of chunk 0 (the engine calls
+    /// [`simulate_chunk`](Model::simulate_chunk), which knows the chunk).
+    fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments {
+        match &self.qmc {
+            None => self.simulate_mc(rng, samples),
+            Some(q) => self.simulate_qmc(q, 0, 0, samples),
+        }
+    }
+
+    fn simulate_chunk(
+        &self,
+        index: u64,
+        rng: &mut Stream,
+        samples: u64,
+    ) -> Result<Moments, String> {
+        Ok(match &self.qmc {
+            None => self.simulate_mc(rng, samples),
+            Some(q) => {
+                let replicate = index % q.replicates;
+                let start = (index / q.replicates) * q.chunk_size;
+                self.simulate_qmc(q, replicate, start, samples)
+            }
+        })
+    }
+}
+
+/// The parameters of an option model that [`Paths`] can simulate.
+pub(super) trait PathParams: Sized {
+    /// The fast model, for runs that need none of this module.
+    fn fast(&self) -> Result<Box<dyn Model>, Error>;
+    /// The Greeks asked for.
+    fn greeks(&self) -> &[Greek];
+    /// The variance reduction switches.
+    fn reduction(&self) -> Result<Reduction, Error>;
+    /// The scenario, its path length and the key that sets it.
+    fn scenario(&self) -> Result<(Scenario, u64, &'static str), Error>;
+}
+
+/// The model of `params` in `context`: the fast loop when neither Greeks nor
+/// quasi-Monte Carlo are asked for, else [`Paths`].
+pub(super) fn build<P: PathParams>(params: &P, context: &Context) -> Result<Box<dyn Model>, Error> {
+    let fast = params.fast()?;
+    if params.greeks().is_empty() && context.sampler.is_mc() {
+        return Ok(fast);
+    }
+    let greeks = super::greeks::checked(params.greeks())?;
+    let (scenario, steps, key) = params.scenario()?;
+    Ok(Box::new(Paths::new(
+        vec![scenario],
+        steps,
+        params.reduction()?,
+        greeks,
+        context,
+        key,
+    )?))
+}
+
+impl PathParams for super::EuropeanParams {
+    fn fast(&self) -> Result<Box<dyn Model>, Error> {
+        Ok(Box::new(super::European::new(self)?))
+    }
+    fn greeks(&self) -> &[Greek] {
+        &self.greeks
+    }
+    fn reduction(&self) -> Result<Reduction, Error> {
+        Ok(self.option().validate()?.1)
+    }
+    fn scenario(&self) -> Result<(Scenario, u64, &'static str), Error> {
+        let (market, _) = self.option().validate()?;
+        let price = self.fast()?.quantities()[0].clone();
+        let scenario = Scenario {
+            market,
+            payoff: Payoff::European,
+            price,
+            reference: Some(|g, m, _| super::greeks::black_scholes_greek(g, m)),
+            dates: 1,
+        };
+        Ok((scenario, 1, "model.maturity"))
+    }
+}
+
+impl PathParams for super::AsianParams {
+    fn fast(&self) -> Result<Box<dyn Model>, Error> {
+        Ok(Box::new(super::Asian::new(self)?))
+    }
+    fn greeks(&self) -> &[Greek] {
+        &self.greeks
+    }
+    fn reduction(&self) -> Result<Reduction, Error> {
+        Ok(self.option().validate()?.1)
+    }
+    fn scenario(&self) -> Result<(Scenario, u64, &'static str), Error> {
+        let (market, _) = self.option().validate()?;
+        let price = self.fast()?.quantities()[0].clone();
+        let reference: Option<fn(Greek, &Market, u64) -> f64> = match self.average {
+            Average::Geometric => Some(super::greeks::geometric_asian_greek),
+            Average::Arithmetic => None,
+        };
+        let scenario = Scenario {
+            market,
+            payoff: Payoff::Asian(self.average),
+            price,
+            reference,
+            dates: self.fixings,
+        };
+        Ok((scenario, self.fixings, "model.fixings"))
+    }
+}
+
+impl PathParams for super::BarrierParams {
+    fn fast(&self) -> Result<Box<dyn Model>, Error> {
+        Ok(Box::new(super::Barrier::new(self)?))
+    }
+    fn greeks(&self) -> &[Greek] {
+        &self.greeks
+    }
+    fn reduction(&self) -> Result<Reduction, Error> {
+        Ok(self.option().validate()?.1)
+    }
+    fn scenario(&self) -> Result<(Scenario, u64, &'static str), Error> {
+        let (market, _) = self.option().validate()?;
+        let price = self.fast()?.quantities()[0].clone();
+        let scenario = Scenario {
+            market,
+            payoff: Payoff::Barrier {
+                kind: self.kind,
+                rebate: self.rebate,
+                log_barrier: (self.barrier / market.spot).ln(),
+            },
+            price,
+            reference: None,
+            dates: self.steps,
+        };
+        Ok((scenario, self.steps, "model.steps"))
+    }
+}
