@@ -25,6 +25,7 @@ fn overhead(c: &mut Criterion) {
             model: ModelSpec::new("pi", &PiParams {}),
             target: None,
             sampler: Default::default(),
+            sweep: Vec::new(),
         };
         let model = Registry::builtin()
             .build(&job.model, &Context::new(job.seed))

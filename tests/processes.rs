@@ -223,6 +223,7 @@ fn pi_job(samples: u64, chunk_size: u64, seed: u64) -> Job {
         model: ModelSpec::new("pi", &PiParams {}),
         target: None,
         sampler: Default::default(),
+        sweep: Vec::new(),
     }
 }
 

@@ -123,6 +123,41 @@ pub struct Job {
     /// `mc`, so plain runs hash as they did before samplers existed.
     #[serde(default, skip_serializing_if = "Sampler::is_mc")]
     pub sampler: Sampler,
+    /// The swept model keys and their values, priced in one pass from common random
+    /// numbers; empty (and absent from the fingerprint's input) without a sweep.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweep: Vec<SweepKey>,
+}
+
+/// One swept `[model]` key and the values it takes. The points of a sweep are the
+/// product of its keys' values, the first key outermost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepKey {
+    /// The `[model]` key.
+    pub key: String,
+    /// Its values, as JSON (as the model's parameters are).
+    pub values: Vec<serde_json::Value>,
+}
+
+impl Job {
+    /// The points of the job's sweep, each the value of every swept key, first key
+    /// outermost; one empty point without a sweep.
+    pub fn sweep_points(&self) -> Vec<Vec<serde_json::Value>> {
+        let mut points = vec![Vec::new()];
+        for k in &self.sweep {
+            points = points
+                .into_iter()
+                .flat_map(|p| {
+                    k.values.iter().map(move |v| {
+                        let mut p = p.clone();
+                        p.push(v.clone());
+                        p
+                    })
+                })
+                .collect();
+        }
+        points
+    }
 }
 
 /// A target error: the run stops at the first check where the confidence interval
@@ -193,6 +228,14 @@ impl Job {
         let mut root = toml::Table::new();
         root.insert("simulation".into(), simulation.into());
         root.insert("model".into(), model);
+        if !self.sweep.is_empty() {
+            let mut sweep = toml::Table::new();
+            for k in &self.sweep {
+                let values = toml::Value::try_from(&k.values).expect("sweep values are TOML");
+                sweep.insert(k.key.clone(), values);
+            }
+            root.insert("sweep".into(), sweep.into());
+        }
         format!(
             "# The job of a carlo summary: every value that decides its bits (fingerprint {}).\n\
              # `carlo run` on this file reproduces them; `carlo verify SUMMARY` does and compares.\n\n{}",
@@ -429,6 +472,7 @@ impl Experiment {
         let mut document = source.parse()?;
         let spans = document.spans();
         let model_table = document.take("model");
+        let sweep_table = document.take("sweep");
         let raw = RawConfig::deserialize(toml::de::Deserializer::from(document.into_inner()))
             .map_err(|e| source.toml_error(&e))?;
         let invalid = |key: &str, reason: String| source.key_error(&spans, key, reason);
@@ -602,7 +646,11 @@ impl Experiment {
                 samples / replicates
             ));
         }
-        let job = Job {
+        let sweep = match sweep_table {
+            None => Vec::new(),
+            Some(table) => read_sweep(&source, &spans, table, &spec, registry)?,
+        };
+        let mut job = Job {
             samples,
             seed,
             chunk_size,
@@ -610,7 +658,20 @@ impl Experiment {
             model: spec,
             target,
             sampler,
+            sweep,
         };
+        let model = if job.sweep.is_empty() {
+            model
+        } else {
+            registry.build_job(&job).map_err(|e| match e {
+                Error::Parameter { key, reason } => source.key_error(&spans, &key, reason),
+                other => other,
+            })?
+        };
+        // A sweep of one point is that point's run.
+        if job.sweep_points().len() == 1 && !job.sweep.is_empty() {
+            job.sweep.clear();
+        }
         let workers = match overrides.workers.or(raw.execution.workers).unwrap_or(0) {
             0 => available_cores(),
             n => usize::try_from(n)
@@ -798,6 +859,84 @@ fn read_model(
     let warnings = entry.warn(&params);
     let spec = ModelSpec::from_params(kind, params);
     Ok((spec, model, worker_command, warnings))
+}
+
+/// Model keys that decide the columns or the path of every point, which a sweep
+/// cannot vary.
+const UNSWEPT: [&str; 4] = ["greeks", "antithetic", "control_variate", "type"];
+
+/// Reads the `[sweep]` table (keys `strike`, `model.strike` or `[sweep.model]`
+/// tables, each a non-empty list of values) and checks each key against the model.
+fn read_sweep(
+    source: &Source<'_>,
+    spans: &Spans,
+    table: serde_spanned::Spanned<DeValue<'_>>,
+    spec: &ModelSpec,
+    registry: &Registry,
+) -> Result<Vec<SweepKey>, Error> {
+    let span = table.span();
+    let table = toml::Table::deserialize(toml::de::ValueDeserializer::from(table))
+        .map_err(|_| source.error(Some(span.clone()), "[sweep] must be a table of lists"))?;
+    let mut flat = Vec::new();
+    for (key, value) in table {
+        match (key.as_str(), value) {
+            ("model", toml::Value::Table(inner)) => {
+                for (k, v) in inner {
+                    let at = format!("sweep.model.{k}");
+                    flat.push((k, at, v));
+                }
+            }
+            (k, v) => {
+                let bare = k.strip_prefix("model.").unwrap_or(k).to_string();
+                flat.push((bare, format!("sweep.{k}"), v));
+            }
+        }
+    }
+    let accepted = registry.entry(spec.kind())?.accepted_keys();
+    let mut keys: Vec<SweepKey> = Vec::new();
+    for (key, at, value) in flat {
+        let invalid = |reason: String| source.key_error(spans, &at, reason);
+        if UNSWEPT.contains(&key.as_str()) {
+            return Err(invalid(format!(
+                "model.{key} cannot be swept: every point of a sweep shares the paths and \
+                 the columns; run one config per value"
+            )));
+        }
+        if let Some(accepted) = accepted
+            && !accepted.contains(&key.as_str())
+        {
+            return Err(invalid(format!(
+                "model type {} has no key `{key}`{}",
+                spec.kind(),
+                did_you_mean(&key, accepted.iter().copied())
+            )));
+        }
+        let toml::Value::Array(values) = value else {
+            return Err(invalid(format!(
+                "must be a list of values, such as {key} = [90, 100, 110]"
+            )));
+        };
+        if values.is_empty() {
+            return Err(invalid("must list at least one value".into()));
+        }
+        if keys.iter().any(|k| k.key == key) {
+            return Err(invalid(format!("model.{key} is swept twice")));
+        }
+        let values = values
+            .into_iter()
+            .map(|v| serde_json::to_value(v).expect("TOML values are JSON"))
+            .collect();
+        keys.push(SweepKey { key, values });
+    }
+    let points: usize = keys.iter().map(|k| k.values.len()).product();
+    if points > 64 {
+        return Err(source.key_error(
+            spans,
+            "sweep",
+            format!("{points} points; a sweep prices at most 64 in one pass"),
+        ));
+    }
+    Ok(keys)
 }
 
 /// Refuses `nan` and `inf` anywhere in a `[model]` value: a job carries its

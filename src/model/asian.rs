@@ -40,7 +40,7 @@ pub(super) fn entry() -> Entry {
          (reference: exact for the geometric average)",
         |p: &AsianParams, c| super::paths::build(p, c),
     )
-    .quasi_monte_carlo()
+    .paths::<AsianParams>()
     .keys(option_keys())
     .warnings(|p: &AsianParams| p.option().warnings())
     .key(

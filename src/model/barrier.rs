@@ -62,7 +62,7 @@ pub(super) fn entry() -> Entry {
          continuous closed form with the Broadie-Glasserman-Kou shift)",
         |p: &BarrierParams, c| super::paths::build(p, c),
     )
-    .quasi_monte_carlo()
+    .paths::<BarrierParams>()
     .keys(option_keys())
     .warnings(|p: &BarrierParams| p.option().warnings())
     .key(

@@ -21,7 +21,7 @@ pub(super) fn entry() -> Entry {
         "European call or put under GBM (reference: Black-Scholes-Merton, exact)",
         |p: &EuropeanParams, c| super::paths::build(p, c),
     )
-    .quasi_monte_carlo()
+    .paths::<EuropeanParams>()
     .keys(option_keys())
     .warnings(|p: &EuropeanParams| p.option().warnings())
 }

@@ -139,9 +139,13 @@ pub struct Quantity {
     /// Carlo replicate: the estimate is then Student's t on the replicate means, and
     /// `column`, `control` and `plain` count within a block.
     pub replicated: Option<Replicated>,
-    /// The sweep point the quantity belongs to (an index into the job's grid), for
-    /// runs with `--sweep`.
-    pub point: Option<usize>,
+    /// The values of the swept keys at the quantity's sweep point (the midpoint, for
+    /// a finite difference between two points), for runs with a sweep.
+    pub point: Option<Vec<serde_json::Value>>,
+    /// When not empty, the quantity is not a column but this combination of columns
+    /// (`(column, weight)`), such as a finite difference between sweep points: its
+    /// standard error comes from the co-moments of the paired samples.
+    pub combination: Vec<(usize, f64)>,
 }
 
 impl Quantity {
@@ -156,6 +160,7 @@ impl Quantity {
             plain: None,
             replicated: None,
             point: None,
+            combination: Vec::new(),
         }
     }
 

@@ -41,7 +41,7 @@ use super::asian::Average;
 use super::barrier::BarrierKind;
 use super::greeks::Greek;
 use super::option::{Market, Reduction};
-use super::{Context, Model, Quantity};
+use super::{Context, Model, Quantity, ReferenceKind};
 use crate::Error;
 use crate::math::{exp, normals_from_bits};
 use crate::qmc::{BrownianBridge, D_MAX, Sobol};
@@ -112,6 +112,17 @@ struct Qmc {
     sobols: Vec<OnceLock<Sobol>>,
 }
 
+/// The sweep a [`Paths`] model prices: the swept keys' values at each point (none
+/// without a sweep), and the key whose finite differences it reports (empty for
+/// none).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Sweep<'a> {
+    /// Values of the swept keys at each scenario.
+    pub points: &'a [Vec<serde_json::Value>],
+    /// The one numeric swept key, for `dprice_dKEY` rows.
+    pub difference_key: &'a str,
+}
+
 /// What one path gives: the discounted payoff, the control variate, the Greeks.
 #[derive(Debug, Clone, Copy, Default)]
 struct PathValue {
@@ -131,6 +142,7 @@ impl Paths {
         greeks: Vec<Greek>,
         context: &Context,
         steps_key: &str,
+        sweep: &Sweep<'_>,
     ) -> Result<Self, Error> {
         let steps = usize::try_from(steps).unwrap_or(usize::MAX);
         let qmc = match context.sampler {
@@ -189,8 +201,8 @@ impl Paths {
             }
             price.plain = price.plain.map(|c| c + offset);
             price.replicated = replicated;
-            price.point = (scenarios.len() > 1).then_some(p);
-            let point = price.point;
+            price.point = sweep.points.get(p).cloned();
+            let point = price.point.clone();
             quantities.push(price);
             for (k, &g) in greeks.iter().enumerate() {
                 let mut q = Quantity::new(g.name(), offset + base + k);
@@ -198,7 +210,35 @@ impl Paths {
                     q = q.exact(reference(g, &s.market, s.dates));
                 }
                 q.replicated = replicated;
-                q.point = point;
+                q.point = point.clone();
+                quantities.push(q);
+            }
+        }
+        // Finite differences of the price between neighbouring points of a sweep of
+        // one numeric key, at the midpoint: `(V_{k+1} - V_k) / (x_{k+1} - x_k)`.
+        if !sweep.difference_key.is_empty() {
+            let xs: Vec<f64> = sweep
+                .points
+                .iter()
+                .map(|p| p[0].as_f64().unwrap_or(f64::NAN))
+                .collect();
+            for k in 0..xs.len().saturating_sub(1) {
+                let h = xs[k + 1] - xs[k];
+                if !(h.is_finite() && h != 0.0) {
+                    continue;
+                }
+                let name = format!("dprice_d{}", sweep.difference_key);
+                let mut q = Quantity::new(name, 0);
+                q.combination = vec![(k * width, -1.0 / h), ((k + 1) * width, 1.0 / h)];
+                q.replicated = replicated;
+                q.point = Some(vec![serde_json::Value::from(0.5 * (xs[k] + xs[k + 1]))]);
+                // The same difference of the closed-form prices, where both exist.
+                if let (Some((a, ReferenceKind::Exact)), Some((b, ReferenceKind::Exact))) = (
+                    scenarios[k].price.reference,
+                    scenarios[k + 1].price.reference,
+                ) {
+                    q = q.exact((b - a) / h);
+                }
                 quantities.push(q);
             }
         }
@@ -525,6 +565,49 @@ pub(super) fn build<P: PathParams>(params: &P, context: &Context) -> Result<Box<
         greeks,
         context,
         key,
+        &Sweep::default(),
+    )?))
+}
+
+/// The model that prices every point of a sweep (`params`, whose swept keys take
+/// `values`) on the same paths. The points must share their path length, Greeks and
+/// variance reduction (the config refuses sweeping those keys).
+pub(super) fn build_sweep<P: PathParams>(
+    params: &[P],
+    values: &[Vec<serde_json::Value>],
+    difference_key: &str,
+    context: &Context,
+) -> Result<Box<dyn Model>, Error> {
+    let first = &params[0];
+    let greeks = super::greeks::checked(first.greeks())?;
+    let reduction = first.reduction()?;
+    let mut scenarios = Vec::with_capacity(params.len());
+    let mut steps = None;
+    let mut steps_key = "";
+    for p in params {
+        let (scenario, n, key) = p.scenario()?;
+        if *steps.get_or_insert(n) != n {
+            let bare = key.trim_start_matches("model.");
+            return Err(Error::parameter(
+                &format!("sweep.{bare}"),
+                "every point of a sweep walks the same dates from the same random numbers; \
+                 sweep market and contract keys, not the dates",
+            ));
+        }
+        steps_key = key;
+        scenarios.push(scenario);
+    }
+    Ok(Box::new(Paths::new(
+        scenarios,
+        steps.unwrap_or(1),
+        reduction,
+        greeks,
+        context,
+        steps_key,
+        &Sweep {
+            points: values,
+            difference_key,
+        },
     )?))
 }
 

@@ -72,6 +72,10 @@ pub const EXTRA_COLUMNS: [&str; 6] = [
 /// quasi-Monte Carlo derivation, [`RQMC_DERIVATION`].
 pub const SAMPLER_COLUMNS: [&str; 2] = ["sampler", "replicates"];
 
+// Then, in the summary of a run with a sweep, one column per swept `[model]` key,
+// named for the key (`strike`), holding the value at the row's point (the midpoint
+// for a `dprice_dKEY` finite difference).
+
 /// One cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -159,6 +163,16 @@ pub fn summary(report: &Report) -> Sheet {
                 row.push(Value::Text(report.job.sampler.name().into()));
                 row.push(Value::Int(r));
             }
+            for k in 0..report.job.sweep.len() {
+                row.push(match q.point.as_ref().and_then(|p| p.get(k)) {
+                    Some(serde_json::Value::Number(n)) => n
+                        .as_u64()
+                        .map_or_else(|| Value::Float(n.as_f64().unwrap_or(f64::NAN)), Value::Int),
+                    Some(serde_json::Value::String(t)) => Value::Text(t.clone()),
+                    Some(other) => Value::Text(other.to_string()),
+                    None => Value::Empty,
+                });
+            }
             row
         })
         .collect();
@@ -170,7 +184,27 @@ pub fn summary(report: &Report) -> Sheet {
     if report.job.sampler.replicates().is_some() {
         columns.extend(SAMPLER_COLUMNS);
     }
+    // One column per swept key, named for it (`strike`), last.
+    columns.extend(report.job.sweep.iter().map(|k| column_name(&k.key)));
     Sheet { columns, rows }
+}
+
+/// `key` as a column name that lives as long as the program: each distinct swept key
+/// is stored once (a sheet's columns are `&'static str`, and model keys are few).
+fn column_name(key: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(&name) = names.get(key) {
+        return name;
+    }
+    let name: &'static str = Box::leak(key.to_string().into_boxed_str());
+    names.insert(name);
+    name
 }
 
 /// A report's summary as bytes in `format`. The JSON form also carries the whole job

@@ -51,7 +51,7 @@ pub fn merge(paths: &[PathBuf], registry: &Registry) -> Result<Report, Error> {
     let job = &first.job;
     // One model for every partial: they hold one job, checked above.
     let model = registry
-        .build(&job.model, &job.context())
+        .build_job(job)
         .map_err(|e| bad(first_path, "job", e.to_string()))?;
     let chunks = job.plan().chunks();
     let mut order: Vec<usize> = (0..paths.len()).collect();

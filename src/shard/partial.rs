@@ -452,6 +452,7 @@ fn placeholder_header() -> Header {
             model: crate::model::ModelSpec::from_params("", Default::default()),
             target: None,
             sampler: Default::default(),
+            sweep: Vec::new(),
         },
     }
 }
@@ -470,6 +471,7 @@ mod tests {
             model: ModelSpec::new("pi", &PiParams {}),
             target: None,
             sampler: Default::default(),
+            sweep: Vec::new(),
         }
     }
 

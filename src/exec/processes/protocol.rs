@@ -174,6 +174,7 @@ mod tests {
             model: ModelSpec::new("pi", &PiParams {}),
             target: None,
             sampler: Default::default(),
+            sweep: Vec::new(),
         }
     }
 

@@ -100,9 +100,7 @@ fn answer(
     match protocol::decode::<Request>(line)? {
         Request::Hello { v, job } => {
             let job = Request::job(v, job)?;
-            let model = registry
-                .build(&job.model, &job.context())
-                .map_err(|e| e.to_string())?;
+            let model = registry.build_job(&job).map_err(|e| e.to_string())?;
             let cursor = Work {
                 job: &job,
                 model: model.as_ref(),
@@ -164,6 +162,7 @@ mod tests {
             model: ModelSpec::new("pi", &PiParams {}),
             target: None,
             sampler: Default::default(),
+            sweep: Vec::new(),
         }
     }
 
@@ -192,7 +191,7 @@ mod tests {
             }
         );
         let job = job();
-        let model = registry().build(&job.model, &job.context()).unwrap();
+        let model = registry().build_job(&job).unwrap();
         let work = Work {
             job: &job,
             model: model.as_ref(),
