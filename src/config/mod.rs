@@ -566,13 +566,7 @@ impl Experiment {
                         });
                     }
                     Some(c) => c,
-                    // The largest power of two up to the default that divides the
-                    // points of a replicate: full chunks, aligned on Sobol nets.
-                    None => {
-                        1u64 << points
-                            .trailing_zeros()
-                            .min(DEFAULT_CHUNK_SIZE.trailing_zeros())
-                    }
+                    None => sobol_chunk_size(points),
                 }
             }
         };
@@ -859,6 +853,27 @@ fn read_model(
     let warnings = entry.warn(&params);
     let spec = ModelSpec::from_params(kind, params);
     Ok((spec, model, worker_command, warnings))
+}
+
+/// The default chunk size of a sobol run whose replicates have `points` points each:
+/// the largest divisor of `points` up to [`DEFAULT_CHUNK_SIZE`] (every chunk full),
+/// found among the first million candidates, else the largest power of two that
+/// divides `points` (up to the default).
+fn sobol_chunk_size(points: u64) -> u64 {
+    if points <= DEFAULT_CHUNK_SIZE {
+        return points.max(1);
+    }
+    let first = points.div_ceil(DEFAULT_CHUNK_SIZE);
+    (first..first.saturating_add(1_000_000))
+        .find(|k| points.is_multiple_of(*k))
+        .map_or_else(
+            || {
+                1u64 << points
+                    .trailing_zeros()
+                    .min(DEFAULT_CHUNK_SIZE.trailing_zeros())
+            },
+            |k| points / k,
+        )
 }
 
 /// Model keys that decide the columns or the path of every point, which a sweep

@@ -69,6 +69,31 @@ pub(super) enum Payoff {
     },
 }
 
+/// What a path of a scenario needs, computed once per model: `exp` and `sqrt` of
+/// the parameters would otherwise be most of a European path's cost.
+#[derive(Debug, Clone, Copy, Default)]
+struct Constants {
+    dt: f64,
+    sdt: f64,
+    mu: f64,
+    drift: f64,
+    disc: f64,
+}
+
+impl Constants {
+    fn of(m: &Market, steps: usize) -> Self {
+        let dt = m.maturity / steps as f64;
+        let mu = m.rate - m.dividend - 0.5 * m.volatility * m.volatility;
+        Constants {
+            dt,
+            sdt: dt.sqrt(),
+            mu,
+            drift: mu * dt,
+            disc: m.discount(),
+        }
+    }
+}
+
 /// One market and contract: the only one, or one point of a sweep.
 #[derive(Debug, Clone)]
 pub(super) struct Scenario {
@@ -83,6 +108,8 @@ pub(super) struct Scenario {
     pub reference: Option<fn(Greek, &Market, u64) -> f64>,
     /// The path length the closed form needs.
     pub dates: u64,
+    /// Set by [`Paths::new`].
+    constants: Constants,
 }
 
 /// Normals per block of the pseudo-random path: one call of the vector inversion.
@@ -136,7 +163,7 @@ impl Paths {
     /// with `greeks` (sorted, distinct) in `context`'s sampler. `steps_key` names the
     /// key that sets the path length, for the error on too many Sobol dimensions.
     pub(super) fn new(
-        scenarios: Vec<Scenario>,
+        mut scenarios: Vec<Scenario>,
         steps: u64,
         reduction: Reduction,
         greeks: Vec<Greek>,
@@ -145,6 +172,9 @@ impl Paths {
         sweep: &Sweep<'_>,
     ) -> Result<Self, Error> {
         let steps = usize::try_from(steps).unwrap_or(usize::MAX);
+        for s in &mut scenarios {
+            s.constants = Constants::of(&s.market, steps.max(1));
+        }
         let qmc = match context.sampler {
             Sampler::Mc => None,
             Sampler::Sobol { replicates } => {
@@ -349,8 +379,61 @@ impl Paths {
     }
 }
 
-/// Statistics of `rows` (row-major, `dim` columns), in two passes.
+/// Statistics of `rows` (row-major, `dim` columns), in two passes: a loop unrolled
+/// for each width up to 8, the general one beyond.
 fn block_moments(rows: &[f64], dim: usize) -> Moments {
+    match dim {
+        1 => fixed::<1>(rows),
+        2 => fixed::<2>(rows),
+        3 => fixed::<3>(rows),
+        4 => fixed::<4>(rows),
+        5 => fixed::<5>(rows),
+        6 => fixed::<6>(rows),
+        7 => fixed::<7>(rows),
+        8 => fixed::<8>(rows),
+        _ => general(rows, dim),
+    }
+}
+
+/// [`block_moments`] for `D` columns.
+fn fixed<const D: usize>(rows: &[f64]) -> Moments {
+    let count = rows.len() / D;
+    let mut m = Moments::empty(D);
+    if count == 0 {
+        return m;
+    }
+    let mut mean = [0.0; D];
+    for row in rows.chunks_exact(D) {
+        for i in 0..D {
+            mean[i] += row[i];
+        }
+    }
+    for x in &mut mean {
+        *x /= count as f64;
+    }
+    let mut c = [[0.0; D]; D];
+    for row in rows.chunks_exact(D) {
+        let mut d = [0.0; D];
+        for i in 0..D {
+            d[i] = row[i] - mean[i];
+        }
+        for i in 0..D {
+            for j in i..D {
+                c[i][j] += d[i] * d[j];
+            }
+        }
+    }
+    m.count = count as u64;
+    m.mean.copy_from_slice(&mean);
+    for (k, out) in m.comoment.iter_mut().enumerate() {
+        let (i, j) = (k / D, k % D);
+        *out = if j >= i { c[i][j] } else { c[j][i] };
+    }
+    m
+}
+
+/// [`block_moments`] for any width.
+fn general(rows: &[f64], dim: usize) -> Moments {
     let count = rows.len() / dim;
     let mut m = Moments::empty(dim);
     if count == 0 {
@@ -391,12 +474,14 @@ fn path_value(s: &Scenario, z: &[f64], sign: f64, greeks: &[Greek]) -> PathValue
     let n = z.len();
     let nf = n as f64;
     let t = m.maturity;
-    let dt = t / nf;
-    let sdt = dt.sqrt();
+    let Constants {
+        dt,
+        sdt,
+        mu,
+        drift,
+        disc,
+    } = s.constants;
     let sigma = m.volatility;
-    let mu = m.rate - m.dividend - 0.5 * sigma * sigma;
-    let drift = mu * dt;
-    let disc = m.discount();
     let phi = m.option.sign();
     let spot = m.spot;
     let mut out = PathValue::default();
@@ -630,6 +715,7 @@ impl PathParams for super::EuropeanParams {
             price,
             reference: Some(|g, m, _| super::greeks::black_scholes_greek(g, m)),
             dates: 1,
+            constants: Constants::default(),
         };
         Ok((scenario, 1, "model.maturity"))
     }
@@ -658,6 +744,7 @@ impl PathParams for super::AsianParams {
             price,
             reference,
             dates: self.fixings,
+            constants: Constants::default(),
         };
         Ok((scenario, self.fixings, "model.fixings"))
     }
@@ -686,6 +773,7 @@ impl PathParams for super::BarrierParams {
             price,
             reference: None,
             dates: self.steps,
+            constants: Constants::default(),
         };
         Ok((scenario, self.steps, "model.steps"))
     }
