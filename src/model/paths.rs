@@ -43,7 +43,7 @@ use super::greeks::Greek;
 use super::option::{Market, Reduction};
 use super::{Context, Model, Quantity, ReferenceKind};
 use crate::Error;
-use crate::math::{exp, normals_from_bits};
+use crate::math::{exp, exp_slice, normals_from_bits};
 use crate::qmc::{BrownianBridge, D_MAX, Sobol};
 use crate::rng::Stream;
 use crate::sampler::Sampler;
@@ -148,6 +148,23 @@ pub(super) struct Sweep<'a> {
     pub points: &'a [Vec<serde_json::Value>],
     /// The one numeric swept key, for `dprice_dKEY` rows.
     pub difference_key: &'a str,
+}
+
+/// Buffers of a block of paths.
+struct Scratch {
+    /// `exp` of each date's log-growth, path after path.
+    spots: Vec<f64>,
+    /// Each path's values, and its mirror's.
+    values: [Vec<PathValue>; 2],
+}
+
+impl Scratch {
+    fn new(block: usize, steps: usize) -> Self {
+        Scratch {
+            spots: vec![0.0; block * steps],
+            values: [Vec::with_capacity(block), Vec::with_capacity(block)],
+        }
+    }
 }
 
 /// What one path gives: the discounted payoff, the control variate, the Greeks.
@@ -288,34 +305,68 @@ impl Paths {
         self.width * self.scenarios.len()
     }
 
-    /// Writes the row of the path with standardized increments `z` (and of its mirror
-    /// `-z` with antithetic paths) for every scenario into `row`.
-    fn row(&self, z: &[f64], row: &mut [f64]) {
+    /// Writes the rows of the paths whose standardized increments are the chunks of
+    /// `steps` values of `z` (and of their mirrors `-z` with antithetic paths), for
+    /// every scenario, into `rows`. The spots of a block's paths are exponentiated
+    /// together ([`exp_slice`]: the bits of the scalar `exp`, vectorized).
+    fn rows(&self, z: &[f64], rows: &mut [f64], scratch: &mut Scratch) {
+        let n = self.steps;
+        let b = z.len() / n;
+        let total = self.total_width();
         let anti = self.reduction.antithetic;
-        for (s, out) in self.scenarios.iter().zip(row.chunks_exact_mut(self.width)) {
-            let a = path_value(s, z, 1.0, &self.greeks);
-            let mut k = 0;
-            let mut put = |x: f64| {
-                out[k] = x;
-                k += 1;
-            };
-            if anti {
-                let b = path_value(s, z, -1.0, &self.greeks);
-                put(0.5 * (a.price + b.price));
-                if self.reduction.control_variate {
-                    put(0.5 * (a.control + b.control));
+        for (k, s) in self.scenarios.iter().enumerate() {
+            let signs: &[f64] = if anti { &[1.0, -1.0] } else { &[1.0] };
+            for (side, &sign) in signs.iter().enumerate() {
+                let spots = match s.payoff {
+                    Payoff::European | Payoff::Asian(Average::Arithmetic) => {
+                        let c = s.constants;
+                        let sigma = s.market.volatility;
+                        let grid = &mut scratch.spots[..b * n];
+                        for (path, out) in z.chunks_exact(n).zip(grid.chunks_exact_mut(n)) {
+                            let mut x = 0.0;
+                            for (&zi, o) in path.iter().zip(out.iter_mut()) {
+                                x += c.drift + sigma * c.sdt * (sign * zi);
+                                *o = x;
+                            }
+                        }
+                        exp_slice(grid);
+                        Some(&scratch.spots[..b * n])
+                    }
+                    _ => None,
+                };
+                let values = &mut scratch.values[side];
+                values.clear();
+                for (p, path) in z.chunks_exact(n).enumerate() {
+                    let pre = spots.map(|g| &g[p * n..(p + 1) * n]);
+                    values.push(path_value(s, path, sign, &self.greeks, pre));
                 }
-                put(a.price);
-                for g in 0..self.greeks.len() {
-                    put(0.5 * (a.greeks[g] + b.greeks[g]));
-                }
-            } else {
-                put(a.price);
-                if self.reduction.control_variate {
-                    put(a.control);
-                }
-                for g in 0..self.greeks.len() {
-                    put(a.greeks[g]);
+            }
+            for (p, row) in rows.chunks_exact_mut(total).take(b).enumerate() {
+                let out = &mut row[k * self.width..(k + 1) * self.width];
+                let a = scratch.values[0][p];
+                let mut i = 0;
+                let mut put = |x: f64| {
+                    out[i] = x;
+                    i += 1;
+                };
+                if anti {
+                    let m = scratch.values[1][p];
+                    put(0.5 * (a.price + m.price));
+                    if self.reduction.control_variate {
+                        put(0.5 * (a.control + m.control));
+                    }
+                    put(a.price);
+                    for g in 0..self.greeks.len() {
+                        put(0.5 * (a.greeks[g] + m.greeks[g]));
+                    }
+                } else {
+                    put(a.price);
+                    if self.reduction.control_variate {
+                        put(a.control);
+                    }
+                    for g in 0..self.greeks.len() {
+                        put(a.greeks[g]);
+                    }
                 }
             }
         }
@@ -329,6 +380,7 @@ impl Paths {
         let mut bits = vec![0u64; block * n];
         let mut z = vec![0.0; block * n];
         let mut rows = vec![0.0; block * dim];
+        let mut scratch = Scratch::new(block, n);
         let mut acc = Moments::empty(dim);
         let mut left = samples;
         while left > 0 {
@@ -337,9 +389,7 @@ impl Paths {
                 *x = rng.next_u64();
             }
             normals_from_bits(&bits[..b * n], &mut z[..b * n]);
-            for (z, row) in z[..b * n].chunks_exact(n).zip(rows.chunks_exact_mut(dim)) {
-                self.row(z, row);
-            }
+            self.rows(&z[..b * n], &mut rows, &mut scratch);
             acc.merge(&block_moments(&rows[..b * dim], dim));
             left -= b as u64;
         }
@@ -356,8 +406,9 @@ impl Paths {
         let block = (BLOCK_NORMALS / n).max(1);
         let mut bits = vec![0u64; block * n];
         let mut z = vec![0.0; block * n];
-        let mut dz = vec![0.0; n];
+        let mut dz = vec![0.0; block * n];
         let mut rows = vec![0.0; block * dim];
+        let mut scratch = Scratch::new(block, n);
         let mut acc = Moments::empty(dim);
         let mut points = sobol.points(start);
         let mut left = samples;
@@ -367,11 +418,11 @@ impl Paths {
                 points.next_bits(x);
             }
             normals_from_bits(&bits[..b * n], &mut z[..b * n]);
-            for (z, row) in z[..b * n].chunks_exact(n).zip(rows.chunks_exact_mut(dim)) {
-                // Unit-spaced dates: the increments are standard normals.
-                qmc.bridge.increments(z, &mut dz);
-                self.row(&dz, row);
+            // Unit-spaced dates: the bridge's increments are standard normals.
+            for (z, dz) in z[..b * n].chunks_exact(n).zip(dz.chunks_exact_mut(n)) {
+                qmc.bridge.increments(z, dz);
             }
+            self.rows(&dz[..b * n], &mut rows, &mut scratch);
             acc.merge(&block_moments(&rows[..b * dim], dim));
             left -= b as u64;
         }
@@ -467,9 +518,16 @@ fn general(rows: &[f64], dim: usize) -> Moments {
     m
 }
 
-/// Price, control and Greeks of the path of scenario `s` with increments `sign * z`.
+/// Price, control and Greeks of the path of scenario `s` with increments `sign * z`
+/// (`growth`: the path's `exp(log-growth)` at each date, when computed already).
 #[inline]
-fn path_value(s: &Scenario, z: &[f64], sign: f64, greeks: &[Greek]) -> PathValue {
+fn path_value(
+    s: &Scenario,
+    z: &[f64],
+    sign: f64,
+    greeks: &[Greek],
+    growth: Option<&[f64]>,
+) -> PathValue {
     let m = &s.market;
     let n = z.len();
     let nf = n as f64;
@@ -506,7 +564,8 @@ fn path_value(s: &Scenario, z: &[f64], sign: f64, greeks: &[Greek]) -> PathValue
                         rho_sum += ti;
                     }
                     _ => {
-                        let si = spot * exp(x);
+                        // `growth[i]` is `exp(x)` at this date, computed for the block.
+                        let si = spot * growth.map_or_else(|| exp(x), |g| g[i]);
                         sum += si;
                         vega_sum += si * (w - sigma * ti);
                         rho_sum += si * ti;
