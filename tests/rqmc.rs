@@ -149,6 +149,22 @@ fn every_backend_worker_count_and_shard_split_gives_the_same_bits() {
     );
     let csv = String::from_utf8(merged.stdout).unwrap();
     assert_eq!(common::result_columns(&csv), reference);
+    // A saved summary verifies by rerunning spot-checked chunks (each a range of
+    // one replicate's points) on another backend.
+    let saved = dir.path().join("q.csv");
+    cargo_bin_cmd!("carlo")
+        .arg("run")
+        .arg(&path)
+        .args(["--quiet", "--out"])
+        .arg(&saved)
+        .assert()
+        .success();
+    cargo_bin_cmd!("carlo")
+        .arg("verify")
+        .arg(&saved)
+        .args(["--chunks", "5", "--backend", "sequential", "--quiet"])
+        .assert()
+        .success();
     // A different seed scrambles differently.
     let other = common::run_csv(&path, &["--seed", "4"]);
     assert_ne!(common::result_columns(&other), reference);
