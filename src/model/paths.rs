@@ -221,8 +221,14 @@ impl Paths {
         let width = base + greeks.len();
         let blocks = scenarios.len() * qmc.as_ref().map_or(1, |q| q.replicates as usize);
         if width * blocks > 256 {
+            // The statistics hold a co-moment per pair of columns: keep them small.
+            let key = if qmc.is_some() {
+                "simulation.replicates"
+            } else {
+                "sweep"
+            };
             return Err(Error::parameter(
-                "simulation.replicates",
+                key,
                 format!(
                     "{} sweep points x {width} columns x {} replicates make rows of {} \
                      columns; at most 256: use fewer replicates, points or greeks",
