@@ -24,6 +24,8 @@ fn overhead(c: &mut Criterion) {
             confidence: 0.95,
             model: ModelSpec::new("pi", &PiParams {}),
             target: None,
+            sampler: Default::default(),
+            sweep: Vec::new(),
         };
         let model = Registry::builtin()
             .build(&job.model, &Context::new(job.seed))

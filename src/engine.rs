@@ -147,7 +147,53 @@ impl Report {
 
 /// The estimate of quantity `q` from merged statistics.
 pub fn quantity_estimate(q: &Quantity, moments: &Moments, confidence: f64) -> Estimate {
-    estimate(moments, q.column, q.control, q.plain, confidence)
+    if !q.combination.is_empty() {
+        let (combined, replicated) = combine(moments, &q.combination, q.replicated.as_ref());
+        return match replicated {
+            Some(layout) => {
+                crate::stats::replicates::estimate(&combined, &layout, 0, None, None, confidence)
+            }
+            None => estimate(&combined, 0, None, None, confidence),
+        };
+    }
+    match &q.replicated {
+        Some(layout) => crate::stats::replicates::estimate(
+            moments, layout, q.column, q.control, q.plain, confidence,
+        ),
+        None => estimate(moments, q.column, q.control, q.plain, confidence),
+    }
+}
+
+/// The statistics of the combination `sum w_i X_i` of columns (within each
+/// replicate's block, for a replicated layout), as one column per block: its mean
+/// and co-moments follow from those of the columns exactly.
+fn combine(
+    moments: &Moments,
+    weights: &[(usize, f64)],
+    replicated: Option<&crate::stats::Replicated>,
+) -> (Moments, Option<crate::stats::Replicated>) {
+    let (blocks, width) =
+        replicated.map_or((1, moments.dim()), |r| (r.replicates as usize, r.width));
+    let dim = moments.dim();
+    let mut out = Moments::empty(blocks);
+    out.count = moments.count;
+    for a in 0..blocks {
+        out.mean[a] = weights
+            .iter()
+            .map(|&(c, w)| w * moments.mean[a * width + c])
+            .sum();
+        for b in 0..blocks {
+            let mut m2 = 0.0;
+            for &(i, wi) in weights {
+                for &(j, wj) in weights {
+                    m2 += wi * wj * moments.comoment[(a * width + i) * dim + b * width + j];
+                }
+            }
+            out.comoment[a * blocks + b] = m2;
+        }
+    }
+    let layout = replicated.map(|r| crate::stats::Replicated { width: 1, ..*r });
+    (out, layout)
 }
 
 /// Progress of a run as chunks are merged, for progress bars.

@@ -62,6 +62,7 @@ pub mod plan;
 pub mod progress;
 pub mod qmc;
 pub mod rng;
+pub mod sampler;
 pub mod scale;
 pub mod shard;
 pub mod stats;

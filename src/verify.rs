@@ -152,10 +152,18 @@ impl Claim {
     pub fn compare(&self, report: &Report) -> Vec<Mismatch> {
         let sheet = crate::output::summary(report);
         let mut found = Vec::new();
-        for row in &self.rows {
-            let r = (0..sheet.rows.len()).find(|&r| {
-                matches!(sheet.get(r, "quantity"), Some(crate::output::Value::Text(q)) if *q == row.quantity)
-            });
+        for (i, row) in self.rows.iter().enumerate() {
+            // The k-th row of a quantity matches the k-th recomputed one: a sweep has
+            // one `price` row per point, in the same order.
+            let k = self.rows[..i]
+                .iter()
+                .filter(|r| r.quantity == row.quantity)
+                .count();
+            let r = (0..sheet.rows.len())
+                .filter(|&r| {
+                    matches!(sheet.get(r, "quantity"), Some(crate::output::Value::Text(q)) if *q == row.quantity)
+                })
+                .nth(k);
             for (c, column) in COMPARED.iter().enumerate() {
                 let recomputed = r
                     .and_then(|r| sheet.get(r, column))

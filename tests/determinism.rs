@@ -57,7 +57,7 @@ proptest! {
         use carlo::engine::{Quiet, run_on};
         use carlo::exec::{Processes, Sequential, Threads};
         use carlo::model::{Context, ModelSpec, PiParams, Registry};
-        let job = Job { samples, seed, chunk_size: chunk, confidence: 0.9, model: ModelSpec::new("pi", &PiParams {}), target: None };
+        let job = Job { samples, seed, chunk_size: chunk, confidence: 0.9, model: ModelSpec::new("pi", &PiParams {}), target: None, sampler: Default::default(), sweep: Vec::new() };
         let model = Registry::builtin().build(&job.model, &Context::new(seed)).unwrap();
         let a = run_on("p", &job, model.as_ref(), &mut Sequential, &mut Quiet).unwrap();
         let b = run_on("p", &job, model.as_ref(), &mut Threads::new(workers).unwrap(), &mut Quiet).unwrap();

@@ -222,6 +222,8 @@ fn pi_job(samples: u64, chunk_size: u64, seed: u64) -> Job {
         confidence: 0.95,
         model: ModelSpec::new("pi", &PiParams {}),
         target: None,
+        sampler: Default::default(),
+        sweep: Vec::new(),
     }
 }
 

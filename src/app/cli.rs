@@ -263,6 +263,12 @@ pub struct OverrideArgs {
     /// (95, true, "put") or bare strings (put). Repeatable; the flags above win.
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = Assignment::parse)]
     pub sets: Vec<Assignment>,
+    /// Price a grid in one run from common random numbers: --sweep
+    /// model.strike=90,100,110 (repeatable; several keys give their product). One
+    /// summary row per point and quantity, with a column per swept key
+    /// [config: the [sweep] table].
+    #[arg(long = "sweep", value_name = "KEY=V1,V2,...", value_parser = Assignment::sweep)]
+    pub sweeps: Vec<Assignment>,
 }
 
 impl OverrideArgs {
@@ -275,7 +281,7 @@ impl OverrideArgs {
             backend: self.backend,
             workers: self.workers,
             out: out.map(destination),
-            sets: self.sets.clone(),
+            sets: self.sets.iter().chain(&self.sweeps).cloned().collect(),
             chunk_timeout: self.chunk_timeout,
         }
     }

@@ -34,6 +34,26 @@ pub(super) fn check(args: &CheckArgs, registry: &Registry) -> Result<(), Error> 
             )
         }
     };
+    let mut target = target;
+    if let Some(r) = e.job.sampler.replicates() {
+        target.push_str(&format!(
+            "\n  sampler sobol: {r} scrambled replicates of {} points each",
+            e.job.samples / r
+        ));
+    }
+    if !e.job.sweep.is_empty() {
+        let keys: Vec<String> = e
+            .job
+            .sweep
+            .iter()
+            .map(|k| format!("{} ({} values)", k.key, k.values.len()))
+            .collect();
+        target.push_str(&format!(
+            "\n  sweep of {} points over {}, from common random numbers",
+            e.job.sweep_points().len(),
+            keys.join(" x ")
+        ));
+    }
     let text = format!(
         "{}: ok\n  {} model, {} samples in {} chunks of {}, seed {}, confidence {}{target}\n  \
          backend {} with {} workers, summary to {}\n  fingerprint {}\n",

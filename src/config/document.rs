@@ -54,6 +54,38 @@ impl Assignment {
     }
 }
 
+impl Assignment {
+    /// Parses `KEY=V1,V2,...`, as given to `--sweep`: the assignment of the list
+    /// `[V1, V2, ...]` to `sweep.KEY` (each value TOML, or else a bare string).
+    pub fn sweep(text: &str) -> Result<Self, String> {
+        let (key, values) = text.split_once('=').ok_or_else(|| {
+            format!("expected KEY=V1,V2,... such as model.strike=90,100,110, found '{text}'")
+        })?;
+        let key = key.trim();
+        let key = key.strip_prefix("model.").unwrap_or(key);
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!(
+                "expected a model key such as model.strike before '=', found '{key}'"
+            ));
+        }
+        let items: Vec<String> = values
+            .split(',')
+            .map(|v| {
+                let v = v.trim();
+                if DeTable::parse(&format!("v = {v}")).is_ok() {
+                    v.to_string()
+                } else {
+                    toml::Value::String(v.to_string()).to_string()
+                }
+            })
+            .collect();
+        Ok(Assignment {
+            key: format!("sweep.{key}"),
+            value: format!("[{}]", items.join(", ")),
+        })
+    }
+}
+
 impl std::fmt::Display for Assignment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}={}", self.key, self.value)
@@ -218,7 +250,11 @@ impl<'a> Source<'a> {
 
 fn set_error(set: &Assignment, message: &str) -> Error {
     Error::Flag {
-        flag: "--set".into(),
+        flag: if set.key.starts_with("sweep.") {
+            "--sweep".into()
+        } else {
+            "--set".into()
+        },
         reason: format!("{set}: {message}"),
     }
 }

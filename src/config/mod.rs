@@ -18,6 +18,7 @@ use crate::Error;
 use crate::exec::WorkerCommand;
 use crate::model::{Context, Model, ModelSpec, Registry, did_you_mean};
 use crate::plan::Plan;
+use crate::sampler::{DEFAULT_REPLICATES, MAX_REPLICATES, Sampler};
 use crate::stats::{Estimate, MAX_CONFIDENCE, MIN_CONFIDENCE};
 
 use document::Spans;
@@ -118,6 +119,45 @@ pub struct Job {
     /// before targets existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<Target>,
+    /// Where the random numbers come from. Absent from the fingerprint's input for
+    /// `mc`, so plain runs hash as they did before samplers existed.
+    #[serde(default, skip_serializing_if = "Sampler::is_mc")]
+    pub sampler: Sampler,
+    /// The swept model keys and their values, priced in one pass from common random
+    /// numbers; empty (and absent from the fingerprint's input) without a sweep.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweep: Vec<SweepKey>,
+}
+
+/// One swept `[model]` key and the values it takes. The points of a sweep are the
+/// product of its keys' values, the first key outermost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepKey {
+    /// The `[model]` key.
+    pub key: String,
+    /// Its values, as JSON (as the model's parameters are).
+    pub values: Vec<serde_json::Value>,
+}
+
+impl Job {
+    /// The points of the job's sweep, each the value of every swept key, first key
+    /// outermost; one empty point without a sweep.
+    pub fn sweep_points(&self) -> Vec<Vec<serde_json::Value>> {
+        let mut points = vec![Vec::new()];
+        for k in &self.sweep {
+            points = points
+                .into_iter()
+                .flat_map(|p| {
+                    k.values.iter().map(move |v| {
+                        let mut p = p.clone();
+                        p.push(v.clone());
+                        p
+                    })
+                })
+                .collect();
+        }
+        points
+    }
 }
 
 /// A target error: the run stops at the first check where the confidence interval
@@ -180,16 +220,33 @@ impl Job {
             }
             simulation.insert("check_every".into(), count(t.check_every));
         }
+        if let Some(r) = self.sampler.replicates() {
+            simulation.insert("sampler".into(), self.sampler.name().into());
+            simulation.insert("replicates".into(), count(r));
+        }
         let model = toml::Value::try_from(&self.model).expect("a model's parameters are TOML");
         let mut root = toml::Table::new();
         root.insert("simulation".into(), simulation.into());
         root.insert("model".into(), model);
+        if !self.sweep.is_empty() {
+            let mut sweep = toml::Table::new();
+            for k in &self.sweep {
+                let values = toml::Value::try_from(&k.values).expect("sweep values are TOML");
+                sweep.insert(k.key.clone(), values);
+            }
+            root.insert("sweep".into(), sweep.into());
+        }
         format!(
             "# The job of a carlo summary: every value that decides its bits (fingerprint {}).\n\
              # `carlo run` on this file reproduces them; `carlo verify SUMMARY` does and compares.\n\n{}",
             self.fingerprint(),
             toml::to_string(&root).expect("a job is TOML")
         )
+    }
+
+    /// What a model built for this job may use besides its parameters.
+    pub fn context(&self) -> Context {
+        Context::new(self.seed).with_sampler(self.sampler, self.chunk_size)
     }
 
     /// The chunk plan.
@@ -303,6 +360,17 @@ struct RawSimulation {
     target_abs_error: Option<f64>,
     #[serde(default, deserialize_with = "optional_count")]
     check_every: Option<u64>,
+    sampler: Option<SamplerName>,
+    #[serde(default, deserialize_with = "optional_count")]
+    replicates: Option<u64>,
+}
+
+/// The `sampler` key's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum SamplerName {
+    Mc,
+    Sobol,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -404,6 +472,7 @@ impl Experiment {
         let mut document = source.parse()?;
         let spans = document.spans();
         let model_table = document.take("model");
+        let sweep_table = document.take("sweep");
         let raw = RawConfig::deserialize(toml::de::Deserializer::from(document.into_inner()))
             .map_err(|e| source.toml_error(&e))?;
         let invalid = |key: &str, reason: String| source.key_error(&spans, key, reason);
@@ -428,16 +497,79 @@ impl Experiment {
                 format!("must be at least 2 to estimate an error, found {samples}"),
             ));
         }
-        let chunk_size = overrides
-            .chunk_size
-            .or(sim.chunk_size)
-            .unwrap_or(DEFAULT_CHUNK_SIZE);
-        if chunk_size == 0 {
+        let sampler = match (sim.sampler, sim.replicates) {
+            (None | Some(SamplerName::Mc), Some(_)) => {
+                return Err(invalid(
+                    "simulation.replicates",
+                    "counts the randomizations of sampler = \"sobol\"; this run's sampler \
+                     is mc"
+                        .to_string(),
+                ));
+            }
+            (None | Some(SamplerName::Mc), None) => Sampler::Mc,
+            (Some(SamplerName::Sobol), r) => {
+                let replicates = r.unwrap_or(DEFAULT_REPLICATES);
+                if !(2..=MAX_REPLICATES).contains(&replicates) {
+                    return Err(invalid(
+                        "simulation.replicates",
+                        format!(
+                            "must be between 2 and {MAX_REPLICATES} (the interval comes from \
+                             the spread of the replicate means, which one replicate does not \
+                             have), found {replicates}"
+                        ),
+                    ));
+                }
+                Sampler::Sobol { replicates }
+            }
+        };
+        let given_chunk_size = overrides.chunk_size.or(sim.chunk_size);
+        if given_chunk_size == Some(0) {
             return Err(invalid(
                 "simulation.chunk_size",
                 "must be at least 1".to_string(),
             ));
         }
+        let chunk_size = match (sampler, given_chunk_size) {
+            (Sampler::Mc, c) => c.unwrap_or(DEFAULT_CHUNK_SIZE),
+            (Sampler::Sobol { replicates }, c) => {
+                if !samples.is_multiple_of(replicates) {
+                    return Err(invalid(
+                        "simulation.samples",
+                        format!(
+                            "with sampler = \"sobol\" samples counts every point of every \
+                             replicate, so it must be a multiple of replicates = {replicates}; \
+                             found {samples} (try {})",
+                            replicates * (samples / replicates).max(1).next_power_of_two()
+                        ),
+                    ));
+                }
+                let points = samples / replicates;
+                match c {
+                    Some(c) if !points.is_multiple_of(c) => {
+                        let key = if overrides.chunk_size.is_some() {
+                            "--chunk-size"
+                        } else {
+                            "simulation.chunk_size"
+                        };
+                        let reason = format!(
+                            "with sampler = \"sobol\" each replicate's {points} points \
+                             (samples / replicates) must be a whole number of chunks; \
+                             {c} does not divide {points}"
+                        );
+                        return Err(if overrides.chunk_size.is_some() {
+                            Error::Flag {
+                                flag: key.into(),
+                                reason,
+                            }
+                        } else {
+                            invalid(key, reason)
+                        });
+                    }
+                    Some(c) => c,
+                    None => sobol_chunk_size(points),
+                }
+            }
+        };
         let confidence = sim.confidence.unwrap_or(DEFAULT_CONFIDENCE);
         if !(MIN_CONFIDENCE..=MAX_CONFIDENCE).contains(&confidence) {
             return Err(invalid(
@@ -461,11 +593,23 @@ impl Experiment {
                 ));
             }
         }
-        let check_every = sim.check_every.unwrap_or(DEFAULT_CHECK_EVERY);
+        let round = sampler.replicates().unwrap_or(1);
+        let check_every = sim
+            .check_every
+            .unwrap_or(round * DEFAULT_CHECK_EVERY.div_ceil(round));
         if check_every == 0 {
             return Err(invalid(
                 "simulation.check_every",
                 "must be at least 1".to_string(),
+            ));
+        }
+        if !check_every.is_multiple_of(round) {
+            return Err(invalid(
+                "simulation.check_every",
+                format!(
+                    "with sampler = \"sobol\" a target is checked after whole rounds of \
+                     replicates = {round} chunks; {check_every} is not a multiple of {round}"
+                ),
             ));
         }
         // Without a target `check_every` has nothing to check, and leaving it out of
@@ -483,16 +627,45 @@ impl Experiment {
                 "missing table [model], which names the model: [model] type = \"...\"",
             ));
         };
-        let (spec, model, worker_command, warnings) =
-            read_model(&source, model_table, registry, seed)?;
-        let job = Job {
+        let context = Context::new(seed).with_sampler(sampler, chunk_size);
+        let (spec, model, worker_command, mut warnings) =
+            read_model(&source, model_table, registry, &context, &spans)?;
+        if let Sampler::Sobol { replicates } = sampler
+            && !(samples / replicates).is_power_of_two()
+        {
+            warnings.push(format!(
+                "simulation.samples = {samples} gives each of the {replicates} replicates \
+                 {} points, not a power of two: Sobol points are evenly spread at powers of \
+                 two, and the error is larger in between",
+                samples / replicates
+            ));
+        }
+        let sweep = match sweep_table {
+            None => Vec::new(),
+            Some(table) => read_sweep(&source, &spans, table, &spec, registry)?,
+        };
+        let mut job = Job {
             samples,
             seed,
             chunk_size,
             confidence,
             model: spec,
             target,
+            sampler,
+            sweep,
         };
+        let model = if job.sweep.is_empty() {
+            model
+        } else {
+            registry.build_job(&job).map_err(|e| match e {
+                Error::Parameter { key, reason } => source.key_error(&spans, &key, reason),
+                other => other,
+            })?
+        };
+        // A sweep of one point is that point's run.
+        if job.sweep_points().len() == 1 && !job.sweep.is_empty() {
+            job.sweep.clear();
+        }
         let workers = match overrides.workers.or(raw.execution.workers).unwrap_or(0) {
             0 => available_cores(),
             n => usize::try_from(n)
@@ -614,7 +787,8 @@ fn read_model(
     source: &Source<'_>,
     table: serde_spanned::Spanned<DeValue<'_>>,
     registry: &Registry,
-    seed: u64,
+    context: &Context,
+    document_spans: &Spans,
 ) -> Result<ModelRead, Error> {
     let span = table.span();
     let mut spans = Spans::default();
@@ -668,16 +842,116 @@ fn read_model(
             };
             source.error(e.span(), &message)
         })?;
-    let model = entry
-        .build(&params, &Context::new(seed))
-        .map_err(|e| match e {
-            Error::Parameter { key, reason } => source.key_error(&spans, &key, reason),
-            other => other,
-        })?;
+    let model = entry.build(&params, context).map_err(|e| match e {
+        Error::Parameter { key, reason } if key.starts_with("simulation.") => {
+            source.key_error(document_spans, &key, reason)
+        }
+        Error::Parameter { key, reason } => source.key_error(&spans, &key, reason),
+        other => other,
+    })?;
     let worker_command = entry.worker_command(&params).transpose()?;
     let warnings = entry.warn(&params);
     let spec = ModelSpec::from_params(kind, params);
     Ok((spec, model, worker_command, warnings))
+}
+
+/// The default chunk size of a sobol run whose replicates have `points` points each:
+/// the largest divisor of `points` up to [`DEFAULT_CHUNK_SIZE`] (every chunk full),
+/// found among the first million candidates, else the largest power of two that
+/// divides `points` (up to the default).
+fn sobol_chunk_size(points: u64) -> u64 {
+    if points <= DEFAULT_CHUNK_SIZE {
+        return points.max(1);
+    }
+    let first = points.div_ceil(DEFAULT_CHUNK_SIZE);
+    (first..first.saturating_add(1_000_000))
+        .find(|k| points.is_multiple_of(*k))
+        .map_or_else(
+            || {
+                1u64 << points
+                    .trailing_zeros()
+                    .min(DEFAULT_CHUNK_SIZE.trailing_zeros())
+            },
+            |k| points / k,
+        )
+}
+
+/// Model keys that decide the columns or the path of every point, which a sweep
+/// cannot vary.
+const UNSWEPT: [&str; 4] = ["greeks", "antithetic", "control_variate", "type"];
+
+/// Reads the `[sweep]` table (keys `strike`, `model.strike` or `[sweep.model]`
+/// tables, each a non-empty list of values) and checks each key against the model.
+fn read_sweep(
+    source: &Source<'_>,
+    spans: &Spans,
+    table: serde_spanned::Spanned<DeValue<'_>>,
+    spec: &ModelSpec,
+    registry: &Registry,
+) -> Result<Vec<SweepKey>, Error> {
+    let span = table.span();
+    let table = toml::Table::deserialize(toml::de::ValueDeserializer::from(table))
+        .map_err(|_| source.error(Some(span.clone()), "[sweep] must be a table of lists"))?;
+    let mut flat = Vec::new();
+    for (key, value) in table {
+        match (key.as_str(), value) {
+            ("model", toml::Value::Table(inner)) => {
+                for (k, v) in inner {
+                    let at = format!("sweep.model.{k}");
+                    flat.push((k, at, v));
+                }
+            }
+            (k, v) => {
+                let bare = k.strip_prefix("model.").unwrap_or(k).to_string();
+                flat.push((bare, format!("sweep.{k}"), v));
+            }
+        }
+    }
+    let accepted = registry.entry(spec.kind())?.accepted_keys();
+    let mut keys: Vec<SweepKey> = Vec::new();
+    for (key, at, value) in flat {
+        let invalid = |reason: String| source.key_error(spans, &at, reason);
+        if UNSWEPT.contains(&key.as_str()) {
+            return Err(invalid(format!(
+                "model.{key} cannot be swept: every point of a sweep shares the paths and \
+                 the columns; run one config per value"
+            )));
+        }
+        if let Some(accepted) = accepted
+            && !accepted.contains(&key.as_str())
+        {
+            return Err(invalid(format!(
+                "model type {} has no key `{key}`{}",
+                spec.kind(),
+                did_you_mean(&key, accepted.iter().copied())
+            )));
+        }
+        let toml::Value::Array(values) = value else {
+            return Err(invalid(format!(
+                "must be a list of values, such as {key} = [90, 100, 110]"
+            )));
+        };
+        if values.is_empty() {
+            return Err(invalid("must list at least one value".into()));
+        }
+        if keys.iter().any(|k| k.key == key) {
+            return Err(invalid(format!("model.{key} is swept twice")));
+        }
+        let values = values
+            .into_iter()
+            .map(|v| serde_json::to_value(v).expect("TOML values are JSON"))
+            .collect();
+        keys.push(SweepKey { key, values });
+    }
+    let points: usize = keys.iter().map(|k| k.values.len()).product();
+    if points > 64 {
+        return Err(source.key_error(
+            spans,
+            "sweep",
+            format!("{points} points; a sweep prices at most 64 in one pass"),
+        ));
+    }
+    Ok(keys)
 }
 
 /// Refuses `nan` and `inf` anywhere in a `[model]` value: a job carries its

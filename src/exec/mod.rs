@@ -78,7 +78,7 @@ impl Work<'_> {
         let mut rng = cursor.stream(index);
         let moments = self
             .model
-            .try_simulate(&mut rng, self.plan.chunk(index).samples)
+            .simulate_chunk(index, &mut rng, self.plan.chunk(index).samples)
             .map_err(|message| Error::Chunk { index, message })?;
         if let Some(column) = moments.non_finite_column() {
             let name = self

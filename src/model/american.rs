@@ -68,7 +68,16 @@ pub(super) fn entry() -> Entry {
     Entry::new(
         "american",
         "American call or put by Longstaff-Schwartz (reference: CRR binomial tree)",
-        |p: &AmericanParams, c| American::new(p, c.seed),
+        |p: &AmericanParams, c| {
+            if !p.greeks.is_empty() {
+                return Err(super::greeks::refused(
+                    "american",
+                    "no sound same-pass estimator for Longstaff-Schwartz in carlo; price \
+                     bumped markets with --sweep",
+                ));
+            }
+            American::new(p, c.seed)
+        },
     )
     .keys(option_keys())
     .warnings(|p: &AmericanParams| p.option().warnings())

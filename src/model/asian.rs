@@ -39,8 +39,9 @@ pub(super) fn entry() -> Entry {
         "asian",
         "Asian call or put on the average of equally spaced fixings \
          (reference: exact for the geometric average)",
-        |p: &AsianParams, _| Asian::new(p),
+        |p: &AsianParams, c| super::paths::build(p, c),
     )
+    .paths::<AsianParams>()
     .keys(option_keys())
     .warnings(|p: &AsianParams| p.option().warnings())
     .key(

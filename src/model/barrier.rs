@@ -61,8 +61,9 @@ pub(super) fn entry() -> Entry {
         "barrier",
         "discretely monitored barrier call or put (no reference; approx_reference: \
          continuous closed form with the Broadie-Glasserman-Kou shift)",
-        |p: &BarrierParams, _| Barrier::new(p),
+        |p: &BarrierParams, c| super::paths::build(p, c),
     )
+    .paths::<BarrierParams>()
     .keys(option_keys())
     .warnings(|p: &BarrierParams| p.option().warnings())
     .key(

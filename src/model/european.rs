@@ -20,8 +20,9 @@ pub(super) fn entry() -> Entry {
     Entry::new(
         "european",
         "European call or put under GBM (reference: Black-Scholes-Merton, exact)",
-        |p: &EuropeanParams, _| European::new(p),
+        |p: &EuropeanParams, c| super::paths::build(p, c),
     )
+    .paths::<EuropeanParams>()
     .keys(option_keys())
     .warnings(|p: &EuropeanParams| p.option().warnings())
 }

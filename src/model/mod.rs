@@ -12,9 +12,11 @@ mod barrier;
 pub mod closed_form;
 mod draw;
 mod european;
+pub mod greeks;
 mod normal;
 mod option;
 mod path;
+mod paths;
 mod pi;
 pub mod python;
 mod registry;
@@ -25,15 +27,17 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::rng::Stream;
-use crate::stats::{Control, Moments};
+use crate::stats::{Control, Moments, Replicated};
 
 pub use american::{American, AmericanParams};
 pub use asian::{Asian, AsianParams, Average};
 pub use barrier::{Barrier, BarrierKind, BarrierParams};
 pub use draw::NORMAL_METHOD;
 pub use european::{European, EuropeanParams};
+pub use greeks::Greek;
 pub use normal::normal;
 pub use option::{Market, OptionParams, OptionType};
+pub use paths::Paths;
 pub use pi::{Pi, PiParams};
 pub use registry::{Context, Entry, Key, ModelSpec, Params, Registry, did_you_mean};
 
@@ -76,6 +80,55 @@ pub trait Model: Send + Sync + fmt::Debug {
     fn normal_method(&self) -> Option<&'static str> {
         None
     }
+
+    /// Like [`try_simulate`](Model::try_simulate), for chunk `index` of the run, whose
+    /// stream `rng` is. A model whose samples depend on where the chunk sits, such as
+    /// one reading a range of quasi-Monte Carlo points (see [`crate::sampler`]),
+    /// overrides it; it must still be a pure function of `index`, the stream and
+    /// `samples`. The engine always calls this; the default ignores `index`.
+    fn simulate_chunk(
+        &self,
+        index: u64,
+        rng: &mut Stream,
+        samples: u64,
+    ) -> Result<Moments, String> {
+        let _ = index;
+        self.try_simulate(rng, samples)
+    }
+}
+
+/// A boxed model is a model, so that a registry entry may choose among several
+/// implementations of one model type (the fast loop, or the path-by-path estimator
+/// that Greeks and quasi-Monte Carlo need).
+impl Model for Box<dyn Model> {
+    fn dim(&self) -> usize {
+        self.as_ref().dim()
+    }
+
+    fn quantities(&self) -> &[Quantity] {
+        self.as_ref().quantities()
+    }
+
+    fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments {
+        self.as_ref().simulate(rng, samples)
+    }
+
+    fn try_simulate(&self, rng: &mut Stream, samples: u64) -> Result<Moments, String> {
+        self.as_ref().try_simulate(rng, samples)
+    }
+
+    fn simulate_chunk(
+        &self,
+        index: u64,
+        rng: &mut Stream,
+        samples: u64,
+    ) -> Result<Moments, String> {
+        self.as_ref().simulate_chunk(index, rng, samples)
+    }
+
+    fn normal_method(&self) -> Option<&'static str> {
+        self.as_ref().normal_method()
+    }
 }
 
 /// A quantity a model estimates: one row of the summary.
@@ -97,6 +150,17 @@ pub struct Quantity {
     /// column holds variance-reduced ones (the first path of each antithetic pair):
     /// the `variance_reduction` column compares with its variance.
     pub plain: Option<usize>,
+    /// Set when the statistics hold one block of columns per randomized quasi-Monte
+    /// Carlo replicate: the estimate is then Student's t on the replicate means, and
+    /// `column`, `control` and `plain` count within a block.
+    pub replicated: Option<Replicated>,
+    /// The values of the swept keys at the quantity's sweep point (the midpoint, for
+    /// a finite difference between two points), for runs with a sweep.
+    pub point: Option<Vec<serde_json::Value>>,
+    /// When not empty, the quantity is not a column but this combination of columns
+    /// (`(column, weight)`), such as a finite difference between sweep points: its
+    /// standard error comes from the co-moments of the paired samples.
+    pub combination: Vec<(usize, f64)>,
 }
 
 impl Quantity {
@@ -109,6 +173,9 @@ impl Quantity {
             reference: None,
             approx_reference: None,
             plain: None,
+            replicated: None,
+            point: None,
+            combination: Vec::new(),
         }
     }
 

@@ -88,6 +88,10 @@ macro_rules! option_params {
             /// Correct the estimate with the model's control variate (default false).
             #[serde(default)]
             pub control_variate: bool,
+            /// Greeks to estimate in the same pass (default none). Left out of the
+            /// job when empty, so runs without Greeks keep their fingerprints.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            pub greeks: Vec<$crate::model::Greek>,
             $($(#[$field_meta])* pub $field: $ty,)*
         }
 
@@ -134,6 +138,11 @@ pub(super) fn option_keys() -> Vec<Key> {
             "control_variate",
             "bool, default false",
             "correct with the model's control variate",
+        ),
+        (
+            "greeks",
+            "list of \"delta\" \"gamma\" \"vega\" \"rho\" \"theta\", default []",
+            "sensitivities estimated in the same pass, each a row (docs/quants.md)",
         ),
     ]
     .into_iter()

@@ -21,6 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::Model;
 use crate::Error;
 use crate::exec::WorkerCommand;
+use crate::sampler::Sampler;
 
 /// The parameters of a model as JSON: one entry per `[model]` key, defaults filled in,
 /// in the parameter type's declaration order.
@@ -109,12 +110,32 @@ pub struct Context {
     /// family ([`crate::rng::Family::Auxiliary`]), such as the calibration of an
     /// exercise rule.
     pub seed: u64,
+    /// Where the run's random numbers come from. A model that cannot run on a
+    /// sampler other than [`Sampler::Mc`] is refused before it is built (see
+    /// [`Entry::quasi_monte_carlo`]).
+    pub sampler: Sampler,
+    /// Samples per chunk: a quasi-Monte Carlo model maps a chunk's index to its range
+    /// of point indices with it (see [`crate::sampler`]).
+    pub chunk_size: u64,
 }
 
 impl Context {
-    /// The context of a run with `seed`.
+    /// The context of a plain Monte Carlo run with `seed`.
     pub fn new(seed: u64) -> Self {
-        Context { seed }
+        Context {
+            seed,
+            sampler: Sampler::Mc,
+            chunk_size: crate::config::DEFAULT_CHUNK_SIZE,
+        }
+    }
+
+    /// The same context with `sampler` and `chunk_size`.
+    pub fn with_sampler(self, sampler: Sampler, chunk_size: u64) -> Self {
+        Context {
+            sampler,
+            chunk_size,
+            ..self
+        }
     }
 }
 
@@ -141,6 +162,11 @@ type BuildFn = dyn Fn(&Params, &Context) -> Result<Box<dyn Model>, Error> + Send
 /// Warnings about parameters that are valid but probably not meant.
 type WarnFn = dyn Fn(&Params) -> Vec<String> + Send + Sync;
 
+/// Builds the model of every point of a sweep, priced from common random numbers.
+type SweepFn = dyn Fn(&[Params], &[Vec<serde_json::Value>], &str, &Context) -> Result<Box<dyn Model>, Error>
+    + Send
+    + Sync;
+
 /// How to start the worker processes of a model that runs only in them.
 type WorkersFn = dyn Fn(&Params) -> Result<WorkerCommand, Error> + Send + Sync;
 
@@ -155,6 +181,8 @@ pub struct Entry {
     build: Arc<BuildFn>,
     workers: Option<Arc<WorkersFn>>,
     warn: Option<Arc<WarnFn>>,
+    qmc: bool,
+    sweep: Option<Arc<SweepFn>>,
 }
 
 impl fmt::Debug for Entry {
@@ -215,6 +243,8 @@ impl Entry {
             build: Arc::new(build),
             workers: None,
             warn: None,
+            qmc: false,
+            sweep: None,
         }
     }
 
@@ -257,6 +287,43 @@ impl Entry {
     /// them ([`in_workers`](Self::in_workers)).
     pub fn worker_command(&self, params: &Params) -> Option<Result<WorkerCommand, Error>> {
         self.workers.as_ref().map(|f| f(params))
+    }
+
+    /// The same entry for a model whose constructor honours [`Context::sampler`]:
+    /// it can run on scrambled Sobol points. Without it, a run with `sampler =
+    /// "sobol"` is refused, naming the key, instead of silently drawing pseudo-random
+    /// numbers.
+    pub fn quasi_monte_carlo(mut self) -> Self {
+        self.qmc = true;
+        self
+    }
+
+    /// The same entry for an option model of carlo's path-by-path estimator
+    /// ([`super::paths`]): it runs on scrambled Sobol points, and sweeps of its keys
+    /// price every point from common random numbers.
+    pub(super) fn paths<P>(mut self) -> Self
+    where
+        P: super::paths::PathParams + DeserializeOwned + 'static,
+    {
+        self.qmc = true;
+        self.sweep = Some(Arc::new(
+            |points: &[Params], values: &[Vec<serde_json::Value>], key: &str, context: &Context| {
+                let params = points
+                    .iter()
+                    .map(|p| {
+                        serde_json::from_value::<P>(serde_json::Value::Object(p.clone()))
+                            .map_err(|e| Error::parameter("sweep", e.to_string()))
+                    })
+                    .collect::<Result<Vec<P>, Error>>()?;
+                super::paths::build_sweep(&params, values, key, context)
+            },
+        ));
+        self
+    }
+
+    /// Whether the model can run on scrambled Sobol points.
+    pub fn supports_quasi_monte_carlo(&self) -> bool {
+        self.qmc
     }
 
     /// The same entry with one more documented key.
@@ -303,6 +370,15 @@ impl Entry {
 
     /// Builds the model with `params`.
     pub fn build(&self, params: &Params, context: &Context) -> Result<Box<dyn Model>, Error> {
+        if !context.sampler.is_mc() && !self.qmc {
+            return Err(Error::parameter(
+                "simulation.sampler",
+                format!(
+                    "model type {} has no quasi-Monte Carlo path; use sampler = \"mc\"",
+                    self.kind
+                ),
+            ));
+        }
         (self.build)(params, context)
     }
 }
@@ -372,6 +448,60 @@ impl Registry {
                 ),
             )
         })
+    }
+
+    /// Builds the model of `job`: that of its model spec in its context, or, for a
+    /// job with a sweep, the model that prices every point of the sweep in one pass.
+    /// Errors name the offending key (`model.KEY`, or `sweep.KEY` with the point).
+    pub fn build_job(&self, job: &crate::config::Job) -> Result<Box<dyn Model>, Error> {
+        if job.sweep.is_empty() {
+            return self.build(&job.model, &job.context());
+        }
+        let entry = self.entry(job.model.kind())?;
+        let Some(sweep) = &entry.sweep else {
+            return Err(Error::parameter(
+                "sweep",
+                format!(
+                    "model type {} cannot be swept in one pass (sweeps run european, asian \
+                     and barrier); run one config per point with the same seed",
+                    entry.kind
+                ),
+            ));
+        };
+        let points = job.sweep_points();
+        let mut params = Vec::with_capacity(points.len());
+        for point in &points {
+            let mut p = job.model.params().clone();
+            for (k, v) in job.sweep.iter().zip(point) {
+                p.insert(k.key.clone(), v.clone());
+            }
+            // Each point is validated as its own run would be.
+            entry.build(&p, &job.context()).map_err(|e| match e {
+                Error::Parameter { key, reason } => {
+                    let at: Vec<String> = job
+                        .sweep
+                        .iter()
+                        .zip(point)
+                        .map(|(k, v)| format!("{} = {v}", k.key))
+                        .collect();
+                    let key = match key.strip_prefix("model.") {
+                        Some(k) if job.sweep.iter().any(|s| s.key == k) => format!("sweep.{k}"),
+                        _ => key,
+                    };
+                    Error::parameter(
+                        &key,
+                        format!("at the sweep point {}: {reason}", at.join(", ")),
+                    )
+                }
+                other => other,
+            })?;
+            params.push(p);
+        }
+        let single = match job.sweep.as_slice() {
+            [k] if k.values.iter().all(serde_json::Value::is_number) => k.key.as_str(),
+            _ => "",
+        };
+        sweep(&params, &points, single, &job.context())
     }
 
     /// Builds the model `spec` describes, checking its parameters. Errors name the

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use crate::Error;
 use crate::config::Destination;
 use crate::engine::Report;
+use crate::qmc::RQMC_DERIVATION;
 use crate::rng::DERIVATION;
+use crate::sampler::Sampler;
 
 pub use files::{check_outputs, check_writable, same_file, write_file};
 pub(crate) use render::cell;
@@ -68,6 +70,17 @@ pub const EXTRA_COLUMNS: [&str; 7] = [
     "normal",
 ];
 
+/// Columns that follow [`EXTRA_COLUMNS`] in the summary of a run with `sampler =
+/// "sobol"` (absent from plain Monte Carlo summaries, which keep their shape):
+/// `sampler` (`sobol`) and `replicates` (the number of independent randomizations
+/// whose means the interval is made of). The `rng` column of such a run names the
+/// quasi-Monte Carlo derivation, [`RQMC_DERIVATION`].
+pub const SAMPLER_COLUMNS: [&str; 2] = ["sampler", "replicates"];
+
+// Then, in the summary of a run with a sweep, one column per swept `[model]` key,
+// named for the key (`strike`), holding the value at the row's point (the midpoint
+// for a `dprice_dKEY` finite difference).
+
 /// One cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -111,11 +124,17 @@ pub fn summary(report: &Report) -> Sheet {
     } else {
         f64::NAN
     };
+    // A sobol run's numbers come from its scrambled points (whose scrambles are drawn
+    // from the streams of `DERIVATION`, as the recipe says).
+    let rng = match report.job.sampler {
+        Sampler::Mc => DERIVATION,
+        Sampler::Sobol { .. } => RQMC_DERIVATION,
+    };
     let rows = report
         .estimates
         .iter()
         .map(|(q, e)| {
-            vec![
+            let mut row = vec![
                 Value::Text(report.name.clone()),
                 Value::Text(report.job.model.kind().to_string()),
                 Value::Text(q.name.to_string()),
@@ -134,7 +153,7 @@ pub fn summary(report: &Report) -> Sheet {
                 Value::Int(report.job.chunk_size),
                 Value::Float(report.wall_seconds),
                 Value::Float(rate),
-                Value::Text(DERIVATION.to_string()),
+                Value::Text(rng.to_string()),
                 Value::Text(env!("CARGO_PKG_VERSION").to_string()),
                 Value::Float(e.variance_ratio),
                 q.reference
@@ -147,17 +166,53 @@ pub fn summary(report: &Report) -> Sheet {
                 report
                     .normal
                     .map_or(Value::Empty, |name| Value::Text(name.into())),
-            ]
+            ];
+            if let Some(r) = report.job.sampler.replicates() {
+                row.push(Value::Text(report.job.sampler.name().into()));
+                row.push(Value::Int(r));
+            }
+            for k in 0..report.job.sweep.len() {
+                row.push(match q.point.as_ref().and_then(|p| p.get(k)) {
+                    Some(serde_json::Value::Number(n)) => n
+                        .as_u64()
+                        .map_or_else(|| Value::Float(n.as_f64().unwrap_or(f64::NAN)), Value::Int),
+                    Some(serde_json::Value::String(t)) => Value::Text(t.clone()),
+                    Some(other) => Value::Text(other.to_string()),
+                    None => Value::Empty,
+                });
+            }
+            row
         })
         .collect();
-    Sheet {
-        columns: SUMMARY_COLUMNS
-            .iter()
-            .chain(&EXTRA_COLUMNS)
-            .copied()
-            .collect(),
-        rows,
+    let mut columns: Vec<&'static str> = SUMMARY_COLUMNS
+        .iter()
+        .chain(&EXTRA_COLUMNS)
+        .copied()
+        .collect();
+    if report.job.sampler.replicates().is_some() {
+        columns.extend(SAMPLER_COLUMNS);
     }
+    // One column per swept key, named for it (`strike`), last.
+    columns.extend(report.job.sweep.iter().map(|k| column_name(&k.key)));
+    Sheet { columns, rows }
+}
+
+/// `key` as a column name that lives as long as the program: each distinct swept key
+/// is stored once (a sheet's columns are `&'static str`, and model keys are few).
+fn column_name(key: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(&name) = names.get(key) {
+        return name;
+    }
+    let name: &'static str = Box::leak(key.to_string().into_boxed_str());
+    names.insert(name);
+    name
 }
 
 /// A report's summary as bytes in `format`. The JSON form also carries the whole job

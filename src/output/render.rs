@@ -88,16 +88,28 @@ const TABLE_COLUMNS: [&str; 6] = [
 ];
 
 fn table(sheet: &Sheet) -> String {
-    let mut grid: Vec<Vec<String>> = vec![TABLE_COLUMNS.iter().map(|c| c.to_string()).collect()];
+    // The swept keys of a sweep, after the fixed columns.
+    let known = |c: &&str| {
+        super::SUMMARY_COLUMNS.contains(c)
+            || super::EXTRA_COLUMNS.contains(c)
+            || super::SAMPLER_COLUMNS.contains(c)
+    };
+    let columns: Vec<&str> = TABLE_COLUMNS
+        .iter()
+        .copied()
+        .chain(sheet.columns.iter().copied().filter(|c| !known(c)))
+        .collect();
+    let mut grid: Vec<Vec<String>> = vec![columns.iter().map(|c| c.to_string()).collect()];
     for r in 0..sheet.rows.len() {
         let se = match sheet.get(r, "std_error") {
             Some(Value::Float(se)) => *se,
             _ => f64::NAN,
         };
         grid.push(
-            TABLE_COLUMNS
+            columns
                 .iter()
                 .map(|c| match sheet.get(r, c) {
+                    Some(v) if !TABLE_COLUMNS.contains(c) => cell(v),
                     Some(Value::Float(f)) if *c == "std_error" => significant(*f, 2),
                     Some(Value::Float(f)) => to_precision_of(*f, se),
                     Some(v) => cell(v),
@@ -106,7 +118,7 @@ fn table(sheet: &Sheet) -> String {
                 .collect(),
         );
     }
-    let widths: Vec<usize> = (0..TABLE_COLUMNS.len())
+    let widths: Vec<usize> = (0..columns.len())
         .map(|c| grid.iter().map(|row| row[c].len()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use super::partial::{Header, Parked, Reader};
 use crate::Error;
 use crate::engine::Report;
-use crate::model::{Context, Registry};
+use crate::model::Registry;
 use crate::rng::DERIVATION;
 use crate::stats::Moments;
 
@@ -138,7 +138,7 @@ impl Partials {
         let job = &first.job;
         // One model for every partial: they hold one job, checked above.
         let model = registry
-            .build(&job.model, &Context::new(job.seed))
+            .build_job(job)
             .map_err(|e| bad(path(0), "job", e.to_string()))?;
         let chunks = job.plan().chunks();
         let order = self.order();
@@ -411,6 +411,8 @@ mod tests {
             confidence: 0.95,
             model: ModelSpec::new("pi", &PiParams {}),
             target: None,
+            sampler: Default::default(),
+            sweep: Vec::new(),
         }
     }
 

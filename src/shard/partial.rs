@@ -581,6 +581,8 @@ fn placeholder_header() -> Header {
             confidence: 0.95,
             model: crate::model::ModelSpec::from_params("", Default::default()),
             target: None,
+            sampler: Default::default(),
+            sweep: Vec::new(),
         },
     }
 }
@@ -598,6 +600,8 @@ mod tests {
             confidence: 0.95,
             model: ModelSpec::new("pi", &PiParams {}),
             target: None,
+            sampler: Default::default(),
+            sweep: Vec::new(),
         }
     }
 

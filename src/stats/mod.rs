@@ -9,9 +9,11 @@ mod accumulator;
 mod estimate;
 mod merge;
 mod moments;
+pub mod replicates;
 
 pub(crate) use accumulator::BlockAccumulator;
 pub use accumulator::{Accumulator, BLOCK};
 pub use estimate::{Control, Estimate, MAX_CONFIDENCE, MIN_CONFIDENCE, estimate};
 pub use merge::InOrder;
 pub use moments::Moments;
+pub use replicates::Replicated;

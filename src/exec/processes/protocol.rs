@@ -173,6 +173,8 @@ mod tests {
             confidence: 0.95,
             model: ModelSpec::new("pi", &PiParams {}),
             target: None,
+            sampler: Default::default(),
+            sweep: Vec::new(),
         }
     }
 

@@ -7,7 +7,7 @@ use super::protocol::{self, Reply, Request};
 use crate::Error;
 use crate::config::Job;
 use crate::exec::Work;
-use crate::model::{Context, Model, Registry};
+use crate::model::{Model, Registry};
 use crate::rng::Cursor;
 
 /// The job a worker was greeted with, ready to run chunks.
@@ -100,9 +100,7 @@ fn answer(
     match protocol::decode::<Request>(line)? {
         Request::Hello { v, job } => {
             let job = Request::job(v, job)?;
-            let model = registry
-                .build(&job.model, &Context::new(job.seed))
-                .map_err(|e| e.to_string())?;
+            let model = registry.build_job(&job).map_err(|e| e.to_string())?;
             let cursor = Work {
                 job: &job,
                 model: model.as_ref(),
@@ -163,6 +161,8 @@ mod tests {
             confidence: 0.95,
             model: ModelSpec::new("pi", &PiParams {}),
             target: None,
+            sampler: Default::default(),
+            sweep: Vec::new(),
         }
     }
 
@@ -191,9 +191,7 @@ mod tests {
             }
         );
         let job = job();
-        let model = registry()
-            .build(&job.model, &Context::new(job.seed))
-            .unwrap();
+        let model = registry().build_job(&job).unwrap();
         let work = Work {
             job: &job,
             model: model.as_ref(),
