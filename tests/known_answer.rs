@@ -61,7 +61,10 @@ const PINNED_STD_ERROR: &str = "0.003665843605034364";
 /// `exp` and `ln` are carlo's own instead of libm's, so the bits are the same on every
 /// CPU and SIMD level. Each new estimate is within 1.3 standard errors of the old one,
 /// and within 1 of the reference where there is one. pi draws no normals and kept its
-/// bits.
+/// bits. Within 0.2.0, the closed forms (control means and references) moved from
+/// libm's `exp`/`ln` and statrs' `erfc` to carlo's own `exp`, `ln` and `normal_cdf`;
+/// no pinned value moved: at these markets statrs 0.19's `erfc` (off by up to 1e-10
+/// elsewhere) was exact to rounding and the control means kept their bits.
 const PINNED_CONFIGS: [(&str, &str, &str, &str); 7] = [
     (
         "american",

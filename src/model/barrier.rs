@@ -149,9 +149,9 @@ impl Barrier {
         let shift = BGK_BETA * market.volatility * (market.maturity / steps as f64).sqrt();
         let shifted = barrier
             * if kind.is_up() {
-                shift.exp()
+                math::exp(shift)
             } else {
-                (-shift).exp()
+                math::exp(-shift)
             };
         let layout = Layout::new(reduction);
         let mut price = layout.price(black_scholes(&market));

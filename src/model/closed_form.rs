@@ -1,17 +1,24 @@
 //! Closed-form prices: the exact references of the option models and the known
 //! means of their control variates.
-
-use statrs::function::erf::erfc;
+//!
+//! A control variate's mean decides an estimate's bits, so everything here runs on
+//! carlo's own [`math`] (`exp`, `ln`, `normal_cdf`), never the platform's libm: the
+//! same bits on every platform.
 
 use crate::math;
 
 use super::barrier::BarrierKind;
 use super::option::{Market, OptionType};
 
-/// The standard normal distribution function, from statrs' `erfc` (accurate to a
-/// few ulps, also deep in the tails where `1 - erf` would cancel).
+/// The standard normal distribution function: [`math::normal_cdf`] (relative error
+/// below 1e-15, also deep in the tails where `1 - erf` would cancel).
 pub fn norm_cdf(x: f64) -> f64 {
-    0.5 * erfc(-x / std::f64::consts::SQRT_2)
+    math::normal_cdf(x)
+}
+
+/// `x^y` for `x > 0`, as `exp(y ln x)` on carlo's own functions.
+fn pow(x: f64, y: f64) -> f64 {
+    math::exp(y * math::ln(x))
 }
 
 /// Price of an option paying `max(phi (G - K), 0)` at expiry, discounted by
@@ -27,16 +34,16 @@ fn lognormal_option(
 ) -> f64 {
     let phi = option.sign();
     let sd = variance.sqrt();
-    let d1 = (mean - strike.ln() + variance) / sd;
+    let d1 = (mean - math::ln(strike) + variance) / sd;
     let d2 = d1 - sd;
-    let forward = (mean + 0.5 * variance).exp();
+    let forward = math::exp(mean + 0.5 * variance);
     discount * phi * (forward * norm_cdf(phi * d1) - strike * norm_cdf(phi * d2))
 }
 
 /// Black-Scholes-Merton price of the European option with dividend yield.
 pub fn black_scholes(m: &Market) -> f64 {
     let v = m.volatility * m.volatility * m.maturity;
-    let mean = m.spot.ln() + (m.rate - m.dividend) * m.maturity - 0.5 * v;
+    let mean = math::ln(m.spot) + (m.rate - m.dividend) * m.maturity - 0.5 * v;
     lognormal_option(m.option, mean, v, m.strike, m.discount())
 }
 
@@ -60,7 +67,7 @@ fn geometric_average_law(m: &Market, fixings: u64) -> (f64, f64) {
 /// `t_i = i T / n`, `i = 1..n`.
 pub fn geometric_asian(m: &Market, fixings: u64) -> f64 {
     let (drift, variance) = geometric_average_law(m, fixings);
-    let mean = m.spot.ln() + drift;
+    let mean = math::ln(m.spot) + drift;
     lognormal_option(m.option, mean, variance, m.strike, m.discount())
 }
 
@@ -78,7 +85,7 @@ pub fn geometric_asian_mean(m: &Market, fixings: u64) -> f64 {
 pub fn arithmetic_asian_mean(m: &Market, fixings: u64) -> f64 {
     let dt = m.maturity / fixings as f64;
     let sum: f64 = (1..=fixings)
-        .map(|i| ((m.rate - m.dividend) * dt * i as f64).exp())
+        .map(|i| math::exp((m.rate - m.dividend) * dt * i as f64))
         .sum();
     m.spot * sum / fixings as f64
 }
@@ -105,15 +112,15 @@ fn barrier_in(m: &Market, h: f64, up: bool, rebate: f64) -> f64 {
     let eta = if up { -1.0 } else { 1.0 };
     let sst = m.volatility * t.sqrt();
     let mu = (m.rate - m.dividend) / (m.volatility * m.volatility) - 0.5;
-    let x1 = (s / k).ln() / sst + (1.0 + mu) * sst;
-    let x2 = (s / h).ln() / sst + (1.0 + mu) * sst;
-    let y1 = (h * h / (s * k)).ln() / sst + (1.0 + mu) * sst;
-    let y2 = (h / s).ln() / sst + (1.0 + mu) * sst;
-    let forward = s * (-m.dividend * t).exp();
+    let x1 = math::ln(s / k) / sst + (1.0 + mu) * sst;
+    let x2 = math::ln(s / h) / sst + (1.0 + mu) * sst;
+    let y1 = math::ln(h * h / (s * k)) / sst + (1.0 + mu) * sst;
+    let y2 = math::ln(h / s) / sst + (1.0 + mu) * sst;
+    let forward = s * math::exp(-m.dividend * t);
     let strike = k * m.discount();
     let ratio = h / s;
-    let hit_spot = ratio.powf(2.0 * (mu + 1.0));
-    let hit_strike = ratio.powf(2.0 * mu);
+    let hit_spot = pow(ratio, 2.0 * (mu + 1.0));
+    let hit_strike = pow(ratio, 2.0 * mu);
     let n = norm_cdf;
     let a = phi * forward * n(phi * x1) - phi * strike * n(phi * x1 - phi * sst);
     let b = phi * forward * n(phi * x2) - phi * strike * n(phi * x2 - phi * sst);

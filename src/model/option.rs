@@ -252,9 +252,10 @@ impl OptionParams {
 }
 
 impl Market {
-    /// The discount factor to expiry, `exp(-rate * maturity)`.
+    /// The discount factor to expiry, `exp(-rate * maturity)`, with carlo's own `exp`
+    /// (it enters the closed forms that are control means).
     pub fn discount(&self) -> f64 {
-        (-self.rate * self.maturity).exp()
+        crate::math::exp(-self.rate * self.maturity)
     }
 
     /// The payoff `max(phi (s - K), 0)` of the vanilla option on spot `s`.
