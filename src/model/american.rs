@@ -73,7 +73,8 @@ pub(super) fn entry() -> Entry {
                 return Err(super::greeks::refused(
                     "american",
                     "no sound same-pass estimator for Longstaff-Schwartz in carlo; price \
-                     bumped markets with --sweep",
+                     bumped markets as runs of their own with the same seed \
+                     (--set model.spot=...)",
                 ));
             }
             American::new(p, c.seed)
