@@ -88,6 +88,58 @@ fn every_shard_count_merges_to_the_sequential_bits() {
     }
 }
 
+/// More partials than a command line holds go through `--parts-from`: a file, or
+/// standard input, beside partials named on the command line.
+#[test]
+fn partials_listed_in_a_file_or_on_stdin_merge_like_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = pi_config(dir.path(), 5, 1_000_003);
+    let reference = common::result_columns(&common::run_csv(&config, &["--backend", "sequential"]));
+    let parts: Vec<PathBuf> = (1..=3)
+        .map(|i| run_shard(&config, &format!("{i}/3"), &[]))
+        .collect();
+    let list = dir.path().join("parts.txt");
+    let lines: Vec<String> = parts[1..].iter().map(|p| p.display().to_string()).collect();
+    std::fs::write(&list, format!("# shards 2 and 3\n\n{}\n", lines.join("\n"))).unwrap();
+    let csv_args = ["--out", "-", "--format", "csv", "--quiet"];
+    let from_file = cargo_bin_cmd!("carlo")
+        .arg("merge")
+        .arg(&parts[0])
+        .arg("--parts-from")
+        .arg(&list)
+        .args(csv_args)
+        .output()
+        .unwrap();
+    assert!(from_file.status.success(), "{from_file:?}");
+    let csv = String::from_utf8(from_file.stdout).unwrap();
+    assert_eq!(common::result_columns(&csv), reference);
+    let all: Vec<String> = parts.iter().map(|p| p.display().to_string()).collect();
+    let from_stdin = cargo_bin_cmd!("carlo")
+        .args(["merge", "--parts-from", "-"])
+        .args(csv_args)
+        .write_stdin(all.join("\n"))
+        .output()
+        .unwrap();
+    assert!(from_stdin.status.success(), "{from_stdin:?}");
+    let csv = String::from_utf8(from_stdin.stdout).unwrap();
+    assert_eq!(common::result_columns(&csv), reference);
+    // A list that cannot be read, or lists nothing: exit 2 naming the flag.
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "# nothing\n").unwrap();
+    for list in [dir.path().join("missing.txt"), empty] {
+        let out = cargo_bin_cmd!("carlo")
+            .args(["merge", "--parts-from"])
+            .arg(&list)
+            .args(csv_args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.starts_with("error: --parts-from: "), "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
 #[test]
 fn more_shards_than_chunks_still_merge() {
     let dir = tempfile::tempdir().unwrap();

@@ -160,8 +160,13 @@ pub fn parse_seconds(text: &str) -> Result<Duration, String> {
 #[derive(Debug, Args)]
 pub struct MergeArgs {
     /// The partials written by `carlo run --shard I/N`, one per shard, in any order.
-    #[arg(value_name = "PART", required = true)]
+    #[arg(value_name = "PART", required_unless_present = "parts_from")]
     pub parts: Vec<PathBuf>,
+    /// Also merge the partials listed in this file, one path a line (blank lines and
+    /// lines starting with # skipped; - reads standard input): for more partials than
+    /// a command line holds (`find parts -name '*.json' | carlo merge --parts-from -`).
+    #[arg(long, value_name = "FILE|-")]
+    pub parts_from: Option<PathBuf>,
     /// Where the summary goes: a file, or - for standard output.
     /// [default: the run's summary path, recorded in the partials]
     #[arg(long, short, value_name = "PATH|-")]

@@ -6,7 +6,7 @@ use crate::model::Registry;
 use crate::output::{self, Format};
 use crate::shard;
 use crate::{Error, scale};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// `carlo check`: validates a config and says what it would run.
 pub(super) fn check(args: &CheckArgs, registry: &Registry) -> Result<(), Error> {
@@ -91,9 +91,40 @@ pub(super) fn models(registry: &Registry) -> Result<(), Error> {
 }
 
 /// `carlo merge`: shard partials into the summary of one run.
+/// The partials to merge: those named on the command line, then those listed in the
+/// `--parts-from` file.
+fn merge_parts(args: &MergeArgs) -> Result<Vec<PathBuf>, Error> {
+    let mut parts = args.parts.clone();
+    let Some(list) = &args.parts_from else {
+        return Ok(parts);
+    };
+    let flag = |reason: String| Error::Flag {
+        flag: "--parts-from".into(),
+        reason,
+    };
+    let text = if list.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| flag(format!("cannot read standard input: {e}")))?
+    } else {
+        std::fs::read_to_string(list)
+            .map_err(|e| flag(format!("cannot read {}: {e}", list.display())))?
+    };
+    let listed: Vec<PathBuf> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(PathBuf::from)
+        .collect();
+    if listed.is_empty() {
+        return Err(flag(format!("{} lists no partial", list.display())));
+    }
+    parts.extend(listed);
+    Ok(parts)
+}
+
 pub(super) fn merge(args: &MergeArgs, registry: &Registry) -> Result<(), Error> {
-    let inputs: Vec<(&str, &Path)> = args
-        .parts
+    let parts = merge_parts(args)?;
+    let inputs: Vec<(&str, &Path)> = parts
         .iter()
         .map(|p| ("a partial being merged", p.as_path()))
         .collect();
@@ -108,10 +139,10 @@ pub(super) fn merge(args: &MergeArgs, registry: &Registry) -> Result<(), Error> 
     let (out, partials) = match args.out.as_deref() {
         Some(out) => {
             let out = settled(super::cli::destination(out))?;
-            (out, shard::Partials::open(&args.parts)?)
+            (out, shard::Partials::open(&parts)?)
         }
         None => {
-            let partials = shard::Partials::open(&args.parts)?;
+            let partials = shard::Partials::open(&parts)?;
             let path =
                 shard::default_summary(partials.headers()).map_err(|reason| Error::Flag {
                     flag: "--out".into(),
