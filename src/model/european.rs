@@ -221,6 +221,8 @@ impl GreeksChunk<'_> {
         let step = Step::new(&m, m.maturity);
         let antithetic = model.layout.antithetic();
         let control = model.layout.dim() > 1 + usize::from(antithetic);
+        // Greeks not asked for are not stored (nor, once inlined, computed).
+        let want: [bool; 5] = std::array::from_fn(|j| model.greeks.contains(&Greek::ALL[j]));
         let mut normals = Normals::new(self.rng);
         let mut z = [0.0f64; SAMPLES + 40];
         let mut price = [0.0f64; SAMPLES + 24];
@@ -258,14 +260,18 @@ impl GreeksChunk<'_> {
                         half.mul(c.add(cm)).store(ctrl.as_mut_ptr().add(k));
                         p.store(plain.as_mut_ptr().add(k));
                         for j in 0..5 {
-                            half.mul(g[j].add(gm[j]))
-                                .store(greek[j].as_mut_ptr().add(k));
+                            if want[j] {
+                                half.mul(g[j].add(gm[j]))
+                                    .store(greek[j].as_mut_ptr().add(k));
+                            }
                         }
                     } else {
                         p.store(price.as_mut_ptr().add(k));
                         c.store(ctrl.as_mut_ptr().add(k));
                         for j in 0..5 {
-                            g[j].store(greek[j].as_mut_ptr().add(k));
+                            if want[j] {
+                                g[j].store(greek[j].as_mut_ptr().add(k));
+                            }
                         }
                     }
                     k += V::LANES;
