@@ -276,3 +276,65 @@ fn a_greek_a_model_cannot_give_is_an_error_naming_the_key() {
         assert!(!out.exists());
     }
 }
+
+/// The European option's Greeks come from the price's own vector loop: the price row
+/// of a Greeks run is the price-only run's, field for field, whatever the Greeks
+/// asked for, the variance reduction, a short last block or a chunk split; and the
+/// summary names the price's normal method (Sobol runs keep the path-by-path
+/// estimator and its inversion).
+#[test]
+fn european_greeks_leave_the_price_row_as_the_price_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let fields = [
+        "quantity",
+        "estimate",
+        "std_error",
+        "ci_low",
+        "ci_high",
+        "samples",
+        "reference",
+        "variance_reduction",
+        "normal",
+    ];
+    let row = |csv: &str| -> Vec<String> { fields.iter().map(|f| common::field(csv, f)).collect() };
+    let mut i = 0;
+    for option in ["call", "put"] {
+        for extra in [
+            "",
+            "antithetic = true",
+            "control_variate = true",
+            "antithetic = true\ncontrol_variate = true",
+        ] {
+            let text = config("european", option, extra, 100_003, 9)
+                .replace("chunk_size = 16384", "chunk_size = 7001");
+            let alone =
+                common::write_config(dir.path(), &format!("p{i}.toml"), &text.replace(ALL, ""));
+            let price = row(&common::run_csv(&alone, &["--backend", "sequential"]));
+            assert_eq!(price[8], "ziggurat-block-v1");
+            for greeks in [
+                ALL,
+                "greeks = [\"vega\", \"delta\"]",
+                "greeks = [\"theta\"]",
+            ] {
+                let path = common::write_config(
+                    dir.path(),
+                    &format!("g{i}.toml"),
+                    &text.replace(ALL, greeks),
+                );
+                i += 1;
+                let csv = common::run_csv(&path, &["--backend", "threads", "--workers", "2"]);
+                assert_eq!(row(&csv), price, "{option} {extra:?} {greeks}");
+                let rows = csv.lines().count() - 1;
+                assert_eq!(rows, 1 + greeks.matches(',').count() + 1, "{csv}");
+            }
+        }
+    }
+    let sobol = common::write_config(
+        dir.path(),
+        "sobol.toml",
+        &config("european", "call", "", 65_536, 1)
+            .replace("[model]", "sampler = \"sobol\"\nreplicates = 4\n[model]"),
+    );
+    let csv = common::run_csv(&sobol, &[]);
+    assert_eq!(common::field(&csv, "normal"), "inversion-as241-v1", "{csv}");
+}

@@ -2,10 +2,11 @@
 //! pass, on pseudo-random or scrambled Sobol numbers, for one market or a sweep.
 //!
 //! The fast loops of `european.rs`, `asian.rs` and `barrier.rs` price alone on
-//! pseudo-random numbers. A run that asks for Greeks (`greeks = [...]`), for
-//! `sampler = "sobol"` or for a sweep runs here instead: a plainer loop, path by path,
-//! that turns each path's standard normals into a row of price, control, plain and
-//! Greek samples for every sweep point.
+//! pseudo-random numbers (the European's also gives its Greeks, with the estimators
+//! below for one date). A run that asks for Greeks of the other models
+//! (`greeks = [...]`), for `sampler = "sobol"` or for a sweep runs here instead: a
+//! plainer loop, path by path, that turns each path's standard normals into a row of
+//! price, control, plain and Greek samples for every sweep point.
 //!
 //! # Random numbers
 //! Each path uses `n` standard normals `z_1..z_n` (`n` = 1, `fixings` or `steps`),
