@@ -25,7 +25,7 @@ fn pow(x: f64, y: f64) -> f64 {
 /// `discount`, when `ln G` is normal with mean `mean` and variance `variance`.
 ///
 /// Black-Scholes-Merton and the geometric Asian option are both this formula.
-fn lognormal_option(
+pub(super) fn lognormal_option(
     option: OptionType,
     mean: f64,
     variance: f64,

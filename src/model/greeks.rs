@@ -11,8 +11,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::closed_form::norm_cdf;
+use super::closed_form::{lognormal_option, norm_cdf};
 use super::option::Market;
+use crate::math;
 
 /// A sensitivity of the price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -75,7 +76,7 @@ pub fn refused(kind: &str, why: &str) -> crate::Error {
 }
 
 fn norm_pdf(x: f64) -> f64 {
-    (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
+    math::exp(-0.5 * x * x) / (2.0 * std::f64::consts::PI).sqrt()
 }
 
 /// Greek `greek` of `P = D phi (F N(phi d1) - K N(phi d2))`, the price of a payoff
@@ -92,14 +93,13 @@ fn lognormal_greek(greek: Greek, m: &Market, tau: f64, w: f64) -> f64 {
     let phi = m.option.sign();
     let sigma = m.volatility;
     let drift = m.rate - m.dividend - 0.5 * sigma * sigma;
-    let mean = m.spot.ln() + drift * tau;
+    let mean = math::ln(m.spot) + drift * tau;
     let v = sigma * sigma * w;
     let sd = v.sqrt();
-    let d1 = (mean - m.strike.ln() + v) / sd;
-    let d2 = d1 - sd;
-    let forward = (mean + 0.5 * v).exp();
+    let d1 = (mean - math::ln(m.strike) + v) / sd;
+    let forward = math::exp(mean + 0.5 * v);
     let discount = m.discount();
-    let price = discount * phi * (forward * norm_cdf(phi * d1) - m.strike * norm_cdf(phi * d2));
+    let price = lognormal_option(m.option, mean, v, m.strike, discount);
     let p_m = discount * phi * forward * norm_cdf(phi * d1);
     let density = discount * forward * norm_pdf(d1) / sd;
     let p_v = 0.5 * p_m + 0.5 * density;

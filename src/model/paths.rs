@@ -845,7 +845,7 @@ impl PathParams for super::BarrierParams {
             payoff: Payoff::Barrier {
                 kind: self.kind,
                 rebate: self.rebate,
-                log_barrier: (self.barrier / market.spot).ln(),
+                log_barrier: crate::math::ln(self.barrier / market.spot),
             },
             price,
             reference: None,
