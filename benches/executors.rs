@@ -8,7 +8,8 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use carlo::config::Job;
 use carlo::engine::{Quiet, run_on};
 use carlo::exec::{Executor, Processes, Sequential, Threads};
-use carlo::model::{Context, ModelSpec, PiParams, Registry};
+use carlo::model::{Context, ModelSpec, Registry};
+use carlo::models::PiParams;
 
 const SAMPLES: u64 = 1 << 22;
 

@@ -9,7 +9,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use carlo::config::{Experiment, Overrides};
 use carlo::model::Registry;
-use carlo::rng::{Family, stream};
+use carlo::random::{Family, stream};
 
 const MODELS: [(&str, &str, u64); 3] = [
     ("european", "type = \"european\"", 1 << 18),

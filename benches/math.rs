@@ -12,8 +12,8 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use rand::Rng;
 
 use carlo::math::{self, Level, Simd};
-use carlo::model;
-use carlo::rng::{Family, stream};
+use carlo::random;
+use carlo::random::{Family, stream};
 
 const BLOCK: usize = 1024;
 
@@ -121,7 +121,7 @@ fn normals(c: &mut Criterion) {
     group.bench_function("ziggurat_model_normal", |b| {
         b.iter(|| {
             for x in out.iter_mut() {
-                *x = model::normal(&mut rng);
+                *x = random::normal(&mut rng);
             }
             black_box(&mut out);
         })

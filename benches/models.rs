@@ -18,7 +18,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use carlo::config::{Experiment, Overrides};
 use carlo::model::{Context, Registry};
-use carlo::rng::{Family, stream};
+use carlo::random::{Family, stream};
 
 /// The `[model]` table of each case, after the market keys.
 const CASES: [(&str, &str, u64); 6] = [

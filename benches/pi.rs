@@ -5,8 +5,10 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-use carlo::model::{Model, Pi, PiParams};
-use carlo::rng::{Family, stream};
+use carlo::model::Model;
+
+use carlo::models::{Pi, PiParams};
+use carlo::random::{Family, stream};
 
 fn pi(c: &mut Criterion) {
     let model = Pi::new(&PiParams {}).expect("pi has no parameters");

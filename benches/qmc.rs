@@ -1,4 +1,4 @@
-//! Throughput of scrambled Sobol points (`carlo::qmc`) on one core, in points per
+//! Throughput of scrambled Sobol points (`carlo::random::qmc`) on one core, in points per
 //! second, in 1, 12 and 252 dimensions (a point in 252 dimensions is one daily path
 //! of a year); plus the costs around them: one random access (a chunk's start), a
 //! replicate's scramble, and a Brownian bridge over 252 dates.
@@ -10,7 +10,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
-use carlo::qmc::{BrownianBridge, Sobol};
+use carlo::random::qmc::{BrownianBridge, Sobol};
 
 /// Points per measured iteration: a typical chunk.
 const POINTS: u64 = 1 << 14;

@@ -1,4 +1,4 @@
-//! Time to position a chunk's stream: the O(log i) derivation of `carlo::rng`.
+//! Time to position a chunk's stream: the O(log i) derivation of `carlo::random`.
 //!
 //! Stream `i` is the seed's generator after `i` calls of `jump()`; carlo gets there
 //! with one jump loop per set bit of `i`. Before the benchmarks, this prints the time
@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, criterion_group};
 
-use carlo::rng::{Cursor, Family, Stream, stream};
+use carlo::random::{Cursor, Family, Stream, stream};
 use rand::SeedableRng;
 
 fn streams(c: &mut Criterion) {

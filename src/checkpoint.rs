@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::config::Job;
 use crate::engine::State;
-use crate::rng::DERIVATION;
+use crate::random::stream::DERIVATION;
 
 /// The `format` field of every checkpoint.
 pub const FORMAT: &str = "carlo-checkpoint";
@@ -300,7 +300,7 @@ mod tests {
     #[test]
     fn a_saved_state_reads_back_exactly_and_resumes_to_the_same_bits() {
         let job = job("");
-        let model = crate::model::Registry::builtin().build_job(&job).unwrap();
+        let model = job.build_model(&crate::model::Registry::builtin()).unwrap();
         let whole = resume_on(
             "x",
             &job,

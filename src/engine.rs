@@ -719,7 +719,7 @@ mod tests {
         )
         .unwrap()
         .job;
-        let pi = crate::model::Pi::new(&crate::model::PiParams {}).unwrap();
+        let pi = crate::models::Pi::new(&crate::models::PiParams {}).unwrap();
         // Samples of 3.3 +- 0.01: 15 standard errors of the mean from pi, or none.
         let report = |value: f64, spread: f64| {
             let rows: Vec<Vec<f64>> = (0..100)

@@ -50,6 +50,7 @@ macro_rules! say {
 pub(crate) use say;
 
 pub mod app;
+pub mod backend;
 pub mod checkpoint;
 pub mod config;
 pub mod engine;
@@ -57,12 +58,11 @@ mod error;
 pub mod exec;
 pub mod math;
 pub mod model;
+pub mod models;
 pub mod output;
 pub mod plan;
 pub mod progress;
-pub mod qmc;
-pub mod rng;
-pub mod sampler;
+pub mod random;
 pub mod scale;
 pub mod shard;
 pub mod stats;

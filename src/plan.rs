@@ -1,7 +1,7 @@
 //! The chunk plan: how a run's samples are cut into chunks.
 //!
 //! A chunk is the unit of work, of scheduling and of random streams: chunk `i`
-//! holds samples `i * chunk_size ..` and draws from stream `i` (see [`crate::rng`]).
+//! holds samples `i * chunk_size ..` and draws from stream `i` (see [`crate::random::stream`]).
 //! Every chunk is full except possibly the last.
 
 use std::ops::Range;

@@ -17,7 +17,7 @@ use crate::config::{Experiment, Job, Overrides};
 use crate::engine::Report;
 use crate::model::Registry;
 use crate::output::{digests_path, job_path};
-use crate::rng::{Family, stream};
+use crate::random::stream::{Family, stream};
 
 /// The columns `carlo verify` compares: the result, bit for bit.
 pub const COMPARED: [&str; 5] = ["estimate", "std_error", "ci_low", "ci_high", "samples"];

@@ -56,7 +56,8 @@ proptest! {
         use carlo::config::Job;
         use carlo::engine::{Quiet, run_on};
         use carlo::exec::{Processes, Sequential, Threads};
-        use carlo::model::{Context, ModelSpec, PiParams, Registry};
+        use carlo::model::{Context, ModelSpec, Registry};
+        use carlo::models::PiParams;
         let job = Job { samples, seed, chunk_size: chunk, confidence: 0.9, model: ModelSpec::new("pi", &PiParams {}), target: None, sampler: Default::default(), sweep: Vec::new() };
         let model = Registry::builtin().build(&job.model, &Context::new(seed)).unwrap();
         let a = run_on("p", &job, model.as_ref(), &mut Sequential, &mut Quiet).unwrap();

@@ -3,8 +3,10 @@
 
 mod common;
 
-use carlo::model::{Model, Pi, PiParams};
-use carlo::rng::{Family, stream};
+use carlo::model::Model;
+
+use carlo::models::{Pi, PiParams};
+use carlo::random::{Family, stream};
 
 /// Hits per chunk for seed 42, 200_003 samples in chunks of 65_536, computed
 /// independently in pure Python from the published SplitMix64 seeding, xoshiro256++

@@ -14,8 +14,9 @@ use std::path::Path;
 
 use carlo::config::{Experiment, Overrides};
 use carlo::engine::{Quiet, run};
-use carlo::model::closed_form;
-use carlo::model::{Market, OptionType, Quantity, Registry};
+use carlo::model::{Quantity, Registry};
+use carlo::models::options::closed_form;
+use carlo::models::{Market, OptionType};
 use carlo::stats::Estimate;
 
 /// How far (in standard errors) an estimate may lie from an exact reference.

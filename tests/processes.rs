@@ -14,7 +14,8 @@ use common::{assert_all_die, is_dead, state, wait_for_children};
 use carlo::config::Job;
 use carlo::engine::{Quiet, run_on};
 use carlo::exec::{Event, Executor, Flow, Processes, Sequential, Work};
-use carlo::model::{Context, ModelSpec, PiParams, Registry};
+use carlo::model::{Context, ModelSpec, Registry};
+use carlo::models::PiParams;
 
 const CARLO: &str = env!("CARGO_BIN_EXE_carlo");
 

@@ -26,8 +26,9 @@
 use std::process::ExitCode;
 
 use carlo::Error;
-use carlo::model::{Entry, Model, Quantity, Registry, normal};
-use carlo::rng::Stream;
+use carlo::model::{Entry, Model, Quantity, Registry};
+use carlo::random::Stream;
+use carlo::random::normal;
 use carlo::stats::{Accumulator, Moments};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{Continuous, ContinuousCDF, Normal};

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use carlo::checkpoint::{self, Checkpoint};
 use carlo::config::{Assignment, Experiment, Overrides};
 use carlo::engine::{self, Observer, State};
-use carlo::exec::WorkerCommand;
+use carlo::backend::WorkerCommand;
 use carlo::output::{self, Format, Value};
 use carlo::{Error, progress};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyTypeError, PyValueError};
@@ -348,7 +348,7 @@ fn _carlo(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(worker::serve_worker, m)?)?;
     m.add_class::<rng::Rng>()?;
     m.add_class::<Interrupt>()?;
-    m.add("DERIVATION", carlo::rng::DERIVATION)?;
+    m.add("DERIVATION", carlo::random::DERIVATION)?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

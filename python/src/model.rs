@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use carlo::Error;
 use carlo::model::python::{PythonParams, SUMMARY, documented};
 use carlo::model::{Entry, Model, Quantity, Registry};
-use carlo::rng::Stream;
+use carlo::random::Stream;
 use carlo::stats::Moments;
 use numpy::{
     PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,

@@ -281,8 +281,9 @@ fn accumulate_any(data: &[f64], k: usize) -> Moments {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use carlo::model::{Model, Pi, PiParams};
-    use carlo::rng::{Family, stream};
+    use carlo::model::Model;
+    use carlo::models::{Pi, PiParams};
+    use carlo::random::{Family, stream};
     use rand::RngExt;
 
     fn bits(m: &Moments) -> (u64, Vec<u64>, Vec<u64>) {
@@ -331,7 +332,7 @@ mod tests {
     fn rows(n: usize, k: usize, seed: u64) -> Vec<f64> {
         let mut rng = stream(seed, Family::Chunk, 3);
         (0..n * k)
-            .map(|_| carlo::model::normal(&mut rng) * 3.0 + 1.5)
+            .map(|_| carlo::random::normal(&mut rng) * 3.0 + 1.5)
             .collect()
     }
 

@@ -6,7 +6,7 @@
 //! call and taken back after it, so an rng kept past its call refuses to draw.
 //! Large arrays are filled without the GIL, so that other threads run meanwhile.
 
-use carlo::rng::Stream;
+use carlo::random::Stream;
 use numpy::ndarray::{Array, IxDyn};
 use numpy::{Element, PyArray};
 use pyo3::IntoPyObjectExt;
@@ -112,7 +112,7 @@ impl Rng {
         self.fill(py, size, |s| s.random::<f64>())
     }
 
-    /// Standard normal floats: the ziggurat of `carlo::model::normal`, which draws
+    /// Standard normal floats: the ziggurat of `carlo::random::normal`, which draws
     /// what rand_distr's `StandardNormal` draws.
     #[pyo3(signature = (size=None))]
     fn normal<'py>(
@@ -120,7 +120,7 @@ impl Rng {
         py: Python<'py>,
         size: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.fill(py, size, carlo::model::normal)
+        self.fill(py, size, carlo::random::normal)
     }
 
     /// The same as `normal`, under numpy's name, so that a function written for

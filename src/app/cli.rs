@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Assignment, Backend, Destination, Overrides, parse_count};
+use crate::backend::Backend;
+
+use crate::config::{Assignment, Destination, Overrides, parse_count};
 use crate::output::Format;
 use crate::shard::Shard;
 

@@ -1,7 +1,8 @@
 //! The subcommands besides `run`: `check`, `models`, `scale` and `merge`.
 
 use super::cli::{CheckArgs, MergeArgs, ScaleArgs};
-use crate::config::{Backend, Destination, Experiment, Overrides};
+use crate::backend::Backend;
+use crate::config::{Destination, Experiment, Overrides};
 use crate::model::Registry;
 use crate::output::{self, Format};
 use crate::shard;
@@ -196,7 +197,7 @@ pub(super) fn scale(args: &ScaleArgs, registry: &Registry) -> Result<(), Error> 
         .workers
         .iter()
         .map(|&w| match w {
-            0 => Ok(crate::config::available_cores()),
+            0 => Ok(crate::backend::available_cores()),
             w if w <= 4096 => Ok(w as usize),
             _ => Err(flag("worker counts must be at most 4096")),
         })

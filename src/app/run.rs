@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use super::cli::{self, RunArgs, ShardArg};
 use super::signals::Stop;
+use crate::backend::Backend;
 use crate::checkpoint::Checkpoint;
-use crate::config::{Backend, Destination, Experiment};
+use crate::config::{Destination, Experiment};
 use crate::engine::{self, State};
 use crate::model::Registry;
 use crate::output::{self, Format};

@@ -21,14 +21,14 @@ pub(super) fn verify(args: &VerifyArgs, registry: &Registry) -> Result<ExitCode,
         if !backend.is_available() {
             return Err(Error::Flag {
                 flag: "--backend".into(),
-                reason: crate::config::MPI_MISSING.into(),
+                reason: crate::backend::MPI_MISSING.into(),
             });
         }
         experiment.backend = backend;
     }
     if let Some(workers) = args.workers {
         experiment.workers = match workers {
-            0 => crate::config::available_cores(),
+            0 => crate::backend::available_cores(),
             n => usize::try_from(n).unwrap_or(usize::MAX).min(4096),
         };
     }

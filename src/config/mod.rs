@@ -15,10 +15,10 @@ use sha2::{Digest, Sha256};
 use toml::de::DeValue;
 
 use crate::Error;
-use crate::exec::WorkerCommand;
+use crate::backend::{Backend, MPI_MISSING, WorkerCommand, available_cores};
 use crate::model::{Context, Model, ModelSpec, Registry, did_you_mean};
 use crate::plan::Plan;
-use crate::sampler::{DEFAULT_REPLICATES, MAX_REPLICATES, Sampler};
+use crate::random::sampler::{DEFAULT_REPLICATES, MAX_REPLICATES, Sampler};
 use crate::stats::{Estimate, MAX_CONFIDENCE, MIN_CONFIDENCE};
 
 use document::Spans;
@@ -34,41 +34,6 @@ pub const DEFAULT_CONFIDENCE: f64 = 0.95;
 /// at the default chunk size, so a check (one t quantile) costs nothing next to the
 /// chunks it follows.
 pub const DEFAULT_CHECK_EVERY: u64 = 64;
-
-/// Where chunks run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Backend {
-    /// One chunk after another on the calling thread.
-    Sequential,
-    /// A local pool of threads.
-    Threads,
-    /// Worker processes of the carlo executable.
-    Processes,
-    /// MPI ranks started by `mpirun`; only in builds with the `mpi` feature.
-    Mpi,
-}
-
-impl Backend {
-    /// The name used in configs, flags and the `backend` column.
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Sequential => "sequential",
-            Backend::Threads => "threads",
-            Backend::Processes => "processes",
-            Backend::Mpi => "mpi",
-        }
-    }
-
-    /// Whether this build of carlo can run the backend.
-    pub fn is_available(self) -> bool {
-        self != Backend::Mpi || cfg!(feature = "mpi")
-    }
-}
-
-/// Why [`Backend::Mpi`] is refused in a build without the `mpi` feature.
-pub const MPI_MISSING: &str =
-    "carlo was built without the mpi feature; rebuild with --features mpi";
 
 /// Where the summary goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +122,60 @@ impl Job {
                 .collect();
         }
         points
+    }
+
+    /// Builds the model of this job: that of its model spec in its context, or, for a
+    /// job with a sweep, the model that prices every point of the sweep in one pass.
+    /// Errors name the offending key (`model.KEY`, or `sweep.KEY` with the point).
+    pub fn build_model(&self, registry: &Registry) -> Result<Box<dyn Model>, Error> {
+        if self.sweep.is_empty() {
+            return registry.build(&self.model, &self.context());
+        }
+        let entry = registry.entry(self.model.kind())?;
+        if !entry.supports_sweeps() {
+            return Err(Error::parameter(
+                "sweep",
+                format!(
+                    "model type {} cannot be swept in one pass (sweeps run european, asian \
+                     and barrier); run one config per point with the same seed",
+                    self.model.kind()
+                ),
+            ));
+        }
+        let points = self.sweep_points();
+        let mut params = Vec::with_capacity(points.len());
+        for point in &points {
+            let mut p = self.model.params().clone();
+            for (k, v) in self.sweep.iter().zip(point) {
+                p.insert(k.key.clone(), v.clone());
+            }
+            // Each point is validated as its own run would be.
+            entry.build(&p, &self.context()).map_err(|e| match e {
+                Error::Parameter { key, reason } => {
+                    let at: Vec<String> = self
+                        .sweep
+                        .iter()
+                        .zip(point)
+                        .map(|(k, v)| format!("{} = {v}", k.key))
+                        .collect();
+                    let key = match key.strip_prefix("model.") {
+                        Some(k) if self.sweep.iter().any(|s| s.key == k) => format!("sweep.{k}"),
+                        _ => key,
+                    };
+                    Error::parameter(
+                        &key,
+                        format!("at the sweep point {}: {reason}", at.join(", ")),
+                    )
+                }
+                other => other,
+            })?;
+            params.push(p);
+        }
+        let single = match self.sweep.as_slice() {
+            [k] if k.values.iter().all(serde_json::Value::is_number) => k.key.as_str(),
+            _ => "",
+        };
+        entry.build_sweep(&params, &points, single, &self.context())
     }
 }
 
@@ -657,7 +676,7 @@ impl Experiment {
         let model = if job.sweep.is_empty() {
             model
         } else {
-            registry.build_job(&job).map_err(|e| match e {
+            job.build_model(registry).map_err(|e| match e {
                 Error::Parameter { key, reason } => source.key_error(&spans, &key, reason),
                 other => other,
             })?
@@ -976,11 +995,6 @@ fn refuse_non_finite(
         }),
         _ => Ok(()),
     }
-}
-
-/// Number of cores this process may use.
-pub fn available_cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 #[cfg(test)]

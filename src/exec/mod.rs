@@ -15,15 +15,17 @@ mod threads;
 use std::ops::Range;
 
 use crate::Error;
-use crate::config::{Backend, Experiment, Job};
+use crate::backend::Backend;
+use crate::backend::WorkerCommand;
+use crate::config::{Experiment, Job};
 use crate::model::Model;
 use crate::plan::Plan;
-use crate::rng::{Cursor, Family};
+use crate::random::stream::{Cursor, Family};
 use crate::stats::Moments;
 
 #[cfg(feature = "mpi")]
 pub use mpi::Mpi;
-pub use processes::{Processes, WorkerCommand};
+pub use processes::Processes;
 pub use sequential::Sequential;
 pub use threads::Threads;
 
@@ -165,7 +167,7 @@ pub fn build(experiment: &Experiment) -> Result<Box<dyn Executor>, Error> {
         Backend::Mpi => {
             return Err(Error::Flag {
                 flag: "--backend".into(),
-                reason: crate::config::MPI_MISSING.into(),
+                reason: crate::backend::MPI_MISSING.into(),
             });
         }
     })

@@ -106,7 +106,7 @@ pub fn build_id() -> String {
         "carlo {} (worker protocol {}, streams {}, mpi)",
         env!("CARGO_PKG_VERSION"),
         super::processes::protocol::VERSION,
-        crate::rng::DERIVATION,
+        crate::random::stream::DERIVATION,
     )
 }
 

@@ -33,7 +33,7 @@ impl Threads {
     /// A pool of `workers` threads; 0 means one per available core.
     pub fn new(workers: usize) -> Result<Self, Error> {
         let workers = match workers {
-            0 => crate::config::available_cores(),
+            0 => crate::backend::available_cores(),
             n => n,
         };
         let pool = rayon::ThreadPoolBuilder::new()

@@ -6,39 +6,15 @@
 //! data that can be hashed and sent to worker processes), and a [`Registry`] turns a
 //! spec into a validated model. Built-in and user models are registered alike.
 
-mod american;
-mod asian;
-mod barrier;
-pub mod closed_form;
-mod draw;
-mod european;
-pub mod greeks;
-mod normal;
-mod option;
-mod path;
-mod paths;
-mod pi;
 pub mod python;
 mod registry;
-mod tree;
-mod zig_tables;
 
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::rng::Stream;
+use crate::random::Stream;
 use crate::stats::{Control, Moments, Replicated};
 
-pub use american::{American, AmericanParams};
-pub use asian::{Asian, AsianParams, Average};
-pub use barrier::{Barrier, BarrierKind, BarrierParams};
-pub use draw::NORMAL_METHOD;
-pub use european::{European, EuropeanParams};
-pub use greeks::Greek;
-pub use normal::normal;
-pub use option::{Market, OptionParams, OptionType};
-pub use paths::Paths;
-pub use pi::{Pi, PiParams};
 pub use registry::{Context, Entry, Key, ModelSpec, Params, Registry, did_you_mean};
 
 /// A Monte Carlo model.
@@ -83,7 +59,7 @@ pub trait Model: Send + Sync + fmt::Debug {
 
     /// Like [`try_simulate`](Model::try_simulate), for chunk `index` of the run, whose
     /// stream `rng` is. A model whose samples depend on where the chunk sits, such as
-    /// one reading a range of quasi-Monte Carlo points (see [`crate::sampler`]),
+    /// one reading a range of quasi-Monte Carlo points (see [`crate::random::sampler`]),
     /// overrides it; it must still be a pure function of `index`, the stream and
     /// `samples`. The engine always calls this; the default ignores `index`.
     fn simulate_chunk(
@@ -205,15 +181,4 @@ impl ReferenceKind {
             ReferenceKind::Tree => "tree",
         }
     }
-}
-
-/// Registers the built-in models, in the order `carlo models` lists them.
-fn register_builtin(registry: &mut Registry) {
-    registry
-        .register(pi::entry())
-        .register(european::entry())
-        .register(asian::entry())
-        .register(barrier::entry())
-        .register(american::entry())
-        .register(python::entry());
 }

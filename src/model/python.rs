@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Entry, Model, Quantity};
 use crate::Error;
-use crate::exec::WorkerCommand;
-use crate::rng::Stream;
+use crate::backend::WorkerCommand;
+use crate::random::stream::Stream;
 use crate::stats::Moments;
 
 /// The environment variable naming the Python interpreter of the workers.
@@ -208,7 +208,7 @@ pub fn worker_command() -> Result<WorkerCommand, Error> {
 }
 
 /// The registry entry of `type = "python"` in programs without Python.
-pub(super) fn entry() -> Entry {
+pub(crate) fn entry() -> Entry {
     documented(Entry::new("python", SUMMARY, |p: &PythonParams, _| {
         PythonProxy::new(p)
     }))
@@ -330,7 +330,7 @@ mod tests {
     fn the_proxy_runs_nothing_itself() {
         let proxy = PythonProxy::new(&params("m:f", &["a", "b"])).unwrap();
         assert_eq!(proxy.dim(), 2);
-        let mut rng = crate::rng::stream(1, crate::rng::Family::Chunk, 0);
+        let mut rng = crate::random::stream::stream(1, crate::random::stream::Family::Chunk, 0);
         assert!(proxy.try_simulate(&mut rng, 10).is_err());
     }
 

@@ -20,8 +20,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::Model;
 use crate::Error;
-use crate::exec::WorkerCommand;
-use crate::sampler::Sampler;
+use crate::backend::WorkerCommand;
+use crate::random::sampler::Sampler;
 
 /// The parameters of a model as JSON: one entry per `[model]` key, defaults filled in,
 /// in the parameter type's declaration order.
@@ -107,7 +107,7 @@ impl<'de> Deserialize<'de> for ModelSpec {
 #[non_exhaustive]
 pub struct Context {
     /// The run's seed, for models with an auxiliary pass drawn from their own stream
-    /// family ([`crate::rng::Family::Auxiliary`]), such as the calibration of an
+    /// family ([`crate::random::stream::Family::Auxiliary`]), such as the calibration of an
     /// exercise rule.
     pub seed: u64,
     /// Where the run's random numbers come from. A model that cannot run on a
@@ -115,7 +115,7 @@ pub struct Context {
     /// [`Entry::quasi_monte_carlo`]).
     pub sampler: Sampler,
     /// Samples per chunk: a quasi-Monte Carlo model maps a chunk's index to its range
-    /// of point indices with it (see [`crate::sampler`]).
+    /// of point indices with it (see [`crate::random::sampler`]).
     pub chunk_size: u64,
 }
 
@@ -298,16 +298,27 @@ impl Entry {
         self
     }
 
-    /// The same entry for an option model of carlo's path-by-path estimator
-    /// ([`super::paths`]): it runs on scrambled Sobol points, and sweeps of its keys
-    /// price every point from common random numbers.
-    pub(super) fn paths<P>(mut self) -> Self
+    /// The same entry for a model that prices every point of a sweep (`--sweep`, a
+    /// `[sweep]` table) in one pass, from common random numbers. `build` receives the
+    /// parameters of every point (each already validated as its own run would be), the
+    /// swept values of each point, the key of a one-key numeric sweep (whose finite
+    /// differences the model may add; empty otherwise) and the run's context. Without
+    /// it, a sweep of the model is refused, naming the key.
+    pub fn sweeps<P>(
+        mut self,
+        build: impl Fn(&[P], &[Vec<serde_json::Value>], &str, &Context) -> Result<Box<dyn Model>, Error>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self
     where
-        P: super::paths::PathParams + DeserializeOwned + 'static,
+        P: DeserializeOwned + 'static,
     {
-        self.qmc = true;
         self.sweep = Some(Arc::new(
-            |points: &[Params], values: &[Vec<serde_json::Value>], key: &str, context: &Context| {
+            move |points: &[Params],
+                  values: &[Vec<serde_json::Value>],
+                  key: &str,
+                  context: &Context| {
                 let params = points
                     .iter()
                     .map(|p| {
@@ -315,10 +326,37 @@ impl Entry {
                             .map_err(|e| Error::parameter("sweep", e.to_string()))
                     })
                     .collect::<Result<Vec<P>, Error>>()?;
-                super::paths::build_sweep(&params, values, key, context)
+                build(&params, values, key, context)
             },
         ));
         self
+    }
+
+    /// Whether the model prices sweeps in one pass ([`sweeps`](Self::sweeps)).
+    pub fn supports_sweeps(&self) -> bool {
+        self.sweep.is_some()
+    }
+
+    /// Builds the model of every point of a sweep, `points` the parameters of each.
+    /// Errors when the entry has no [`sweeps`](Self::sweeps).
+    pub fn build_sweep(
+        &self,
+        points: &[Params],
+        values: &[Vec<serde_json::Value>],
+        key: &str,
+        context: &Context,
+    ) -> Result<Box<dyn Model>, Error> {
+        let Some(sweep) = &self.sweep else {
+            return Err(Error::parameter(
+                "sweep",
+                format!(
+                    "model type {} cannot be swept in one pass; run one config per point \
+                     with the same seed",
+                    self.kind
+                ),
+            ));
+        };
+        sweep(points, values, key, context)
     }
 
     /// Whether the model can run on scrambled Sobol points.
@@ -395,14 +433,6 @@ impl Registry {
         Self::default()
     }
 
-    /// The models that come with carlo: pi, european, asian, barrier, american, and
-    /// python (a proxy whose chunks run in Python worker processes).
-    pub fn builtin() -> Self {
-        let mut registry = Registry::new();
-        super::register_builtin(&mut registry);
-        registry
-    }
-
     /// Adds `entry`.
     ///
     /// # Panics
@@ -448,60 +478,6 @@ impl Registry {
                 ),
             )
         })
-    }
-
-    /// Builds the model of `job`: that of its model spec in its context, or, for a
-    /// job with a sweep, the model that prices every point of the sweep in one pass.
-    /// Errors name the offending key (`model.KEY`, or `sweep.KEY` with the point).
-    pub fn build_job(&self, job: &crate::config::Job) -> Result<Box<dyn Model>, Error> {
-        if job.sweep.is_empty() {
-            return self.build(&job.model, &job.context());
-        }
-        let entry = self.entry(job.model.kind())?;
-        let Some(sweep) = &entry.sweep else {
-            return Err(Error::parameter(
-                "sweep",
-                format!(
-                    "model type {} cannot be swept in one pass (sweeps run european, asian \
-                     and barrier); run one config per point with the same seed",
-                    entry.kind
-                ),
-            ));
-        };
-        let points = job.sweep_points();
-        let mut params = Vec::with_capacity(points.len());
-        for point in &points {
-            let mut p = job.model.params().clone();
-            for (k, v) in job.sweep.iter().zip(point) {
-                p.insert(k.key.clone(), v.clone());
-            }
-            // Each point is validated as its own run would be.
-            entry.build(&p, &job.context()).map_err(|e| match e {
-                Error::Parameter { key, reason } => {
-                    let at: Vec<String> = job
-                        .sweep
-                        .iter()
-                        .zip(point)
-                        .map(|(k, v)| format!("{} = {v}", k.key))
-                        .collect();
-                    let key = match key.strip_prefix("model.") {
-                        Some(k) if job.sweep.iter().any(|s| s.key == k) => format!("sweep.{k}"),
-                        _ => key,
-                    };
-                    Error::parameter(
-                        &key,
-                        format!("at the sweep point {}: {reason}", at.join(", ")),
-                    )
-                }
-                other => other,
-            })?;
-            params.push(p);
-        }
-        let single = match job.sweep.as_slice() {
-            [k] if k.values.iter().all(serde_json::Value::is_number) => k.key.as_str(),
-            _ => "",
-        };
-        sweep(&params, &points, single, &job.context())
     }
 
     /// Builds the model `spec` describes, checking its parameters. Errors name the

@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use crate::Error;
 use crate::config::Destination;
 use crate::engine::Report;
-use crate::qmc::RQMC_DERIVATION;
-use crate::rng::DERIVATION;
-use crate::sampler::Sampler;
+use crate::random::qmc::RQMC_DERIVATION;
+use crate::random::sampler::Sampler;
+use crate::random::stream::DERIVATION;
 
 pub use files::{check_outputs, check_writable, same_file, write_file};
 pub(crate) use render::cell;
@@ -57,7 +57,7 @@ pub const SUMMARY_COLUMNS: [&str; 18] = [
 ///   hash of everything that decides the bits, which the job file beside the summary
 ///   (and the JSON summary's `job`) spells out.
 /// - `normal`: how the model turns its stream's words into standard normals
-///   ([`crate::model::NORMAL_METHOD`] for the built-in option models), empty for a
+///   ([`crate::random::NORMAL_METHOD`] for the built-in option models), empty for a
 ///   model that draws none (pi) or draws them its own way (a Python model). Like
 ///   `rng`, a name that changes whenever the bits would.
 pub const EXTRA_COLUMNS: [&str; 7] = [

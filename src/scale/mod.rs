@@ -8,7 +8,8 @@
 mod plot;
 
 use crate::Error;
-use crate::config::{Backend, Experiment};
+use crate::backend::Backend;
+use crate::config::Experiment;
 use crate::engine::{self, Quiet, Report};
 use crate::output::{Sheet, Value};
 
@@ -77,7 +78,7 @@ impl Machine {
             })
             .unwrap_or_else(|| std::env::consts::ARCH.to_string());
         Machine {
-            cores: crate::config::available_cores(),
+            cores: crate::backend::available_cores(),
             cpu,
         }
     }

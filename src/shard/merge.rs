@@ -17,7 +17,7 @@ use super::partial::{Header, Parked, Reader};
 use crate::Error;
 use crate::engine::Report;
 use crate::model::Registry;
-use crate::rng::DERIVATION;
+use crate::random::stream::DERIVATION;
 use crate::stats::Moments;
 
 /// Bytes of chunk lines that [`Partials::open`] keeps in memory, for all partials
@@ -137,8 +137,8 @@ impl Partials {
         }
         let job = &first.job;
         // One model for every partial: they hold one job, checked above.
-        let model = registry
-            .build_job(job)
+        let model = job
+            .build_model(registry)
             .map_err(|e| bad(path(0), "job", e.to_string()))?;
         let chunks = job.plan().chunks();
         let order = self.order();
@@ -400,7 +400,8 @@ fn shards_holding(missing: &[Range<u64>], headers: &[Header]) -> String {
 mod tests {
     use super::*;
     use crate::config::{Destination, Job};
-    use crate::model::{ModelSpec, PiParams};
+    use crate::model::ModelSpec;
+    use crate::models::PiParams;
     use crate::shard::Writer;
 
     fn job() -> Job {

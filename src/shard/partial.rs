@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 use crate::Error;
 use crate::config::{Destination, Job};
-use crate::rng::DERIVATION;
+use crate::random::stream::DERIVATION;
 use crate::stats::Moments;
 
 /// The `format` field that marks a file as a carlo partial.
@@ -590,7 +590,8 @@ fn placeholder_header() -> Header {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ModelSpec, PiParams};
+    use crate::model::ModelSpec;
+    use crate::models::PiParams;
 
     fn job() -> Job {
         Job {

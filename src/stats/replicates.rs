@@ -1,6 +1,6 @@
 //! Statistics of randomized quasi-Monte Carlo runs: one block of columns per replicate.
 //!
-//! A chunk of a sobol run holds points of one replicate (see [`crate::sampler`]). Its
+//! A chunk of a sobol run holds points of one replicate (see [`crate::random::sampler`]). Its
 //! statistics are written as those of *virtual rows* of `width * replicates` columns:
 //! a point of replicate `r` with row `f` becomes the row that holds `R f` in block `r`
 //! and zeros elsewhere ([`embed`]). These are exact statistics of real rows, so chunks

@@ -9,9 +9,9 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::WorkerCommand;
 use super::protocol::{self, Reply};
 use crate::Error;
+use crate::backend::WorkerCommand;
 
 /// What the parent learns from a worker's standard output.
 #[derive(Debug)]

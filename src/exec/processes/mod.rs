@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use super::stall::{self, Timing};
 use super::{Event as Report, Executor, Flow, Queue, Work};
 use crate::Error;
+use crate::backend::WorkerCommand;
 use crate::config::Job;
 use crate::stats::Moments;
 use child::{Event, Worker};
@@ -69,35 +70,6 @@ fn depth_from_env() -> Result<usize, Error> {
 
 /// Deaths a chunk may cause before the run gives up on it.
 pub const MAX_FAILURES: u32 = 3;
-
-/// How to start one worker process: a program and its arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkerCommand {
-    /// The executable.
-    pub program: PathBuf,
-    /// Its arguments.
-    pub args: Vec<std::ffi::OsString>,
-}
-
-impl WorkerCommand {
-    /// `program worker`: a carlo program's worker.
-    pub fn carlo(program: impl Into<PathBuf>) -> Self {
-        WorkerCommand {
-            program: program.into(),
-            args: vec!["worker".into()],
-        }
-    }
-
-    /// `THIS_PROGRAM worker`.
-    pub fn this_program() -> Result<Self, Error> {
-        let program = std::env::current_exe().map_err(|e| {
-            Error::Execution(format!(
-                "cannot find this program's executable for workers: {e}"
-            ))
-        })?;
-        Ok(Self::carlo(program))
-    }
-}
 
 /// How often the parent looks up while no worker answers: to tell the engine it is
 /// idle (Ctrl-C), and to look for stuck workers.
@@ -163,7 +135,7 @@ impl Processes {
         Ok(Processes {
             command,
             size: match workers {
-                0 => crate::config::available_cores(),
+                0 => crate::backend::available_cores(),
                 n => n,
             },
             pool: BTreeMap::new(),

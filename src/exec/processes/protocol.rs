@@ -163,7 +163,8 @@ fn excerpt(line: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ModelSpec, PiParams};
+    use crate::model::ModelSpec;
+    use crate::models::PiParams;
 
     fn job() -> Job {
         Job {

@@ -8,7 +8,7 @@ use crate::Error;
 use crate::config::Job;
 use crate::exec::Work;
 use crate::model::{Model, Registry};
-use crate::rng::Cursor;
+use crate::random::stream::Cursor;
 
 /// The job a worker was greeted with, ready to run chunks.
 struct Greeted {
@@ -100,7 +100,7 @@ fn answer(
     match protocol::decode::<Request>(line)? {
         Request::Hello { v, job } => {
             let job = Request::job(v, job)?;
-            let model = registry.build_job(&job).map_err(|e| e.to_string())?;
+            let model = job.build_model(registry).map_err(|e| e.to_string())?;
             let cursor = Work {
                 job: &job,
                 model: model.as_ref(),
@@ -147,7 +147,8 @@ fn send(output: &mut impl Write, reply: &Reply) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ModelSpec, PiParams};
+    use crate::model::ModelSpec;
+    use crate::models::PiParams;
 
     fn registry() -> Registry {
         Registry::builtin()
@@ -191,7 +192,7 @@ mod tests {
             }
         );
         let job = job();
-        let model = registry().build_job(&job).unwrap();
+        let model = job.build_model(&registry()).unwrap();
         let work = Work {
             job: &job,
             model: model.as_ref(),

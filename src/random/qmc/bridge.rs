@@ -159,7 +159,7 @@ impl BrownianBridge {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{Family, stream};
+    use crate::random::stream::{Family, stream};
     use rand::RngExt;
     use rand_distr::StandardNormal;
     use sha2::{Digest, Sha256};

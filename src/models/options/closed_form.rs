@@ -7,8 +7,7 @@
 
 use crate::math;
 
-use super::barrier::BarrierKind;
-use super::option::{Market, OptionType};
+use super::market::{BarrierKind, Market, OptionType};
 
 /// The standard normal distribution function: [`math::normal_cdf`] (relative error
 /// below 1e-15, also deep in the tails where `1 - erf` would cancel).

@@ -11,7 +11,7 @@
 //! outruns `sigma sqrt(dt)`. There the tree is centred on the drift (Jarrow-Rudd,
 //! with the risk-neutral probability), which is valid whenever `sigma^2 dt < 4`.
 
-use super::option::Market;
+use super::market::Market;
 
 /// Steps of the finer tree of the American reference (an even number, so that an
 /// at-the-money strike sits on a node and the price converges smoothly).
@@ -140,9 +140,9 @@ pub fn bermudan_reference(m: &Market, dates: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::OptionType;
-    use crate::model::closed_form::black_scholes;
-    use crate::model::closed_form::tests::reference_market;
+    use crate::models::OptionType;
+    use crate::models::options::closed_form::black_scholes;
+    use crate::models::options::closed_form::tests::reference_market;
 
     #[test]
     fn matches_quantlib_crr_and_the_american_put_value() {

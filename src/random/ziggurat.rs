@@ -30,7 +30,7 @@
 
 use super::zig_tables::{ZIG_NORM_F, ZIG_NORM_R, ZIG_NORM_X};
 use crate::math::{Lanes, exp, ln};
-use crate::rng::{Stream, from_words, words};
+use crate::random::stream::{Stream, from_words, words};
 
 /// The name of the normal method, written in the `normal` column of every summary
 /// whose model draws normals this way.
@@ -345,7 +345,7 @@ fn finish(words: &mut Words, w: u64) -> f64 {
 mod tests {
     use super::*;
     use crate::math::{LaneProgram, Level, Simd};
-    use crate::rng::{Family, stream};
+    use crate::random::stream::{Family, stream};
     use rand::Rng;
 
     #[test]

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Key;
 use crate::Error;
+use crate::model::Key;
 
 /// Call or put.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,7 +68,7 @@ macro_rules! option_params {
         #[serde(deny_unknown_fields)]
         pub struct $name {
             /// `call` or `put`.
-            pub option: $crate::model::OptionType,
+            pub option: $crate::models::options::OptionType,
             /// Spot price of the underlying today.
             pub spot: f64,
             /// Strike price.
@@ -91,14 +91,14 @@ macro_rules! option_params {
             /// Greeks to estimate in the same pass (default none). Left out of the
             /// job when empty, so runs without Greeks keep their fingerprints.
             #[serde(default, skip_serializing_if = "Vec::is_empty")]
-            pub greeks: Vec<$crate::model::Greek>,
+            pub greeks: Vec<$crate::models::options::Greek>,
             $($(#[$field_meta])* pub $field: $ty,)*
         }
 
         impl $name {
             /// The contract, market and variance reduction keys.
-            pub fn option(&self) -> $crate::model::OptionParams {
-                $crate::model::OptionParams {
+            pub fn option(&self) -> $crate::models::options::OptionParams {
+                $crate::models::options::OptionParams {
                     option: self.option,
                     spot: self.spot,
                     strike: self.strike,
@@ -262,5 +262,41 @@ impl Market {
     #[inline(always)]
     pub fn payoff(&self, s: f64) -> f64 {
         (self.option.sign() * (s - self.strike)).max(0.0)
+    }
+}
+
+/// Which average the option pays on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Average {
+    /// `(S_1 + ... + S_n) / n`.
+    Arithmetic,
+    /// `(S_1 ... S_n)^(1/n)`.
+    Geometric,
+}
+
+/// Which side the barrier is on and what touching it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BarrierKind {
+    /// Above the spot; touching it cancels the option.
+    UpAndOut,
+    /// Above the spot; the option exists only once it was touched.
+    UpAndIn,
+    /// Below the spot; touching it cancels the option.
+    DownAndOut,
+    /// Below the spot; the option exists only once it was touched.
+    DownAndIn,
+}
+
+impl BarrierKind {
+    /// Whether the barrier lies above the spot.
+    pub fn is_up(self) -> bool {
+        matches!(self, BarrierKind::UpAndOut | BarrierKind::UpAndIn)
+    }
+
+    /// Whether touching the barrier brings the option into existence.
+    pub fn is_in(self) -> bool {
+        matches!(self, BarrierKind::UpAndIn | BarrierKind::DownAndIn)
     }
 }

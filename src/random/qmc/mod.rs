@@ -31,7 +31,7 @@
 //!   dimension 1 is van der Corput; 64-bit direction vectors `V_k = m_k 2^(64 - k)`,
 //!   `k = 1..=64`, from their recurrence; points in Gray-code order (above);
 //! - the random stream of replicate `r` for `seed`: carlo's generator
-//!   (`Xoshiro256PlusPlus::seed_from_u64(seed)`, [`crate::rng::Stream`]) after two
+//!   (`Xoshiro256PlusPlus::seed_from_u64(seed)`, [`crate::random::stream::Stream`]) after two
 //!   `long_jump`s (2^193 steps) and then `r` `jump`s (2^128 steps each). Chunk streams
 //!   live in the first 2^192 steps and auxiliary streams in the next 2^192, so the
 //!   scrambles never share a number with either family, for any chunk or replicate
@@ -56,7 +56,7 @@
 //! share it by reference across threads), then let each chunk read its own index range:
 //!
 //! ```
-//! use carlo::qmc::{BrownianBridge, Sobol};
+//! use carlo::random::qmc::{BrownianBridge, Sobol};
 //!
 //! let (seed, replicate, dates) = (42, 3, 252);
 //! let sobol = Sobol::scrambled(dates, seed, replicate)?;
@@ -78,7 +78,7 @@
 //! #     use statrs::distribution::{ContinuousCDF, Normal};
 //! #     Normal::standard().inverse_cdf(u)
 //! # }
-//! # Ok::<(), carlo::qmc::QmcError>(())
+//! # Ok::<(), carlo::random::qmc::QmcError>(())
 //! ```
 //!
 //! The estimate of a run is the mean of its replicate means; its standard error is
@@ -153,7 +153,7 @@ pub fn to_unit(bits: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{Family, stream};
+    use crate::random::stream::{Family, stream};
     use rand::Rng;
 
     fn reference(bits: u64) -> f64 {

@@ -1,43 +1,17 @@
 //! The barrier option, monitored at `steps` equally spaced dates, the last at
 //! maturity.
 
-use serde::{Deserialize, Serialize};
-
 use super::closed_form::{barrier_continuous, black_scholes};
-use super::draw::{NORMAL_METHOD, Normals};
-use super::option::{Market, option_keys, option_params};
+use super::greeks::Greek;
+use super::market::{BarrierKind, Market, Reduction, option_keys, option_params};
 use super::path::{GROUP, Layout, Step, normal_at, payoff};
-use super::{Entry, Model, Quantity};
+use super::path_estimator::{Constants, PathParams, Payoff, Scenario};
 use crate::Error;
 use crate::math::{self, LaneProgram, Lanes, Simd, exp_lanes};
-use crate::rng::Stream;
+use crate::model::{Entry, Model, Quantity};
+use crate::random::stream::Stream;
+use crate::random::ziggurat::{NORMAL_METHOD, Normals};
 use crate::stats::Moments;
-
-/// Which side the barrier is on and what touching it does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BarrierKind {
-    /// Above the spot; touching it cancels the option.
-    UpAndOut,
-    /// Above the spot; the option exists only once it was touched.
-    UpAndIn,
-    /// Below the spot; touching it cancels the option.
-    DownAndOut,
-    /// Below the spot; the option exists only once it was touched.
-    DownAndIn,
-}
-
-impl BarrierKind {
-    /// Whether the barrier lies above the spot.
-    pub fn is_up(self) -> bool {
-        matches!(self, BarrierKind::UpAndOut | BarrierKind::UpAndIn)
-    }
-
-    /// Whether touching the barrier brings the option into existence.
-    pub fn is_in(self) -> bool {
-        matches!(self, BarrierKind::UpAndIn | BarrierKind::DownAndIn)
-    }
-}
 
 option_params! {
     /// The `[model]` keys of `type = "barrier"`.
@@ -56,14 +30,15 @@ option_params! {
 }
 
 /// The registry entry of `type = "barrier"`.
-pub(super) fn entry() -> Entry {
+pub(crate) fn entry() -> Entry {
     Entry::new(
         "barrier",
         "discretely monitored barrier call or put (no reference; approx_reference: \
          continuous closed form with the Broadie-Glasserman-Kou shift)",
-        |p: &BarrierParams, c| super::paths::build(p, c),
+        |p: &BarrierParams, c| super::path_estimator::build(p, c),
     )
-    .paths::<BarrierParams>()
+    .quasi_monte_carlo()
+    .sweeps(super::path_estimator::build_sweep::<BarrierParams>)
     .keys(option_keys())
     .warnings(|p: &BarrierParams| p.option().warnings())
     .key(
@@ -275,5 +250,34 @@ impl LaneProgram for Chunk<'_> {
         };
         normals.write_back(self.rng);
         moments
+    }
+}
+
+impl PathParams for BarrierParams {
+    fn fast(&self) -> Result<Box<dyn Model>, Error> {
+        Ok(Box::new(Barrier::new(self)?))
+    }
+    fn greeks(&self) -> &[Greek] {
+        &self.greeks
+    }
+    fn reduction(&self) -> Result<Reduction, Error> {
+        Ok(self.option().validate()?.1)
+    }
+    fn scenario(&self) -> Result<(Scenario, u64, &'static str), Error> {
+        let (market, _) = self.option().validate()?;
+        let price = self.fast()?.quantities()[0].clone();
+        let scenario = Scenario {
+            market,
+            payoff: Payoff::Barrier {
+                kind: self.kind,
+                rebate: self.rebate,
+                log_barrier: crate::math::ln(self.barrier / market.spot),
+            },
+            price,
+            reference: None,
+            dates: self.steps,
+            constants: Constants::default(),
+        };
+        Ok((scenario, self.steps, "model.steps"))
     }
 }

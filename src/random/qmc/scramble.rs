@@ -16,7 +16,7 @@
 use rand::{Rng, SeedableRng};
 
 use super::directions::BITS;
-use crate::rng::Stream;
+use crate::random::stream::Stream;
 
 /// Name and version of the randomized quasi-Monte Carlo derivation: direction numbers,
 /// point order, scramble, the streams it is drawn from and the map to doubles. Goes
@@ -25,7 +25,7 @@ use crate::rng::Stream;
 pub const RQMC_DERIVATION: &str = "sobol-jk21201/lms-shift-v1";
 
 /// The generator replicate `replicate` of `seed` draws its scrambles from: two long
-/// jumps (past every chunk and auxiliary stream of [`crate::rng`]), then one jump per
+/// jumps (past every chunk and auxiliary stream of [`crate::random::stream`]), then one jump per
 /// replicate.
 ///
 /// Costs `replicate` jumps (about a microsecond each).
@@ -112,7 +112,7 @@ mod tests {
 
     #[test]
     fn replicate_streams_are_disjoint_from_carlos_streams() {
-        use crate::rng::{Family, stream};
+        use crate::random::stream::{Family, stream};
         let mut q = replicate_stream(42, 0);
         let mut c = stream(42, Family::Chunk, 0);
         let mut a = stream(42, Family::Auxiliary, 0);

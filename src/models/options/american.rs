@@ -10,14 +10,14 @@
 //! many dates, it prices a Bermudan option, slightly below the American one).
 
 use super::closed_form::black_scholes;
-use super::draw::{NORMAL_METHOD, Normals};
-use super::option::{Market, option_keys, option_params};
+use super::lattice::{american_reference, bermudan_reference};
+use super::market::{Market, option_keys, option_params};
 use super::path::{GROUP, Layout, Step, normal_at, payoff};
-use super::tree::{american_reference, bermudan_reference};
-use super::{Entry, Model, Quantity, ReferenceKind};
 use crate::Error;
 use crate::math::{self, LaneProgram, Lanes, Simd, exp_lanes};
-use crate::rng::{Family, Stream, stream};
+use crate::model::{Entry, Model, Quantity, ReferenceKind};
+use crate::random::stream::{Family, Stream, stream};
+use crate::random::ziggurat::{NORMAL_METHOD, Normals};
 use crate::stats::Moments;
 
 /// Default degree of the regression polynomial.
@@ -64,7 +64,7 @@ fn default_calibration_paths() -> u64 {
 }
 
 /// The registry entry of `type = "american"`.
-pub(super) fn entry() -> Entry {
+pub(crate) fn entry() -> Entry {
     Entry::new(
         "american",
         "American call or put by Longstaff-Schwartz (reference: CRR binomial tree)",

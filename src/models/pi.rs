@@ -3,11 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::draw::{Words, scramble_lanes, step};
-use super::{Entry, Model, Quantity};
 use crate::Error;
 use crate::math::{LaneProgram, Lanes, Simd};
-use crate::rng::Stream;
+use crate::model::{Entry, Model, Quantity};
+use crate::random::stream::Stream;
+use crate::random::ziggurat::{Words, scramble_lanes, step};
 use crate::stats::Moments;
 
 /// `pi` takes no parameters.
@@ -166,7 +166,7 @@ unsafe fn uniform<V: Lanes>(w: V) -> V {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{Family, stream};
+    use crate::random::stream::{Family, stream};
     use crate::stats::Accumulator;
     use rand::{Rng, RngExt};
 

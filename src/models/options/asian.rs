@@ -1,27 +1,17 @@
 //! The Asian option: the payoff of the average of `fixings` spot prices at
 //! `t_i = i T / n`, `i = 1..n`.
 
-use serde::{Deserialize, Serialize};
-
 use super::closed_form::{geometric_asian, geometric_asian_mean};
-use super::draw::{NORMAL_METHOD, Normals};
-use super::option::{Market, option_keys, option_params};
+use super::greeks::Greek;
+use super::market::{Average, Market, Reduction, option_keys, option_params};
 use super::path::{GROUP, Layout, Step, normal_at, payoff};
-use super::{Entry, Model, Quantity};
+use super::path_estimator::{Constants, PathParams, Payoff, Scenario};
 use crate::Error;
 use crate::math::{self, LaneProgram, Lanes, Simd, exp_lanes};
-use crate::rng::Stream;
+use crate::model::{Entry, Model, Quantity};
+use crate::random::stream::Stream;
+use crate::random::ziggurat::{NORMAL_METHOD, Normals};
 use crate::stats::Moments;
-
-/// Which average the option pays on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Average {
-    /// `(S_1 + ... + S_n) / n`.
-    Arithmetic,
-    /// `(S_1 ... S_n)^(1/n)`.
-    Geometric,
-}
 
 option_params! {
     /// The `[model]` keys of `type = "asian"`.
@@ -34,14 +24,15 @@ option_params! {
 }
 
 /// The registry entry of `type = "asian"`.
-pub(super) fn entry() -> Entry {
+pub(crate) fn entry() -> Entry {
     Entry::new(
         "asian",
         "Asian call or put on the average of equally spaced fixings \
          (reference: exact for the geometric average)",
-        |p: &AsianParams, c| super::paths::build(p, c),
+        |p: &AsianParams, c| super::path_estimator::build(p, c),
     )
-    .paths::<AsianParams>()
+    .quasi_monte_carlo()
+    .sweeps(super::path_estimator::build_sweep::<AsianParams>)
     .keys(option_keys())
     .warnings(|p: &AsianParams| p.option().warnings())
     .key(
@@ -216,5 +207,34 @@ impl LaneProgram for Chunk<'_> {
         };
         normals.write_back(self.rng);
         moments
+    }
+}
+
+impl PathParams for AsianParams {
+    fn fast(&self) -> Result<Box<dyn Model>, Error> {
+        Ok(Box::new(Asian::new(self)?))
+    }
+    fn greeks(&self) -> &[Greek] {
+        &self.greeks
+    }
+    fn reduction(&self) -> Result<Reduction, Error> {
+        Ok(self.option().validate()?.1)
+    }
+    fn scenario(&self) -> Result<(Scenario, u64, &'static str), Error> {
+        let (market, _) = self.option().validate()?;
+        let price = self.fast()?.quantities()[0].clone();
+        let reference: Option<fn(Greek, &Market, u64) -> f64> = match self.average {
+            Average::Geometric => Some(super::greeks::geometric_asian_greek),
+            Average::Arithmetic => None,
+        };
+        let scenario = Scenario {
+            market,
+            payoff: Payoff::Asian(self.average),
+            price,
+            reference,
+            dates: self.fixings,
+            constants: Constants::default(),
+        };
+        Ok((scenario, self.fixings, "model.fixings"))
     }
 }

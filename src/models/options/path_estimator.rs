@@ -15,7 +15,7 @@
 //! [`crate::math::normals_from_bits`]); with `sobol`, from point `i` of the replicate's
 //! scrambled Sobol sequence in `n` dimensions, inverted the same way and put through a
 //! Brownian bridge, so that the first coordinates decide the terminal value and the
-//! midpoints (see [`crate::qmc`]). Every sweep point walks its path from the same
+//! midpoints (see [`crate::random::qmc`]). Every sweep point walks its path from the same
 //! normals: common random numbers, and statistics with the co-moments between points.
 //!
 //! # Estimators (`S_i` the spot at date `t_i`, `D = exp(-r T)`, `phi` = +1 call, -1
@@ -38,16 +38,14 @@
 
 use std::sync::OnceLock;
 
-use super::asian::Average;
-use super::barrier::BarrierKind;
 use super::greeks::Greek;
-use super::option::{Market, Reduction};
-use super::{Context, Model, Quantity, ReferenceKind};
+use super::market::{Average, BarrierKind, Market, Reduction};
 use crate::Error;
 use crate::math::{exp, exp_slice, normals_from_bits};
-use crate::qmc::{BrownianBridge, D_MAX, Sobol};
-use crate::rng::Stream;
-use crate::sampler::Sampler;
+use crate::model::{Context, Model, Quantity, ReferenceKind};
+use crate::random::qmc::{BrownianBridge, D_MAX, Sobol};
+use crate::random::sampler::Sampler;
+use crate::random::stream::Stream;
 use crate::stats::{Moments, Replicated, replicates};
 use rand::Rng;
 
@@ -73,7 +71,7 @@ pub(super) enum Payoff {
 /// What a path of a scenario needs, computed once per model: `exp` and `sqrt` of
 /// the parameters would otherwise be most of a European path's cost.
 #[derive(Debug, Clone, Copy, Default)]
-struct Constants {
+pub(super) struct Constants {
     dt: f64,
     sdt: f64,
     mu: f64,
@@ -110,7 +108,7 @@ pub(super) struct Scenario {
     /// The path length the closed form needs.
     pub dates: u64,
     /// Set by [`Paths::new`].
-    constants: Constants,
+    pub(super) constants: Constants,
 }
 
 /// Normals per block of the pseudo-random path: one call of the vector inversion.
@@ -771,87 +769,4 @@ pub(super) fn build_sweep<P: PathParams>(
             difference_key,
         },
     )?))
-}
-
-impl PathParams for super::EuropeanParams {
-    fn fast(&self) -> Result<Box<dyn Model>, Error> {
-        Ok(Box::new(super::European::new(self)?))
-    }
-    fn greeks(&self) -> &[Greek] {
-        &self.greeks
-    }
-    fn reduction(&self) -> Result<Reduction, Error> {
-        Ok(self.option().validate()?.1)
-    }
-    fn scenario(&self) -> Result<(Scenario, u64, &'static str), Error> {
-        let (market, _) = self.option().validate()?;
-        let price = self.fast()?.quantities()[0].clone();
-        let scenario = Scenario {
-            market,
-            payoff: Payoff::European,
-            price,
-            reference: Some(|g, m, _| super::greeks::black_scholes_greek(g, m)),
-            dates: 1,
-            constants: Constants::default(),
-        };
-        Ok((scenario, 1, "model.maturity"))
-    }
-}
-
-impl PathParams for super::AsianParams {
-    fn fast(&self) -> Result<Box<dyn Model>, Error> {
-        Ok(Box::new(super::Asian::new(self)?))
-    }
-    fn greeks(&self) -> &[Greek] {
-        &self.greeks
-    }
-    fn reduction(&self) -> Result<Reduction, Error> {
-        Ok(self.option().validate()?.1)
-    }
-    fn scenario(&self) -> Result<(Scenario, u64, &'static str), Error> {
-        let (market, _) = self.option().validate()?;
-        let price = self.fast()?.quantities()[0].clone();
-        let reference: Option<fn(Greek, &Market, u64) -> f64> = match self.average {
-            Average::Geometric => Some(super::greeks::geometric_asian_greek),
-            Average::Arithmetic => None,
-        };
-        let scenario = Scenario {
-            market,
-            payoff: Payoff::Asian(self.average),
-            price,
-            reference,
-            dates: self.fixings,
-            constants: Constants::default(),
-        };
-        Ok((scenario, self.fixings, "model.fixings"))
-    }
-}
-
-impl PathParams for super::BarrierParams {
-    fn fast(&self) -> Result<Box<dyn Model>, Error> {
-        Ok(Box::new(super::Barrier::new(self)?))
-    }
-    fn greeks(&self) -> &[Greek] {
-        &self.greeks
-    }
-    fn reduction(&self) -> Result<Reduction, Error> {
-        Ok(self.option().validate()?.1)
-    }
-    fn scenario(&self) -> Result<(Scenario, u64, &'static str), Error> {
-        let (market, _) = self.option().validate()?;
-        let price = self.fast()?.quantities()[0].clone();
-        let scenario = Scenario {
-            market,
-            payoff: Payoff::Barrier {
-                kind: self.kind,
-                rebate: self.rebate,
-                log_barrier: crate::math::ln(self.barrier / market.spot),
-            },
-            price,
-            reference: None,
-            dates: self.steps,
-            constants: Constants::default(),
-        };
-        Ok((scenario, self.steps, "model.steps"))
-    }
 }

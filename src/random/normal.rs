@@ -12,7 +12,7 @@ use rand::distr::Open01;
 use rand::{Rng, RngExt};
 
 use super::zig_tables::{ZIG_NORM_F, ZIG_NORM_R, ZIG_NORM_X};
-use crate::rng::Stream;
+use crate::random::stream::Stream;
 
 /// One ziggurat candidate from 64 random bits: the layer `i`, a uniform `u` in
 /// `[-1, 1)` and the candidate `x = u * X[i]`.
@@ -71,7 +71,7 @@ fn rejected(rng: &mut Stream, mut i: usize, mut u: f64, mut x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{Family, stream};
+    use crate::random::stream::{Family, stream};
     use rand_distr::StandardNormal;
 
     #[test]

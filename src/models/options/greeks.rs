@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::closed_form::{lognormal_option, norm_cdf};
-use super::option::Market;
+use super::market::Market;
 use crate::math;
 
 /// A sensitivity of the price.
@@ -130,7 +130,7 @@ pub fn geometric_asian_greek(greek: Greek, m: &Market, fixings: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::super::closed_form::{black_scholes, geometric_asian};
-    use super::super::option::OptionType;
+    use super::super::market::OptionType;
     use super::*;
 
     fn market(option: OptionType) -> Market {

@@ -6,10 +6,10 @@
 //! `antithetic` is on: its variance is the plain estimator's, which is what the
 //! `variance_reduction` column compares with).
 
-use super::Quantity;
-use super::draw::Normals;
-use super::option::{Market, Reduction};
+use super::market::{Market, Reduction};
 use crate::math::Lanes;
+use crate::model::Quantity;
+use crate::random::ziggurat::Normals;
 use crate::stats::{BlockAccumulator, Control, Moments};
 
 /// Samples per block of the vector sample loops: the unit in which the statistics

@@ -236,7 +236,7 @@ impl Points<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{Family, stream};
+    use crate::random::stream::{Family, stream};
     use rand::{Rng, RngExt};
     use sha2::{Digest, Sha256};
 

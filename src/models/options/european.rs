@@ -1,14 +1,15 @@
 //! The European option: one exact GBM step to expiry per path.
 
 use super::closed_form::black_scholes;
-use super::draw::{NORMAL_METHOD, Normals};
 use super::greeks::{self, Greek, black_scholes_greek};
-use super::option::{Market, option_keys, option_params};
+use super::market::{Market, Reduction, option_keys, option_params};
 use super::path::{Layout, SAMPLES, Step};
-use super::{Entry, Model, Quantity};
+use super::path_estimator::{Constants, PathParams, Payoff, Scenario};
 use crate::Error;
 use crate::math::{self, LaneProgram, Lanes, Simd, exp_lanes};
-use crate::rng::Stream;
+use crate::model::{Entry, Model, Quantity};
+use crate::random::stream::Stream;
+use crate::random::ziggurat::{NORMAL_METHOD, Normals};
 use crate::stats::{BlockAccumulator, Moments};
 
 option_params! {
@@ -17,7 +18,7 @@ option_params! {
 }
 
 /// The registry entry of `type = "european"`.
-pub(super) fn entry() -> Entry {
+pub(crate) fn entry() -> Entry {
     Entry::new(
         "european",
         "European call or put under GBM (reference: Black-Scholes-Merton, exact)",
@@ -27,10 +28,11 @@ pub(super) fn entry() -> Entry {
             if !p.greeks.is_empty() && c.sampler.is_mc() {
                 return Ok(Box::new(European::with_greeks(p)?) as Box<dyn Model>);
             }
-            super::paths::build(p, c)
+            super::path_estimator::build(p, c)
         },
     )
-    .paths::<EuropeanParams>()
+    .quasi_monte_carlo()
+    .sweeps(super::path_estimator::build_sweep::<EuropeanParams>)
     .keys(option_keys())
     .warnings(|p: &EuropeanParams| p.option().warnings())
 }
@@ -374,4 +376,29 @@ impl<V: Lanes> PathGreeks<V> {
 unsafe fn value<V: Lanes>(s: V, strike: V, phi: V, discount: V) -> V {
     // SAFETY: the caller guarantees the instruction set of `V`.
     unsafe { discount.mul(phi.mul(s.sub(strike)).max(V::splat(0.0))) }
+}
+
+impl PathParams for EuropeanParams {
+    fn fast(&self) -> Result<Box<dyn Model>, Error> {
+        Ok(Box::new(European::new(self)?))
+    }
+    fn greeks(&self) -> &[Greek] {
+        &self.greeks
+    }
+    fn reduction(&self) -> Result<Reduction, Error> {
+        Ok(self.option().validate()?.1)
+    }
+    fn scenario(&self) -> Result<(Scenario, u64, &'static str), Error> {
+        let (market, _) = self.option().validate()?;
+        let price = self.fast()?.quantities()[0].clone();
+        let scenario = Scenario {
+            market,
+            payoff: Payoff::European,
+            price,
+            reference: Some(|g, m, _| super::greeks::black_scholes_greek(g, m)),
+            dates: 1,
+            constants: Constants::default(),
+        };
+        Ok((scenario, 1, "model.maturity"))
+    }
 }

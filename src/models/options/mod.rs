@@ -1,0 +1,35 @@
+//! The options room: European, Asian, barrier and American options under geometric
+//! Brownian motion, with what they share.
+//!
+//! - [`market`]: the contract and market keys every option model reads, and their
+//!   validation; the payoff shapes (option side, barrier kinds, averages);
+//! - [`path`]: the vector loop every model's sample loop is made of (exact GBM
+//!   steps on the lanes, the columns of a sample's row);
+//! - [`path_estimator`]: the path-by-path estimator (Greeks of the path models,
+//!   randomized quasi-Monte Carlo, sweeps);
+//! - one module per model: [`european`], [`asian`], [`barrier`], [`american`];
+//! - the references: [`closed_form`] (Black-Scholes, geometric Asian, continuous
+//!   barrier) and [`lattice`] (trees for the early-exercise options), and the Greeks'
+//!   closed forms ([`greeks`]).
+//!
+//! Nothing here imports a model from a reference or the estimator: references and the
+//! estimator read the payoff shapes of [`market`], and the models call them.
+
+pub mod american;
+pub mod asian;
+pub mod barrier;
+pub mod closed_form;
+pub mod european;
+pub mod greeks;
+pub mod lattice;
+pub mod market;
+pub(crate) mod path;
+pub mod path_estimator;
+
+pub use american::{American, AmericanParams};
+pub use asian::{Asian, AsianParams};
+pub use barrier::{Barrier, BarrierParams};
+pub use european::{European, EuropeanParams};
+pub use greeks::Greek;
+pub use market::{Average, BarrierKind, Market, OptionParams, OptionType};
+pub use path_estimator::Paths;
