@@ -1,0 +1,271 @@
+//! The job: everything that decides a run's bits, and nothing else.
+//!
+//! A [`Job`] is what checkpoints, partials, worker processes and summaries carry and
+//! what a run's fingerprint hashes: samples, seed, chunk size, confidence, model,
+//! target, sampler and sweep. Where a run happens (backend, workers, files) is not in
+//! it. [`Job::to_toml`] writes it as a config that reproduces the run.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::Error;
+use crate::model::{Context, Model, ModelSpec, Registry};
+use crate::plan::Plan;
+use crate::random::sampler::Sampler;
+use crate::stats::Estimate;
+
+/// What decides a run's result, bit for bit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Total samples.
+    pub samples: u64,
+    /// The seed of every random stream.
+    pub seed: u64,
+    /// Samples per chunk.
+    pub chunk_size: u64,
+    /// Confidence level of intervals.
+    pub confidence: f64,
+    /// The model and its parameters.
+    pub model: ModelSpec,
+    /// When to stop before drawing every sample, if ever. Absent from the
+    /// fingerprint's input when `None`, so jobs without a target hash as they did
+    /// before targets existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
+    /// Where the random numbers come from. Absent from the fingerprint's input for
+    /// `mc`, so plain runs hash as they did before samplers existed.
+    #[serde(default, skip_serializing_if = "Sampler::is_mc")]
+    pub sampler: Sampler,
+    /// The swept model keys and their values, priced in one pass from common random
+    /// numbers; empty (and absent from the fingerprint's input) without a sweep.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweep: Vec<SweepKey>,
+}
+
+/// One swept `[model]` key and the values it takes. The points of a sweep are the
+/// product of its keys' values, the first key outermost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepKey {
+    /// The `[model]` key.
+    pub key: String,
+    /// Its values, as JSON (as the model's parameters are).
+    pub values: Vec<serde_json::Value>,
+}
+
+impl Job {
+    /// The points of the job's sweep, each the value of every swept key, first key
+    /// outermost; one empty point without a sweep.
+    pub fn sweep_points(&self) -> Vec<Vec<serde_json::Value>> {
+        let mut points = vec![Vec::new()];
+        for k in &self.sweep {
+            points = points
+                .into_iter()
+                .flat_map(|p| {
+                    k.values.iter().map(move |v| {
+                        let mut p = p.clone();
+                        p.push(v.clone());
+                        p
+                    })
+                })
+                .collect();
+        }
+        points
+    }
+
+    /// Builds the model of this job: that of its model spec in its context, or, for a
+    /// job with a sweep, the model that prices every point of the sweep in one pass.
+    /// Errors name the offending key (`model.KEY`, or `sweep.KEY` with the point).
+    pub fn build_model(&self, registry: &Registry) -> Result<Box<dyn Model>, Error> {
+        if self.sweep.is_empty() {
+            return registry.build(&self.model, &self.context());
+        }
+        let entry = registry.entry(self.model.kind())?;
+        if !entry.supports_sweeps() {
+            return Err(Error::parameter(
+                "sweep",
+                format!(
+                    "model type {} cannot be swept in one pass (sweeps run european, asian \
+                     and barrier); run one config per point with the same seed",
+                    self.model.kind()
+                ),
+            ));
+        }
+        let points = self.sweep_points();
+        let mut params = Vec::with_capacity(points.len());
+        for point in &points {
+            let mut p = self.model.params().clone();
+            for (k, v) in self.sweep.iter().zip(point) {
+                p.insert(k.key.clone(), v.clone());
+            }
+            // Each point is validated as its own run would be.
+            entry.build(&p, &self.context()).map_err(|e| match e {
+                Error::Parameter { key, reason } => {
+                    let at: Vec<String> = self
+                        .sweep
+                        .iter()
+                        .zip(point)
+                        .map(|(k, v)| format!("{} = {v}", k.key))
+                        .collect();
+                    let key = match key.strip_prefix("model.") {
+                        Some(k) if self.sweep.iter().any(|s| s.key == k) => format!("sweep.{k}"),
+                        _ => key,
+                    };
+                    Error::parameter(
+                        &key,
+                        format!("at the sweep point {}: {reason}", at.join(", ")),
+                    )
+                }
+                other => other,
+            })?;
+            params.push(p);
+        }
+        let single = match self.sweep.as_slice() {
+            [k] if k.values.iter().all(serde_json::Value::is_number) => k.key.as_str(),
+            _ => "",
+        };
+        entry.build_sweep(&params, &points, single, &self.context())
+    }
+}
+
+/// A target error: the run stops at the first check where the confidence interval
+/// of the model's first quantity is narrow enough, and `samples` is only the maximum.
+///
+/// Checks happen after every `check_every` chunks, counted from the start and merged
+/// in chunk order, never after a number of chunks that depends on the workers, so a
+/// run stops at the same sample count with the same bits everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    /// Met when the half-width is at most this fraction of |estimate|.
+    pub rel_error: Option<f64>,
+    /// Met when the half-width is at most this.
+    pub abs_error: Option<f64>,
+    /// Chunks between two checks (at least 1).
+    pub check_every: u64,
+}
+
+impl Target {
+    /// True when `estimate` meets every error given (both, when both are set).
+    /// An estimate without an error yet (NaN) meets nothing.
+    pub fn met(&self, estimate: &Estimate) -> bool {
+        let half = estimate.half_width();
+        let rel = self
+            .rel_error
+            .is_none_or(|r| half <= r * estimate.estimate.abs());
+        let abs = self.abs_error.is_none_or(|a| half <= a);
+        rel && abs
+    }
+
+    /// True when the run checks the target after chunks `0..chunks`.
+    pub fn checks_at(&self, chunks: u64) -> bool {
+        chunks > 0 && chunks.is_multiple_of(self.check_every)
+    }
+}
+
+impl Job {
+    /// The job as a config file that runs it: `[simulation]` with every key that
+    /// decides the bits (and `name`, which does not), and the whole `[model]` table,
+    /// defaults filled in. `carlo run` of it reproduces the run's bits; its
+    /// fingerprint is this job's.
+    ///
+    /// Seeds above `i64::MAX`, which TOML integers cannot hold, are written as strings,
+    /// which configs accept.
+    pub fn to_toml(&self, name: &str) -> String {
+        let mut simulation = toml::Table::new();
+        simulation.insert("name".into(), name.into());
+        let count =
+            |n: u64| i64::try_from(n).map_or_else(|_| n.to_string().into(), toml::Value::from);
+        simulation.insert("samples".into(), count(self.samples));
+        simulation.insert("seed".into(), count(self.seed));
+        simulation.insert("chunk_size".into(), count(self.chunk_size));
+        simulation.insert("confidence".into(), self.confidence.into());
+        if let Some(t) = self.target {
+            if let Some(r) = t.rel_error {
+                simulation.insert("target_rel_error".into(), r.into());
+            }
+            if let Some(a) = t.abs_error {
+                simulation.insert("target_abs_error".into(), a.into());
+            }
+            simulation.insert("check_every".into(), count(t.check_every));
+        }
+        if let Some(r) = self.sampler.replicates() {
+            simulation.insert("sampler".into(), self.sampler.name().into());
+            simulation.insert("replicates".into(), count(r));
+        }
+        let model = toml::Value::try_from(&self.model).expect("a model's parameters are TOML");
+        let mut root = toml::Table::new();
+        root.insert("simulation".into(), simulation.into());
+        root.insert("model".into(), model);
+        if !self.sweep.is_empty() {
+            let mut sweep = toml::Table::new();
+            for k in &self.sweep {
+                let values = toml::Value::try_from(&k.values).expect("sweep values are TOML");
+                sweep.insert(k.key.clone(), values);
+            }
+            root.insert("sweep".into(), sweep.into());
+        }
+        format!(
+            "# The job of a carlo summary: every value that decides its bits (fingerprint {}).\n\
+             # `carlo run` on this file reproduces them; `carlo verify SUMMARY` does and compares.\n\n{}",
+            self.fingerprint(),
+            toml::to_string(&root).expect("a job is TOML")
+        )
+    }
+
+    /// What a model built for this job may use besides its parameters.
+    pub fn context(&self) -> Context {
+        Context::new(self.seed).with_sampler(self.sampler, self.chunk_size)
+    }
+
+    /// The chunk plan.
+    pub fn plan(&self) -> Plan {
+        Plan::new(self.samples, self.chunk_size)
+    }
+
+    /// A short hash of everything that decides the result, to refuse mixing the
+    /// partial results of different runs.
+    pub fn fingerprint(&self) -> String {
+        let json = serde_json::to_string(self).expect("a job always serializes");
+        let digest = Sha256::digest(json.as_bytes());
+        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// The keys at which two jobs (as JSON, as checkpoints and partials keep them)
+/// differ, as `(dotted key, value in a, value in b)`, with `none` for a missing key;
+/// nested tables such as the model's parameters are compared key by key.
+pub fn job_differences(
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+) -> Vec<(String, String, String)> {
+    let mut found = Vec::new();
+    differences_under("", a, b, &mut found);
+    found
+}
+
+fn differences_under(
+    prefix: &str,
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    found: &mut Vec<(String, String, String)>,
+) {
+    use serde_json::Value;
+    let show = |v: Option<&Value>| v.map_or("none".to_string(), |v| v.to_string());
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys = x.keys().chain(y.keys().filter(|k| !x.contains_key(*k)));
+            for key in keys {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                match (x.get(key), y.get(key)) {
+                    (Some(u), Some(v)) => differences_under(&path, u, v, found),
+                    (u, v) => found.push((path, show(u), show(v))),
+                }
+            }
+        }
+        _ if a != b => found.push((prefix.to_string(), a.to_string(), b.to_string())),
+        _ => {}
+    }
+}

@@ -1,0 +1,113 @@
+//! Tests of config validation.
+
+use super::*;
+
+const MINIMAL: &str = "[simulation]\nsamples = 1000\nseed = 1\n[model]\ntype = \"pi\"\n";
+
+fn parse(text: &str) -> Result<Experiment, Error> {
+    Experiment::parse(
+        text,
+        Path::new("x.toml"),
+        &Overrides::default(),
+        &Registry::builtin(),
+    )
+}
+
+#[test]
+fn minimal_config_gets_defaults() {
+    let e = parse(MINIMAL).unwrap();
+    assert_eq!(e.name, "x");
+    assert_eq!(e.job.chunk_size, DEFAULT_CHUNK_SIZE);
+    assert_eq!(e.job.confidence, 0.95);
+    assert_eq!(e.backend, Backend::Threads);
+    assert!(e.workers >= 1);
+    assert_eq!(e.out, Destination::File("results/x.csv".into()));
+}
+
+#[test]
+fn overrides_win() {
+    let o = Overrides {
+        samples: Some(5000),
+        seed: Some(9),
+        chunk_size: Some(7),
+        backend: Some(Backend::Sequential),
+        workers: Some(3),
+        out: Some(Destination::Stdout),
+        sets: Vec::new(),
+        chunk_timeout: None,
+    };
+    let e = Experiment::parse(MINIMAL, Path::new("x.toml"), &o, &Registry::builtin()).unwrap();
+    assert_eq!((e.job.samples, e.job.seed, e.job.chunk_size), (5000, 9, 7));
+    assert_eq!((e.backend, e.workers), (Backend::Sequential, 3));
+    assert_eq!(e.out, Destination::Stdout);
+}
+
+#[test]
+fn counts_accept_floats_with_whole_values() {
+    let e = parse(&MINIMAL.replace("1000", "1e6")).unwrap();
+    assert_eq!(e.job.samples, 1_000_000);
+    assert!(parse(&MINIMAL.replace("1000", "1.5e0")).is_err());
+}
+
+#[test]
+fn command_line_counts() {
+    assert_eq!(parse_count("1_000_000"), Ok(1_000_000));
+    assert_eq!(parse_count("1e6"), Ok(1_000_000));
+    assert_eq!(parse_count("2.5e3"), Ok(2500));
+    assert!(parse_count("1.5").is_err());
+    assert!(parse_count("-3").is_err());
+    assert!(parse_count("lots").is_err());
+}
+
+#[test]
+fn fingerprint_tracks_the_result_not_the_execution() {
+    let a = parse(MINIMAL).unwrap();
+    let o = Overrides {
+        workers: Some(7),
+        ..Overrides::default()
+    };
+    let b = Experiment::parse(MINIMAL, Path::new("y.toml"), &o, &Registry::builtin()).unwrap();
+    assert_eq!(a.job.fingerprint(), b.job.fingerprint());
+    let c = parse(&MINIMAL.replace("seed = 1", "seed = 2")).unwrap();
+    assert_ne!(a.job.fingerprint(), c.job.fingerprint());
+}
+
+#[test]
+fn differences_name_nested_keys() {
+    let a = serde_json::json!({"seed": 1, "model": {"type": "walk", "steps": 100}});
+    let b = serde_json::json!({"seed": 1, "model": {"type": "walk", "steps": 200, "drift": 0.5}});
+    assert_eq!(
+        job_differences(&a, &b),
+        [
+            (
+                "model.steps".to_string(),
+                "100".to_string(),
+                "200".to_string()
+            ),
+            (
+                "model.drift".to_string(),
+                "none".to_string(),
+                "0.5".to_string()
+            ),
+        ]
+    );
+    assert!(job_differences(&a, &a).is_empty());
+}
+
+#[test]
+fn errors_name_the_key() {
+    let cases = [
+        (MINIMAL.replace("1000", "0"), "simulation.samples"),
+        (format!("{MINIMAL}[execution]\nthreads = 2\n"), "threads"),
+        (
+            MINIMAL.replace("seed = 1", "seed = 1\nconfidence = 1.5"),
+            "simulation.confidence",
+        ),
+        (MINIMAL.replace("\"pi\"", "\"pie\""), "pie"),
+        (format!("{MINIMAL}colour = 1\n"), "colour"),
+    ];
+    for (text, key) in cases {
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains(key), "{err:?} does not name {key}");
+    }
+}
