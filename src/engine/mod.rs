@@ -1,0 +1,241 @@
+//! The engine: runs a job's chunks on an executor and merges their statistics in
+//! chunk order into a [`Report`].
+//!
+//! Decisions that change the result (stopping on a target error, the points of the
+//! convergence trace) are taken at fixed chunk counts, on the statistics of chunks
+//! `0..k` merged in order: executors may run ahead, but what they finish beyond a
+//! decision point is never looked at before it. A run's progress is a [`State`]
+//! (`state.rs`), which a checkpoint saves and [`resume_on`] continues with the same
+//! bits; what a run reports is a [`Report`] (`report.rs`).
+
+mod report;
+mod state;
+
+use std::time::Instant;
+
+use crate::Error;
+use crate::config::{Experiment, Job};
+use crate::exec::{self, Event, Executor, Flow, Work};
+use crate::model::{Model, Quantity};
+use crate::stats::{Estimate, Moments};
+
+pub use report::{Report, StopReason, quantity_estimate};
+use state::missing;
+pub use state::{Digests, State, TracePoint};
+
+/// Progress of a run as chunks are merged, for progress bars.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress<'a> {
+    /// Samples merged so far (in chunk order).
+    pub samples_done: u64,
+    /// Samples the run will draw at most.
+    pub samples_total: u64,
+    /// The statistics merged so far.
+    pub moments: &'a Moments,
+    /// The model's first quantity.
+    pub quantity: &'a Quantity,
+    /// The run's confidence level.
+    pub confidence: f64,
+}
+
+impl Progress<'_> {
+    /// The running estimate of the first quantity.
+    pub fn estimate(&self) -> Estimate {
+        quantity_estimate(self.quantity, self.moments, self.confidence)
+    }
+}
+
+/// Watches and steers a run from the calling thread. Every method runs between
+/// chunks, so each must be cheap most of the time.
+pub trait Observer {
+    /// Called after chunks were merged.
+    fn progress(&mut self, _progress: &Progress<'_>) {}
+
+    /// Called after each chunk the run accepts with everything it has finished, and
+    /// once more with `last` true when it ends (finished or interrupted). A
+    /// checkpoint saves the state every few seconds, and always when `last`; an error
+    /// ends the run.
+    fn checkpoint(&mut self, _state: &State, _last: bool) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// Polled after each chunk: true (Ctrl-C was pressed) starts no more chunks and
+    /// ends the run, once those in flight are done, with [`Error::Interrupted`]
+    /// after a last [`checkpoint`](Self::checkpoint).
+    fn interrupted(&mut self) -> bool {
+        false
+    }
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Quiet;
+
+impl Observer for Quiet {}
+
+/// Runs an experiment on its configured backend.
+pub fn run(experiment: &Experiment, observer: &mut dyn Observer) -> Result<Report, Error> {
+    resume(experiment, State::new(experiment.model.dim()), observer)
+}
+
+/// Continues an experiment from `state` (see [`resume_on`]).
+pub fn resume(
+    experiment: &Experiment,
+    state: State,
+    observer: &mut dyn Observer,
+) -> Result<Report, Error> {
+    let mut executor = exec::build(experiment)?;
+    resume_on(
+        &experiment.name,
+        &experiment.job,
+        experiment.model.as_ref(),
+        executor.as_mut(),
+        state,
+        observer,
+    )
+}
+
+/// Runs every chunk of `job` with `model` on `executor` (or, with a target, until
+/// the target is met).
+pub fn run_on(
+    name: &str,
+    job: &Job,
+    model: &dyn Model,
+    executor: &mut dyn Executor,
+    observer: &mut dyn Observer,
+) -> Result<Report, Error> {
+    resume_on(
+        name,
+        job,
+        model,
+        executor,
+        State::new(model.dim()),
+        observer,
+    )
+}
+
+/// Continues `job` from `state`, which must belong to it (a checkpoint checks
+/// that): runs the chunks it lacks, merges them in order, stops at the first check
+/// that meets the job's target or after the last chunk, and reports. The result has
+/// the same bits as an uninterrupted run. A finished state reports at once.
+pub fn resume_on(
+    name: &str,
+    job: &Job,
+    model: &dyn Model,
+    executor: &mut dyn Executor,
+    mut state: State,
+    observer: &mut dyn Observer,
+) -> Result<Report, Error> {
+    let start = Instant::now();
+    let plan = job.plan();
+    let quantity = &model.quantities()[0];
+    let before = state.wall_seconds;
+    if state.stop.is_none() {
+        // A state saved at a decision point has taken its decision already; one that
+        // reached the end without it (made by hand) takes it now.
+        state.fold(job, quantity);
+        let work = Work { job, model, plan };
+        let todo = missing(&state.merger, plan.chunks());
+        let mut interrupted = false;
+        let mut failed = None;
+        executor.execute(&work, &todo, &mut |event| {
+            if state.stop.is_some() || interrupted || failed.is_some() {
+                return Flow::Stop;
+            }
+            let (index, moments) = match event {
+                Event::Done(index, moments) => (index, moments),
+                Event::Restarted => {
+                    state.restarts += 1;
+                    return Flow::Continue;
+                }
+                Event::Idle => {
+                    interrupted = observer.interrupted();
+                    if !interrupted {
+                        // Saves keep their pace while a chunk is slow to come.
+                        if let Err(e) = observer.checkpoint(&state, false) {
+                            failed = Some(e);
+                            return Flow::Stop;
+                        }
+                        return Flow::Continue;
+                    }
+                    // A chunk may be stuck where it cannot be stopped (a thread):
+                    // save now, so that a second Ctrl-C, which exits at once, loses
+                    // nothing.
+                    if let Err(e) = observer.checkpoint(&state, true) {
+                        failed = Some(e);
+                    }
+                    return Flow::Stop;
+                }
+            };
+            state.digests.record(index, &moments);
+            state.merger.offer(index, moments);
+            if state.fold(job, quantity) > 0 {
+                observer.progress(&Progress {
+                    samples_done: plan.samples_before(state.merger.next()),
+                    samples_total: plan.samples(),
+                    moments: state.merger.merged(),
+                    quantity,
+                    confidence: job.confidence,
+                });
+            }
+            state.wall_seconds = before + start.elapsed().as_secs_f64();
+            if let Err(e) = observer.checkpoint(&state, false) {
+                failed = Some(e);
+                return Flow::Stop;
+            }
+            if state.stop.is_some() {
+                // After the last chunk nothing is left to stop; saying Stop would
+                // make some executors abandon workers they could keep for the next
+                // run.
+                return if state.merger.next() < plan.chunks() {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                };
+            }
+            interrupted = observer.interrupted();
+            if interrupted {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        state.wall_seconds = before + start.elapsed().as_secs_f64();
+        if state.stop.is_none() && !interrupted {
+            return Err(Error::Execution(format!(
+                "the {} backend finished without chunk {}",
+                executor.backend(),
+                state.merger.next()
+            )));
+        }
+        observer.checkpoint(&state, true)?;
+        if interrupted {
+            return Err(Error::Interrupted {
+                done: state.merger.next(),
+                total: plan.chunks(),
+            });
+        }
+    } else {
+        // Nothing left to run, but the executor still takes part: MPI ranks meet in
+        // every run to check that they resume the same job from the same point.
+        let work = Work { job, model, plan };
+        executor.execute(&work, &[], &mut |_| Flow::Stop)?;
+    }
+    let mut report = Report::new(
+        name,
+        job,
+        model,
+        state.merger.merged().clone(),
+        executor.backend(),
+        executor.workers(),
+        state.wall_seconds,
+    );
+    report.stop_reason = state.stop.unwrap_or(StopReason::Samples);
+    report.trace = state.trace;
+    report.worker_restarts = state.restarts;
+    report.digests = state.digests.prefix(state.merger.next()).to_vec();
+    Ok(report)
+}

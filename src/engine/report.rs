@@ -1,0 +1,228 @@
+//! What a run reports: its merged statistics, each quantity's estimate, why it
+//! stopped, and results that look wrong.
+
+use serde::{Deserialize, Serialize};
+
+use super::TracePoint;
+use crate::config::Job;
+use crate::model::{Model, Quantity, ReferenceKind};
+use crate::stats::{Estimate, Moments, estimate};
+
+/// The result of a run (or of merged shards): merged statistics and the estimates
+/// drawn from them, with how the run was executed.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The run's name.
+    pub name: String,
+    /// What was run.
+    pub job: Job,
+    /// The backend's name.
+    pub backend: String,
+    /// Workers used.
+    pub workers: usize,
+    /// Wall-clock seconds of the run.
+    pub wall_seconds: f64,
+    /// Statistics of every chunk, merged in chunk order.
+    pub moments: Moments,
+    /// Each quantity with its estimate, in output order.
+    pub estimates: Vec<(Quantity, Estimate)>,
+    /// Why the run stopped drawing samples.
+    pub stop_reason: StopReason,
+    /// The convergence trace: statistics after 1, 2, 4, 8, ... chunks and at the
+    /// stop, ascending (empty for reports not made by running chunks, such as merged
+    /// shards).
+    pub trace: Vec<TracePoint>,
+    /// Worker processes that died or stalled and were replaced, over every session
+    /// of the run (the `worker_restarts` column).
+    pub worker_restarts: u64,
+    /// The digest of each chunk merged, in chunk order ([`Moments::digest`]); empty
+    /// when the report was not made from chunks.
+    pub digests: Vec<u64>,
+    /// The model's normal method ([`Model::normal_method`], the `normal` column).
+    pub normal: Option<&'static str>,
+}
+
+/// Why a run stopped (the `stop_reason` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StopReason {
+    /// It drew every sample of the config.
+    Samples,
+    /// It met the config's target error first.
+    Target,
+}
+
+impl StopReason {
+    /// The name written in the `stop_reason` column.
+    pub fn name(self) -> &'static str {
+        match self {
+            StopReason::Samples => "samples",
+            StopReason::Target => "target",
+        }
+    }
+}
+
+impl Report {
+    /// The report of statistics `moments` merged from `job`'s chunks.
+    pub fn new(
+        name: &str,
+        job: &Job,
+        model: &dyn Model,
+        moments: Moments,
+        backend: &str,
+        workers: usize,
+        wall_seconds: f64,
+    ) -> Self {
+        let estimates = model
+            .quantities()
+            .iter()
+            .map(|q| (q.clone(), quantity_estimate(q, &moments, job.confidence)))
+            .collect();
+        Report {
+            name: name.to_string(),
+            job: job.clone(),
+            backend: backend.to_string(),
+            workers,
+            wall_seconds,
+            moments,
+            estimates,
+            stop_reason: StopReason::Samples,
+            trace: Vec::new(),
+            worker_restarts: 0,
+            digests: Vec::new(),
+            normal: model.normal_method(),
+        }
+    }
+
+    /// Samples behind the estimates.
+    pub fn samples(&self) -> u64 {
+        self.moments.count
+    }
+
+    /// Results that look wrong, one line each, for stderr: an estimate more than 5
+    /// standard errors from an exact reference (a correct model lands that far about
+    /// once in 1.7 million runs; a wrong parameter or a bug in a model, every time),
+    /// and a standard error of 0 over several samples (nothing random happened).
+    /// They never change a result or an exit code.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        for (q, e) in &self.estimates {
+            if e.samples > 1 && e.std_error == 0.0 {
+                found.push(format!(
+                    "{}: all {} samples gave {} (a standard error of 0): nothing random \
+                     happened; is that what these parameters mean?",
+                    q.name, e.samples, e.estimate
+                ));
+                continue;
+            }
+            if let Some((reference, ReferenceKind::Exact)) = q.reference
+                && reference.is_finite()
+                && e.std_error > 0.0
+            {
+                let z = (e.estimate - reference) / e.std_error;
+                if z.abs() > 5.0 {
+                    found.push(format!(
+                        "{}: the estimate {} is {z:.1} standard errors from its exact \
+                         reference {reference}; check the parameters (units, such as a \
+                         percentage for a fraction) and the model",
+                        q.name, e.estimate
+                    ));
+                }
+            }
+        }
+        found
+    }
+}
+
+/// The estimate of quantity `q` from merged statistics.
+pub fn quantity_estimate(q: &Quantity, moments: &Moments, confidence: f64) -> Estimate {
+    if !q.combination.is_empty() {
+        let (combined, replicated) = combine(moments, &q.combination, q.replicated.as_ref());
+        return match replicated {
+            Some(layout) => {
+                crate::stats::replicates::estimate(&combined, &layout, 0, None, None, confidence)
+            }
+            None => estimate(&combined, 0, None, None, confidence),
+        };
+    }
+    match &q.replicated {
+        Some(layout) => crate::stats::replicates::estimate(
+            moments, layout, q.column, q.control, q.plain, confidence,
+        ),
+        None => estimate(moments, q.column, q.control, q.plain, confidence),
+    }
+}
+
+/// The statistics of the combination `sum w_i X_i` of columns (within each
+/// replicate's block, for a replicated layout), as one column per block: its mean
+/// and co-moments follow from those of the columns exactly.
+fn combine(
+    moments: &Moments,
+    weights: &[(usize, f64)],
+    replicated: Option<&crate::stats::Replicated>,
+) -> (Moments, Option<crate::stats::Replicated>) {
+    let (blocks, width) =
+        replicated.map_or((1, moments.dim()), |r| (r.replicates as usize, r.width));
+    let dim = moments.dim();
+    let mut out = Moments::empty(blocks);
+    out.count = moments.count;
+    for a in 0..blocks {
+        out.mean[a] = weights
+            .iter()
+            .map(|&(c, w)| w * moments.mean[a * width + c])
+            .sum();
+        for b in 0..blocks {
+            let mut m2 = 0.0;
+            for &(i, wi) in weights {
+                for &(j, wj) in weights {
+                    m2 += wi * wj * moments.comoment[(a * width + i) * dim + b * width + j];
+                }
+            }
+            out.comoment[a * blocks + b] = m2;
+        }
+    }
+    let layout = replicated.map(|r| crate::stats::Replicated { width: 1, ..*r });
+    (out, layout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_far_from_an_exact_reference_are_warned_about() {
+        let job = crate::config::Experiment::parse(
+            "[simulation]\nsamples = 100\nseed = 1\n[model]\ntype = \"pi\"\n",
+            std::path::Path::new("x.toml"),
+            &Default::default(),
+            &crate::model::Registry::builtin(),
+        )
+        .unwrap()
+        .job;
+        let pi = crate::models::Pi::new(&crate::models::PiParams {}).unwrap();
+        // Samples of 3.3 +- 0.01: 15 standard errors of the mean from pi, or none.
+        let report = |value: f64, spread: f64| {
+            let rows: Vec<Vec<f64>> = (0..100)
+                .map(|i| vec![value + spread * if i % 2 == 0 { 1.0 } else { -1.0 }])
+                .collect();
+            Report::new(
+                "x",
+                &job,
+                &pi,
+                Moments::from_rows(1, &rows),
+                "sequential",
+                1,
+                0.0,
+            )
+        };
+        let far = report(3.3, 0.1).warnings();
+        assert_eq!(far.len(), 1, "{far:?}");
+        assert!(
+            far[0].contains("standard errors from its exact reference"),
+            "{far:?}"
+        );
+        assert!(report(std::f64::consts::PI, 0.1).warnings().is_empty());
+        let flat = report(3.0, 0.0).warnings();
+        assert!(flat[0].contains("all 100 samples gave 3"), "{flat:?}");
+    }
+}
