@@ -60,13 +60,13 @@ pub mod math;
 pub mod model;
 pub mod models;
 pub mod output;
-pub mod plan;
+pub(crate) mod plan;
 pub mod progress;
 pub mod random;
-pub mod scale;
-pub mod shard;
+pub(crate) mod scale;
+pub(crate) mod shard;
 pub mod stats;
-pub mod trace;
-pub mod verify;
+pub(crate) mod trace;
+pub(crate) mod verify;
 
 pub use error::Error;

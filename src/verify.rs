@@ -37,14 +37,10 @@ pub struct ClaimedRow {
 pub struct Claim {
     /// The summary file.
     pub path: PathBuf,
-    /// The run's name.
-    pub name: String,
     /// The summary's fingerprint, which is its job's.
     pub fingerprint: String,
     /// Its rows.
     pub rows: Vec<ClaimedRow>,
-    /// The job that produced it, as a config that runs it.
-    pub job_toml: String,
     /// The file the job is read from in messages (the job file, or the JSON summary).
     pub job_path: PathBuf,
     /// The digest of each chunk, when the summary has its `.chunks` file.
@@ -137,10 +133,8 @@ impl Claim {
         };
         let claim = Claim {
             path: path.to_path_buf(),
-            name,
             fingerprint,
             rows,
-            job_toml,
             job_path,
             digests,
         };

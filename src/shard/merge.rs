@@ -259,13 +259,6 @@ impl Partials {
     }
 }
 
-/// The report of the run whose partials are the files `paths`: the same estimates,
-/// bit for bit, as one run of the job. [`Partials::open`] then
-/// [`Partials::merge`], which say what is refused.
-pub fn merge(paths: &[PathBuf], registry: &Registry) -> Result<Report, Error> {
-    Partials::open(paths)?.merge(registry)
-}
-
 /// Where `carlo merge` writes without `--out`: the summary path the partials record
 /// when they all agree on it and it is a relative path inside the current folder,
 /// else `results/<name>.csv` for the run's name. A partial's content alone never

@@ -22,8 +22,8 @@ use crate::exec::{self, Event, Flow, Work};
 use crate::stats::Moments;
 use std::collections::BTreeMap;
 
-pub use merge::{Duplicate, MEMORY_BUDGET, Partials, default_summary, merge};
-pub use partial::{FORMAT, FORMAT_VERSION, Header, Parked, Reader, Trailer, Writer};
+pub use merge::{Partials, default_summary};
+pub use partial::{Header, Writer};
 
 /// Which share of a run to compute: shard `index + 1` of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

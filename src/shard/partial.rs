@@ -305,11 +305,6 @@ impl std::fmt::Debug for Parked {
 }
 
 impl Parked {
-    /// The partial's header.
-    pub fn header(&self) -> &Header {
-        &self.header
-    }
-
     /// The partial's path.
     pub fn path(&self) -> &Path {
         &self.path
