@@ -3,7 +3,7 @@
 //!
 //! A checkpoint is a JSON file holding a format name and version, the carlo version
 //! that wrote it, a SHA-256 checksum, and its content: the job it belongs to (with
-//! its fingerprint and seed), the stream derivation, and an [`engine::State`]: the
+//! its fingerprint and seed), the stream derivation, and an [`crate::engine::State`]: the
 //! statistics of chunks `0..next` merged in order, chunks finished beyond them, and
 //! the trace so far. The checksum covers the content's bytes exactly as written, so
 //! an edited or damaged file is refused, and so is one written by another carlo
@@ -26,10 +26,10 @@ use crate::engine::State;
 use crate::random::stream::DERIVATION;
 
 /// The `format` field of every checkpoint.
-pub const FORMAT: &str = "carlo-checkpoint";
+pub(crate) const FORMAT: &str = "carlo-checkpoint";
 
 /// The version of the file layout; a checkpoint of another version is refused.
-pub const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 2;
 
 /// How often a running job saves its state unless told otherwise.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);

@@ -2,7 +2,7 @@
 //!
 //! A run is a [`config::Job`] (model, samples, seed, chunk size, confidence). Its
 //! samples are cut into chunks; chunk `i` draws from random stream `i` alone
-//! ([`rng`]), and chunk statistics are merged in chunk order ([`stats::InOrder`]), so
+//! ([`random::stream`](mod@random::stream)), and chunk statistics are merged in chunk order ([`stats::InOrder`]), so
 //! the same job gives the same bits on every backend and worker count.
 //!
 //! # Quick start
@@ -27,8 +27,9 @@
 //! # Ok::<(), carlo::Error>(())
 //! ```
 //!
-//! Data flows one way: [`config`] -> [`plan`] -> [`exec`] runs [`model`] chunks on
-//! [`rng`] streams -> [`stats`] -> [`engine`] -> [`output`].
+//! Data flows one way: [`config`] -> the chunk plan -> [`exec`] runs [`model`] chunks
+//! on [`random`] streams -> [`stats`] -> [`engine`] -> [`output`]. The models carlo
+//! ships are in [`models`]; what a model implements is [`model::Model`].
 
 #![deny(missing_docs)]
 

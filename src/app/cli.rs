@@ -18,7 +18,7 @@ use crate::shard::Shard;
 /// worker count.
 #[derive(Debug, Parser)]
 #[command(name = "carlo", version, max_term_width = 100)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -26,7 +26,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run a simulation and write its summary.
     Run(RunArgs),
     /// Validate a config (and any overrides) without running anything.
@@ -47,7 +47,7 @@ pub enum Command {
 
 /// `carlo verify`.
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// The summary to check: a CSV with its job file (`<stem>.job.toml`) beside it,
     /// or a JSON summary, which carries its job.
     pub summary: PathBuf,
@@ -73,7 +73,7 @@ pub struct VerifyArgs {
 
 /// `carlo run`.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// The config file (TOML).
     pub config: PathBuf,
     /// Flags that replace config values.
@@ -129,7 +129,7 @@ pub struct RunArgs {
 
 /// What `--shard` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShardArg {
+pub(crate) enum ShardArg {
     /// `--shard I/N`.
     Fixed(Shard),
     /// `--shard auto`: from a batch scheduler's variables.
@@ -138,7 +138,7 @@ pub enum ShardArg {
 
 impl ShardArg {
     /// Parses `I/N` or `auto`.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         match text.trim() {
             "auto" | "slurm" => Ok(ShardArg::Auto),
             _ => Shard::parse(text)
@@ -149,7 +149,7 @@ impl ShardArg {
 }
 
 /// A positive, finite number of seconds.
-pub fn parse_seconds(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
     match text.parse::<f64>() {
         Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
         _ => Err(format!(
@@ -160,7 +160,7 @@ pub fn parse_seconds(text: &str) -> Result<Duration, String> {
 
 /// `carlo merge`.
 #[derive(Debug, Args)]
-pub struct MergeArgs {
+pub(crate) struct MergeArgs {
     /// The partials written by `carlo run --shard I/N`, one per shard, in any order.
     #[arg(value_name = "PART", required_unless_present = "parts_from")]
     pub parts: Vec<PathBuf>,
@@ -183,7 +183,7 @@ pub struct MergeArgs {
 
 /// `carlo check`.
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// The config file (TOML).
     pub config: PathBuf,
     /// Flags that replace config values.
@@ -193,7 +193,7 @@ pub struct CheckArgs {
 
 /// `carlo scale`.
 #[derive(Debug, Args)]
-pub struct ScaleArgs {
+pub(crate) struct ScaleArgs {
     /// The config file (TOML).
     pub config: PathBuf,
     /// Worker counts to measure, comma-separated; 1 is always measured too, as the
@@ -242,7 +242,7 @@ pub struct ScaleArgs {
 
 /// Flags that replace config values. Counts accept 1000000, 1_000_000 or 1e6.
 #[derive(Debug, Args)]
-pub struct OverrideArgs {
+pub(crate) struct OverrideArgs {
     /// Total samples [config: simulation.samples].
     #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub samples: Option<u64>,
@@ -280,7 +280,7 @@ pub struct OverrideArgs {
 
 impl OverrideArgs {
     /// The overrides these flags give, with `out` as given to `--out`.
-    pub fn to_overrides(&self, out: Option<&str>) -> Overrides {
+    pub(crate) fn to_overrides(&self, out: Option<&str>) -> Overrides {
         Overrides {
             samples: self.samples,
             seed: self.seed,
@@ -339,7 +339,7 @@ const SYNONYMS: [(&[&str], &str); 7] = [
 
 /// A clap error, with the carlo flag meant when the user typed a flag of another
 /// tool (`--threads` for `--workers`), instead of clap's guess by spelling.
-pub fn suggest(mut e: clap::Error, usage: Option<clap::builder::StyledStr>) -> clap::Error {
+pub(crate) fn suggest(mut e: clap::Error, usage: Option<clap::builder::StyledStr>) -> clap::Error {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     if e.kind() != ErrorKind::UnknownArgument {
         return e;
@@ -372,7 +372,7 @@ pub fn suggest(mut e: clap::Error, usage: Option<clap::builder::StyledStr>) -> c
 }
 
 /// The destination `--out` names: `-` is standard output.
-pub fn destination(out: &str) -> Destination {
+pub(crate) fn destination(out: &str) -> Destination {
     match out {
         "-" => Destination::Stdout,
         path => Destination::File(path.into()),

@@ -16,7 +16,7 @@
 //! }
 //! ```
 
-pub mod cli;
+pub(crate) mod cli;
 mod commands;
 mod run;
 mod signals;

@@ -28,7 +28,7 @@ pub(super) struct Stop {
 
 impl Stop {
     /// Installs the handlers.
-    pub fn install() -> Result<Self, Error> {
+    pub(crate) fn install() -> Result<Self, Error> {
         use signal_hook::flag;
         let requested = Arc::new(AtomicBool::new(false));
         let first = Arc::new(AtomicUsize::new(0));
@@ -61,12 +61,12 @@ impl Stop {
     }
 
     /// True once a stopping signal has arrived.
-    pub fn requested(&self) -> bool {
+    pub(crate) fn requested(&self) -> bool {
         self.requested.load(Ordering::Relaxed)
     }
 
     /// The first stopping signal that arrived, with its name.
-    pub fn signal(&self) -> Option<(i32, &'static str)> {
+    pub(crate) fn signal(&self) -> Option<(i32, &'static str)> {
         let first = self.first.load(Ordering::SeqCst) as i32;
         STOPPING.into_iter().find(|(s, _)| *s == first)
     }

@@ -57,7 +57,7 @@ impl Assignment {
 impl Assignment {
     /// Parses `KEY=V1,V2,...`, as given to `--sweep`: the assignment of the list
     /// `[V1, V2, ...]` to `sweep.KEY` (each value TOML, or else a bare string).
-    pub fn sweep(text: &str) -> Result<Self, String> {
+    pub(crate) fn sweep(text: &str) -> Result<Self, String> {
         let (key, values) = text.split_once('=').ok_or_else(|| {
             format!("expected KEY=V1,V2,... such as model.strike=90,100,110, found '{text}'")
         })?;
@@ -97,7 +97,7 @@ const SET_TABLE: &str = "carlo-set-overrides-7f3a";
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin<'a> {
+pub(crate) enum Origin<'a> {
     /// The file, at a 1-based line and column, with that line's text.
     File {
         /// Line number.
@@ -113,7 +113,7 @@ pub enum Origin<'a> {
 
 /// A config's text with its overrides: what spans are measured in.
 #[derive(Debug)]
-pub struct Source<'a> {
+pub(crate) struct Source<'a> {
     path: PathBuf,
     /// The file's text, then the overrides' table.
     text: String,
@@ -125,7 +125,7 @@ pub struct Source<'a> {
 
 impl<'a> Source<'a> {
     /// The file `path` with `text`, and overrides `sets`.
-    pub fn new(path: &Path, file: &str, sets: &'a [Assignment]) -> Self {
+    pub(crate) fn new(path: &Path, file: &str, sets: &'a [Assignment]) -> Self {
         let mut text = file.to_string();
         let file_len = text.len();
         let mut set_starts = Vec::new();
@@ -153,13 +153,8 @@ impl<'a> Source<'a> {
         }
     }
 
-    /// The config file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Where the byte offset `at` of the text came from.
-    pub fn origin(&self, at: usize) -> Origin<'_> {
+    pub(crate) fn origin(&self, at: usize) -> Origin<'_> {
         if at >= self.file_len && !self.sets.is_empty() {
             let i = self.set_starts.partition_point(|&s| s <= at).max(1) - 1;
             return Origin::Set(&self.sets[i]);
@@ -175,7 +170,7 @@ impl<'a> Source<'a> {
 
     /// The error for `message` about the text at `span` (the whole document when
     /// `None`): a syntax error pointing at the file's line, or a `--set` error.
-    pub fn error(&self, span: Option<Range<usize>>, message: &str) -> Error {
+    pub(crate) fn error(&self, span: Option<Range<usize>>, message: &str) -> Error {
         let Some(span) = span else {
             return Error::Syntax {
                 path: self.path.clone(),
@@ -192,12 +187,12 @@ impl<'a> Source<'a> {
     }
 
     /// The error for a TOML or serde error raised on this text.
-    pub fn toml_error(&self, e: &toml::de::Error) -> Error {
+    pub(crate) fn toml_error(&self, e: &toml::de::Error) -> Error {
         self.error(e.span(), e.message().trim_end())
     }
 
     /// Parses the text into a document with every override in its place.
-    pub fn parse(&self) -> Result<Document<'_>, Error> {
+    pub(crate) fn parse(&self) -> Result<Document<'_>, Error> {
         // The file alone first, so that its own syntax errors are reported as such.
         DeTable::parse(&self.text[..self.file_len]).map_err(|e| self.toml_error(&e))?;
         let root = DeTable::parse(&self.text).map_err(|e| self.toml_error(&e))?;
@@ -223,7 +218,7 @@ impl<'a> Source<'a> {
     /// A config error about `key` (`table.key`, or deeper), located where its value
     /// came from: the value of the key, or else of the deepest table holding it
     /// (`model.references.y` is in the value of `model.references`).
-    pub fn key_error(&self, spans: &Spans, key: &str, reason: String) -> Error {
+    pub(crate) fn key_error(&self, spans: &Spans, key: &str, reason: String) -> Error {
         let mut at = Some(key);
         let mut span = None;
         while let (Some(k), None) = (at, span) {
@@ -291,18 +286,18 @@ fn place<'s>(
 
 /// The parsed document.
 #[derive(Debug)]
-pub struct Document<'s> {
+pub(crate) struct Document<'s> {
     root: Spanned<DeTable<'s>>,
 }
 
 impl<'s> Document<'s> {
     /// Takes the value of a top-level key out of the document.
-    pub fn take(&mut self, key: &str) -> Option<Spanned<DeValue<'s>>> {
+    pub(crate) fn take(&mut self, key: &str) -> Option<Spanned<DeValue<'s>>> {
         self.root.get_mut().remove(key)
     }
 
     /// The spans of every `table.key` of the document's tables.
-    pub fn spans(&self) -> Spans {
+    pub(crate) fn spans(&self) -> Spans {
         let mut spans = Spans::default();
         for (table, value) in self.root.get_ref() {
             spans.add(table.get_ref(), value);
@@ -311,18 +306,18 @@ impl<'s> Document<'s> {
     }
 
     /// The document, to deserialize.
-    pub fn into_inner(self) -> Spanned<DeTable<'s>> {
+    pub(crate) fn into_inner(self) -> Spanned<DeTable<'s>> {
         self.root
     }
 }
 
 /// Where each `table.key` of a document was written.
 #[derive(Debug, Default, Clone)]
-pub struct Spans(HashMap<String, Range<usize>>);
+pub(crate) struct Spans(HashMap<String, Range<usize>>);
 
 impl Spans {
     /// Records the keys of `value` when it is a table, under `table.`.
-    pub fn add(&mut self, table: &str, value: &Spanned<DeValue<'_>>) {
+    pub(crate) fn add(&mut self, table: &str, value: &Spanned<DeValue<'_>>) {
         if let DeValue::Table(t) = value.get_ref() {
             for (key, value) in t {
                 self.0

@@ -6,9 +6,9 @@
 //! to write) only decides how and where the run happens.
 //!
 //! One module per table, each with its raw serde form and a `read` step that
-//! validates it: [`simulation`], `[model]` (`model_table`), `[sweep]` (`sweep`),
-//! `[execution]` and `[output]`; [`document`] keeps where every key was written (for
-//! errors that point at it) and applies `--set`; [`job`] is the validated result.
+//! validates it: `simulation`, `model_table`, `sweep`, `execution` and `output`;
+//! `document` keeps where every key was written (for errors that point at it) and
+//! applies `--set`; `job` holds the validated result, the [`Job`].
 
 mod document;
 mod execution;
@@ -29,7 +29,8 @@ use crate::Error;
 use crate::backend::{Backend, WorkerCommand};
 use crate::model::{Context, Model, Registry};
 
-pub use document::{Assignment, Origin, Source};
+pub use document::Assignment;
+pub(crate) use document::Source;
 pub use job::{Job, SweepKey, Target, job_differences};
 pub use output::Destination;
 pub use simulation::{DEFAULT_CHECK_EVERY, DEFAULT_CHUNK_SIZE, DEFAULT_CONFIDENCE, parse_count};

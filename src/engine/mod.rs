@@ -21,7 +21,7 @@ use crate::stats::{Estimate, Moments};
 
 pub use report::{Report, StopReason, quantity_estimate};
 use state::missing;
-pub use state::{Digests, State, TracePoint};
+pub use state::{State, TracePoint};
 
 /// Progress of a run as chunks are merged, for progress bars.
 #[derive(Debug, Clone, Copy)]

@@ -41,11 +41,11 @@ pub struct State {
 /// what `carlo verify --chunks` and `--shard` compare recomputed chunks with. Eight
 /// bytes a chunk.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Digests(Vec<u64>);
+pub(crate) struct Digests(Vec<u64>);
 
 impl Digests {
     /// Records chunk `index`'s statistics.
-    pub fn record(&mut self, index: u64, moments: &Moments) {
+    pub(crate) fn record(&mut self, index: u64, moments: &Moments) {
         let i = usize::try_from(index).expect("chunk indices fit in memory");
         if self.0.len() <= i {
             self.0.resize(i + 1, 0);
@@ -54,7 +54,7 @@ impl Digests {
     }
 
     /// The digests of chunks `0..n`.
-    pub fn prefix(&self, n: u64) -> &[u64] {
+    pub(crate) fn prefix(&self, n: u64) -> &[u64] {
         &self.0[..(n as usize).min(self.0.len())]
     }
 
@@ -155,7 +155,7 @@ impl State {
 
     /// Checks that this state can belong to a run of `plan` with `dim` columns, so
     /// that a damaged or hand-edited file is refused instead of resumed.
-    pub fn check(&self, plan: &Plan, dim: usize) -> Result<(), String> {
+    pub(crate) fn check(&self, plan: &Plan, dim: usize) -> Result<(), String> {
         let next = self.merger.next();
         let shape = |what: &str, m: &Moments, count: u64| {
             if m.dim() != dim || m.comoment.len() != dim * dim {

@@ -24,7 +24,7 @@ use crate::random::stream::{Cursor, Family};
 use crate::stats::Moments;
 
 #[cfg(feature = "mpi")]
-pub use mpi::Mpi;
+pub(crate) use mpi::Mpi;
 pub use processes::Processes;
 pub use sequential::Sequential;
 pub use threads::Threads;

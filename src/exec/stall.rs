@@ -10,16 +10,16 @@
 use std::time::Duration;
 
 /// The timeout is never below this, whatever the chunk times.
-pub const FLOOR: Duration = Duration::from_secs(10);
+pub(crate) const FLOOR: Duration = Duration::from_secs(10);
 
 /// The timeout is this many times the median chunk time.
-pub const FACTOR: f64 = 20.0;
+pub(crate) const FACTOR: f64 = 20.0;
 
 /// The timeout before [`TIMED`] chunks have finished.
-pub const UNTIMED: Duration = Duration::from_secs(300);
+pub(crate) const UNTIMED: Duration = Duration::from_secs(300);
 
 /// Chunks that must have finished before their times set the timeout.
-pub const TIMED: usize = 4;
+pub(crate) const TIMED: usize = 4;
 
 /// Chunk times kept: the most recent ones, so a run whose chunks slow down (a
 /// machine that gets busy) moves its timeout with them.
@@ -27,7 +27,7 @@ const KEPT: usize = 255;
 
 /// The chunk times seen so far and the timeout they give.
 #[derive(Debug, Clone)]
-pub struct Timing {
+pub(crate) struct Timing {
     explicit: Option<Duration>,
     /// Recent chunk times in seconds, a ring of [`KEPT`].
     seconds: Vec<f64>,
@@ -41,7 +41,7 @@ pub struct Timing {
 
 impl Timing {
     /// Timing with the user's timeout `explicit`, if any (it then never changes).
-    pub fn new(explicit: Option<Duration>) -> Self {
+    pub(crate) fn new(explicit: Option<Duration>) -> Self {
         Timing {
             explicit,
             seconds: Vec::new(),
@@ -53,7 +53,7 @@ impl Timing {
     }
 
     /// Records a finished chunk's time.
-    pub fn record(&mut self, took: Duration) {
+    pub(crate) fn record(&mut self, took: Duration) {
         let s = took.as_secs_f64();
         if self.seconds.len() < KEPT {
             self.seconds.push(s);
@@ -79,12 +79,12 @@ impl Timing {
     }
 
     /// How long a chunk may run before it is taken for stuck.
-    pub fn limit(&self) -> Duration {
+    pub(crate) fn limit(&self) -> Duration {
         self.limit
     }
 
     /// The timeout in words, for messages: where it comes from.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let limit = self.limit.as_secs_f64();
         match (self.explicit, self.median) {
             (Some(_), _) => format!("the chunk timeout of {limit:.1} s (--chunk-timeout)"),

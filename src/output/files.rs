@@ -30,7 +30,7 @@ fn refuse(what: &str, path: &Path, reason: impl Into<String>) -> Error {
 
 /// Checks that output `what` (a flag such as `--trace`, or `the summary`) can be
 /// written at `path` without destroying anything it must not.
-pub fn check_writable(what: &str, path: &Path) -> Result<(), Error> {
+pub(crate) fn check_writable(what: &str, path: &Path) -> Result<(), Error> {
     if path.as_os_str().is_empty() {
         return Err(refuse(what, path, "is an empty path"));
     }
@@ -178,7 +178,7 @@ fn identity(path: &Path) -> Identity {
 }
 
 /// Whether `a` and `b` are the same real file (or would be, once written).
-pub fn same_file(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     identity(a) == identity(b)
 }
 
@@ -191,7 +191,10 @@ fn is_special(path: &Path) -> bool {
 /// Checks a run's outputs before it starts: each can be written, none is one of the
 /// `inputs`, and no two are the same file. Each entry is a description (a flag such
 /// as `--trace`, or `the summary`) and a path.
-pub fn check_outputs(outputs: &[(&str, &Path)], inputs: &[(&str, &Path)]) -> Result<(), Error> {
+pub(crate) fn check_outputs(
+    outputs: &[(&str, &Path)],
+    inputs: &[(&str, &Path)],
+) -> Result<(), Error> {
     for (i, (what, path)) in outputs.iter().enumerate() {
         check_writable(what, path)?;
         if let Some((input, _)) = inputs.iter().find(|(_, p)| same_file(path, p)) {
@@ -219,7 +222,7 @@ pub fn check_outputs(outputs: &[(&str, &Path)], inputs: &[(&str, &Path)]) -> Res
 /// temporary file in its folder and a rename; missing folders are created. A symbolic
 /// link's target is what gets replaced. A path that is not a regular file (a device,
 /// FIFO, terminal) is written in place.
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let fail = |source| Error::Write {
         path: path.to_path_buf(),
         source,

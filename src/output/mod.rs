@@ -1,7 +1,7 @@
 //! Output: summaries as CSV, JSON or a table for people, written in one place.
 //!
 //! A summary is a [`Sheet`]: named columns and rows of [`Value`]s. Exporters turn a
-//! sheet into bytes; [`write`] does the I/O, atomically for files.
+//! sheet into bytes; [`write`](fn@write) does the I/O, atomically for files.
 
 mod files;
 mod render;
@@ -17,7 +17,7 @@ use crate::random::qmc::RQMC_DERIVATION;
 use crate::random::sampler::Sampler;
 use crate::random::stream::DERIVATION;
 
-pub use files::{check_outputs, check_writable, same_file, write_file};
+pub(crate) use files::{check_outputs, write_file};
 pub(crate) use render::cell;
 pub use render::{Format, render};
 
@@ -272,7 +272,7 @@ fn finite(value: Option<f64>) -> Value {
     value.filter(|v| v.is_finite()).into()
 }
 
-/// Writes `bytes` to `dest`: a file as [`write_file`] does (atomically, folders
+/// Writes `bytes` to `dest`: a file as `write_file` does (atomically, folders
 /// created), standard output directly, where a closed pipe (`carlo run ... | head`) is
 /// not an error.
 pub fn write(dest: &Destination, bytes: &[u8]) -> Result<(), Error> {

@@ -2,11 +2,11 @@
 //!
 //! Everything a run draws is a function of its seed and of where the draw sits in the
 //! run, never of the machine or the thread:
-//! - [`stream`]: the documented map from `(seed, index)` to a xoshiro256++ generator,
+//! - [`stream`](mod@stream): the documented map from `(seed, index)` to a xoshiro256++ generator,
 //!   reached in O(log index) by jump polynomials;
-//! - [`ziggurat`]: a stream's words in bulk, and standard normals by the block ziggurat
+//! - `ziggurat`: a stream's words in bulk, and standard normals by the block ziggurat
 //!   (the normal method named in every summary's `normal` column);
-//! - [`normal`]: rand_distr's ziggurat one variate at a time (what Python's
+//! - [`normal`](mod@normal): rand_distr's ziggurat one variate at a time (what Python's
 //!   `rng.normal` draws);
 //! - [`qmc`]: scrambled Sobol points and the Brownian bridge;
 //! - [`sampler`]: the `sampler` key, pseudo-random (`mc`) or randomized quasi-Monte

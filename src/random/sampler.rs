@@ -1,7 +1,7 @@
 //! Samplers: where a run's random numbers come from.
 //!
 //! `mc` (the default) draws every chunk from its own pseudo-random stream
-//! ([`crate::random::stream`]). `sobol` is randomized quasi-Monte Carlo: `replicates`
+//! ([`crate::random::stream`](mod@crate::random::stream)). `sobol` is randomized quasi-Monte Carlo: `replicates`
 //! independent scrambles of the Sobol sequence ([`crate::random::qmc`]), each read in ranges of
 //! point indices, so that the run's estimate is the mean of the replicate means and its
 //! interval is Student's t on them.

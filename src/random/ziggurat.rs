@@ -38,7 +38,7 @@ pub const NORMAL_METHOD: &str = "ziggurat-block-v1";
 
 /// Words per block of the normal method (part of its definition: rejected candidates
 /// are finished after each block).
-pub const BLOCK: usize = 256;
+pub(crate) const BLOCK: usize = 256;
 
 const SIGN: u64 = 1 << 63;
 
@@ -56,25 +56,25 @@ static ZIG_X_BITS: [u64; 257] = {
 /// A xoshiro256++ generator whose state lives in a local (and so in registers), for
 /// bulk draws; [`write_back`](Words::write_back) returns the state to the stream.
 #[derive(Debug, Clone)]
-pub struct Words {
+pub(crate) struct Words {
     /// The xoshiro256 state words.
     pub s: [u64; 4],
 }
 
 impl Words {
     /// The generator at `rng`'s state.
-    pub fn new(rng: &Stream) -> Self {
+    pub(crate) fn new(rng: &Stream) -> Self {
         Words { s: words(rng) }
     }
 
     /// Puts the state back into `rng`, as if every word had been drawn from it.
-    pub fn write_back(&self, rng: &mut Stream) {
+    pub(crate) fn write_back(&self, rng: &mut Stream) {
         *rng = from_words(&self.s);
     }
 
     /// The next word, as `Stream::next_u64`.
     #[inline(always)]
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         let w = scramble(self.s[0], self.s[3]);
         step(&mut self.s);
         w
@@ -82,7 +82,7 @@ impl Words {
 
     /// A uniform in `[0, 1)`, as rand's `StandardUniform`: `(w >> 11) 2^-53`.
     #[inline(always)]
-    pub fn uniform(&mut self) -> f64 {
+    pub(crate) fn uniform(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
@@ -120,7 +120,7 @@ fn inputs(state: &mut [u64; 4], s0: &mut [u64], s3: &mut [u64]) {
 
 /// The xoshiro256 state transition.
 #[inline(always)]
-pub fn step(s: &mut [u64; 4]) {
+pub(crate) fn step(s: &mut [u64; 4]) {
     let t = s[1] << 17;
     s[2] ^= s[0];
     s[3] ^= s[1];
@@ -132,13 +132,13 @@ pub fn step(s: &mut [u64; 4]) {
 
 /// The ++ scrambler: the output word of a state.
 #[inline(always)]
-pub fn scramble(s0: u64, s3: u64) -> u64 {
+pub(crate) fn scramble(s0: u64, s3: u64) -> u64 {
     s0.wrapping_add(s3).rotate_left(23).wrapping_add(s0)
 }
 
 /// [`scramble`] on every lane (the lanes hold `u64` bit patterns).
 #[inline(always)]
-pub unsafe fn scramble_lanes<V: Lanes>(s0: V, s3: V) -> V {
+pub(crate) unsafe fn scramble_lanes<V: Lanes>(s0: V, s3: V) -> V {
     // SAFETY: the caller guarantees the instruction set of `V`.
     unsafe {
         let t = s0.add_bits(s3);
@@ -151,7 +151,7 @@ const ONE: u64 = 0x3ff0_0000_0000_0000;
 
 /// The normals of a chunk, in the sequence [`NORMAL_METHOD`] defines.
 #[derive(Debug)]
-pub struct Normals {
+pub(crate) struct Normals {
     words: Words,
     /// Normals of the current block not handed out yet: `buf[next..]`.
     buf: [f64; BLOCK],
@@ -171,7 +171,7 @@ struct Scratch {
 
 impl Normals {
     /// The normals of the stream at `rng`'s state.
-    pub fn new(rng: &Stream) -> Self {
+    pub(crate) fn new(rng: &Stream) -> Self {
         Normals {
             words: Words::new(rng),
             buf: [0.0; BLOCK],
@@ -186,7 +186,7 @@ impl Normals {
 
     /// Puts the generator's state back into `rng` (past the words of every block
     /// begun, including the unused rest of the last one).
-    pub fn write_back(&self, rng: &mut Stream) {
+    pub(crate) fn write_back(&self, rng: &mut Stream) {
         self.words.write_back(rng);
     }
 
@@ -195,7 +195,7 @@ impl Normals {
     /// # Safety
     /// The CPU must support `V`'s instruction set.
     #[inline(always)]
-    pub unsafe fn fill<V: Lanes>(&mut self, out: &mut [f64]) {
+    pub(crate) unsafe fn fill<V: Lanes>(&mut self, out: &mut [f64]) {
         let mut k = 0;
         while k < out.len() {
             if self.next == BLOCK {

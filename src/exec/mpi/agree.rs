@@ -18,7 +18,7 @@ use crate::exec::Work;
 
 /// What ranks must share besides the job: the carlo version, the worker protocol and
 /// the stream derivation, in one line.
-pub fn build_id() -> String {
+pub(crate) fn build_id() -> String {
     format!(
         "carlo {} (worker protocol {}, streams {}, mpi)",
         env!("CARGO_PKG_VERSION"),

@@ -97,7 +97,7 @@ pub(super) fn rank() -> Option<i32> {
 
 /// Runs chunks on the ranks of `MPI_COMM_WORLD`. MPI is initialized when the executor
 /// is built and finalized when it is dropped, which can happen once per process.
-pub struct Mpi {
+pub(crate) struct Mpi {
     universe: Universe,
 }
 
@@ -113,7 +113,7 @@ impl std::fmt::Debug for Mpi {
 
 impl Mpi {
     /// Initializes MPI; fails if this process already did.
-    pub fn new() -> Result<Self, Error> {
+    pub(crate) fn new() -> Result<Self, Error> {
         // Chunks run on a thread of their own while the main thread talks to the
         // other ranks: funneled, since only the main thread calls MPI.
         let (universe, _) =

@@ -47,7 +47,7 @@ pub(super) struct Worker {
 
 impl Worker {
     /// Starts a worker with `start`; `id` names its threads.
-    pub fn spawn(start: &WorkerCommand, id: u64) -> Result<Self, Error> {
+    pub(crate) fn spawn(start: &WorkerCommand, id: u64) -> Result<Self, Error> {
         let program = &start.program;
         let mut command = Command::new(program);
         command
@@ -89,12 +89,12 @@ impl Worker {
     }
 
     /// The worker's process id.
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.process.id()
     }
 
     /// The descriptor of its standard output, to poll.
-    pub fn stdout_fd(&self) -> RawFd {
+    pub(crate) fn stdout_fd(&self) -> RawFd {
         self.stdout.as_raw_fd()
     }
 
@@ -103,7 +103,7 @@ impl Worker {
     /// with [`Event::Closed`] at end of file. A line cut short by the end of file
     /// means the worker died while writing it: that is its death, not a malformed
     /// message.
-    pub fn receive(&mut self, id: u64) -> Vec<Event> {
+    pub(crate) fn receive(&mut self, id: u64) -> Vec<Event> {
         let mut buf = [0; 8192];
         let n = match self.stdout.read(&mut buf) {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Vec::new(),
@@ -127,7 +127,7 @@ impl Worker {
 
     /// Sends one line. A worker that cannot be written to is dead or dying: it is
     /// killed, and its closed output then reports it as any other death.
-    pub fn send(&mut self, line: &str) {
+    pub(crate) fn send(&mut self, line: &str) {
         let sent = match &mut self.stdin {
             Some(stdin) => stdin.write_all(line.as_bytes()).is_ok(),
             None => false,
@@ -139,7 +139,7 @@ impl Worker {
     }
 
     /// Kills and reaps the worker; returns how it ended and its last stderr line.
-    pub fn bury(mut self) -> (Option<ExitStatus>, String) {
+    pub(crate) fn bury(mut self) -> (Option<ExitStatus>, String) {
         self.stdin = None;
         let _ = self.process.kill();
         let status = self.process.wait().ok();

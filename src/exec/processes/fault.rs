@@ -21,7 +21,7 @@ use std::time::Duration;
 use crate::Error;
 
 /// The environment variable.
-pub const VAR: &str = "CARLO_FAULT";
+pub(crate) const VAR: &str = "CARLO_FAULT";
 
 /// One injected fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,11 +34,11 @@ enum Fault {
 
 /// The faults a worker injects.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Faults(Vec<Fault>);
+pub(crate) struct Faults(Vec<Fault>);
 
 impl Faults {
     /// The faults `CARLO_FAULT` asks for; none when it is unset or empty.
-    pub fn from_env() -> Result<Self, Error> {
+    pub(crate) fn from_env() -> Result<Self, Error> {
         match std::env::var(VAR) {
             Err(std::env::VarError::NotPresent) => Ok(Faults::default()),
             Err(std::env::VarError::NotUnicode(_)) => Err(invalid("is not valid UTF-8".into())),
@@ -47,7 +47,7 @@ impl Faults {
     }
 
     /// Parses a fault list such as `abort-at:3,sleep-at:5:100`.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let number = |s: &str, what: &str| {
             s.parse::<u64>()
                 .map_err(|_| format!("expected {what} as a whole number, found {s:?}"))
@@ -76,7 +76,7 @@ impl Faults {
 
     /// Acts out the faults for chunk `index` on its `attempt`-th try (0 first): may
     /// sleep, or abort the process after saying why on stderr.
-    pub fn before_chunk(&self, index: u64, attempt: u32) {
+    pub(crate) fn before_chunk(&self, index: u64, attempt: u32) {
         for fault in &self.0 {
             match *fault {
                 Fault::SleepAt(at, pause) if at == index => std::thread::sleep(pause),

@@ -23,12 +23,12 @@ use crate::config::Job;
 use crate::stats::Moments;
 
 /// The protocol version this build speaks.
-pub const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 
 /// A message from the parent to a worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Request {
+pub(crate) enum Request {
     /// Run chunks of this job from now on. `job` stays raw JSON until `v` is checked.
     Hello {
         /// Protocol version of the parent.
@@ -48,7 +48,7 @@ pub enum Request {
 /// A message from a worker to the parent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Reply {
+pub(crate) enum Reply {
     /// The worker accepted a hello.
     Ready {
         /// Protocol version of the worker.
@@ -74,7 +74,7 @@ pub enum Reply {
 
 impl Request {
     /// The hello that hands `job` to a worker.
-    pub fn hello(job: &Job) -> Self {
+    pub(crate) fn hello(job: &Job) -> Self {
         Request::Hello {
             v: VERSION,
             job: serde_json::to_value(job).expect("a job always serializes"),
@@ -82,7 +82,7 @@ impl Request {
     }
 
     /// The job of a hello, once its version is known to be ours.
-    pub fn job(v: u32, job: serde_json::Value) -> Result<Job, String> {
+    pub(crate) fn job(v: u32, job: serde_json::Value) -> Result<Job, String> {
         if v != VERSION {
             return Err(format!(
                 "the parent speaks worker protocol version {v}, this worker speaks version {VERSION}: \
@@ -95,7 +95,7 @@ impl Request {
 
 impl Reply {
     /// The reply carrying chunk `index`'s statistics.
-    pub fn done(index: u64, moments: &Moments) -> Self {
+    pub(crate) fn done(index: u64, moments: &Moments) -> Self {
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect();
         Reply::Done {
             index,
@@ -108,7 +108,7 @@ impl Reply {
     /// The statistics of a `done` reply's fields, checked to have `dim` columns so
     /// that a bad message can never reach [`Moments::merge`] (which panics on a shape
     /// mismatch).
-    pub fn moments(
+    pub(crate) fn moments(
         dim: usize,
         count: u64,
         mean: &[u64],
@@ -131,7 +131,7 @@ impl Reply {
 }
 
 /// A message as one line, newline included.
-pub fn encode<T: Serialize>(message: &T) -> String {
+pub(crate) fn encode<T: Serialize>(message: &T) -> String {
     let mut line = serde_json::to_string(message).expect("protocol messages always serialize");
     line.push('\n');
     line
@@ -139,7 +139,7 @@ pub fn encode<T: Serialize>(message: &T) -> String {
 
 /// Parses one received line. `line` must be complete: a line cut short by the end of
 /// the stream is a truncated message and gives an error, like any malformed one.
-pub fn decode<T: for<'de> Deserialize<'de>>(line: &[u8]) -> Result<T, String> {
+pub(crate) fn decode<T: for<'de> Deserialize<'de>>(line: &[u8]) -> Result<T, String> {
     let Some(body) = line.strip_suffix(b"\n") else {
         return Err(format!(
             "truncated message (the stream ended mid-line): {}",

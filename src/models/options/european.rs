@@ -43,7 +43,7 @@ pub(crate) fn entry() -> Entry {
 ///
 /// With Greeks ([`with_greeks`](European::with_greeks)), each row goes on with one
 /// column per Greek, after the price's columns, from the same paths: the estimators
-/// of [`super::paths`] for one date, computed in the price's vector loop.
+/// of [`super::path_estimator`] for one date, computed in the price's vector loop.
 #[derive(Debug, Clone)]
 pub struct European {
     market: Market,
@@ -213,7 +213,7 @@ impl GreeksChunk<'_> {
     /// mirror), `W_T = sqrt(T) e`, `mu = r - q - sigma^2 / 2` and `i = D phi 1{itm}`:
     /// delta `i S_T / S`, gamma (mixed likelihood-ratio / pathwise) `i S_T / S^2
     /// (W_T / (sigma T) - 1)`, vega `i S_T (W_T - sigma T)`, rho `-T V + i S_T T`,
-    /// theta `r V - i S_T (mu + sigma W_T / (2 T))`, as [`super::paths`] documents
+    /// theta `r V - i S_T (mu + sigma W_T / (2 T))`, as [`super::path_estimator`] documents
     /// them; antithetic rows average each over the path and its mirror. The row's
     /// `D` columns are the price's, then the Greeks asked for, in output order.
     #[inline(always)]

@@ -5,7 +5,7 @@
 //! not per percent), per unit of rate (rho, not per basis point), and theta is the
 //! change of value per year of calendar time, `dV/dt`, with every contract date fixed
 //! (so usually negative). The Monte Carlo estimators live with the path loop that
-//! computes them ([`super::paths`]); this module has the closed forms they are
+//! computes them ([`super::path_estimator`]); this module has the closed forms they are
 //! compared with: Black-Scholes-Merton, and the geometric Asian option (both are a
 //! lognormal payoff, differentiated here analytically).
 

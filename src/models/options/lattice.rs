@@ -15,7 +15,7 @@ use super::market::Market;
 
 /// Steps of the finer tree of the American reference (an even number, so that an
 /// at-the-money strike sits on a node and the price converges smoothly).
-pub const TREE_STEPS: usize = 2500;
+pub(crate) const TREE_STEPS: usize = 2500;
 
 /// Fewest steps of the coarser of a Bermudan reference's two trees.
 const BERMUDAN_STEPS: usize = 1250;
@@ -101,14 +101,14 @@ impl Lattice {
 
 /// The American option's price on a lattice of `steps` steps, with early exercise
 /// allowed at every node.
-pub fn american_tree(m: &Market, steps: usize) -> f64 {
+pub(crate) fn american_tree(m: &Market, steps: usize) -> f64 {
     Lattice::new(m, steps).price(m, |_| true)
 }
 
 /// The Bermudan option's price on a lattice of `per_date * dates` steps, with
 /// exercise allowed at the dates `t_i = i T / dates`, `i = 1..=dates` (the last is
 /// expiry).
-pub fn bermudan_tree(m: &Market, dates: usize, per_date: usize) -> f64 {
+pub(crate) fn bermudan_tree(m: &Market, dates: usize, per_date: usize) -> f64 {
     Lattice::new(m, dates * per_date).price(m, |level| level > 0 && level % per_date == 0)
 }
 
@@ -121,7 +121,7 @@ pub fn bermudan_tree(m: &Market, dates: usize, per_date: usize) -> f64 {
 /// extrapolations from both the even and the odd trees agree on 6.09038, so the
 /// reference is good to well beyond 4 significant digits. (Simply averaging the
 /// trees of N and N + 1 steps leaves about 1.5e-4.)
-pub fn american_reference(m: &Market) -> f64 {
+pub(crate) fn american_reference(m: &Market) -> f64 {
     2.0 * american_tree(m, TREE_STEPS) - american_tree(m, TREE_STEPS / 2)
 }
 
@@ -132,7 +132,7 @@ pub fn american_reference(m: &Market) -> f64 {
 /// 20,000 and 40,000 steps extrapolate to 6.07863 (the trees' differences halve
 /// with each doubling from 5,000 steps on): good to about 3e-5, a hundredth of the
 /// standard error of a million paths.
-pub fn bermudan_reference(m: &Market, dates: usize) -> f64 {
+pub(crate) fn bermudan_reference(m: &Market, dates: usize) -> f64 {
     let per_date = BERMUDAN_STEPS.div_ceil(dates).max(1);
     2.0 * bermudan_tree(m, dates, 2 * per_date) - bermudan_tree(m, dates, per_date)
 }

@@ -29,7 +29,7 @@ impl OptionType {
 /// The keys every option model takes: contract, market and variance reduction.
 ///
 /// Each option model's parameter type holds these keys first, then its own, as
-/// plain fields (see [`option_params`]): `#[serde(flatten)]` would hide from serde
+/// plain fields (see the `option_params` macro): `#[serde(flatten)]` would hide from serde
 /// where in the file a bad value sits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OptionParams {

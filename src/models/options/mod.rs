@@ -3,7 +3,7 @@
 //!
 //! - [`market`]: the contract and market keys every option model reads, and their
 //!   validation; the payoff shapes (option side, barrier kinds, averages);
-//! - [`path`]: the vector loop every model's sample loop is made of (exact GBM
+//! - `path`: the vector loop every model's sample loop is made of (exact GBM
 //!   steps on the lanes, the columns of a sample's row);
 //! - [`path_estimator`]: the path-by-path estimator (Greeks of the path models,
 //!   randomized quasi-Monte Carlo, sweeps);

@@ -14,11 +14,11 @@ use crate::stats::{BlockAccumulator, Control, Moments};
 
 /// Samples per block of the vector sample loops: the unit in which the statistics
 /// are folded (part of what decides the bits).
-pub const SAMPLES: usize = 256;
+pub(crate) const SAMPLES: usize = 256;
 
 /// The columns of one block of samples, one entry per sample.
 #[derive(Debug, Clone)]
-pub struct Columns {
+pub(crate) struct Columns {
     /// The samples (the average of a path and its mirror with antithetic paths).
     pub price: [f64; SAMPLES + 24],
     /// The control variate's samples, where the layout has a control.
@@ -39,7 +39,7 @@ impl Columns {
 
 /// Paths a path model walks side by side, one per lane (two vectors of four lanes on
 /// AVX2, eight scalar paths in turn without SIMD).
-pub const GROUP: usize = 8;
+pub(crate) const GROUP: usize = 8;
 
 /// The normal of each lane's path at step `j`, from a group's normals: path `p`'s
 /// normals are `steps` in a row at `z[p * steps..]`, and the lanes of the `h`-th
@@ -49,7 +49,7 @@ pub const GROUP: usize = 8;
 /// The CPU must support `V`'s instruction set, and `z` must hold `GROUP * steps`
 /// values with `j < steps`.
 #[inline(always)]
-pub unsafe fn normal_at<V: Lanes>(z: &[f64], steps: usize, h: usize, j: usize) -> V {
+pub(crate) unsafe fn normal_at<V: Lanes>(z: &[f64], steps: usize, h: usize, j: usize) -> V {
     debug_assert!(z.len() >= GROUP * steps && j < steps);
     // SAFETY: lane k reads z[(h LANES + k) steps + j], below GROUP steps.
     unsafe { V::gather(z.as_ptr().add(h * V::LANES * steps + j), steps) }
@@ -60,7 +60,7 @@ pub unsafe fn normal_at<V: Lanes>(z: &[f64], steps: usize, h: usize, j: usize) -
 /// # Safety
 /// The CPU must support `V`'s instruction set.
 #[inline(always)]
-pub unsafe fn payoff<V: Lanes>(s: V, strike: f64, phi: f64) -> V {
+pub(crate) unsafe fn payoff<V: Lanes>(s: V, strike: f64, phi: f64) -> V {
     // SAFETY: passed on from the caller.
     unsafe {
         V::splat(phi)
@@ -72,14 +72,14 @@ pub unsafe fn payoff<V: Lanes>(s: V, strike: f64, phi: f64) -> V {
 /// Exact steps of geometric Brownian motion over a fixed time `dt`:
 /// `S(t + dt) = S(t) exp((r - q - sigma^2 / 2) dt + sigma sqrt(dt) z)`.
 #[derive(Debug, Clone, Copy)]
-pub struct Step {
+pub(crate) struct Step {
     drift: f64,
     vol: f64,
 }
 
 impl Step {
     /// Steps of length `dt` in `market`.
-    pub fn new(market: &Market, dt: f64) -> Self {
+    pub(crate) fn new(market: &Market, dt: f64) -> Self {
         let sigma = market.volatility;
         Step {
             drift: (market.rate - market.dividend - 0.5 * sigma * sigma) * dt,
@@ -92,7 +92,7 @@ impl Step {
     /// # Safety
     /// The CPU must support `V`'s instruction set.
     #[inline(always)]
-    pub unsafe fn log_growth<V: Lanes>(&self, z: V) -> V {
+    pub(crate) unsafe fn log_growth<V: Lanes>(&self, z: V) -> V {
         // SAFETY: passed on from the caller.
         unsafe { V::splat(self.drift).add(V::splat(self.vol).mul(z)) }
     }
@@ -102,7 +102,7 @@ impl Step {
     /// # Safety
     /// The CPU must support `V`'s instruction set.
     #[inline(always)]
-    pub unsafe fn mirror_log_growth<V: Lanes>(&self, z: V) -> V {
+    pub(crate) unsafe fn mirror_log_growth<V: Lanes>(&self, z: V) -> V {
         // SAFETY: passed on from the caller.
         unsafe { V::splat(self.drift).sub(V::splat(self.vol).mul(z)) }
     }
@@ -110,27 +110,27 @@ impl Step {
 
 /// Which columns a model's rows have, from its variance reduction switches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Layout(Reduction);
+pub(crate) struct Layout(Reduction);
 
 impl Layout {
     /// The columns `reduction` needs.
-    pub fn new(reduction: Reduction) -> Self {
+    pub(crate) fn new(reduction: Reduction) -> Self {
         Layout(reduction)
     }
 
     /// Whether samples are antithetic pairs.
-    pub fn antithetic(self) -> bool {
+    pub(crate) fn antithetic(self) -> bool {
         self.0.antithetic
     }
 
     /// Columns of a row.
-    pub fn dim(self) -> usize {
+    pub(crate) fn dim(self) -> usize {
         1 + usize::from(self.0.control_variate) + usize::from(self.0.antithetic)
     }
 
     /// The `price` quantity: column 0, corrected by the control (whose exact mean is
     /// `control_mean`) when there is one.
-    pub fn price(self, control_mean: f64) -> Quantity {
+    pub(crate) fn price(self, control_mean: f64) -> Quantity {
         let mut q = Quantity::new("price", 0);
         if self.0.control_variate {
             q.control = Some(Control {
@@ -151,7 +151,7 @@ impl Layout {
     /// # Safety
     /// The CPU must support `V`'s instruction set.
     #[inline(always)]
-    pub unsafe fn blocks<V: Lanes>(
+    pub(crate) unsafe fn blocks<V: Lanes>(
         self,
         samples: u64,
         block: impl FnMut(usize, &mut Columns),
@@ -179,7 +179,7 @@ impl Layout {
     /// # Safety
     /// The CPU must support `V`'s instruction set.
     #[inline(always)]
-    pub unsafe fn paths<V: Lanes>(
+    pub(crate) unsafe fn paths<V: Lanes>(
         self,
         samples: u64,
         steps: usize,
