@@ -61,7 +61,11 @@ const CONFIG_CASES: &[(&str, &str, &str)] = &[
     ("type = \"pi\"", "type = \"pi\"\nradius = 2.0", "radius"),
     ("workers = 2", "workers = -1", "workers = -1"),
     ("workers = 2", "workers = 100000", "execution.workers"),
-    ("backend = \"threads\"", "backend = \"gpu\"", "gpu"),
+    (
+        "backend = \"threads\"",
+        "backend = \"warp-drive\"",
+        "warp-drive",
+    ),
     ("[execution]", "[executon]", "executon"),
     ("[model]\ntype = \"pi\"\n", "", "model"),
     ("[simulation]", "[simulation", "line 1"),
@@ -111,7 +115,7 @@ const FLAG_CASES: &[(&[&str], &str)] = &[
     (&["--seed", "-1"], "--seed"),
     (&["--chunk-size", "0"], "simulation.chunk_size"),
     (&["--workers", "two"], "--workers"),
-    (&["--backend", "gpu"], "--backend"),
+    (&["--backend", "warp-drive"], "--backend"),
     (&["--format", "xml"], "--format"),
     (&["--sample", "10"], "--sample"),
     (

@@ -67,48 +67,95 @@ const PINNED_STD_ERROR: &str = "0.003665843605034364";
 /// libm's `exp`/`ln` and statrs' `erfc` to carlo's own `exp`, `ln` and `normal_cdf`;
 /// no pinned value moved: at these markets statrs 0.19's `erfc` (off by up to 1e-10
 /// elsewhere) was exact to rounding and the control means kept their bits.
-const PINNED_CONFIGS: [(&str, &str, &str, &str); 7] = [
+/// Each shipped config's first row at a fixed sample count (`samples`: 100,000, or a
+/// count the config's sampler accepts), on the sequential backend.
+const PINNED_CONFIGS: [(&str, u64, &str, &str, &str); 10] = [
     (
         "american",
+        100_000,
         "6.076529657864208",
         "0.014985762455707772",
         "ziggurat-block-v1",
     ),
     (
         "asian",
+        100_000,
         "6.155676210570353",
         "0.0007472364510923041",
         "ziggurat-block-v1",
     ),
+    // 16 replicates of 4096 Sobol points each.
+    (
+        "asian-sobol",
+        65_536,
+        "6.155913478379542",
+        "0.0001401213900944402",
+        "inversion-as241-v1",
+    ),
     (
         "barrier",
+        100_000,
         "1.329155571313517",
         "0.010777329457235873",
         "ziggurat-block-v1",
     ),
     (
+        "european-greeks",
+        100_000,
+        "10.412173355021308",
+        "0.046600129046745466",
+        "ziggurat-block-v1",
+    ),
+    (
+        "european-ladder",
+        100_000,
+        "16.663440388602464",
+        "0.05503799178890247",
+        "inversion-as241-v1",
+    ),
+    (
         "european-put",
+        100_000,
         "5.5829569420675735",
         "0.027314435759753338",
         "ziggurat-block-v1",
     ),
     (
         "european",
+        100_000,
         "10.412173355021308",
         "0.046600129046745466",
         "ziggurat-block-v1",
     ),
-    ("pi-target", "3.1442", "0.0051873242315597385", ""),
-    ("pi", "3.1442", "0.0051873242315597385", ""),
+    ("pi-target", 100_000, "3.1442", "0.0051873242315597385", ""),
+    ("pi", 100_000, "3.1442", "0.0051873242315597385", ""),
 ];
 
 #[test]
 fn shipped_configs_give_their_pinned_answers() {
-    for (name, estimate, std_error, normal) in PINNED_CONFIGS {
+    for (name, samples, estimate, std_error, normal) in PINNED_CONFIGS {
         let config = std::path::Path::new("configs").join(format!("{name}.toml"));
-        let csv = common::run_csv(&config, &["--backend", "sequential", "--samples", "100000"]);
+        let csv = common::run_csv(
+            &config,
+            &["--backend", "sequential", "--samples", &samples.to_string()],
+        );
         assert_eq!(common::field(&csv, "estimate"), estimate, "{name}");
         assert_eq!(common::field(&csv, "std_error"), std_error, "{name}");
         assert_eq!(common::field(&csv, "normal"), normal, "{name}");
     }
+}
+
+/// A config added to `configs/` without a pinned answer would change its bits
+/// unnoticed: every shipped config must be in [`PINNED_CONFIGS`].
+#[test]
+fn every_shipped_config_is_pinned() {
+    let shipped: std::collections::BTreeSet<String> = common::shipped_configs()
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let pinned = PINNED_CONFIGS
+        .iter()
+        .map(|(name, ..)| name.to_string())
+        .collect();
+    assert_eq!(shipped, pinned, "configs/ and PINNED_CONFIGS differ");
 }

@@ -407,7 +407,22 @@ fn determinism_configs() -> Vec<(&'static str, String)> {
                 9,
             ),
         ),
+        (
+            "pi",
+            "[simulation]\nsamples = 30001\nseed = 9\nchunk_size = 8192\n[model]\ntype = \"pi\"\n"
+                .to_string(),
+        ),
     ]
+}
+
+/// A model added to the registry without a determinism config would go unchecked.
+#[test]
+fn every_builtin_model_has_a_determinism_config() {
+    let covered: std::collections::BTreeSet<String> = determinism_configs()
+        .iter()
+        .map(|(name, _)| name.split(' ').next().unwrap().to_string())
+        .collect();
+    assert_eq!(covered, common::builtin_model_types());
 }
 
 #[test]

@@ -111,7 +111,7 @@ fn bad_study_flags_exit_2() {
     for flags in [
         &["--workers", "1,x"][..],
         &["--workers", "2", "--repeats", "0"],
-        &["--workers", "2", "--backends", "gpu"],
+        &["--workers", "2", "--backends", "warp-drive"],
     ] {
         let out = cargo_bin_cmd!("carlo")
             .args(["scale", "configs/pi.toml"])

@@ -179,3 +179,29 @@ pub fn example(name: &str) -> std::path::PathBuf {
     assert!(path.exists(), "{} was not built", path.display());
     path
 }
+
+// ---- Shipped configs and models ------------------------------------------------
+
+/// Every config shipped in `configs/`, sorted: lists of configs in tests are
+/// checked against it, so that a new config cannot be left out.
+pub fn shipped_configs() -> Vec<std::path::PathBuf> {
+    let mut found: Vec<std::path::PathBuf> = std::fs::read_dir("configs")
+        .expect("the tests run in the crate's root")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    found.sort();
+    found
+}
+
+/// The types of the models carlo ships that run in this process (every registered
+/// model but the Python proxy, whose chunks run in Python workers): lists of models
+/// in tests are checked against it, so that a new model cannot be left out.
+pub fn builtin_model_types() -> std::collections::BTreeSet<String> {
+    carlo::model::Registry::builtin()
+        .entries()
+        .iter()
+        .map(|e| e.kind().to_string())
+        .filter(|kind| kind != "python")
+        .collect()
+}
