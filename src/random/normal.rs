@@ -6,7 +6,7 @@
 //! libm's `exp` and `ln` in its rare branches included. It is what a Python model's
 //! `rng.normal` draws, whose contract is rand_distr's numbers. carlo's own option
 //! models no longer use it: they draw their normals in blocks by
-//! [`super::NORMAL_METHOD`] (`draw.rs`), with carlo's own `exp` and `ln`.
+//! [`super::NORMAL_METHOD`] (`ziggurat.rs`), with carlo's own `exp` and `ln`.
 
 use rand::distr::Open01;
 use rand::{Rng, RngExt};

@@ -201,7 +201,7 @@ class Xoshiro256pp:
 
 
 def check_xoshiro():
-    """The pins of carlo's src/rng.rs, reproduced: this Python generator is carlo's."""
+    """The pins of carlo's src/random/stream.rs, reproduced: this Python generator is carlo's."""
     def first(seed, long_jumps, jumps):
         g = Xoshiro256pp(seed)
         for _ in range(long_jumps):

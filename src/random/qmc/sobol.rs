@@ -473,7 +473,7 @@ mod tests {
 
     /// Pins `sobol-jk21201/lms-shift-v1`: seed 42, replicates 0 and 3, the first four
     /// dimensions at a few indices, computed in Python by `generate.py reference`
-    /// (its own xoshiro256++, checked against the pins of `rng.rs`, and its own
+    /// (its own xoshiro256++, checked against the pins of `stream.rs`, and its own
     /// scramble). If this fails, the derivation changed: give it a new name.
     #[test]
     fn pinned_scrambled_points() {
