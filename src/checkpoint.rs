@@ -29,7 +29,7 @@ use crate::random::stream::DERIVATION;
 pub(crate) const FORMAT: &str = "carlo-checkpoint";
 
 /// The version of the file layout; a checkpoint of another version is refused.
-pub(crate) const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 3;
 
 /// How often a running job saves its state unless told otherwise.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
@@ -372,7 +372,7 @@ mod tests {
         for (from, to, needle) in [
             ("\"next\": 0", "\"next\": 3", "checksum"),
             ("\"wall_seconds\": 0.0", "\"wall_seconds\": 0.5", "checksum"),
-            ("\"version\": 2", "\"version\": 9", "version 9"),
+            (&format!("\"version\": {VERSION}"), "\"version\": 9", "version 9"),
             (
                 "\"carlo_version\": \"",
                 "\"carlo_version\": \"9.",

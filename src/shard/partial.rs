@@ -3,17 +3,16 @@
 //! than a few chunks in memory whatever the chunk count.
 //!
 //! ```text
-//! {"format":"carlo-partial","format_version":2,"carlo_version":"0.2.0",...,"job":{...}}   header
-//! [0,65536,[3.1414],[161234.5]]                                   one line per chunk:
-//! [1,65536,[3.1420],[161201.9]]                                   index, count, means,
-//! ...                                                             co-moments (row-major)
+//! {"format":"carlo-partial","format_version":3,"carlo_version":"0.3.0",...,"job":{...}}   header
+//! [0,"0000000000010000400921..."]                    one line per chunk: its index and
+//! [1,"00000000000100004009220a..."]                  its statistics in carlo's one
+//! ...                                                 encoding (crate::stats::codec)
 //! {"backend":"threads","workers":8,"wall_seconds":1.2,"sha256":"..."}                  trailer
 //! ```
 //!
 //! The trailer's `sha256` is the SHA-256 of every byte before the trailer's line, so
-//! an edited or truncated file is refused. Floats are in shortest round-trip form and
-//! read back with the same bits; statistics are always finite (a chunk with a NaN
-//! or infinite sample fails its run).
+//! an accidentally edited or truncated file is refused. Statistics keep every bit, and
+//! are always finite (a chunk with a NaN or infinite sample fails its run).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -30,7 +29,7 @@ use crate::stats::Moments;
 pub const FORMAT: &str = "carlo-partial";
 
 /// The version of the partial format this carlo writes and reads.
-pub const FORMAT_VERSION: u64 = 2;
+pub const FORMAT_VERSION: u64 = 3;
 
 /// What a partial says about itself before its chunks: enough to check that
 /// partials belong together, and where each one's chunks lie, without reading them.
@@ -111,9 +110,9 @@ impl Header {
     }
 }
 
-/// One chunk line: `[index, count, [means], [co-moments]]`.
+/// One chunk line: `[index, statistics]`.
 #[derive(Serialize, Deserialize)]
-struct ChunkLine(u64, u64, Vec<f64>, Vec<f64>);
+struct ChunkLine(u64, Moments);
 
 /// Writes a partial chunk by chunk, in chunk order, hashing as it goes; a file is
 /// written beside its destination and renamed into place at the end, so a failed
@@ -199,8 +198,8 @@ impl Writer {
     /// Appends chunk `index`, which must be the next one.
     pub fn push(&mut self, index: u64, m: &Moments) -> Result<(), Error> {
         assert_eq!(index, self.next, "partial chunks are written in order");
-        let line = ChunkLine(index, m.count, m.mean.clone(), m.comoment.clone());
-        self.line(&serde_json::to_vec(&line).expect("finite statistics serialize"))?;
+        let line = ChunkLine(index, m.clone());
+        self.line(&serde_json::to_vec(&line).expect("statistics serialize"))?;
         self.next += 1;
         Ok(())
     }
@@ -499,25 +498,19 @@ impl Reader {
         })?;
         self.hasher.update(&line);
         self.hasher.update(b"\n");
-        let ChunkLine(index, count, mean, comoment) = serde_json::from_slice(&line)
+        let ChunkLine(index, moments) = serde_json::from_slice(&line)
             .map_err(|e| self.bad(format!("corrupt line for chunk {}: {e}", self.next)))?;
         let plan = self.header.job.plan();
         if index != self.next
-            || count != plan.chunk(index.min(plan.chunks() - 1)).samples
-            || mean.len() != dim
-            || comoment.len() != dim * dim
+            || moments.count != plan.chunk(index.min(plan.chunks() - 1)).samples
+            || moments.dim() != dim
         {
             return Err(self.bad(format!(
                 "the statistics of chunk {} are not those of this job's chunk",
                 self.next
             )));
         }
-        let moments = Moments {
-            count,
-            mean,
-            comoment,
-        };
-        if let Some(reason) = moments.implausible() {
+        if let Err(reason) = moments.check(dim, true) {
             return Err(self.bad(format!("chunk {index}: {reason}")));
         }
         self.next += 1;
@@ -629,9 +622,10 @@ mod tests {
         }
         assert!(r.next_chunk(1).unwrap().is_none());
 
-        // One digit changed anywhere: refused.
+        // One digit changed anywhere: refused. (The first chunk's mean,
+        // 0.30000000000000004, is the word 3fd3333333333334 of its statistics.)
         let text = std::fs::read_to_string(&path).unwrap();
-        let edited = text.replacen("0.30000000000000004", "0.30000000000000005", 1);
+        let edited = text.replacen("3fd3333333333334", "3fd3333333333335", 1);
         assert_ne!(edited, text);
         std::fs::write(&path, edited).unwrap();
         let mut r = Reader::open(&path).unwrap();

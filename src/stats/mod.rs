@@ -6,6 +6,7 @@
 //! sequential fold in ascending chunk order, never in the order workers finish.
 
 mod accumulator;
+pub(crate) mod codec;
 mod estimate;
 mod merge;
 mod moments;

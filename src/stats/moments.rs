@@ -1,14 +1,13 @@
 //! Sufficient statistics of a set of samples with several columns.
 
-use serde::{Deserialize, Serialize};
-
 /// Count, means and co-moments (Welford's M2, generalised to a matrix) of samples
 /// with `dim` columns.
 ///
 /// `comoment[i * dim + j]` is `sum over samples of (x_i - mean_i)(x_j - mean_j)`;
 /// the diagonal is Welford's M2 of each column, the rest is what a control variate
 /// needs. The empty value (`count == 0`) is the identity of [`merge`](Self::merge).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Encoded, sent and kept by [`super::codec`] alone (serde too goes through it).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Moments {
     /// Number of samples.
     pub count: u64,
@@ -60,18 +59,38 @@ impl Moments {
     }
 
     /// A 64-bit digest of these statistics' exact bits: the first 8 bytes, as a
-    /// little-endian integer, of the SHA-256 of the count, then every mean and
-    /// co-moment, each as its 8 little-endian bytes. Equal digests mean equal
-    /// statistics for any practical purpose; `carlo verify` compares chunks by them.
+    /// little-endian integer, of the SHA-256 of their words ([`super::codec`]), each as
+    /// its 8 little-endian bytes. Equal digests mean equal statistics for any practical
+    /// purpose; `carlo verify` compares chunks by them.
     pub fn digest(&self) -> u64 {
         use sha2::{Digest, Sha256};
+        let mut words = Vec::with_capacity(super::codec::words_len(self.dim()));
+        super::codec::to_words(self, &mut words);
         let mut hasher = Sha256::new();
-        hasher.update(self.count.to_le_bytes());
-        for x in self.mean.iter().chain(&self.comoment) {
-            hasher.update(x.to_bits().to_le_bytes());
+        for w in &words {
+            hasher.update(w.to_le_bytes());
         }
         let hash = hasher.finalize();
         u64::from_le_bytes(hash[..8].try_into().expect("SHA-256 has 32 bytes"))
+    }
+
+    /// Checks statistics received or read back against what the reader knows: that
+    /// they have `dim` columns (so that a bad message can never reach
+    /// [`merge`](Self::merge), which panics on a shape mismatch), and, with
+    /// `plausible`, that they could come from real samples ([`implausible`]
+    /// (Self::implausible)): files read back are checked so, messages from workers
+    /// are not (a worker reports a NaN sample as an error of its own).
+    pub fn check(&self, dim: usize, plausible: bool) -> Result<(), String> {
+        if self.dim() != dim || self.comoment.len() != dim * dim {
+            return Err(format!(
+                "statistics of {} columns where the model has {dim}",
+                self.dim()
+            ));
+        }
+        match self.implausible() {
+            Some(reason) if plausible && self.count > 0 => Err(reason),
+            _ => Ok(()),
+        }
     }
 
     /// Why these cannot be the statistics of real samples, if they cannot: a NaN or

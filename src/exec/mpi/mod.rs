@@ -44,7 +44,7 @@ mod agree;
 use super::processes::fault::Faults;
 use super::{Event, Executor, Flow, Work};
 use crate::Error;
-use crate::stats::Moments;
+use crate::stats::{Moments, codec};
 
 use agree::agree;
 
@@ -155,7 +155,7 @@ impl Executor for Mpi {
         // Room for every message that can be on its way at once: rank 0 has at most
         // one answer out per rank, the others one question (twice that, for slack).
         let ranks = world.size() as usize;
-        let stride = 2 + work.model.dim() * (1 + work.model.dim());
+        let stride = 1 + codec::words_len(work.model.dim());
         let envelope = 1024; // more than MPI_BSEND_OVERHEAD
         let buffer = if world.rank() == 0 {
             (ranks - 1) * 2 * ((3 + answer_chunks(stride) * stride) * 8 + envelope)
@@ -281,7 +281,7 @@ impl Run<'_> {
     /// Words per encoded chunk.
     fn stride(&self) -> usize {
         let dim = self.work.model.dim();
-        2 + dim + dim * dim
+        1 + codec::words_len(dim)
     }
 
     /// Ends the whole MPI job: for what only a bug can cause, since returning would
@@ -646,17 +646,17 @@ fn positions(todo: &[Range<u64>], wanted: Range<u64>) -> impl Iterator<Item = u6
     })
 }
 
-/// Appends a chunk's statistics as `u64` words: index, count, then the bits of the
-/// means and of the co-moments. Bits, not values, so the exchange is exact.
+/// Appends a chunk's index and its statistics' words ([`codec`]): bits, not
+/// values, so the exchange is exact.
 fn encode(words: &mut Vec<u64>, index: u64, m: &Moments) {
-    words.extend([index, m.count]);
-    words.extend(m.mean.iter().chain(&m.comoment).map(|x| x.to_bits()));
+    words.push(index);
+    codec::to_words(m, words);
 }
 
 /// The chunks [`encode`]d into `words`, for statistics of `dim` columns; `None` if
 /// the words are not whole chunks.
 fn decode(words: &[u64], dim: usize) -> Option<Vec<(u64, Moments)>> {
-    let stride = 2 + dim + dim * dim;
+    let stride = 1 + codec::words_len(dim);
     words
         .len()
         .is_multiple_of(stride)
@@ -665,14 +665,9 @@ fn decode(words: &[u64], dim: usize) -> Option<Vec<(u64, Moments)>> {
 
 /// The whole chunks [`encode`]d into `words`.
 fn decode_all(words: &[u64], dim: usize) -> impl Iterator<Item = (u64, Moments)> + '_ {
-    let stride = 2 + dim + dim * dim;
-    words.chunks_exact(stride).map(move |w| {
-        let floats = |s: &[u64]| s.iter().map(|&b| f64::from_bits(b)).collect();
-        let moments = Moments {
-            count: w[1],
-            mean: floats(&w[2..2 + dim]),
-            comoment: floats(&w[2 + dim..]),
-        };
+    let stride = 1 + codec::words_len(dim);
+    words.chunks_exact(stride).map(|w| {
+        let moments = codec::from_words(&w[1..]).expect("a whole chunk's words");
         (w[0], moments)
     })
 }

@@ -381,9 +381,7 @@ impl Processes {
             Reply::Error { message } => Err(self.fail(id, &message)),
             Reply::Done {
                 index,
-                count,
-                mean,
-                comoment,
+                stats: moments,
             } => {
                 let expected = self.pool[&id].in_flight.front().copied();
                 if expected != Some(index) {
@@ -394,13 +392,17 @@ impl Processes {
                     ));
                 }
                 let samples = work.plan.chunk(index).samples;
-                if count != samples {
+                if moments.count != samples {
                     return Err(self.fail(
                         id,
-                        &format!("chunk {index} has {samples} samples, it answered {count}"),
+                        &format!(
+                            "chunk {index} has {samples} samples, it answered {}",
+                            moments.count
+                        ),
                     ));
                 }
-                let moments = Reply::moments(work.model.dim(), count, &mean, &comoment)
+                moments
+                    .check(work.model.dim(), false)
                     .map_err(|e| self.fail(id, &e))?;
                 let worker = self.pool.get_mut(&id).expect("checked above");
                 worker.in_flight.pop_front();

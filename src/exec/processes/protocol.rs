@@ -4,14 +4,15 @@
 //! parent -> worker   {"type":"hello","v":1,"job":{...}}        once, and again for a new job
 //!                    {"type":"chunk","index":7,"attempt":0}     any number
 //! worker -> parent   {"type":"ready","v":1}                     answers a hello
-//!                    {"type":"done","index":7,"count":65536,"mean":[..],"comoment":[..]}
+//!                    {"type":"done","index":7,"stats":"00000000000100004009..."}
 //!                    {"type":"error","message":"..."}           then the worker exits
 //! ```
 //!
-//! A worker answers requests in the order it received them. Floats travel as their
-//! IEEE-754 bit patterns (`f64::to_bits`, a JSON integer), so every value, NaN and
-//! infinities included, arrives with exactly the bits it left with: a chunk computed in
-//! a worker must merge to the same bits as one computed in the parent. `attempt` counts
+//! A worker answers requests in the order it received them. A chunk's statistics
+//! travel in carlo's one encoding of them ([`crate::stats::codec`]: the count and the
+//! floats' IEEE-754 bit patterns, as hex), so every value, NaN and infinities
+//! included, arrives with exactly the bits it left with: a chunk computed in a worker
+//! must merge to the same bits as one computed in the parent. `attempt` counts
 //! the workers that chunk has already taken down; only fault injection reads it.
 //!
 //! The version `v` is checked on both sides before anything else in the message is
@@ -23,7 +24,7 @@ use crate::config::Job;
 use crate::stats::Moments;
 
 /// The protocol version this build speaks.
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 
 /// A message from the parent to a worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,12 +59,8 @@ pub(crate) enum Reply {
     Done {
         /// The chunk's index.
         index: u64,
-        /// Samples in the chunk.
-        count: u64,
-        /// [`Moments::mean`], as bit patterns.
-        mean: Vec<u64>,
-        /// [`Moments::comoment`], as bit patterns.
-        comoment: Vec<u64>,
+        /// Its statistics.
+        stats: Moments,
     },
     /// The worker cannot go on; it exits after sending this.
     Error {
@@ -96,37 +93,10 @@ impl Request {
 impl Reply {
     /// The reply carrying chunk `index`'s statistics.
     pub(crate) fn done(index: u64, moments: &Moments) -> Self {
-        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect();
         Reply::Done {
             index,
-            count: moments.count,
-            mean: bits(&moments.mean),
-            comoment: bits(&moments.comoment),
+            stats: moments.clone(),
         }
-    }
-
-    /// The statistics of a `done` reply's fields, checked to have `dim` columns so
-    /// that a bad message can never reach [`Moments::merge`] (which panics on a shape
-    /// mismatch).
-    pub(crate) fn moments(
-        dim: usize,
-        count: u64,
-        mean: &[u64],
-        comoment: &[u64],
-    ) -> Result<Moments, String> {
-        if mean.len() != dim || comoment.len() != dim * dim {
-            return Err(format!(
-                "statistics of the wrong shape: {} means and {} co-moments for {dim} columns",
-                mean.len(),
-                comoment.len()
-            ));
-        }
-        let floats = |v: &[u64]| v.iter().map(|&b| f64::from_bits(b)).collect();
-        Ok(Moments {
-            count,
-            mean: floats(mean),
-            comoment: floats(comoment),
-        })
     }
 }
 
@@ -206,17 +176,10 @@ mod tests {
             ],
         };
         let line = encode(&Reply::done(5, &moments));
-        let Reply::Done {
-            index,
-            count,
-            mean,
-            comoment,
-        } = decode(line.as_bytes()).unwrap()
-        else {
+        let Reply::Done { index, stats: back } = decode(line.as_bytes()).unwrap() else {
             panic!("not a done reply: {line}");
         };
         assert_eq!(index, 5);
-        let back = Reply::moments(3, count, &mean, &comoment).unwrap();
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(back.count, 3);
         assert_eq!(bits(&back.mean), bits(&moments.mean));
@@ -242,8 +205,8 @@ mod tests {
             b"running 3 tests\n",
             b"{}\n",
             b"{\"type\":\"finished\",\"index\":1}\n",
-            b"{\"type\":\"done\",\"index\":-1,\"count\":1,\"mean\":[],\"comoment\":[]}\n",
-            b"{\"type\":\"done\",\"index\":1,\"count\":1,\"mean\":[1.5],\"comoment\":[]}\n",
+            b"{\"type\":\"done\",\"index\":-1,\"stats\":\"\"}\n",
+            b"{\"type\":\"done\",\"index\":1,\"stats\":\"0000000000000001\"}\n",
             b"{\"type\":\"ready\",\"v\":1,\"extra\":true}\n",
             b"{\"type\":\"ready\"}\n",
             b"\xff\xfe{\"type\":\"ready\",\"v\":1}\n",
@@ -261,13 +224,6 @@ mod tests {
         let err = decode::<Reply>(long.as_bytes()).unwrap_err();
         assert!(err.len() < 200, "{err}");
         assert!(err.ends_with("..."), "{err}");
-    }
-
-    #[test]
-    fn statistics_of_the_wrong_shape_are_refused() {
-        assert!(Reply::moments(2, 1, &[0, 0], &[0; 4]).is_ok());
-        assert!(Reply::moments(2, 1, &[0], &[0; 4]).is_err());
-        assert!(Reply::moments(2, 1, &[0, 0], &[0; 3]).is_err());
     }
 
     #[test]

@@ -225,7 +225,10 @@ mod tests {
                 format!("{hello}{{\"type\":\"chunk\",\"index\":4,\"attempt\":0}}\n"),
                 "4 chunks",
             ),
-            (hello.replace("\"v\":1", "\"v\":99"), "version 99"),
+            (
+                hello.replace(&format!("\"v\":{}", protocol::VERSION), "\"v\":99"),
+                "version 99",
+            ),
             (format!("{hello}{{\"type\":\"chunk\""), "truncated"),
             ("garbage\n".to_string(), "malformed"),
         ];
