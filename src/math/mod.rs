@@ -38,13 +38,20 @@
 //! The slice forms are meant for blocks of a few hundred values (a chunk's random
 //! words -> normals -> `exp`): the dispatch costs one atomic load per call.
 
+mod complex;
+mod dd;
 mod exp;
+mod expm1;
 mod ln;
 mod normal;
 mod normal_cdf;
 mod tables;
 #[cfg(test)]
 mod tests;
+mod trig;
+mod trig_tables;
+#[cfg(test)]
+mod trig_tests;
 mod vector;
 #[cfg(target_arch = "x86_64")]
 mod x86;
@@ -53,10 +60,13 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
+pub use complex::Complex;
 pub use exp::exp;
+pub use expm1::{exp_m1, ln_1p};
 pub use ln::ln;
 pub use normal::{inverse_normal_cdf, normal_from_bits};
 pub use normal_cdf::normal_cdf;
+pub use trig::{atan2, cos, sin, sin_cos};
 
 pub(crate) use exp::lanes as exp_lanes;
 pub(crate) use vector::Lanes;
