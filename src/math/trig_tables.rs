@@ -53,25 +53,11 @@ pub(super) const ATAN_POLY: [f64; 9] = [
     f64::from_bits(0xbfa94ba3e74286c0), // -0.049405214290584976
 ];
 /// `atan(c)` for the reduction centres `c = 0, 1/4, 1/2, 3/4, 1`, as double-doubles.
+#[rustfmt::skip]
 pub(super) const ATAN_CENTRES: [(f64, f64); 5] = [
-    (
-        f64::from_bits(0x0000000000000000),
-        f64::from_bits(0x0000000000000000),
-    ), // 0.0
-    (
-        f64::from_bits(0x3fcf5b75f92c80dd),
-        f64::from_bits(0x3c68ab6e3cf7afbd),
-    ), // 0.24497866312686414
-    (
-        f64::from_bits(0x3fddac670561bb4f),
-        f64::from_bits(0x3c7a2b7f222f65e2),
-    ), // 0.4636476090008061
-    (
-        f64::from_bits(0x3fe4978fa3269ee1),
-        f64::from_bits(0x3c72419a87f2a458),
-    ), // 0.6435011087932844
-    (
-        f64::from_bits(0x3fe921fb54442d18),
-        f64::from_bits(0x3c81a62633145c07),
-    ), // 0.7853981633974483
+    (f64::from_bits(0x0000000000000000), f64::from_bits(0x0000000000000000)), // 0.0
+    (f64::from_bits(0x3fcf5b75f92c80dd), f64::from_bits(0x3c68ab6e3cf7afbd)), // 0.24497866312686414
+    (f64::from_bits(0x3fddac670561bb4f), f64::from_bits(0x3c7a2b7f222f65e2)), // 0.4636476090008061
+    (f64::from_bits(0x3fe4978fa3269ee1), f64::from_bits(0x3c72419a87f2a458)), // 0.6435011087932844
+    (f64::from_bits(0x3fe921fb54442d18), f64::from_bits(0x3c81a62633145c07)), // 0.7853981633974483
 ];

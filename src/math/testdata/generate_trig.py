@@ -161,6 +161,7 @@ def write_tables():
             w(f"    {f64_lit(x)}, // {x!r}")
         w("];")
     w("/// `atan(c)` for the reduction centres `c = 0, 1/4, 1/2, 3/4, 1`, as double-doubles.")
+    w("#[rustfmt::skip]")
     w("pub(super) const ATAN_CENTRES: [(f64, f64); 5] = [")
     for hi, lo in k["atan_centres"]:
         w(f"    ({f64_lit(hi)}, {f64_lit(lo)}), // {hi!r}")
