@@ -30,10 +30,12 @@
 //! # Validity and accuracy
 //! `spot, strike, maturity > 0`, `v0, theta, xi, kappa >= 0`, `|rho| <= 1`, finite
 //! rate and dividend. Against QuantLib 1.44's `AnalyticHestonEngine` (Gauss-Lobatto,
-//! relative tolerance 1e-14) and an independent mpmath quadrature at 30 digits over
-//! the grid of `testdata/heston.txt` (Feller satisfied and violated, xi to 1.5,
-//! rho -0.95 to 0.95, maturities 0.05 to 10, strikes 0.5 to 2 times spot): the
-//! worst absolute error is in `tests` (below 1e-8 asserted). A price whose quadrature
+//! relative tolerance 1e-14) and an independent scipy quadrature of Heston's two
+//! probabilities over the 115 cases of `testdata/heston.txt` (Feller satisfied and
+//! violated, xi 0.01 to 1.5, rho -0.95 to 0.95, maturities 0.05 to 10, strikes 0.5 to 2
+//! times a spot of 100): worst absolute error 2.1e-12 and 5.1e-12 (1e-8 asserted).
+//! About 0.2 to 0.4 ms a price (release build); extreme cases (strikes 1e-4 or 100
+//! times the spot, `|rho| > 0.99` at short maturities) up to ~0.1 s. A price whose quadrature
 //! does not reach `1e-10 (S e^{-qT} + K e^{-rT})` (in practice `|rho|` very close to
 //! 1 with short maturities) is an error naming `model.rho`, never a wrong number.
 

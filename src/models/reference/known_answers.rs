@@ -49,8 +49,8 @@ impl Worst {
 }
 
 #[test]
-fn heston_against_quantlib_and_mpmath() {
-    let (mut vs_ql, mut vs_mp, mut ql_mp) = (Worst::default(), Worst::default(), Worst::default());
+fn heston_against_quantlib_and_scipy() {
+    let (mut vs_ql, mut vs_sp, mut ql_sp) = (Worst::default(), Worst::default(), Worst::default());
     let cases = rows(include_str!("testdata/heston.txt"));
     assert!(cases.len() >= 100);
     let start = Instant::now();
@@ -71,20 +71,20 @@ fn heston_against_quantlib_and_mpmath() {
         };
         let got = p.price().unwrap_or_else(|e| panic!("{p:?}: {e}"));
         vs_ql.see(got, f[10], || format!("{p:?}"));
-        vs_mp.see(got, f[11], || format!("{p:?}"));
-        ql_mp.see(f[10], f[11], || format!("{p:?}"));
+        vs_sp.see(got, f[11], || format!("{p:?}"));
+        ql_sp.see(f[10], f[11], || format!("{p:?}"));
     }
     eprintln!(
-        "heston: {} cases, {:.2?} each (debug build); worst vs QuantLib {:.2e} at {}; vs mpmath {:.2e} at {}; QuantLib vs mpmath {:.2e}",
+        "heston: {} cases, {:.2?} each (debug build); worst vs QuantLib {:.2e} at {}; vs scipy {:.2e} at {}; QuantLib vs scipy {:.2e}",
         cases.len(),
         start.elapsed() / cases.len() as u32,
         vs_ql.err,
         vs_ql.at,
-        vs_mp.err,
-        vs_mp.at,
-        ql_mp.err
+        vs_sp.err,
+        vs_sp.at,
+        ql_sp.err
     );
-    assert!(vs_mp.err < 1e-8, "vs mpmath {} at {}", vs_mp.err, vs_mp.at);
+    assert!(vs_sp.err < 1e-8, "vs scipy {} at {}", vs_sp.err, vs_sp.at);
     assert!(
         vs_ql.err < 1e-8,
         "vs QuantLib {} at {}",
@@ -369,6 +369,26 @@ fn timing() {
     };
     time("lookback continuous", 1000, &mut || {
         lookback::continuous(&l).unwrap()
+    });
+    let b = BasketParams {
+        option: OptionType::Call,
+        spots: vec![100.0; 5],
+        weights: vec![0.2; 5],
+        volatilities: vec![0.2, 0.25, 0.3, 0.35, 0.4],
+        dividends: vec![0.0; 5],
+        correlation: Correlation::Uniform(0.5),
+        rate: 0.05,
+        maturity: 1.0,
+        strike: 100.0,
+    };
+    time("basket geometric, 5 assets", 1000, &mut || {
+        geometric(&b).unwrap()
+    });
+    time("basket Choi, 5 assets", 5, &mut || {
+        arithmetic_approx(&b).unwrap()
+    });
+    time("basket Levy, 5 assets", 1000, &mut || {
+        arithmetic_levy(&b).unwrap()
     });
     for steps in [12, 52, 250, 1000] {
         time(&format!("lookback discrete, {steps} dates"), 2, &mut || {

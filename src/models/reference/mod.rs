@@ -6,17 +6,22 @@
 //! transcendental function comes from [`crate::math`] (never the platform's libm) and
 //! every loop runs in one fixed order.
 //!
-//! | family | function | kind | accuracy (tests against QuantLib 1.44 / mpmath, `testdata/`) |
+//! | family | function | kind | worst error measured (`known_answers`, against `testdata/`) |
 //! |---|---|---|---|
-//! | Heston | [`heston::price`] | exact (semi-analytic) | see [`heston`] |
-//! | Merton | [`merton::price`] | exact (series) | see [`merton`] |
-//! | geometric basket | [`basket::geometric`] | exact | closed form |
-//! | arithmetic basket | [`basket::arithmetic_approx`] | approx (Choi's method) | see [`basket`] |
-//! | arithmetic basket | [`basket::arithmetic_levy`] | approx (Levy two-moment) | see [`basket`] |
-//! | lookback, continuous | [`lookback::continuous`] | exact | closed forms |
-//! | lookback, discrete | [`lookback::discrete`] | exact (recursive quadrature) | see [`lookback`] |
-//! | lookback, discrete | [`lookback::discrete_bgk`] | approx (Broadie-Glasserman-Kou) | see [`lookback`] |
-//! | European under curves | [`curve::black_scholes`] | exact | closed form |
+//! | Heston | [`heston::price`] | exact (semi-analytic) | 2.1e-12 vs QuantLib's `AnalyticHestonEngine`, 5.1e-12 vs scipy's quadrature of Heston's two probabilities (115 cases) |
+//! | Merton | [`merton::price`] | exact (series) | 7.1e-14 vs mpmath's series at 30 digits (60 cases) |
+//! | geometric basket | [`basket::geometric`] | exact | 5.0e-14 vs mpmath |
+//! | arithmetic basket | [`basket::arithmetic_approx`] | approx (Choi's method) | 1e-9 (typical) to 5.2e-6 (3-year high-volatility put) vs QuantLib's `ChoiBasketEngine`; within 1 SE of a 2e7-path Monte Carlo |
+//! | arithmetic basket | [`basket::arithmetic_levy`] | approx (Levy two-moment) | 0.4% to 0.9% typical, 19% on the high-volatility put |
+//! | lookback, continuous | [`lookback::continuous`] | exact | 1.4e-14 vs QuantLib's analytic engines (`r = q`, where QuantLib gives NaN or inf, by continuity) |
+//! | lookback, discrete | [`lookback::discrete`] | exact (recursive quadrature) | 2.1e-14 vs scipy's 2-date double quadrature; within 1.3 SE of a 4e6-path Monte Carlo at 5 and 20 dates |
+//! | lookback, discrete | [`lookback::discrete_bgk`] | approx (Broadie-Glasserman-Kou) | 7% at 5 dates (`sigma = 0.4`), under 0.5% at 64 dates, vs [`lookback::discrete`] |
+//! | European under curves | [`curve::black_scholes`] | exact | 2.1e-14 vs QuantLib (`ForwardCurve`, `BlackVarianceCurve`) |
+//!
+//! Errors are absolute, on prices of a spot of 100. Time per evaluation (release build,
+//! `known_answers::timing`, on a loaded 2-core machine): Heston 0.2 to 0.4 ms, Merton
+//! 10 us, continuous lookback 1 us, discrete lookback 17 ms at 12 dates, 0.12 s at 52,
+//! 1 s at 250, 13 s at 1000; Choi's basket in `timing` too.
 //!
 //! Invalid parameters give [`Error::Parameter`](crate::Error::Parameter) naming the
 //! `model.` key; no function here panics or returns NaN for finite inputs it accepts.
