@@ -401,6 +401,33 @@ mod tests {
     }
 
     #[test]
+    fn degenerate_baskets_have_finite_prices() {
+        // no volatility: the discounted intrinsic value on the forwards
+        let mut p = five(0.3);
+        p.volatilities = vec![0.0; 5];
+        let f: f64 = (0..5)
+            .map(|i| 0.2 * 100.0 * math::exp(0.05 - p.dividends[i]))
+            .sum();
+        let want = math::exp(-0.05) * (f - 100.0);
+        assert!((arithmetic_approx(&p).unwrap() - want).abs() < 1e-12);
+        assert!((arithmetic_levy(&p).unwrap() - want).abs() < 1e-12);
+        // a zero weight drops its asset; extreme strikes and volatilities stay finite
+        let mut p = five(0.3);
+        p.weights[1] = 0.0;
+        for (k, vol) in [(1e-3, 0.2), (1e4, 0.2), (100.0, 2.0), (100.0, 1e-4)] {
+            p.strike = k;
+            p.volatilities = vec![vol; 5];
+            for o in [OptionType::Call, OptionType::Put] {
+                p.option = o;
+                for v in [geometric(&p), arithmetic_approx(&p), arithmetic_levy(&p)] {
+                    let v = v.unwrap();
+                    assert!(v.is_finite() && v >= 0.0, "{k} {vol} {o:?}: {v}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn bad_arrays_name_their_key() {
         let mut p = five(0.3);
         p.weights.pop();

@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 import QuantLib as ql
-from mpmath import mp, mpf, mpc
+from mpmath import mp, mpf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TODAY = ql.Date(2, 1, 2025)
