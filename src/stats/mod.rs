@@ -7,6 +7,7 @@
 
 mod accumulator;
 mod estimate;
+pub mod interval;
 mod merge;
 mod moments;
 pub mod replicates;

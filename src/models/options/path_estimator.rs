@@ -44,7 +44,7 @@ use crate::Error;
 use crate::math::{exp, exp_slice, normals_from_bits};
 use crate::model::{Context, Model, Quantity, ReferenceKind};
 use crate::random::qmc::{BrownianBridge, D_MAX, Sobol};
-use crate::random::sampler::Sampler;
+use crate::random::sampler::{MIN_CONTROL_REPLICATES, Sampler};
 use crate::random::stream::Stream;
 use crate::stats::{Moments, Replicated, replicates};
 use rand::Rng;
@@ -201,6 +201,17 @@ impl Paths {
                             "{steps} dates need {steps} Sobol dimensions; sampler = \"sobol\" \
                              has at most {D_MAX} (Joe-Kuo new-joe-kuo-6.21201); use fewer \
                              dates or sampler = \"mc\""
+                        ),
+                    ));
+                }
+                if reduction.control_variate && replicates < MIN_CONTROL_REPLICATES {
+                    return Err(Error::parameter(
+                        "simulation.replicates",
+                        format!(
+                            "{replicates} replicates cannot carry a control variate: its \
+                             coefficient is fitted on the replicate means, and with fewer than \
+                             {MIN_CONTROL_REPLICATES} the interval is too short; use \
+                             replicates >= {MIN_CONTROL_REPLICATES} or control_variate = false"
                         ),
                     ));
                 }

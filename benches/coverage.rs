@@ -1,0 +1,87 @@
+//! The coverage study: every estimator carlo offers, over many seeds, against its
+//! exact reference or a long run (see `carlo::coverage`). Writes
+//! `results/studies/coverage.csv` and `results/studies/coverage.svg`.
+//!
+//! ```sh
+//! cargo bench --bench coverage -- --seeds 1000            # the full matrix
+//! cargo bench --bench coverage -- --seeds 200 --filter european
+//! ```
+//!
+//! `--filter TEXT` keeps the cells whose label contains TEXT; `--small N` and
+//! `--large N` set the two sample sizes (default 4096 and 65536), `--long N` the
+//! samples of the long runs that stand in for missing references (default 4e6).
+//! Progress goes to stderr, a line per cell.
+
+use std::path::Path;
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    // `cargo bench` with no filter passes `--bench` and nothing else: run nothing
+    // then, the study takes an hour.
+    if value("--seeds").is_none() {
+        eprintln!("coverage: pass --seeds N to run the study (see benches/coverage.rs)");
+        return;
+    }
+    let number = |flag: &str, default: u64| {
+        value(flag).map_or(default, |v| {
+            v.replace('_', "")
+                .parse::<f64>()
+                .unwrap_or_else(|_| panic!("{flag}: not a number: {v}")) as u64
+        })
+    };
+    let seeds = number("--seeds", 1000);
+    let small = number("--small", 4096);
+    let large = number("--large", 65_536);
+    let long = number("--long", 4_000_000);
+    let filter = value("--filter").unwrap_or_default();
+    let out = value("--out").unwrap_or_else(|| "results/studies/coverage.csv".into());
+    let mut cells = carlo::coverage::full_matrix(&[(small, long), (large, long * 4)]);
+    cells.retain(|c| c.label.contains(&filter));
+    eprintln!("coverage: {} cells x {seeds} seeds", cells.len());
+    let start = Instant::now();
+    let mut rows = Vec::new();
+    for (i, cell) in cells.iter().enumerate() {
+        let r = carlo::coverage::run_cell(cell, 0..seeds)
+            .unwrap_or_else(|e| panic!("{}: {e}", cell.label));
+        let outside: Vec<String> = r
+            .iter()
+            .filter(|r| !r.inside())
+            .map(|r| format!("{} {} {:.3}", r.quantity, r.confidence, r.coverage()))
+            .collect();
+        eprintln!(
+            "[{}/{}] {:.0}s {}: {}",
+            i + 1,
+            cells.len(),
+            start.elapsed().as_secs_f64(),
+            cell.label,
+            if outside.is_empty() {
+                "inside".to_string()
+            } else {
+                format!("OUTSIDE {}", outside.join("; "))
+            }
+        );
+        rows.extend(r);
+        // Written after every cell, so that a long study can be read as it goes.
+        carlo::output::write_file(Path::new(&out), carlo::coverage::csv(&rows).as_bytes())
+            .expect("the CSV is writable");
+    }
+    let svg = Path::new(&out).with_extension("svg");
+    carlo::coverage::plot(
+        &rows,
+        &format!("carlo coverage: {} cells x {seeds} seeds", cells.len()),
+        &svg,
+    )
+    .expect("the plot is writable");
+    eprintln!(
+        "coverage: wrote {out} and {} in {:.0}s",
+        svg.display(),
+        start.elapsed().as_secs_f64()
+    );
+}
