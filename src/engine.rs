@@ -120,8 +120,25 @@ impl Report {
     /// for but dropped (the estimate is the plain one), and randomized quasi-Monte
     /// Carlo replicate values skewed beyond [`SKEWED_REPLICATES`], where the
     /// skew-corrected interval still covers less than it claims (docs/quants.md).
+    ///
+    /// And one of the measured limits of randomized quasi-Monte Carlo: on a one-date
+    /// path (the european model) the Sobol point set is one-dimensional, and the
+    /// replicate means of a Greek or a sweep's difference (payoffs with an indicator
+    /// or a kink) take nearly lattice values, so their intervals are not reliable.
     pub fn warnings(&self) -> Vec<String> {
         let mut found = Vec::new();
+        if self.job.sampler.replicates().is_some()
+            && self.job.model.kind() == "european"
+            && self.estimates.iter().any(|(q, _)| q.name != "price")
+        {
+            found.push(
+                "sampler = \"sobol\" on a one-date path: the replicate means of Greeks and \
+                 sweep differences take nearly lattice values (one Sobol dimension), and their \
+                 intervals cover less or more than their confidence (docs/quants.md); use \
+                 sampler = \"mc\" for them"
+                    .to_string(),
+            );
+        }
         for (q, e) in &self.estimates {
             if let Some(note) = note(e) {
                 found.push(format!("{}: {note}", q.name));

@@ -58,7 +58,7 @@ fn european_greeks_cover() {
 }
 
 /// A strike sweep's prices and finite differences (paired samples), on Sobol points
-/// with the control variate at the fewest replicates allowed with one.
+/// with the control variate at the fewest replicates allowed with one (16).
 #[test]
 fn sweep_differences_cover() {
     let rows = run_cell(
@@ -80,7 +80,7 @@ fn sweep_differences_cover() {
         model: "asian-geometric",
         ..CALL
     };
-    let rows = run_cell(&cell(asian, Method::SobolControl(8), 4096, false, None, 0), 0..300)
+    let rows = run_cell(&cell(asian, Method::SobolControl(16), 4096, false, None, 0), 0..300)
         .unwrap();
     check(&rows);
 }

@@ -86,10 +86,10 @@ fn geometric_asian_greeks_match_the_closed_form() {
     }
 }
 
-/// A barrier too far to be touched is the European option: its likelihood-ratio
-/// Greeks must find the Black-Scholes ones (few dates keep their variance low).
+/// A barrier too far to be touched is the European option: its conditional pathwise
+/// Greeks must find the Black-Scholes ones.
 #[test]
-fn barrier_likelihood_ratio_greeks_find_black_scholes_far_from_the_barrier() {
+fn barrier_greeks_find_black_scholes_far_from_the_barrier() {
     for (option, barrier) in [
         ("call", "kind = \"up-and-out\"\nbarrier = 1e6"),
         ("put", "kind = \"down-and-out\"\nbarrier = 1e-3"),

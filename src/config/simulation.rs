@@ -227,6 +227,16 @@ pub(super) fn read(
             samples / replicates
         ));
     }
+    if let Sampler::Sobol { replicates } = sampler
+        && replicates < DEFAULT_REPLICATES
+    {
+        warnings.push(format!(
+            "simulation.replicates = {replicates}: with fewer than {DEFAULT_REPLICATES} \
+             replicates the interval of a one-sided payoff (a European call or put, whose \
+             replicate means are skewed) covers less than its confidence (docs/quants.md, \
+             results/studies/coverage.csv)"
+        ));
+    }
     Ok(Simulation {
         name,
         samples,
