@@ -3,13 +3,15 @@
 //! `results/studies/coverage.csv` and `results/studies/coverage.svg`.
 //!
 //! ```sh
-//! cargo bench --bench coverage -- --seeds 1000            # the full matrix
+//! cargo bench --bench coverage -- --seeds 1000            # the full matrix (about an hour on 2 busy cores)
 //! cargo bench --bench coverage -- --seeds 200 --filter european
 //! ```
 //!
-//! `--filter TEXT` keeps the cells whose label contains TEXT; `--small N` and
-//! `--large N` set the two sample sizes (default 4096 and 65536), `--long N` the
-//! samples of the long runs that stand in for missing references (default 4e6).
+//! `--filter TEXT` keeps the cells whose label contains TEXT (several, comma
+//! separated: any of them); `--small N` and `--large N` set the two sample sizes
+//! (default 1024 and 16384: 16 replicates of 64 and of 1024 points), `--long N` the
+//! samples of the long runs that stand in for missing references (default 4e6, four
+//! times that for the large size).
 //! Progress goes to stderr, a line per cell.
 
 use std::path::Path;
@@ -37,13 +39,13 @@ fn main() {
         })
     };
     let seeds = number("--seeds", 1000);
-    let small = number("--small", 4096);
-    let large = number("--large", 65_536);
+    let small = number("--small", 1024);
+    let large = number("--large", 16_384);
     let long = number("--long", 4_000_000);
     let filter = value("--filter").unwrap_or_default();
     let out = value("--out").unwrap_or_else(|| "results/studies/coverage.csv".into());
     let mut cells = carlo::coverage::full_matrix(&[(small, long), (large, long * 4)]);
-    cells.retain(|c| c.label.contains(&filter));
+    cells.retain(|c| filter.split(',').any(|f| c.label.contains(f)));
     eprintln!("coverage: {} cells x {seeds} seeds", cells.len());
     let start = Instant::now();
     let mut rows = Vec::new();

@@ -28,7 +28,11 @@ fn check(rows: &[Row]) {
             ));
         }
     }
-    assert!(bad.is_empty(), "outside 4 binomial deviations:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "outside 4 binomial deviations:\n{}",
+        bad.join("\n")
+    );
 }
 
 const CALL: Contract = Contract {
@@ -80,7 +84,10 @@ fn sweep_differences_cover() {
         model: "asian-geometric",
         ..CALL
     };
-    let rows = run_cell(&cell(asian, Method::SobolControl(16), 4096, false, None, 0), 0..300)
-        .unwrap();
+    let rows = run_cell(
+        &cell(asian, Method::SobolControl(16), 4096, false, None, 0),
+        0..300,
+    )
+    .unwrap();
     check(&rows);
 }

@@ -72,5 +72,8 @@ fn measured_limits_warn() {
     assert!(stderr.contains("one-date path"), "{stderr}");
     // The default replicates and no Greeks: neither.
     let (_, _, stderr) = run(&european("samples = 65536\nsampler = \"sobol\"", ""));
-    assert!(!stderr.contains("one-date") && !stderr.contains("replicates ="), "{stderr}");
+    assert!(
+        !stderr.contains("one-date") && !stderr.contains("replicates ="),
+        "{stderr}"
+    );
 }

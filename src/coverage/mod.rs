@@ -246,7 +246,12 @@ pub fn run_cell(cell: &Cell, seeds: std::ops::Range<u64>) -> Result<Vec<Row>, Er
         if let Some(n) = samples {
             text = with_samples(&text, n);
         }
-        Experiment::parse(&text, Path::new("coverage.toml"), &Overrides::default(), &registry)
+        Experiment::parse(
+            &text,
+            Path::new("coverage.toml"),
+            &Overrides::default(),
+            &registry,
+        )
     };
     // Per quantity label and level: hits; per label: estimates, errors, ratios.
     let mut tallies: BTreeMap<(usize, String), Tally> = BTreeMap::new();
@@ -445,7 +450,10 @@ impl Contract {
                 "asian",
                 "fixings = 12\naverage = \"arithmetic\"\n".to_string(),
             ),
-            "asian-geometric" => ("asian", "fixings = 12\naverage = \"geometric\"\n".to_string()),
+            "asian-geometric" => (
+                "asian",
+                "fixings = 12\naverage = \"geometric\"\n".to_string(),
+            ),
             "american" => ("american", "steps = 10\n".to_string()),
             barrier => {
                 let kind = barrier.trim_start_matches("barrier-");
@@ -551,10 +559,14 @@ pub fn cell(
     }
 }
 
-/// The whole study: every model and side at three moneyness levels, plain,
-/// antithetic and control Monte Carlo, Sobol with the default and the fewest
-/// replicates, every Greek, a strike sweep with its differences, at a small and a
-/// large sample size. `sizes` are `(samples, long_samples)`.
+/// The whole study: every model and option side at three moneyness levels, plain,
+/// antithetic and control Monte Carlo, Sobol with the default replicates (with and
+/// without the control), every Greek at the money, a strike sweep with its
+/// differences, at a small and a large sample size (`sizes`: `(samples,
+/// long_samples)` each). The European option, whose Sobol path is one-dimensional
+/// and whose intervals are the hardest, gets every method at every size, the fewest
+/// replicates allowed included; the other models get the whole grid at the first
+/// size and the price and Greeks at the money at the others.
 pub fn full_matrix(sizes: &[(u64, u64)]) -> Vec<Cell> {
     use crate::random::sampler::{DEFAULT_REPLICATES, MIN_CONTROL_REPLICATES};
     let mut cells = Vec::new();
@@ -568,32 +580,47 @@ pub fn full_matrix(sizes: &[(u64, u64)]) -> Vec<Cell> {
         "barrier-down-and-in",
         "american",
     ];
-    for &(samples, long) in sizes {
+    for (k, &(samples, long)) in sizes.iter().enumerate() {
         for model in models {
+            let european = model == "european";
+            let american = model == "american";
+            if k > 0 && american {
+                continue;
+            }
             for option in ["call", "put"] {
-                for strike in [90.0, 100.0, 110.0] {
+                let strikes: &[f64] = if k == 0 || european {
+                    &[90.0, 100.0, 110.0]
+                } else {
+                    &[100.0]
+                };
+                for &strike in strikes {
                     let c = Contract {
                         model,
                         option,
                         strike,
                     };
-                    let mut methods = vec![Method::Plain, Method::Antithetic, Method::Control];
-                    if model != "american" {
-                        methods.extend([
-                            Method::Sobol(DEFAULT_REPLICATES),
-                            Method::Sobol(2),
-                            Method::SobolControl(MIN_CONTROL_REPLICATES),
-                        ]);
+                    let mut methods = vec![Method::Plain];
+                    if k == 0 || european {
+                        methods.extend([Method::Antithetic, Method::Control]);
+                    }
+                    if !american {
+                        methods.push(Method::Sobol(DEFAULT_REPLICATES));
+                        if k == 0 || european {
+                            methods.push(Method::SobolControl(MIN_CONTROL_REPLICATES));
+                        }
+                        if european {
+                            methods.push(Method::Sobol(2));
+                        }
                     }
                     for m in methods {
                         // Greeks at the money (every estimator, one market); the
                         // American has none.
-                        let greeks = strike == 100.0 && model != "american";
+                        let greeks = strike == 100.0 && !american;
                         cells.push(cell(c, m, samples, greeks, None, long));
                     }
                 }
                 // A strike sweep with its differences, plain and sobol.
-                if model != "american" {
+                if !american && (k == 0 || european) {
                     let c = Contract {
                         model,
                         option,

@@ -59,10 +59,7 @@ fn draw(rows: &[Row], title: &str, svg: &mut String) -> DrawResult {
             .draw()?;
         chart.draw_series(these.iter().enumerate().map(|(i, r)| {
             let (lo, hi) = r.band();
-            Rectangle::new(
-                [(i as f64 - 0.3, lo), (i as f64 + 0.3, hi)],
-                BAND.filled(),
-            )
+            Rectangle::new([(i as f64 - 0.3, lo), (i as f64 + 0.3, hi)], BAND.filled())
         }))?;
         chart.draw_series(LineSeries::new(
             [(-1.0, level), (these.len() as f64, level)],

@@ -134,7 +134,10 @@ mod tests {
         for &x in &[1.0, 8.0, 27.0, 2.0, 1e-300, 3.5e200, 0.1, 123456.789] {
             let y = cbrt(x);
             let want = (x as f64).cbrt();
-            assert!((y - want).abs() <= 2.0 * f64::EPSILON * want, "{x}: {y} vs {want}");
+            assert!(
+                (y - want).abs() <= 2.0 * f64::EPSILON * want,
+                "{x}: {y} vs {want}"
+            );
             assert_eq!(cbrt(-x), -y);
         }
         assert_eq!(cbrt(8.0), 2.0);

@@ -31,6 +31,12 @@ use super::greeks::{Greek, black_scholes_greek};
 use super::market::{BarrierKind, Market};
 use crate::math::{exp, inverse_normal_cdf, ln, normal_cdf};
 
+/// Standardized distance to the barrier beyond which a step survives for certain in
+/// double precision: `Phi(8.5)` rounds to 1 and the density there is below 2e-16, so
+/// the step is the unconditional one (most steps of most paths: only those near the
+/// barrier pay for the normal functions).
+const FAR: f64 = 8.5;
+
 /// Derivatives carried: spot, volatility, rate, calendar time.
 const VARS: usize = 4;
 
@@ -108,10 +114,6 @@ impl Dual {
     fn recip(self) -> Self {
         let r = 1.0 / self.v;
         self.lift(r, -r * r, 2.0 * r * r * r)
-    }
-
-    fn div(self, o: Dual) -> Self {
-        self.mul(o.recip())
     }
 
     fn exp(self) -> Self {
@@ -200,10 +202,14 @@ fn estimator(c: &Contract, z: &[f64], sign: f64) -> Dual {
         ss: 0.0,
     };
     let later = Dual::constant(dt);
-    let step = |i: usize| {
-        let len = if i == 0 { first } else { later };
-        (mu.mul(len), sigma.mul(len.sqrt()))
+    // Each step's drift, volatility and its reciprocal: the first interval's, and
+    // every later one's (computed once: a path has up to 100 000 steps).
+    let step = |len: Dual| {
+        let vol = sigma.mul(len.sqrt());
+        (mu.mul(len), vol, vol.recip())
     };
+    let (first_step, later_step) = (step(first), step(later));
+    let step = |i: usize| if i == 0 { first_step } else { later_step };
     // Discount exp(-r (T - h)).
     let horizon = Dual {
         v: m.maturity,
@@ -214,18 +220,25 @@ fn estimator(c: &Contract, z: &[f64], sign: f64) -> Dual {
     let mut x = Dual::constant(0.0);
     let mut weight = Dual::constant(1.0);
     for (i, &zi) in z.iter().enumerate().take(n - 1) {
-        let (drift, vol) = step(i);
+        let (drift, vol, inv_vol) = step(i);
         // Survival of this step: s z < a.
-        let a = level.sub(x).sub(drift).div(vol).scale(s_side);
-        let p = a.cdf();
-        let u = normal_cdf(sign * zi);
-        let zs = p.scale(u).inverse_cdf();
+        let a = level.sub(x).sub(drift).mul(inv_vol).scale(s_side);
+        let zs = if a.v > FAR {
+            // Survival is certain to the last bit (Phi(a) rounds to 1, phi(a) <
+            // 2e-16): the conditional normal is the path's own, and neither the
+            // weight nor the normal moves with the parameters.
+            Dual::constant(s_side * sign * zi)
+        } else {
+            let p = a.cdf();
+            let u = normal_cdf(sign * zi);
+            weight = weight.mul(p);
+            p.scale(u).inverse_cdf()
+        };
         x = x.add(drift).add(vol.mul(zs).scale(s_side));
-        weight = weight.mul(p);
     }
     // The last step, integrated: the payoff where it survives.
-    let (drift, vol) = step(n - 1);
-    let a = level.sub(x).sub(drift).div(vol).scale(s_side);
+    let (drift, vol, inv_vol) = step(n - 1);
+    let a = level.sub(x).sub(drift).mul(inv_vol).scale(s_side);
     let p_last = a.cdf();
     // Z's surviving range, and where the option is in the money.
     let (lo, hi) = if s_side > 0.0 {
@@ -237,7 +250,7 @@ fn estimator(c: &Contract, z: &[f64], sign: f64) -> Dual {
         .sub(log_spot)
         .sub(x)
         .sub(drift)
-        .div(vol);
+        .mul(inv_vol);
     let phi = m.option.sign();
     let (alpha, beta) = if phi > 0.0 {
         (if b.v > lo.v { b } else { lo }, hi)
@@ -249,10 +262,7 @@ fn estimator(c: &Contract, z: &[f64], sign: f64) -> Dual {
         let forward = spot.mul(x.add(drift).add(vol.mul(vol).scale(0.5)).exp());
         let shifted = beta.sub(vol).cdf().sub(alpha.sub(vol).cdf());
         let plain = beta.cdf().sub(alpha.cdf());
-        forward
-            .mul(shifted)
-            .sub(plain.scale(m.strike))
-            .scale(phi)
+        forward.mul(shifted).sub(plain.scale(m.strike)).scale(phi)
     } else {
         Dual::constant(0.0)
     };
