@@ -7,6 +7,7 @@
 //! cargo bench --bench coverage -- --seeds 200 --filter european
 //! ```
 //!
+//! `--plot CSV` only draws the SVG of a CSV the study wrote (one stopped early).
 //! `--filter TEXT` keeps the cells whose label contains TEXT (several, comma
 //! separated: any of them); `--small N` and `--large N` set the two sample sizes
 //! (default 1024 and 16384: 16 replicates of 64 and of 1024 points), `--long N` the
@@ -25,6 +26,26 @@ fn main() {
             .and_then(|i| args.get(i + 1))
             .cloned()
     };
+    // `--plot CSV`: only draw the plot of a CSV the study wrote (one stopped early).
+    if let Some(csv) = value("--plot") {
+        let text = std::fs::read_to_string(&csv).expect("the CSV is readable");
+        let rows = carlo::coverage::from_csv(&text).expect("a coverage CSV");
+        let svg = Path::new(&csv).with_extension("svg");
+        let cells = rows
+            .iter()
+            .map(|r| &r.cell)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        let seeds = rows.first().map_or(0, |r| r.seeds);
+        carlo::coverage::plot(
+            &rows,
+            &format!("carlo coverage: {cells} cells x {seeds} seeds"),
+            &svg,
+        )
+        .expect("the plot is writable");
+        eprintln!("coverage: wrote {}", svg.display());
+        return;
+    }
     // `cargo bench` with no filter passes `--bench` and nothing else: run nothing
     // then, the study takes an hour.
     if value("--seeds").is_none() {

@@ -206,6 +206,54 @@ pub fn csv(rows: &[Row]) -> String {
     out
 }
 
+/// Reads back the rows [`csv`] wrote (for a plot of a study that was stopped, or
+/// of one run elsewhere); `None` for text that is not such a CSV.
+pub fn from_csv(text: &str) -> Option<Vec<Row>> {
+    let mut reader = ::csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().ok()?.clone();
+    if header.iter().collect::<Vec<_>>() != COLUMNS {
+        return None;
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let r = record.ok()?;
+        let f = |i: usize| r.get(i).and_then(|v| v.parse::<f64>().ok());
+        let seeds = r.get(3)?.parse::<u64>().ok()?;
+        let count = |x: f64| (x * seeds as f64).round() as u64;
+        let (coverage, below, above) = (f(4)?, f(8)?, f(9)?);
+        let source = r.get(11)?;
+        let reference = if source == "exact" {
+            Reference::Exact(f(10)?)
+        } else {
+            // "long run (N samples, se X)"
+            let inner = source
+                .trim_start_matches("long run (")
+                .trim_end_matches(')');
+            let mut parts = inner.split(" samples, se ");
+            Reference::LongRun {
+                value: f(10)?,
+                samples: parts.next()?.parse().ok()?,
+                std_error: parts.next()?.parse().ok()?,
+            }
+        };
+        rows.push(Row {
+            cell: r.get(0)?.to_string(),
+            quantity: r.get(1)?.to_string(),
+            confidence: f(2)?,
+            seeds,
+            covered: count(coverage),
+            above: count(above),
+            below: count(below),
+            reference,
+            mean_std_error: f(12)?,
+            sd_estimate: f(13)?,
+            median_variance_reduction: f(15)?,
+            seconds: f(17)?,
+        });
+    }
+    Some(rows)
+}
+
 fn quote(s: &str) -> String {
     if s.contains([',', '"']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -656,4 +704,45 @@ pub fn run_matrix(
         rows.extend(r);
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_read_back_from_their_csv() {
+        let row = |cell: &str, reference| Row {
+            cell: cell.into(),
+            quantity: "price@strike=95".into(),
+            confidence: 0.95,
+            seeds: 1000,
+            covered: 948,
+            above: 11,
+            below: 41,
+            reference,
+            mean_std_error: 0.01,
+            sd_estimate: 0.0105,
+            median_variance_reduction: 4.0,
+            seconds: 1.5,
+        };
+        let rows = vec![
+            row(
+                "european call atm | plain mc | 1024",
+                Reference::Exact(10.45),
+            ),
+            row(
+                "asian, arithmetic | plain sobol16 | 1024",
+                Reference::LongRun {
+                    value: 5.7,
+                    std_error: 1.25e-4,
+                    samples: 4_000_000,
+                },
+            ),
+        ];
+        let back = from_csv(&csv(&rows)).unwrap();
+        assert_eq!(back, rows);
+        assert!(rows[0].inside());
+        assert!(from_csv("a,b\n1,2\n").is_none());
+    }
 }
