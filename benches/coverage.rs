@@ -3,7 +3,7 @@
 //! `results/studies/coverage.csv` and `results/studies/coverage.svg`.
 //!
 //! ```sh
-//! cargo bench --bench coverage -- --seeds 1000            # the full matrix (about an hour on 2 busy cores)
+//! cargo bench --bench coverage -- --seeds 1000            # the full matrix (1.5 to 2 hours on 2 busy cores)
 //! cargo bench --bench coverage -- --seeds 200 --filter european
 //! ```
 //!
