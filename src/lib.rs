@@ -54,6 +54,7 @@ pub mod app;
 pub mod backend;
 pub mod checkpoint;
 pub mod config;
+pub mod coverage;
 pub mod engine;
 mod error;
 pub mod exec;

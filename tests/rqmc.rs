@@ -102,9 +102,9 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
 fn every_backend_worker_count_and_shard_split_gives_the_same_bits() {
     let dir = tempfile::tempdir().unwrap();
     let text = asian(
-        8 * 4 * 2048,
+        16 * 2 * 2048,
         3,
-        "sampler = \"sobol\"\nreplicates = 8\nchunk_size = 2048",
+        "sampler = \"sobol\"\nreplicates = 16\nchunk_size = 2048",
         "average = \"arithmetic\"\ncontrol_variate = true\ngreeks = [\"delta\", \"vega\"]",
     );
     let path = write(dir.path(), "q.toml", &text);
@@ -113,7 +113,7 @@ fn every_backend_worker_count_and_shard_split_gives_the_same_bits() {
         reference.contains("sobol-jk21201/lms-shift-v1"),
         "{reference}"
     );
-    assert!(reference.contains(",sobol,8"), "{reference}");
+    assert!(reference.contains(",sobol,16"), "{reference}");
     for args in [
         &["--backend", "threads", "--workers", "1"][..],
         &["--backend", "threads", "--workers", "3"],

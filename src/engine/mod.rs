@@ -19,7 +19,7 @@ use crate::exec::{self, Event, Executor, Flow, Work};
 use crate::model::{Model, Quantity};
 use crate::stats::{Estimate, Moments};
 
-pub use report::{Report, StopReason, quantity_estimate};
+pub use report::{Report, SKEWED_REPLICATES, StopReason, note, quantity_estimate};
 use state::missing;
 pub use state::{State, TracePoint};
 

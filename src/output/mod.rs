@@ -77,6 +77,9 @@ pub const EXTRA_COLUMNS: [&str; 7] = [
 /// quasi-Monte Carlo derivation, [`RQMC_DERIVATION`].
 pub const SAMPLER_COLUMNS: [&str; 2] = ["sampler", "replicates"];
 
+// Then, only when some row has one, `note`: what the row's estimate could not do
+// ([`crate::engine::note`]: a control variate that was dropped).
+//
 // Then, in the summary of a run with a sweep, one column per swept `[model]` key,
 // named for the key (`strike`), holding the value at the row's point (the midpoint
 // for a `dprice_dKEY` finite difference).
@@ -130,6 +133,10 @@ pub fn summary(report: &Report) -> Sheet {
         Sampler::Mc => DERIVATION,
         Sampler::Sobol { .. } => RQMC_DERIVATION,
     };
+    let has_notes = report
+        .estimates
+        .iter()
+        .any(|(_, e)| crate::engine::note(e).is_some());
     let rows = report
         .estimates
         .iter()
@@ -171,6 +178,9 @@ pub fn summary(report: &Report) -> Sheet {
                 row.push(Value::Text(report.job.sampler.name().into()));
                 row.push(Value::Int(r));
             }
+            if has_notes {
+                row.push(crate::engine::note(e).map_or(Value::Empty, Value::Text));
+            }
             for k in 0..report.job.sweep.len() {
                 row.push(match q.point.as_ref().and_then(|p| p.get(k)) {
                     Some(serde_json::Value::Number(n)) => n
@@ -191,6 +201,9 @@ pub fn summary(report: &Report) -> Sheet {
         .collect();
     if report.job.sampler.replicates().is_some() {
         columns.extend(SAMPLER_COLUMNS);
+    }
+    if has_notes {
+        columns.push("note");
     }
     // One column per swept key, named for it (`strike`), last.
     columns.extend(report.job.sweep.iter().map(|k| column_name(&k.key)));

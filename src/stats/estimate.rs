@@ -32,6 +32,13 @@ pub struct Estimate {
     /// Variance of the plain estimator over that of the one used (1 without a
     /// control variate).
     pub variance_ratio: f64,
+    /// True when a control variate was asked for but could not be used (fewer than
+    /// three samples or replicates, or a control with no spread): the estimate is
+    /// then the plain one, and the run says so (a `note` and a warning on stderr).
+    pub control_dropped: bool,
+    /// The sample skewness of the replicate values behind a randomized quasi-Monte
+    /// Carlo interval (see [`super::interval`]); `None` for plain Monte Carlo.
+    pub skewness: Option<f64>,
 }
 
 impl Estimate {
@@ -61,8 +68,10 @@ pub fn estimate(
 ) -> Estimate {
     let n = moments.count;
     let plain_var = moments.variance(column);
+    let usable = |c: &Control| n > 2 && moments.variance(c.column) > 0.0;
+    let control_dropped = control.as_ref().is_some_and(|c| !usable(c));
     let (value, var, dof) = match control {
-        Some(c) if n > 2 && moments.variance(c.column) > 0.0 => {
+        Some(c) if usable(&c) => {
             let var_x = moments.variance(c.column);
             let cov = moments.covariance(column, c.column);
             let beta = cov / var_x;
@@ -88,6 +97,8 @@ pub fn estimate(
         } else {
             1.0
         },
+        control_dropped,
+        skewness: None,
     }
 }
 
@@ -124,7 +135,7 @@ pub const MAX_CONFIDENCE: f64 = 1.0 - 1e-12;
 /// `(1 - c) / 2` is computed exactly and inverted: by bisection on the regularized
 /// incomplete beta function that gives t's tails (or its centre, for small
 /// confidences), or with carlo's own inverse normal CDF for the expansion.
-fn t_quantile(dof: u64, confidence: f64) -> f64 {
+pub(super) fn t_quantile(dof: u64, confidence: f64) -> f64 {
     if dof == 0 {
         return f64::NAN;
     }

@@ -8,6 +8,7 @@
 mod accumulator;
 pub(crate) mod codec;
 mod estimate;
+pub mod interval;
 mod merge;
 mod moments;
 pub mod replicates;

@@ -7,8 +7,12 @@
 //! merge, checkpoint, travel and verify like any others; and once every replicate holds
 //! `n` points, the mean of block `r` is exactly replicate `r`'s mean. [`estimate`]
 //! then takes the `R` replicate means as `R` samples: Student's t on them, as
-//! `scipy.integrate.qmc_quad` does, with a control variate fitted on them.
+//! `scipy.integrate.qmc_quad` does, with a control variate fitted on them, and
+//! corrected for the skewness of the replicate values by Hall's transformation (see
+//! [`super::interval`] for why).
 
+use super::estimate::t_quantile;
+use super::interval::{chi_square_median_ratio, hall_interval, skewness};
 use super::{Control, Estimate, Moments, estimate as plain_estimate};
 
 /// How a quantity's statistics are laid out in a randomized quasi-Monte Carlo run.
@@ -57,9 +61,20 @@ pub fn embed(chunk: &Moments, replicate: u64, replicates: u64) -> Moments {
 ///
 /// Replicates that hold no point yet (early trace points) are left out; with fewer
 /// than two, the standard error is NaN. `samples` is every point of every replicate.
+///
+/// The interval is Student's t on the replicate values (the replicate means, each
+/// corrected by the control with the coefficient fitted on all of them), made
+/// asymmetric by Hall's transformation with their sample skewness
+/// ([`hall_interval`]); the standard error is Student's, `s / sqrt(R)`.
+///
 /// `variance_ratio` is the per-point variance of the `plain` column (pooled over every
 /// point) over `samples` times the estimate's variance: how many times fewer samples
-/// this run needed than plain Monte Carlo for the same error.
+/// this run needed than plain Monte Carlo for the same error. The estimate's variance
+/// comes from `R` values, and a variance from few values falls below the truth more
+/// often than above (its distribution is skewed): the ratio is multiplied by the
+/// median of `chi2(dof) / dof` ([`chi_square_median_ratio`]), so that under
+/// normal replicate values it is too high as often as too low (median-unbiased)
+/// instead of too high most of the time.
 pub fn estimate(
     moments: &Moments,
     layout: &Replicated,
@@ -95,6 +110,31 @@ pub fn estimate(
     });
     let mut e = plain_estimate(&means, 0, control, None, confidence);
     e.samples = total;
+    // The replicate values whose mean is the estimate: with a control, each
+    // replicate's mean corrected with the fitted coefficient.
+    let beta = match control {
+        Some(_) if !e.control_dropped => means.covariance(0, 1) / means.variance(1),
+        _ => 0.0,
+    };
+    let values: Vec<f64> = rows
+        .iter()
+        .map(|row| match control {
+            Some(c) if beta != 0.0 => row[0] - beta * (row[1] - c.mean),
+            _ => row[0],
+        })
+        .collect();
+    let used = rows.len() as u64;
+    let dof = if control.is_some() && !e.control_dropped {
+        used.saturating_sub(2)
+    } else {
+        used.saturating_sub(1)
+    };
+    let gamma = skewness(&values, e.estimate);
+    e.skewness = Some(gamma);
+    if dof > 0 && e.std_error.is_finite() {
+        let t = t_quantile(dof, confidence);
+        (e.ci_low, e.ci_high) = hall_interval(e.estimate, e.std_error, t, gamma, values.len());
+    }
     // Pooled per-point variance of the plain column: block k's virtual column holds
     // R f on replicate k's points and 0 elsewhere, so its sum of squares about 0 is
     // R^2 times that of f over replicate k.
@@ -113,8 +153,8 @@ pub fn estimate(
     }
     let var_mc = (squares - sum * sum / total as f64) / (total as f64 - 1.0);
     let var = e.std_error * e.std_error * total as f64;
-    e.variance_ratio = if var > 0.0 && var_mc.is_finite() {
-        var_mc / var
+    e.variance_ratio = if var > 0.0 && var_mc.is_finite() && dof > 0 {
+        var_mc / var * chi_square_median_ratio(dof)
     } else {
         1.0
     };
@@ -158,7 +198,8 @@ mod tests {
         let all: Vec<f64> = data.iter().flatten().map(|r| r[0]).collect();
         let mean = all.iter().sum::<f64>() / 12.0;
         let var_mc = all.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 11.0;
-        let ratio = var_mc / (e.std_error.powi(2) * 12.0);
+        // Median-unbiased: times the median of chi2(2) / 2 (two degrees of freedom).
+        let ratio = var_mc / (e.std_error.powi(2) * 12.0) * std::f64::consts::LN_2;
         assert!((e.variance_ratio - ratio).abs() < 1e-9 * ratio);
         assert_eq!(layout.points(10), vec![4, 4, 2]);
     }

@@ -18,6 +18,7 @@
 pub mod american;
 pub mod asian;
 pub mod barrier;
+mod barrier_greeks;
 pub mod closed_form;
 pub mod european;
 pub mod greeks;

@@ -28,11 +28,12 @@
 //!   date's spot): `D phi 1{itm} A / S^2 (W_1 / (sigma t_1) - 1)`. Theta moves calendar
 //!   time with every date fixed, so only the first interval shrinks:
 //!   `dA/dt = -A (mu + sigma W_1 / (2 t_1))`, plus `r V`.
-//! - barrier: the knock-out indicator makes the payoff jump, so every Greek is the
-//!   likelihood ratio of the increments' density: delta and gamma through the first
-//!   increment, vega `V (sum (z_i^2 - 1) / sigma - W_T)`, rho `V (W_T / sigma - T)`,
-//!   theta through the first interval's length, plus `r V`. Unbiased, but their
-//!   variance grows with the number of monitoring dates (vega's as `steps`).
+//! - barrier: the knock-out indicator makes the payoff jump, so the Greeks come from
+//!   another estimator of the same price, smooth in every parameter: the path drawn
+//!   from the same uniforms conditioned to survive each step, weighted by the
+//!   probability that it did, with the last step integrated in closed form
+//!   (Glasserman and Staum 2001), differentiated pathwise (see
+//!   [`super::barrier_greeks`]). The price row keeps the plain estimator.
 //!
 //! Antithetic runs average each Greek over a path and its mirror, like the price.
 
@@ -44,7 +45,7 @@ use crate::Error;
 use crate::math::{exp, exp_slice, normals_from_bits};
 use crate::model::{Context, Model, Quantity, ReferenceKind};
 use crate::random::qmc::{BrownianBridge, D_MAX, Sobol};
-use crate::random::sampler::Sampler;
+use crate::random::sampler::{MIN_CONTROL_REPLICATES, Sampler};
 use crate::random::stream::Stream;
 use crate::stats::{Moments, Replicated, replicates};
 use rand::Rng;
@@ -201,6 +202,17 @@ impl Paths {
                             "{steps} dates need {steps} Sobol dimensions; sampler = \"sobol\" \
                              has at most {D_MAX} (Joe-Kuo new-joe-kuo-6.21201); use fewer \
                              dates or sampler = \"mc\""
+                        ),
+                    ));
+                }
+                if reduction.control_variate && replicates < MIN_CONTROL_REPLICATES {
+                    return Err(Error::parameter(
+                        "simulation.replicates",
+                        format!(
+                            "{replicates} replicates cannot carry a control variate: its \
+                             coefficient is fitted on the replicate means, and with fewer than \
+                             {MIN_CONTROL_REPLICATES} the interval is too short; use \
+                             replicates >= {MIN_CONTROL_REPLICATES} or control_variate = false"
                         ),
                     ));
                 }
@@ -614,13 +626,11 @@ fn path_value(
         } => {
             let side = if kind.is_up() { 1.0 } else { -1.0 };
             let level = side * log_barrier;
-            let (mut x, mut w, mut squares) = (0.0, 0.0, 0.0);
+            let mut x = 0.0;
             let mut touched = false;
             for &zi in z {
                 let e = sign * zi;
                 x += drift + sigma * sdt * e;
-                w += sdt * e;
-                squares += e * e;
                 touched |= side * x >= level;
             }
             let vanilla = disc * (phi * (spot * exp(x) - m.strike)).max(0.0);
@@ -631,19 +641,14 @@ fn path_value(
             };
             out.price = value;
             out.control = vanilla;
-            // The first increment's standardized normal, as the likelihood ratios
-            // through the first date's density use it.
-            let z1 = sign * z[0];
-            let s1 = sigma * sdt;
-            for (k, g) in greeks.iter().enumerate() {
-                out.greeks[k] = value
-                    * match g {
-                        Greek::Delta => z1 / (spot * s1),
-                        Greek::Gamma => ((z1 * z1 - 1.0) / (s1 * s1) - z1 / s1) / (spot * spot),
-                        Greek::Vega => (squares - nf) / sigma - w,
-                        Greek::Rho => w / sigma - t,
-                        Greek::Theta => m.rate - mu * z1 / s1 - (z1 * z1 - 1.0) / (2.0 * dt),
-                    };
+            if !greeks.is_empty() {
+                let contract = super::barrier_greeks::Contract {
+                    market: *m,
+                    kind,
+                    rebate,
+                    log_barrier,
+                };
+                super::barrier_greeks::greeks(&contract, z, sign, greeks, &mut out.greeks);
             }
         }
     }
