@@ -372,7 +372,11 @@ mod tests {
         for (from, to, needle) in [
             ("\"next\": 0", "\"next\": 3", "checksum"),
             ("\"wall_seconds\": 0.0", "\"wall_seconds\": 0.5", "checksum"),
-            (&format!("\"version\": {VERSION}"), "\"version\": 9", "version 9"),
+            (
+                &format!("\"version\": {VERSION}"),
+                "\"version\": 9",
+                "version 9",
+            ),
             (
                 "\"carlo_version\": \"",
                 "\"carlo_version\": \"9.",

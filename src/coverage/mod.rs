@@ -147,7 +147,7 @@ impl Row {
     }
 }
 
-/// The CSV header of [`csv`].
+/// The CSV header of [`csv`](fn@csv).
 pub const COLUMNS: [&str; 18] = [
     "cell",
     "quantity",
@@ -206,7 +206,7 @@ pub fn csv(rows: &[Row]) -> String {
     out
 }
 
-/// Reads back the rows [`csv`] wrote (for a plot of a study that was stopped, or
+/// Reads back the rows [`csv`](fn@csv) wrote (for a plot of a study that was stopped, or
 /// of one run elsewhere); `None` for text that is not such a CSV.
 pub fn from_csv(text: &str) -> Option<Vec<Row>> {
     let mut reader = ::csv::Reader::from_reader(text.as_bytes());
@@ -262,7 +262,7 @@ fn quote(s: &str) -> String {
     }
 }
 
-/// The variance of the matching plain Monte Carlo price over this row's (see [`csv`]).
+/// The variance of the matching plain Monte Carlo price over this row's (see [`csv`](fn@csv)).
 pub fn measured_ratio(row: &Row, rows: &[Row]) -> Option<f64> {
     if !row.quantity.starts_with("price") || row.cell.contains("plain mc") {
         return None;

@@ -6,7 +6,7 @@
 /// `comoment[i * dim + j]` is `sum over samples of (x_i - mean_i)(x_j - mean_j)`;
 /// the diagonal is Welford's M2 of each column, the rest is what a control variate
 /// needs. The empty value (`count == 0`) is the identity of [`merge`](Self::merge).
-/// Encoded, sent and kept by [`super::codec`] alone (serde too goes through it).
+/// Encoded, sent and kept by `stats::codec` alone (serde too goes through it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Moments {
     /// Number of samples.
@@ -59,7 +59,7 @@ impl Moments {
     }
 
     /// A 64-bit digest of these statistics' exact bits: the first 8 bytes, as a
-    /// little-endian integer, of the SHA-256 of their words ([`super::codec`]), each as
+    /// little-endian integer, of the SHA-256 of their words (`stats::codec`), each as
     /// its 8 little-endian bytes. Equal digests mean equal statistics for any practical
     /// purpose; `carlo verify` compares chunks by them.
     pub fn digest(&self) -> u64 {
@@ -77,8 +77,8 @@ impl Moments {
     /// Checks statistics received or read back against what the reader knows: that
     /// they have `dim` columns (so that a bad message can never reach
     /// [`merge`](Self::merge), which panics on a shape mismatch), and, with
-    /// `plausible`, that they could come from real samples ([`implausible`]
-    /// (Self::implausible)): files read back are checked so, messages from workers
+    /// `plausible`, that they could come from real samples
+    /// ([`implausible`](Self::implausible)): files read back are checked so, messages from workers
     /// are not (a worker reports a NaN sample as an error of its own).
     pub fn check(&self, dim: usize, plausible: bool) -> Result<(), String> {
         if self.dim() != dim || self.comoment.len() != dim * dim {

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! A worker answers requests in the order it received them. A chunk's statistics
-//! travel in carlo's one encoding of them ([`crate::stats::codec`]: the count and the
+//! travel in carlo's one encoding of them (`stats::codec`: the count and the
 //! floats' IEEE-754 bit patterns, as hex), so every value, NaN and infinities
 //! included, arrives with exactly the bits it left with: a chunk computed in a worker
 //! must merge to the same bits as one computed in the parent. `attempt` counts

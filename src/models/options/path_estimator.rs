@@ -33,7 +33,7 @@
 //!   from the same uniforms conditioned to survive each step, weighted by the
 //!   probability that it did, with the last step integrated in closed form
 //!   (Glasserman and Staum 2001), differentiated pathwise (see
-//!   [`super::barrier_greeks`]). The price row keeps the plain estimator.
+//!   `barrier_greeks`). The price row keeps the plain estimator.
 //!
 //! Antithetic runs average each Greek over a path and its mirror, like the price.
 

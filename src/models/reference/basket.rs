@@ -12,7 +12,7 @@
 //!   and variance `T sum_ij a_i a_j C_ij sigma_i sigma_j`).
 //!
 //! # The arithmetic basket
-//! [`arithmetic_approx`] is Choi's method ([`choi`](super::choi)): exact along the
+//! [`arithmetic_approx`] is Choi's method (`choi`): exact along the
 //! basket's main direction, Gauss-Hermite across the others. Against QuantLib 1.44's
 //! `ChoiBasketEngine` (lambda 40) and a 2e7-path Monte Carlo (`testdata/basket.txt`,
 //! 2 to 5 assets): within 2e-8 for typical baskets (volatilities 0.1 to 0.4, a year
@@ -272,7 +272,7 @@ pub fn geometric_mean(p: &BasketParams) -> Result<f64, Error> {
     Ok(math::exp(mean + 0.5 * var.max(0.0)))
 }
 
-/// The arithmetic basket option's `approx_reference`: Choi's method ([`super::choi`]),
+/// The arithmetic basket option's `approx_reference`: Choi's method (`choi`),
 /// accurate to about 1e-7 of the spot against QuantLib's `ChoiBasketEngine` (see the
 /// module).
 pub fn arithmetic_approx(p: &BasketParams) -> Result<f64, Error> {

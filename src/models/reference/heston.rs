@@ -25,7 +25,7 @@
 //! characteristic function's asymptotic decay rate `sqrt(1 - rho^2) (v0 + kappa theta
 //! T) / xi` (Andersen and Piterbarg) and the control's `sqrt(w / 78)`, so that the
 //! integrand stays bounded at `x = 0`; adaptive Gauss-Legendre
-//! ([`quadrature`](super::quadrature)) to `1e-13` relative to `sqrt(F K)`.
+//! (`quadrature`) to `1e-13` relative to `sqrt(F K)`.
 //!
 //! # Validity and accuracy
 //! `spot, strike, maturity > 0`, `v0, theta, xi, kappa >= 0`, `|rho| <= 1`, finite

@@ -24,7 +24,7 @@
 //! on 5 assets 18 ms, discrete lookback 17 to 20 ms at 12 dates, 0.12 s at 52, 0.9 s at
 //! 250, 7 to 13 s at 1000.
 //!
-//! Invalid parameters give [`Error::Parameter`](crate::Error::Parameter) naming the
+//! Invalid parameters give [`crate::Error::Parameter`] naming the
 //! `model.` key; no function here panics or returns NaN for finite inputs it accepts.
 
 pub mod basket;
