@@ -105,6 +105,9 @@ pub(super) struct Scenario {
     pub price: Quantity,
     /// Closed-form Greeks, where there are some.
     pub reference: Option<fn(Greek, &Market, u64) -> f64>,
+    /// Greeks computed numerically where there is no closed form (in the order of
+    /// [`Greek::ALL`]; `reference_kind` `quadrature`).
+    pub greek_references: Option<[f64; 5]>,
     /// The path length the closed form needs.
     pub dates: u64,
     /// Set by [`Paths::new`].
@@ -260,6 +263,9 @@ impl Paths {
                 let mut q = Quantity::new(g.name(), offset + base + k);
                 if let Some(reference) = s.reference {
                     q = q.exact(reference(g, &s.market, s.dates));
+                } else if let Some(values) = s.greek_references {
+                    let at = Greek::ALL.iter().position(|h| *h == g).unwrap_or(0);
+                    q.reference = Some((values[at], ReferenceKind::Quadrature));
                 }
                 q.replicated = replicated;
                 q.point = point.clone();
