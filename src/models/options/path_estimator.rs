@@ -290,12 +290,14 @@ impl Paths {
                 q.combination = vec![(k * width, -1.0 / h), ((k + 1) * width, 1.0 / h)];
                 q.replicated = replicated;
                 q.point = Some(vec![serde_json::Value::from(0.5 * (xs[k] + xs[k + 1]))]);
-                // The same difference of the closed-form prices, where both exist.
-                if let (Some((a, ReferenceKind::Exact)), Some((b, ReferenceKind::Exact))) = (
+                // The same difference of the reference prices, where both exist and
+                // are of one kind (closed forms, or quadratures exact to 1e-9).
+                if let (Some((a, ka)), Some((b, kb))) = (
                     scenarios[k].price.reference,
                     scenarios[k + 1].price.reference,
-                ) {
-                    q = q.exact((b - a) / h);
+                ) && ka == kb
+                {
+                    q.reference = Some(((b - a) / h, ka));
                 }
                 quantities.push(q);
             }

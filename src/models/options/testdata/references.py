@@ -19,15 +19,16 @@ here come from other methods and other code:
 - bermudan: a dense quadrature whose panels are laid afresh at every date with the
   exercise boundary (found by Brent's method) as a panel end; two resolutions. For
   dates on whole days, QuantLib 1.44's FdBlackScholesVanillaEngine with a
-  BermudanExercise is printed as a comment line beside it (its own error is about
-  1e-4 on practical grids).
+  BermudanExercise (4000 x 4000 steps) is printed as a comment line beside it (it
+  agrees to about 1e-6).
 - american: QuantLib 1.44's QdFpAmericanEngine (Andersen, Lake and Offengelden's
   fixed-point method, high-precision scheme; about 1e-9), which carlo's finite
   differences never share a line with. (For a rate of -1% it agrees with QuantLib's
   FdBlackScholesVanillaEngine extrapolated from 4000 and 8000 steps to 5e-6, that
   extrapolation's own error.)
 
-Run (about 15 minutes on one core):
+Run (about 70 minutes on a busy two-core machine, most of it the dense Bermudans of
+252 dates):
 
     python3 -m venv /tmp/venv-ql
     /tmp/venv-ql/bin/pip install QuantLib==1.44 mpmath numpy scipy
@@ -247,7 +248,10 @@ def bermudan(S0, K, r, q, sig, T, n, call, panel=2.0, nodes=16, cone=10.0):
         for a in range(len(y_old) - 1):
             if (g[a] > 0) != (g[a + 1] > 0):
                 f = lambda y: float(pay(np.array([y]))[0] - C(np.array([y]))[0])
-                roots.append(brentq(f, y_old[a], y_old[a + 1], xtol=1e-15, rtol=1e-15))
+                # Evaluated alone, the ends may round to one sign (where payoff and
+                # continuation are both zero far out of the money): no boundary.
+                if f(y_old[a]) * f(y_old[a + 1]) < 0:
+                    roots.append(brentq(f, y_old[a], y_old[a + 1], xtol=1e-15, rtol=1e-15))
         y, w = gl_panels(sorted([lo, hi] + roots), panel * s, nodes)
         V = np.maximum(pay(y), C(y))
         C = lambda z, y=y, w=w, V=V: disc * (density(y[None, :] - np.atleast_1d(z)[:, None], md, s) @ (w * V))
