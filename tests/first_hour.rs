@@ -268,8 +268,8 @@ fn the_american_reference_is_the_bermudan_price_of_its_dates() {
     let csv = common::run_csv(Path::new("configs/american.toml"), &["--samples", "20000"]);
     let reference: f64 = common::field(&csv, "reference").parse().unwrap();
     let american: f64 = common::field(&csv, "approx_reference").parse().unwrap();
-    assert_eq!(common::field(&csv, "reference_kind"), "tree");
+    assert_eq!(common::field(&csv, "reference_kind"), "quadrature");
     // 50 dates: the Bermudan put, below the American one.
-    assert!((reference - 6.0786).abs() < 1e-3, "{reference}");
-    assert!((american - 6.0904).abs() < 1e-3, "{american}");
+    assert!((reference - 6.078635).abs() < 1e-6, "{reference}");
+    assert!((american - 6.090371).abs() < 1e-5, "{american}");
 }

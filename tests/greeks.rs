@@ -1,5 +1,6 @@
 //! Greeks in the same pass: every estimator within 4 standard errors of its closed
-//! form (Black-Scholes-Merton, the geometric Asian), the same bits on every backend,
+//! form (Black-Scholes-Merton, the geometric Asian) or its quadrature reference (the
+//! discretely monitored barrier), the same bits on every backend,
 //! and a clear error for a Greek a model cannot give.
 
 mod common;
@@ -86,6 +87,30 @@ fn geometric_asian_greeks_match_the_closed_form() {
     }
 }
 
+/// A barrier that matters: price and every Greek have a quadrature reference (the
+/// recursion over the monitoring dates, differentiated), which the estimates (conditional survival, docs/quants.md)
+/// must find.
+#[test]
+fn barrier_greeks_match_their_quadrature_references() {
+    for (option, barrier, seed) in [
+        ("call", "kind = \"up-and-out\"\nbarrier = 125.0", 21),
+        (
+            "put",
+            "kind = \"down-and-in\"\nbarrier = 90.0\nrebate = 1.5",
+            22,
+        ),
+    ] {
+        let text = config(
+            "barrier",
+            option,
+            &format!("{barrier}\nsteps = 6"),
+            400_000,
+            seed,
+        );
+        assert_eq!(check_references(&text), 6, "{text}");
+    }
+}
+
 /// A barrier too far to be touched is the European option: its conditional pathwise
 /// Greeks must find the Black-Scholes ones.
 #[test]
@@ -101,7 +126,8 @@ fn barrier_greeks_find_black_scholes_far_from_the_barrier() {
             1_000_000,
             11,
         );
-        // The barrier has no exact reference; compare with the European's.
+        // Too far to matter, the barrier's own reference is the European's; compare with
+        // the European model's closed form.
         let european = config("european", option, "", 16_384, 1);
         let e = Experiment::parse(
             &european,

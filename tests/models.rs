@@ -241,34 +241,35 @@ fn barrier(
 #[test]
 fn up_and_out_call_matches_quantlib_discrete_monitoring() {
     let (q, est) = price(&barrier("call", "up-and-out", 120.0, 252, "", 40_000, 6));
-    assert_eq!(
-        q.reference, None,
-        "discrete monitoring has no exact reference"
-    );
-    // QuantLib's AnalyticBarrierEngine at the Broadie-Glasserman-Kou barrier.
-    assert!((q.approx_reference.unwrap() - 1.332070).abs() < 5e-7);
+    // The quadrature over the 252 dates (a dense quadrature and mpmath agree to
+    // 1e-10, src/models/options/testdata/references.csv); no approximation beside it.
+    let (reference, kind) = q.reference.expect("a quadrature reference");
+    assert_eq!(kind.name(), "quadrature");
+    assert!((reference - 1.3267700381387706).abs() < 1e-9, "{reference}");
+    assert_eq!(q.approx_reference, None);
     // QuantLib's Monte Carlo with the barrier checked on the same 252 dates:
     // 1.323495 +- 0.0107541; both errors count.
     let se = est.std_error.hypot(0.0107541);
     assert!((est.estimate - 1.323495).abs() < Z * se, "{est:?}");
+    assert!(
+        (est.estimate - reference).abs() < Z * est.std_error,
+        "{est:?}"
+    );
 }
 
 #[test]
-fn barrier_puts_agree_with_the_shifted_closed_form() {
-    // No exact reference exists; the BGK-shifted continuous price is accurate to
-    // o(1/sqrt(steps)), well below 1% of these prices at 50 dates, so allow 4
-    // standard errors plus 1% of the approximation.
+fn barrier_puts_agree_with_their_quadrature_references() {
+    // The references are exact to 1e-9: only the estimate's error counts.
     for (kind, h) in [
         ("down-and-out", 85.0),
         ("down-and-in", 85.0),
         ("up-and-out", 115.0),
     ] {
         let (q, est) = price(&barrier("put", kind, h, 50, "rebate = 2.0", 40_000, 12));
-        let approx = q.approx_reference.unwrap();
-        let tolerance = Z * est.std_error + 0.01 * approx;
+        let (reference, _) = q.reference.expect("a quadrature reference");
         assert!(
-            (est.estimate - approx).abs() < tolerance,
-            "{kind}: {est:?} vs {approx}"
+            (est.estimate - reference).abs() < Z * est.std_error,
+            "{kind}: {est:?} vs {reference}"
         );
     }
 }
@@ -331,14 +332,17 @@ fn american(option: &str, extra: &str, samples: u64, seed: u64) -> String {
 fn american_put_lies_just_below_its_bermudan_reference() {
     for reduction in ["", "control_variate = true", "antithetic = true"] {
         let (q, est) = price(&american("put", reduction, 40_000, 14));
-        let (bermudan, kind) = q.reference.expect("a lattice reference");
-        assert_eq!(kind.name(), "tree");
-        // The Bermudan put with these 50 dates (trees of 20,000 and 40,000 steps
-        // extrapolate to 6.07863), below the American put (6.0904), now in
-        // approx_reference.
-        assert!((bermudan - 6.07864).abs() < 1e-4, "bermudan {bermudan}");
+        let (bermudan, kind) = q.reference.expect("a quadrature reference");
+        assert_eq!(kind.name(), "quadrature");
+        // The Bermudan put with these 50 dates (a dense quadrature gives
+        // 6.078635046403, references.csv), below the American put (QuantLib's
+        // QdFpAmericanEngine: 6.090370607), now in approx_reference.
+        assert!(
+            (bermudan - 6.078635046403).abs() < 1e-9,
+            "bermudan {bermudan}"
+        );
         let american = q.approx_reference.expect("the American price");
-        assert!((american - 6.0904).abs() < 1e-4, "american {american}");
+        assert!((american - 6.090370607).abs() < 1e-5, "american {american}");
         // Longstaff-Schwartz estimates the value of one exercise rule among those
         // of the Bermudan option, so it is biased low, never high: the fitted rule
         // loses about 0.01 (6.0688 +- 0.0033 with 2e6 paths). So: at most 4

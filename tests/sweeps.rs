@@ -150,6 +150,27 @@ fn a_sweep_table_is_the_flag_and_every_backend_gives_the_same_bits() {
         .success();
 }
 
+/// A barrier ladder: every point has its quadrature reference (exact to 1e-9), and so
+/// do the differences between neighbouring points; all within 4 standard errors.
+#[test]
+fn a_barrier_ladder_has_quadrature_references_and_differences() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = european("", "").replace("\"european\"", "\"barrier\"")
+        + "barrier = 120.0\nkind = \"up-and-out\"\nsteps = 12\n";
+    let path = common::write_config(dir.path(), "b.toml", &text);
+    let csv = common::run_csv(&path, &["--sweep", "model.strike=95,100,105"]);
+    let rows = rows(&csv);
+    assert_eq!(rows.len(), 5, "{csv}");
+    for (q, est, se, reference, at) in &rows {
+        let reference = reference.unwrap_or_else(|| panic!("{q} at {at} has no reference"));
+        assert!(
+            (est - reference).abs() < 4.0 * se,
+            "{q} at {at}: {est} +- {se} vs {reference}"
+        );
+    }
+    assert_eq!(common::field(&csv, "reference_kind"), "quadrature");
+}
+
 #[test]
 fn what_cannot_be_swept_is_an_error_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();

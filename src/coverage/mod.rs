@@ -399,10 +399,10 @@ fn label(q: &Quantity) -> String {
     }
 }
 
-/// The exact reference of `q`, where it has one (a lattice's is exact enough too).
+/// The exact reference of `q`, where it has one (a quadrature one is exact enough too).
 fn reference(q: &Quantity) -> Option<Reference> {
     match q.reference {
-        Some((v, ReferenceKind::Exact | ReferenceKind::Tree)) if v.is_finite() => {
+        Some((v, ReferenceKind::Exact | ReferenceKind::Quadrature)) if v.is_finite() => {
             Some(Reference::Exact(v))
         }
         _ => None,

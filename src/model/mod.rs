@@ -169,8 +169,10 @@ impl Quantity {
 pub enum ReferenceKind {
     /// A closed form, exact up to rounding.
     Exact,
-    /// A lattice (binomial tree) accurate to the digits it was built for.
-    Tree,
+    /// A numerical method accurate far beyond any Monte Carlo error (recursive
+    /// quadrature over the dates of a discretely monitored barrier or a Bermudan
+    /// option: within 1e-9), so not exact, but as good as exact to compare with.
+    Quadrature,
 }
 
 impl ReferenceKind {
@@ -178,7 +180,7 @@ impl ReferenceKind {
     pub fn name(self) -> &'static str {
         match self {
             ReferenceKind::Exact => "exact",
-            ReferenceKind::Tree => "tree",
+            ReferenceKind::Quadrature => "quadrature",
         }
     }
 }

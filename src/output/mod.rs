@@ -47,9 +47,11 @@ pub const SUMMARY_COLUMNS: [&str; 18] = [
 ///
 /// - `variance_reduction`: estimated variance of the plain estimator over that of the
 ///   one used (1 without variance reduction), so a user sees what a technique bought.
-/// - `reference_kind`: `exact` (closed form), `tree` (binomial lattice) or empty.
+/// - `reference_kind`: `exact` (closed form), `quadrature` (recursive quadrature
+///   over the dates, within 1e-9) or empty.
 /// - `approx_reference`: an approximation that is not a reference (for example the
-///   continuous-monitoring barrier price with the Broadie-Glasserman-Kou shift).
+///   American price beside a Bermudan estimate, or the continuous-monitoring barrier
+///   price with the Broadie-Glasserman-Kou shift where the quadrature is out of reach).
 /// - `stop_reason`: `samples` (all drawn) or `target` (the target error was met).
 /// - `worker_restarts`: worker processes that died or stalled and were replaced
 ///   (their chunks ran again, so the result is unchanged; 0 when none).

@@ -9,8 +9,9 @@
 //! that rule, hence slightly below the price of the best rule (and, with finitely
 //! many dates, it prices a Bermudan option, slightly below the American one).
 
+use super::american_reference::american;
+use super::bermudan_reference::bermudan;
 use super::closed_form::black_scholes;
-use super::lattice::{american_reference, bermudan_reference};
 use super::market::{Market, option_keys, option_params};
 use super::path::{GROUP, Layout, Step, normal_at, payoff};
 use crate::Error;
@@ -67,7 +68,8 @@ fn default_calibration_paths() -> u64 {
 pub(crate) fn entry() -> Entry {
     Entry::new(
         "american",
-        "American call or put by Longstaff-Schwartz (reference: CRR binomial tree)",
+        "American call or put by Longstaff-Schwartz (reference: the Bermudan price of its \
+         dates by quadrature; approx_reference: the American price by finite differences)",
         |p: &AmericanParams, c| {
             if !p.greeks.is_empty() {
                 return Err(super::greeks::refused(
@@ -163,11 +165,8 @@ impl American {
         // What the estimate estimates: a Bermudan option with these dates (the
         // fitted rule is one of its exercise rules). The American price, which
         // exercises at any moment, is a bound above it.
-        price.reference = Some((
-            bermudan_reference(&market, steps as usize),
-            ReferenceKind::Tree,
-        ));
-        price.approx_reference = Some(american_reference(&market));
+        price.reference = bermudan(&market, steps).map(|v| (v, ReferenceKind::Quadrature));
+        price.approx_reference = american(&market);
         let mut model = American {
             market,
             steps,

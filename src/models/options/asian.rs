@@ -232,6 +232,7 @@ impl PathParams for AsianParams {
             payoff: Payoff::Asian(self.average),
             price,
             reference,
+            greek_references: None,
             dates: self.fixings,
             constants: Constants::default(),
         };

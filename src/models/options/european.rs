@@ -396,6 +396,7 @@ impl PathParams for EuropeanParams {
             payoff: Payoff::European,
             price,
             reference: Some(|g, m, _| super::greeks::black_scholes_greek(g, m)),
+            greek_references: None,
             dates: 1,
             constants: Constants::default(),
         };

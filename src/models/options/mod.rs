@@ -9,23 +9,30 @@
 //!   randomized quasi-Monte Carlo, sweeps);
 //! - one module per model: [`european`], [`asian`], [`barrier`], [`american`];
 //! - the references: [`closed_form`] (Black-Scholes, geometric Asian, continuous
-//!   barrier) and [`lattice`] (trees for the early-exercise options), and the Greeks'
-//!   closed forms ([`greeks`]).
+//!   barrier), the Greeks' closed forms ([`greeks`]), and where there is no closed
+//!   form, [`barrier_reference`] and [`bermudan_reference`] (recursive quadrature over
+//!   the dates, on the Gauss-Legendre panels of `quadrature`) and
+//!   [`american_reference`] (finite differences).
 //!
 //! Nothing here imports a model from a reference or the estimator: references and the
 //! estimator read the payoff shapes of [`market`], and the models call them.
 
 pub mod american;
+pub mod american_reference;
 pub mod asian;
 pub mod barrier;
 mod barrier_greeks;
+pub mod barrier_reference;
+pub mod bermudan_reference;
 pub mod closed_form;
 pub mod european;
 pub mod greeks;
-pub mod lattice;
 pub mod market;
 pub(crate) mod path;
 pub mod path_estimator;
+mod quadrature;
+#[cfg(test)]
+mod testdata;
 
 pub use american::{American, AmericanParams};
 pub use asian::{Asian, AsianParams};

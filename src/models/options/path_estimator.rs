@@ -106,6 +106,9 @@ pub(super) struct Scenario {
     pub price: Quantity,
     /// Closed-form Greeks, where there are some.
     pub reference: Option<fn(Greek, &Market, u64) -> f64>,
+    /// Greeks computed numerically where there is no closed form (in the order of
+    /// [`Greek::ALL`]; `reference_kind` `quadrature`).
+    pub greek_references: Option<[f64; 5]>,
     /// The path length the closed form needs.
     pub dates: u64,
     /// Set by [`Paths::new`].
@@ -272,6 +275,9 @@ impl Paths {
                 let mut q = Quantity::new(g.name(), offset + base + k);
                 if let Some(reference) = s.reference {
                     q = q.exact(reference(g, &s.market, s.dates));
+                } else if let Some(values) = s.greek_references {
+                    let at = Greek::ALL.iter().position(|h| *h == g).unwrap_or(0);
+                    q.reference = Some((values[at], ReferenceKind::Quadrature));
                 }
                 q.replicated = replicated;
                 q.point = point.clone();
@@ -296,12 +302,14 @@ impl Paths {
                 q.combination = vec![(k * width, -1.0 / h), ((k + 1) * width, 1.0 / h)];
                 q.replicated = replicated;
                 q.point = Some(vec![serde_json::Value::from(0.5 * (xs[k] + xs[k + 1]))]);
-                // The same difference of the closed-form prices, where both exist.
-                if let (Some((a, ReferenceKind::Exact)), Some((b, ReferenceKind::Exact))) = (
+                // The same difference of the reference prices, where both exist and
+                // are of one kind (closed forms, or quadratures exact to 1e-9).
+                if let (Some((a, ka)), Some((b, kb))) = (
                     scenarios[k].price.reference,
                     scenarios[k + 1].price.reference,
-                ) {
-                    q = q.exact((b - a) / h);
+                ) && ka == kb
+                {
+                    q.reference = Some(((b - a) / h, ka));
                 }
                 quantities.push(q);
             }
