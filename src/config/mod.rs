@@ -163,6 +163,7 @@ impl Experiment {
                 other => other,
             })?
         };
+        warnings.extend(sweep_warnings(&job, registry, &warnings)?);
         // A sweep of one point is that point's run.
         if job.sweep_points().len() == 1 && !job.sweep.is_empty() {
             job.sweep.clear();
@@ -192,6 +193,35 @@ impl Experiment {
             warnings,
         })
     }
+}
+
+/// The warnings of each sweep point's parameters (a volatility of 20 for 20%) that
+/// the `[model]` table's own values did not already give: a swept value is checked
+/// as its own run would be.
+fn sweep_warnings(job: &Job, registry: &Registry, given: &[String]) -> Result<Vec<String>, Error> {
+    let mut found: Vec<String> = Vec::new();
+    if job.sweep.is_empty() {
+        return Ok(found);
+    }
+    let entry = registry.entry(job.model.kind())?;
+    for point in job.sweep_points() {
+        let mut params = job.model.params().clone();
+        for (k, v) in job.sweep.iter().zip(&point) {
+            params.insert(k.key.clone(), v.clone());
+        }
+        for warning in entry.warn(&params) {
+            if !given.contains(&warning) && !found.iter().any(|f| f.ends_with(&warning)) {
+                let at: Vec<String> = job
+                    .sweep
+                    .iter()
+                    .zip(&point)
+                    .map(|(k, v)| format!("{} = {v}", k.key))
+                    .collect();
+                found.push(format!("at the sweep point {}: {warning}", at.join(", ")));
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// A note for every reference a model could not compute at its parameters (its
