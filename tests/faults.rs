@@ -10,53 +10,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
 
-/// A pi config of `samples` in chunks of `chunk`.
-fn pi_config(dir: &Path, samples: u64, chunk: u64) -> PathBuf {
-    common::write_config(
-        dir,
-        "pi.toml",
-        &format!(
-            "[simulation]\nsamples = {samples}\nseed = 5\nchunk_size = {chunk}\n\
-             [model]\ntype = \"pi\"\n"
-        ),
-    )
-}
-
-fn carlo() -> Command {
-    Command::new(cargo_bin!("carlo"))
-}
-
-/// Runs `carlo ARGS` with `env`, at most `limit`; the output, or a failure if it ran
-/// longer (a hang is what these tests exist to rule out).
-fn run_within(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
-    let mut child = carlo()
-        .args(args)
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > limit {
-            child.kill().unwrap();
-            panic!("carlo {args:?} still ran after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn csv(out: &Output) -> String {
-    assert!(out.status.success(), "{}", stderr(out));
-    common::result_columns(&String::from_utf8(out.stdout.clone()).unwrap())
-}
-
-const CSV: [&str; 5] = ["--out", "-", "--format", "csv", "--quiet"];
+use common::{CSV_OUT as CSV, carlo, csv, pi_config, run_within, stderr};
 
 // ---- Stuck workers ----------------------------------------------------------------
 
@@ -261,8 +215,7 @@ fn a_stuck_thread_is_reported_and_ctrl_c_saves_the_progress() {
 // ---- Signals ----------------------------------------------------------------------
 
 fn signal(child: &Child, signal: i32) {
-    // SAFETY: sending a signal to a process this test started.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    common::signal(child.id(), signal);
 }
 
 #[cfg(target_os = "linux")]
@@ -403,6 +356,11 @@ fn outputs_that_would_destroy_something_are_refused_before_the_run() {
             "--checkpoint",
         ),
         (vec!["--out".into(), String::new()], "empty path"),
+        // A folder not there yet, spelt as one: refused before, not after, the run.
+        (
+            vec!["--out".into(), format!("{}/new/", d.display())],
+            "names a folder",
+        ),
     ];
     for (extra, needle) in cases {
         let mut args = vec!["run", c];
@@ -466,6 +424,40 @@ fn devices_stay_devices_and_symlinks_keep_pointing_at_their_file() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn a_summary_to_a_fifo_gets_no_side_files_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = pi_config(dir.path(), 100_000, 10_000);
+    let fifo = dir.path().join("pipe");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let out = run_within(
+        &[
+            "run",
+            config.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            fifo.to_str().unwrap(),
+        ],
+        &[],
+        Duration::from_secs(30),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(reader.join().unwrap().starts_with("name,model"));
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["pi.toml", "pipe"]);
+}
+
 #[test]
 fn merge_never_overwrites_a_partial_and_never_follows_a_partial_out_of_the_folder() {
     let dir = tempfile::tempdir().unwrap();
@@ -494,6 +486,18 @@ fn merge_never_overwrites_a_partial_and_never_follows_a_partial_out_of_the_folde
     let before = std::fs::read(&parts[0]).unwrap();
     refused(&["merge", p0, p1, "--out", p0], "a partial being merged");
     assert_eq!(std::fs::read(&parts[0]).unwrap(), before);
+    // Nor the list of partials it reads.
+    let list = dir.path().join("parts.txt");
+    std::fs::write(&list, format!("{p0}\n{p1}\n")).unwrap();
+    let l = list.to_str().unwrap();
+    refused(
+        &["merge", "--parts-from", l, "--out", l],
+        "--parts-from list",
+    );
+    assert_eq!(
+        std::fs::read_to_string(&list).unwrap(),
+        format!("{p0}\n{p1}\n")
+    );
     // The partials say "../escaped.csv"; merge writes results/escape.csv instead.
     let out = carlo()
         .current_dir(dir.path())

@@ -153,9 +153,14 @@ pub(super) fn notes(experiment: &Experiment, quiet: bool) {
 }
 
 /// The files a summary at `out` comes with: the summary, its job file and its chunk
-/// digests (none for standard output).
+/// digests (none for standard output). Side files go only beside a regular file (or
+/// one not there yet): a summary written to `/dev/null` or a FIFO has none, where
+/// `NAME.job.toml` would litter `/dev` or fail.
 pub(super) fn summary_outputs(out: &Destination) -> Vec<(&'static str, PathBuf)> {
     match out {
+        Destination::File(path) if output::is_special(path) => {
+            vec![("the summary", path.clone())]
+        }
         Destination::File(path) => vec![
             ("the summary", path.clone()),
             ("the summary's job file", output::job_path(path)),
@@ -185,22 +190,36 @@ pub(super) fn emit(
         Destination::Stdout if to_terminal => Format::Table,
         _ => Format::Csv,
     });
-    let written = output::write(out, &output::render_summary(report, format)).and_then(|()| {
-        if let Destination::File(path) = out {
-            output::write_file(
-                &output::job_path(path),
-                report.job.to_toml(&report.name).as_bytes(),
-            )?;
-            output::write_file(&output::digests_path(path), &output::digests_file(report))?;
+    let rendered = output::render_summary(report, format);
+    let written = match out {
+        Destination::Stdout => output::write(out, &rendered),
+        Destination::File(path) => {
+            // The summary and its side files are written as one: all or none.
+            let job = report.job.to_toml(&report.name).into_bytes();
+            let digests = output::digests_file(report);
+            let mut files: Vec<(PathBuf, &[u8])> = vec![(path.clone(), &rendered)];
+            if !output::is_special(path) {
+                files.push((output::job_path(path), &job));
+                files.push((output::digests_path(path), &digests));
+            }
+            let files: Vec<(&Path, &[u8])> = files.iter().map(|(p, b)| (p.as_path(), *b)).collect();
+            output::write_files(&files)
         }
-        Ok(())
-    });
+    };
     if let Err(e) = written {
         if let Destination::File(path) = out {
-            say!(
-                "error: cannot write {}; the summary follows on standard output",
-                path.display()
-            );
+            let names: Vec<String> = summary_outputs(out)
+                .iter()
+                .map(|(_, p)| p.display().to_string())
+                .collect();
+            let what = match names.len() {
+                1 => format!("{} was not written", path.display()),
+                _ => format!(
+                    "none of {} was written (a summary and its files go together)",
+                    names.join(", ")
+                ),
+            };
+            say!("note: {what}; the summary follows on standard output");
             let _ = output::write(&Destination::Stdout, &output::render(&sheet, Format::Csv));
         }
         return Err(e);

@@ -34,6 +34,13 @@ pub fn check_writable(what: &str, path: &Path) -> Result<(), Error> {
     if path.as_os_str().is_empty() {
         return Err(refuse(what, path, "is an empty path"));
     }
+    if names_a_folder(path) {
+        return Err(refuse(
+            what,
+            path,
+            "ends with a path separator (or . or ..), so it names a folder; give a file name",
+        ));
+    }
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => Err(refuse(what, path, "is a folder, not a file")),
         Ok(meta) if !meta.is_file() => {
@@ -95,6 +102,17 @@ pub fn check_writable(what: &str, path: &Path) -> Result<(), Error> {
             }
         }
     }
+}
+
+/// Whether `path` is spelt as a folder: it ends with `/` (`results/`), or its last
+/// part is `.` or `..`. Such a path can never become a file, though the folder it
+/// names may not exist yet.
+fn names_a_folder(path: &Path) -> bool {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    bytes.last() == Some(&b'/')
+        || bytes.ends_with(b"/.")
+        || bytes == b"."
+        || matches!(path.components().next_back(), Some(Component::ParentDir))
 }
 
 /// The folder a file path lies in (`.` for a bare name).
@@ -184,7 +202,7 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Whether `path` exists and is not a regular file (a device, FIFO or terminal):
 /// several outputs may share one of those, `/dev/null` for example.
-fn is_special(path: &Path) -> bool {
+pub fn is_special(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
@@ -220,32 +238,201 @@ pub fn check_outputs(outputs: &[(&str, &Path)], inputs: &[(&str, &Path)]) -> Res
 /// link's target is what gets replaced. A path that is not a regular file (a device,
 /// FIFO, terminal) is written in place.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    write_files(&[(path, bytes)])
+}
+
+/// Writes several files as one: every regular file is first written in full to a
+/// temporary file beside it (see [`write_file`]), and only once all of them are
+/// written are they renamed into place. A failure on the way (a full disk) leaves
+/// none of them changed, so a summary is never left without its job file, nor a
+/// job file beside another run's summary. Devices and FIFOs are written in place,
+/// after the staging.
+pub fn write_files(files: &[(&Path, &[u8])]) -> Result<(), Error> {
+    let _saving = Saving::start();
+    let mut staged = Vec::new();
+    for &(path, bytes) in files {
+        if !is_special(path) {
+            staged.push(stage(path, bytes)?);
+        }
+    }
+    for &(path, bytes) in files {
+        if is_special(path) {
+            let fail = |source| Error::Write {
+                path: path.to_path_buf(),
+                source,
+            };
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(fail)?;
+            file.write_all(bytes)
+                .and_then(|()| file.flush())
+                .map_err(fail)?;
+        }
+    }
+    for (tmp, target, path) in staged {
+        tmp.persist(&target).map_err(|e| Error::Write {
+            path,
+            source: e.error,
+        })?;
+    }
+    Ok(())
+}
+
+/// A temporary file beside `path`'s target holding `bytes`, synced, with the
+/// permissions the target will have; with the target and the path as given.
+fn stage(path: &Path, bytes: &[u8]) -> Result<(tempfile::NamedTempFile, PathBuf, PathBuf), Error> {
     let fail = |source| Error::Write {
         path: path.to_path_buf(),
         source,
     };
-    if is_special(path) {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(fail)?;
-        return file
-            .write_all(bytes)
-            .and_then(|()| file.flush())
-            .map_err(fail);
-    }
     let target = resolve_links(path);
     let dir = folder_of(&target);
     std::fs::create_dir_all(&dir).map_err(fail)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".carlo-")
-        .tempfile_in(&dir)
-        .map_err(fail)?;
+    let mut tmp = temporary_in(&dir).map_err(fail)?;
     tmp.write_all(bytes).map_err(fail)?;
     keep_permissions(tmp.as_file(), &target).map_err(fail)?;
     tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(&target).map_err(|e| fail(e.error))?;
-    Ok(())
+    Ok((tmp, target, path.to_path_buf()))
+}
+
+/// Writes in progress in this process (see [`saving`]).
+static SAVING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether this process is writing a file: a signal that would end the process
+/// waits for that to finish (a checkpoint half renamed, a summary without its job).
+pub fn saving() -> bool {
+    SAVING.load(std::sync::atomic::Ordering::SeqCst) > 0
+}
+
+/// Counts a write in progress for as long as it lives.
+pub(crate) struct Saving;
+
+impl Saving {
+    pub(crate) fn start() -> Self {
+        SAVING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Saving
+    }
+}
+
+impl Drop for Saving {
+    fn drop(&mut self) {
+        SAVING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The prefix of carlo's temporary files: `.carlo-PID@HOST-`, so that one left by a
+/// process that was killed (SIGKILL runs no destructor) can be told apart from one
+/// that another live process is writing, on this host or another sharing the folder.
+fn temporary_prefix() -> String {
+    format!(".carlo-{}@{}-", std::process::id(), host())
+}
+
+/// A new temporary file in `dir`, after removing the temporaries that dead carlo
+/// processes of this host left there (once per folder and process).
+pub(crate) fn temporary_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    clean_once(dir);
+    tempfile::Builder::new()
+        .prefix(&temporary_prefix())
+        .tempfile_in(dir)
+}
+
+/// This host's name, for temporary file names (`localhost` if it has none).
+fn host() -> &'static str {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        #[cfg(unix)]
+        {
+            let mut buf = [0u8; 256];
+            // SAFETY: `buf` is writable for its length; gethostname NUL-terminates
+            // within it or fails.
+            if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0 {
+                let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+                let name: String = String::from_utf8_lossy(&buf[..end])
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || "-_".contains(*c))
+                    .collect();
+                if !name.is_empty() {
+                    return name;
+                }
+            }
+        }
+        "localhost".to_string()
+    })
+}
+
+/// Removes, once per process, the stale temporaries in `dir` (see [`stale`]).
+fn clean_once(dir: &Path) {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static CLEANED: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+    let key = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    {
+        let mut cleaned = CLEANED.lock().unwrap_or_else(|e| e.into_inner());
+        if !cleaned.get_or_insert_with(HashSet::new).insert(key) {
+            return;
+        }
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let age = entry
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok());
+        if stale(name, host(), age, alive) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether a file named `name` is a temporary that no live process will finish: one
+/// of `.carlo-PID@HOST-XXXXXX` written on this `host` by a process that is not
+/// `alive`, or an older-style `.carlo-XXXXXX` (which names no process) not touched
+/// for a day. `age` is the time since its last change, if known.
+fn stale(name: &str, host: &str, age: Option<std::time::Duration>, alive: fn(u32) -> bool) -> bool {
+    let Some(rest) = name.strip_prefix(".carlo-") else {
+        return false;
+    };
+    match rest.split_once('@') {
+        Some((pid, rest)) => {
+            let (Ok(pid), Some(their_host)) =
+                (pid.parse::<u32>(), rest.rsplit_once('-').map(|(h, _)| h))
+            else {
+                return false;
+            };
+            their_host == host && pid != std::process::id() && !alive(pid)
+        }
+        None => {
+            rest.len() == 6
+                && rest.chars().all(|c| c.is_ascii_alphanumeric())
+                && age.is_some_and(|a| a > std::time::Duration::from_secs(86_400))
+        }
+    }
+}
+
+/// Whether process `pid` exists (signal 0 reaches it, or exists and is not ours).
+fn alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return false;
+        };
+        // SAFETY: signal 0 checks for the process without sending anything.
+        if unsafe { libc::kill(pid, 0) } == 0 {
+            return true;
+        }
+        std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
 }
 
 /// The file a chain of symbolic links ends at (`path` itself when it is no link);
@@ -354,6 +541,73 @@ mod tests {
         std::fs::write(&a, b"x").unwrap();
         let err = check_outputs(&[("--trace", &b)], &[("the config", &a)]).unwrap_err();
         assert!(err.to_string().contains("the config"), "{err}");
+    }
+
+    #[test]
+    fn temporaries_of_dead_processes_of_this_host_are_stale() {
+        let dead = |_| false;
+        let live = |_| true;
+        let day = Some(std::time::Duration::from_secs(90_000));
+        assert!(stale(".carlo-123@box-a1B2c3", "box", None, dead));
+        assert!(!stale(".carlo-123@box-a1B2c3", "box", None, live));
+        assert!(!stale(".carlo-123@other-box-a1B2c3", "box", None, dead));
+        assert!(stale(".carlo-123@my-box-a1B2c3", "my-box", None, dead));
+        assert!(!stale(
+            &format!(".carlo-{}@box-a1B2c3", std::process::id()),
+            "box",
+            None,
+            dead
+        ));
+        assert!(stale(".carlo-a1B2c3", "box", day, live));
+        assert!(!stale(".carlo-a1B2c3", "box", None, live));
+        assert!(!stale("results.csv", "box", day, dead));
+    }
+
+    #[test]
+    fn a_dead_process_temporary_is_removed_at_the_next_write_there() {
+        let dir = tempfile::tempdir().unwrap();
+        // pid 0 is never a process that signal 0 reaches as ours... use an impossible
+        // pid instead: above the kernel's maximum.
+        let left = dir.path().join(format!(".carlo-4194305@{}-zzzzzz", host()));
+        std::fs::write(&left, b"half a checkpoint").unwrap();
+        write_file(&dir.path().join("a.csv"), b"a\n").unwrap();
+        assert!(
+            !left.exists(),
+            "the dead process's temporary is still there"
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["a.csv"]);
+    }
+
+    #[test]
+    fn writing_several_files_changes_none_when_one_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.csv");
+        std::fs::write(&a, b"old").unwrap();
+        // A path under a regular file cannot be created.
+        let blocked = a.join("b.toml");
+        let err = write_files(&[(&a, b"new"), (&blocked, b"job")]).unwrap_err();
+        assert!(err.to_string().contains("b.toml"), "{err}");
+        assert_eq!(std::fs::read(&a).unwrap(), b"old");
+        assert!(!saving());
+    }
+
+    #[test]
+    fn paths_spelt_as_folders_are_refused_before_a_run() {
+        let dir = tempfile::tempdir().unwrap();
+        for spelt in ["new/", "new/.", "new/..", "."] {
+            let path = dir.path().join(spelt);
+            let path = if spelt == "." {
+                PathBuf::from(".")
+            } else {
+                path
+            };
+            let err = check_writable("--out", &path).unwrap_err().to_string();
+            assert!(err.contains("folder"), "{}: {err}", path.display());
+        }
     }
 
     #[test]

@@ -17,7 +17,10 @@ use crate::random::qmc::RQMC_DERIVATION;
 use crate::random::sampler::Sampler;
 use crate::random::stream::DERIVATION;
 
-pub use files::{check_outputs, check_writable, same_file, write_file};
+pub(crate) use files::temporary_in;
+pub use files::{
+    check_outputs, check_writable, is_special, same_file, saving, write_file, write_files,
+};
 pub(crate) use render::cell;
 pub use render::{Format, render};
 

@@ -156,10 +156,7 @@ impl Writer {
                     _ => PathBuf::from("."),
                 };
                 std::fs::create_dir_all(&dir).map_err(fail)?;
-                let tmp = tempfile::Builder::new()
-                    .prefix(".carlo-")
-                    .tempfile_in(&dir)
-                    .map_err(fail)?;
+                let tmp = crate::output::temporary_in(&dir).map_err(fail)?;
                 let (handle, tmp_path) = tmp.into_parts();
                 (
                     Box::new(std::io::BufWriter::new(handle)),
