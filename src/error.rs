@@ -135,3 +135,30 @@ impl Error {
         }
     }
 }
+
+/// A number as a message shows it: Rust's shortest form (`0.2`, `100`), or scientific
+/// notation beyond what a reader takes in at a glance (`1e300`, not 301 digits;
+/// `1.5e-12`).
+pub(crate) fn shown(v: f64) -> String {
+    let a = v.abs();
+    if a != 0.0 && a.is_finite() && !(1e-6..1e15).contains(&a) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn numbers_in_messages_stay_short() {
+        assert_eq!(shown(0.2), "0.2");
+        assert_eq!(shown(100.0), "100");
+        assert_eq!(shown(1e300), "1e300");
+        assert_eq!(shown(-2.5e-12), "-2.5e-12");
+        assert_eq!(shown(0.0), "0");
+        assert_eq!(shown(f64::INFINITY), "inf");
+    }
+}

@@ -171,7 +171,8 @@ pub(super) fn read(
             "simulation.confidence",
             format!(
                 "must lie between {MIN_CONFIDENCE:e} and 1 - 1e-12 (intervals beyond are \
-                     lost to rounding), found {confidence}"
+                     lost to rounding), found {}",
+                crate::error::shown(confidence)
             ),
         ));
     }
@@ -184,7 +185,10 @@ pub(super) fn read(
         {
             return Err(invalid(
                 key,
-                format!("must be a positive finite number, found {v}"),
+                format!(
+                    "must be a positive finite number, found {}",
+                    crate::error::shown(v)
+                ),
             ));
         }
     }
