@@ -195,7 +195,11 @@ pub(super) fn emit(
         Destination::Stdout => output::write(out, &rendered),
         Destination::File(path) => {
             // The summary and its side files are written as one: all or none.
-            let job = report.job.to_toml(&report.name).into_bytes();
+            let job = report
+                .job
+                .to_toml(&report.name)
+                .map_err(|why| Error::Execution(format!("the summary's job file: {why}")))?
+                .into_bytes();
             let digests = output::digests_file(report);
             let mut files: Vec<(PathBuf, &[u8])> = vec![(path.clone(), &rendered)];
             if !output::is_special(path) {

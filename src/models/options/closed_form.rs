@@ -58,7 +58,8 @@ impl Lognormal {
     /// `D E[G] - D K` is what an estimate with a control variate computes exactly.
     pub fn option(&self, option: OptionType) -> f64 {
         let intrinsic = (option.sign() * (self.forward - self.strike)).max(0.0);
-        if !(self.variance > 0.0) {
+        // No variance (it underflowed, or is NaN): the intrinsic value is the limit.
+        if self.variance.is_nan() || self.variance <= 0.0 {
             return intrinsic;
         }
         let (d1, d2) = self.d();
