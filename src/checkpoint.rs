@@ -88,12 +88,7 @@ impl Checkpoint {
         dim: usize,
         interval: Duration,
     ) -> Result<(Self, State), Error> {
-        let mut checkpoint = Checkpoint {
-            path: path.to_path_buf(),
-            job: job.clone(),
-            interval,
-            last_save: Instant::now(),
-        };
+        let mut checkpoint = Checkpoint::bound(path, job, interval);
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -112,6 +107,16 @@ impl Checkpoint {
         Ok((checkpoint, state))
     }
 
+    /// The checkpoint at `path` for `job`, not read or written yet.
+    pub(crate) fn bound(path: &Path, job: &Job, interval: Duration) -> Self {
+        Checkpoint {
+            path: path.to_path_buf(),
+            job: job.clone(),
+            interval,
+            last_save: Instant::now(),
+        }
+    }
+
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -124,7 +129,7 @@ impl Checkpoint {
         }
     }
 
-    fn parse(&self, text: &str, dim: usize) -> Result<State, Error> {
+    pub(crate) fn parse(&self, text: &str, dim: usize) -> Result<State, Error> {
         let not_ours = |e: serde_json::Error| {
             self.refuse(format!(
                 "not a carlo checkpoint ({e}); give another --checkpoint path"

@@ -90,6 +90,10 @@ pub enum Error {
     /// The executor failed while running chunks.
     #[error("{0}")]
     Execution(String),
+    /// A worker process refused the job as bad input (a parameter only it can check,
+    /// a module a Python model cannot import); the message is the worker's.
+    #[error("{0}")]
+    Input(String),
     /// A checkpoint cannot be used for this run: damaged, of another version, or
     /// written by a run with another config or seed.
     #[error("{}: {reason}", path.display())]
@@ -124,6 +128,7 @@ impl Error {
                 | Error::Checkpoint { .. }
                 | Error::Merge(_)
                 | Error::Mismatch(_)
+                | Error::Input(_)
         )
     }
 

@@ -56,6 +56,8 @@ pub mod config;
 pub mod engine;
 mod error;
 pub mod exec;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod math;
 pub mod model;
 pub mod models;

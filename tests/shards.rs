@@ -360,8 +360,8 @@ fn merge_refuses_corrupt_and_foreign_files() {
         ),
         (
             "version",
-            text.replace("\"format_version\":2", "\"format_version\":3"),
-            "version 3",
+            text.replace("\"format_version\":3", "\"format_version\":4"),
+            "version 4",
         ),
         (
             "carlo version",

@@ -29,6 +29,7 @@ use crate::Error;
 use crate::backend::{Backend, WorkerCommand};
 use crate::model::{Context, Model, Registry};
 
+pub(crate) use document::one_value;
 pub use document::{Assignment, Origin, Source};
 pub use job::{Job, SweepKey, Target, job_differences};
 pub use output::Destination;

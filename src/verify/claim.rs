@@ -197,9 +197,9 @@ fn text_of(cell: &Cell) -> String {
 }
 
 /// A summary's columns and rows.
-type Table = (Vec<String>, Vec<Vec<Cell>>);
+pub(crate) type Table = (Vec<String>, Vec<Vec<Cell>>);
 
-fn read_csv(path: &Path, text: &str) -> Result<Table, Error> {
+pub(crate) fn read_csv(path: &Path, text: &str) -> Result<Table, Error> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let columns: Vec<String> = reader
         .headers()
@@ -254,7 +254,7 @@ fn csv_error(e: &csv::Error) -> String {
     }
 }
 
-fn read_json(path: &Path, text: &str) -> Result<(Table, Job), Error> {
+pub(crate) fn read_json(path: &Path, text: &str) -> Result<(Table, Job), Error> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         bad(
             path,
@@ -329,7 +329,7 @@ const DIGESTS_HEADER: &str = "# carlo chunk digests of job ";
 /// the job's fingerprint, then 16 hex digits a line. Refused (exit 2, naming the
 /// file) when it names another job or is damaged; whether it holds as many digests
 /// as the run has chunks is checked by the caller, which knows that count.
-fn read_digests(path: &Path, job: &Job) -> Result<Option<Digests>, Error> {
+pub(crate) fn read_digests(path: &Path, job: &Job) -> Result<Option<Digests>, Error> {
     let text = match std::fs::read(path) {
         Ok(bytes) => String::from_utf8(bytes)
             .map_err(|_| bad(path, "damaged chunk digests (not UTF-8 text)"))?,
@@ -341,6 +341,12 @@ fn read_digests(path: &Path, job: &Job) -> Result<Option<Digests>, Error> {
             });
         }
     };
+    read_digests_text(path, &text, job).map(Some)
+}
+
+/// The digests in `text`, the content of the digests file at `path` (see
+/// [`read_digests`]).
+pub(crate) fn read_digests_text(path: &Path, text: &str, job: &Job) -> Result<Digests, Error> {
     let mut lines = text.lines();
     let header = lines.next().unwrap_or_default();
     let Some(rest) = header.strip_prefix(DIGESTS_HEADER) else {
@@ -370,8 +376,8 @@ fn read_digests(path: &Path, job: &Job) -> Result<Option<Digests>, Error> {
             .ok_or_else(|| bad(path, format!("line {} is not a chunk digest", i + 2)))?;
         values.push(digest);
     }
-    Ok(Some(Digests {
+    Ok(Digests {
         path: path.to_path_buf(),
         values,
-    }))
+    })
 }

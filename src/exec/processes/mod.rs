@@ -378,7 +378,15 @@ impl Processes {
                     protocol::VERSION
                 ),
             )),
-            Reply::Error { message } => Err(self.fail(id, &message)),
+            Reply::Error {
+                message,
+                input: false,
+            } => Err(self.fail(id, &message)),
+            // The job is at fault, not the worker: bad input, as if found here.
+            Reply::Error {
+                message,
+                input: true,
+            } => Err(Error::Input(message)),
             Reply::Done {
                 index,
                 count,

@@ -5,7 +5,7 @@
 //!                    {"type":"chunk","index":7,"attempt":0}     any number
 //! worker -> parent   {"type":"ready","v":1}                     answers a hello
 //!                    {"type":"done","index":7,"count":65536,"mean":[..],"comoment":[..]}
-//!                    {"type":"error","message":"..."}           then the worker exits
+//!                    {"type":"error","message":"...","input":false}  then the worker exits
 //! ```
 //!
 //! A worker answers requests in the order it received them. Floats travel as their
@@ -69,6 +69,11 @@ pub enum Reply {
     Error {
         /// What went wrong.
         message: String,
+        /// Whether the job itself is at fault (a parameter only the worker can check,
+        /// a module a Python model cannot import): bad input, exit 2, rather than a
+        /// failure while running. Absent means false.
+        #[serde(default)]
+        input: bool,
     },
 }
 
