@@ -15,6 +15,8 @@ struct Greeted {
     job: Job,
     model: Box<dyn Model>,
     cursor: Cursor,
+    /// Whether it has run a chunk yet.
+    warm: bool,
 }
 
 /// Serves the protocol on standard input and output until standard input ends: the
@@ -107,6 +109,9 @@ fn answer(
     let runtime = |message: String| (message, false);
     match protocol::decode::<Request>(line).map_err(runtime)? {
         Request::Hello { v, job } => {
+            if let Ok(faults) = faults {
+                faults.before_hello();
+            }
             let job = Request::job(v, job).map_err(runtime)?;
             let model = job
                 .build_model(registry)
@@ -117,7 +122,12 @@ fn answer(
                 plan: job.plan(),
             }
             .cursor();
-            *greeted = Some(Greeted { job, model, cursor });
+            *greeted = Some(Greeted {
+                job,
+                model,
+                cursor,
+                warm: false,
+            });
             Ok(Reply::Ready {
                 v: protocol::VERSION,
             })
@@ -133,6 +143,10 @@ fn answer(
                     "asked for chunk {index}, but the job has {} chunks",
                     plan.chunks()
                 )));
+            }
+            if !g.warm {
+                g.warm = true;
+                faults.before_first_chunk();
             }
             faults.before_chunk(index, attempt);
             let work = Work {
