@@ -414,7 +414,7 @@ mod tests {
         let timing = timed(Duration::from_secs(1));
         let mut w = watch(Phase::Steady, Duration::from_secs(25));
         let mut cpu = Duration::from_secs(1);
-        let mut look = |w: &mut Watch, cpu: Duration| {
+        let look = |w: &mut Watch, cpu: Duration| {
             w.look(Some(cpu), Some("running"), &policy, &timing, "chunk 7")
         };
         match look(&mut w, cpu) {
