@@ -173,9 +173,11 @@ fn a_stuck_thread_is_reported_and_ctrl_c_saves_the_progress() {
         .unwrap();
     std::thread::sleep(Duration::from_secs(3));
     signal(&child, libc::SIGINT);
-    std::thread::sleep(Duration::from_millis(1500));
-    // The run saved what it had, then waits for the stuck thread; a second Ctrl-C
+    // The run saves what it had, then waits for the stuck thread; a second Ctrl-C
     // exits at once.
+    common::wait_until(Duration::from_secs(10), "a checkpoint saved", || {
+        common::chunks_done(&checkpoint).is_some()
+    });
     let saved = common::chunks_done(&checkpoint).expect("a checkpoint was saved");
     assert!(saved >= 6, "saved {saved} chunks");
     signal(&child, libc::SIGINT);
@@ -280,6 +282,39 @@ fn sigterm_sighup_and_sigusr1_save_and_exit_with_128_plus_n() {
         });
         assert_eq!(&resumed, reference, "{name}");
     }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_second_signal_before_the_first_save_exits_once_the_progress_is_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = pi_config(dir.path(), 100_000_000_000, 20_000);
+    let checkpoint = dir.path().join("c.ckpt");
+    // Saves every 5 s: the signals come before the first periodic save.
+    let child = common::spawn(
+        &[
+            "run",
+            config.to_str().unwrap(),
+            "--workers",
+            "2",
+            "--quiet",
+            "--out",
+            "-",
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+        ],
+        &[],
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(!checkpoint.exists(), "saved before the signals");
+    signal(&child, libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(5));
+    signal(&child, libc::SIGINT);
+    let out = common::finish_within(child, "two signals", Duration::from_secs(10));
+    // The second signal's code, but only after the first one's save.
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let saved = common::chunks_done(&checkpoint).expect("the progress was saved");
+    assert!(saved > 0, "saved {saved} chunks");
 }
 
 #[test]

@@ -67,7 +67,7 @@ pub(super) fn run(args: &RunArgs, registry: &Registry) -> Result<ExitCode, Error
     let mut steering = Steering {
         bar: progress::Bar::new(!args.quiet && std::io::stderr().is_terminal()),
         checkpoint,
-        stop: Stop::install()?,
+        stop: Stop::install(args.checkpoint.is_some())?,
         exit_code: args.checkpoint_exit_code,
         saved: false,
         told: None,

@@ -276,7 +276,17 @@ pub fn write_files(files: &[(&Path, &[u8])]) -> Result<(), Error> {
             source: e.error,
         })?;
     }
+    SAVES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     Ok(())
+}
+
+/// Writes completed by this process (see [`saves`]).
+static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many writes this process has completed: a signal that ends the process can
+/// wait for one more.
+pub fn saves() -> u64 {
+    SAVES.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 /// A temporary file beside `path`'s target holding `bytes`, synced, with the

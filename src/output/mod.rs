@@ -19,7 +19,7 @@ use crate::random::stream::DERIVATION;
 
 pub(crate) use files::temporary_in;
 pub use files::{
-    check_outputs, check_writable, is_special, same_file, saving, write_file, write_files,
+    check_outputs, check_writable, is_special, same_file, saves, saving, write_file, write_files,
 };
 pub(crate) use render::cell;
 pub use render::{Format, render};
