@@ -84,6 +84,57 @@ pub(crate) fn one_value(value: &str) -> Result<String, String> {
     }
 }
 
+/// A serde message in a config's words: `expected a number, found string "abc"`
+/// rather than `invalid type: string "abc", expected f64`, tables and lists rather
+/// than maps and sequences, values rather than variants.
+pub(crate) fn plain(message: &str) -> String {
+    let words = |rust: &str| -> String {
+        let mut t = rust.to_string();
+        for (from, to) in [
+            ("f64", "a number"),
+            ("f32", "a number"),
+            ("u64", "a whole number"),
+            ("u32", "a whole number"),
+            ("usize", "a whole number"),
+            ("i64", "a whole number"),
+            ("a sequence", "a list"),
+            ("a map", "a table"),
+            ("path string", "a path (a string)"),
+            ("a boolean", "true or false"),
+        ] {
+            if t == from {
+                t = to.to_string();
+            }
+        }
+        if let Some(rest) = t.strip_prefix("struct ") {
+            t = format!("a table ({rest})");
+        }
+        t
+    };
+    if let Some(rest) = message.strip_prefix("invalid type: ")
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        return format!("expected {}, found {found}", words(expected));
+    }
+    if let Some(rest) = message.strip_prefix("invalid value: ")
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        return format!("expected {}, found {found}", words(expected));
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        return format!("unknown value {rest}");
+    }
+    message.replace(
+        "data did not match any variant of untagged enum",
+        "no form fits:",
+    )
+}
+
+/// `text` shortened for an error message: its first line, at most 60 characters.
+pub(super) fn short(text: &str) -> String {
+    excerpt(text)
+}
+
 /// `text` shortened for an error message: its first line, at most 60 characters.
 fn excerpt(text: &str) -> String {
     let first = text.lines().next().unwrap_or("");
@@ -232,7 +283,7 @@ impl<'a> Source<'a> {
 
     /// The error for a TOML or serde error raised on this text.
     pub fn toml_error(&self, e: &toml::de::Error) -> Error {
-        self.error(e.span(), e.message().trim_end())
+        self.error(e.span(), &plain(e.message().trim_end()))
     }
 
     /// Parses the text into a document with every override in its place.
@@ -508,6 +559,22 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("model.strike=90, 100"), "{err}");
+    }
+
+    #[test]
+    fn serde_messages_are_said_in_a_configs_words() {
+        assert_eq!(
+            plain("invalid type: string \"abc\", expected f64"),
+            "expected a number, found string \"abc\""
+        );
+        assert_eq!(
+            plain("invalid type: integer `3`, expected a sequence"),
+            "expected a list, found integer `3`"
+        );
+        assert_eq!(
+            plain("unknown variant `gpu`, expected `mpi`"),
+            "unknown value `gpu`, expected `mpi`"
+        );
     }
 
     #[test]

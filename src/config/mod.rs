@@ -129,7 +129,14 @@ impl Experiment {
         let sweep_table = document.take("sweep");
         let raw = RawConfig::deserialize(toml::de::Deserializer::from(document.into_inner()))
             .map_err(|e| source.toml_error(&e))?;
-        let invalid = |key: &str, reason: String| source.key_error(&spans, key, reason);
+        // A value a flag gave is the flag's error, not the file's.
+        let invalid = |key: &str, reason: String| match flag_of(key, overrides) {
+            Some(flag) => Error::Flag {
+                flag: flag.into(),
+                reason,
+            },
+            None => source.key_error(&spans, key, reason),
+        };
 
         let sim = simulation::read(raw.simulation, path, overrides, &invalid)?;
         let Some(model_table) = model_table else {
@@ -194,6 +201,27 @@ impl Experiment {
             warnings,
         })
     }
+}
+
+/// The flag that gave `key` its value, if one did.
+fn flag_of(key: &str, o: &Overrides) -> Option<&'static str> {
+    let given = match key {
+        "simulation.samples" => o.samples.is_some(),
+        "simulation.seed" => o.seed.is_some(),
+        "simulation.chunk_size" => o.chunk_size.is_some(),
+        "execution.backend" => o.backend.is_some(),
+        "execution.workers" => o.workers.is_some(),
+        "execution.chunk_timeout" => o.chunk_timeout.is_some(),
+        _ => false,
+    };
+    given.then(|| match key {
+        "simulation.samples" => "--samples",
+        "simulation.seed" => "--seed",
+        "simulation.chunk_size" => "--chunk-size",
+        "execution.backend" => "--backend",
+        "execution.workers" => "--workers",
+        _ => "--chunk-timeout",
+    })
 }
 
 /// The warnings of each sweep point's parameters (a volatility of 20 for 20%) that
