@@ -277,10 +277,11 @@ pub struct OverrideArgs {
     /// Workers; 0 means one per available core [config: execution.workers].
     #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub workers: Option<u64>,
-    /// Seconds a worker process may spend on one chunk before it is taken for stuck,
-    /// killed and replaced (the chunk runs again; three stalls of one chunk end the
-    /// run) [default: 20 times the median chunk time, at least 10 s; 300 s until
-    /// chunks have been timed] [config: execution.chunk_timeout].
+    /// A hard limit, in seconds, on one chunk (and on a worker's start): past it a
+    /// worker process is killed and replaced, computing or not (its chunk runs again;
+    /// three stalls of one chunk end the run), a thread is reported, an MPI job ends.
+    /// Without it, a worker that uses no CPU time for a minute is taken for stuck and
+    /// one that computes is only reported [config: execution.chunk_timeout].
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub chunk_timeout: Option<Duration>,
     /// Set any config key, model keys included, with the same checks as the file:
