@@ -78,9 +78,11 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// Opens the checkpoint at `path` for `job`, whose model has `dim` columns.
     ///
-    /// Returns the state saved there, or a fresh state (written at once, so that an
-    /// unwritable path fails before any work) when there is no file. A file that is
-    /// not a checkpoint of this job, seed and derivation is refused with an
+    /// Returns the state saved there, or a fresh state when there is no file (written
+    /// at the first save: a run refused before its first chunk, MPI ranks that do
+    /// not agree, leaves no checkpoint behind; that the path can be written is
+    /// checked before the run, with its other outputs). A file that is not a
+    /// checkpoint of this job, seed and derivation is refused with an
     /// [`Error::Checkpoint`] that says what differs.
     pub fn open(
         path: &Path,
@@ -88,18 +90,11 @@ impl Checkpoint {
         dim: usize,
         interval: Duration,
     ) -> Result<(Self, State), Error> {
-        let mut checkpoint = Checkpoint {
-            path: path.to_path_buf(),
-            job: job.clone(),
-            interval,
-            last_save: Instant::now(),
-        };
+        let checkpoint = Checkpoint::bound(path, job, interval);
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let state = State::new(dim);
-                checkpoint.write(&state)?;
-                return Ok((checkpoint, state));
+                return Ok((checkpoint, State::new(dim)));
             }
             Err(source) => {
                 return Err(Error::Read {
@@ -110,6 +105,16 @@ impl Checkpoint {
         };
         let state = checkpoint.parse(&text, dim)?;
         Ok((checkpoint, state))
+    }
+
+    /// The checkpoint at `path` for `job`, not read or written yet.
+    pub(crate) fn bound(path: &Path, job: &Job, interval: Duration) -> Self {
+        Checkpoint {
+            path: path.to_path_buf(),
+            job: job.clone(),
+            interval,
+            last_save: Instant::now(),
+        }
     }
 
     /// The file.
@@ -124,7 +129,7 @@ impl Checkpoint {
         }
     }
 
-    fn parse(&self, text: &str, dim: usize) -> Result<State, Error> {
+    pub(crate) fn parse(&self, text: &str, dim: usize) -> Result<State, Error> {
         let not_ours = |e: serde_json::Error| {
             self.refuse(format!(
                 "not a carlo checkpoint ({e}); give another --checkpoint path"
@@ -352,7 +357,8 @@ mod tests {
     fn another_job_is_refused_with_what_differs() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.json");
-        Checkpoint::open(&path, &job(""), 1, DEFAULT_INTERVAL).unwrap();
+        let (mut c, state) = Checkpoint::open(&path, &job(""), 1, DEFAULT_INTERVAL).unwrap();
+        c.write(&state).unwrap();
         let err = Checkpoint::open(&path, &job("confidence = 0.9"), 1, DEFAULT_INTERVAL)
             .unwrap_err()
             .to_string();
@@ -367,7 +373,9 @@ mod tests {
     fn a_damaged_state_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.json");
-        Checkpoint::open(&path, &job(""), 1, DEFAULT_INTERVAL).unwrap();
+        let (mut c, state) = Checkpoint::open(&path, &job(""), 1, DEFAULT_INTERVAL).unwrap();
+        assert!(!path.exists(), "nothing is written before the first save");
+        c.write(&state).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         for (from, to, needle) in [
             ("\"next\": 0", "\"next\": 3", "checksum"),

@@ -90,6 +90,10 @@ pub enum Error {
     /// The executor failed while running chunks.
     #[error("{0}")]
     Execution(String),
+    /// A worker process refused the job as bad input (a parameter only it can check,
+    /// a module a Python model cannot import); the message is the worker's.
+    #[error("{0}")]
+    Input(String),
     /// A checkpoint cannot be used for this run: damaged, of another version, or
     /// written by a run with another config or seed.
     #[error("{}: {reason}", path.display())]
@@ -124,6 +128,7 @@ impl Error {
                 | Error::Checkpoint { .. }
                 | Error::Merge(_)
                 | Error::Mismatch(_)
+                | Error::Input(_)
         )
     }
 
@@ -133,5 +138,32 @@ impl Error {
             key: key.to_string(),
             reason: reason.into(),
         }
+    }
+}
+
+/// A number as a message shows it: Rust's shortest form (`0.2`, `100`), or scientific
+/// notation beyond what a reader takes in at a glance (`1e300`, not 301 digits;
+/// `1.5e-12`).
+pub(crate) fn shown(v: f64) -> String {
+    let a = v.abs();
+    if a != 0.0 && a.is_finite() && !(1e-6..1e15).contains(&a) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn numbers_in_messages_stay_short() {
+        assert_eq!(shown(0.2), "0.2");
+        assert_eq!(shown(100.0), "100");
+        assert_eq!(shown(1e300), "1e300");
+        assert_eq!(shown(-2.5e-12), "-2.5e-12");
+        assert_eq!(shown(0.0), "0");
+        assert_eq!(shown(f64::INFINITY), "inf");
     }
 }

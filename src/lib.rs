@@ -58,6 +58,8 @@ pub mod coverage;
 pub mod engine;
 mod error;
 pub mod exec;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod math;
 pub mod model;
 pub mod models;

@@ -111,9 +111,9 @@ const FLAG_CASES: &[(&[&str], &str)] = &[
     (&["--samples", "lots"], "--samples"),
     (&["--samples", "1.5"], "--samples"),
     (&["--samples", "-3"], "--samples"),
-    (&["--samples", "0"], "simulation.samples"),
+    (&["--samples", "0"], "--samples: must be at least 2"),
     (&["--seed", "-1"], "--seed"),
-    (&["--chunk-size", "0"], "simulation.chunk_size"),
+    (&["--chunk-size", "0"], "--chunk-size: must be at least 1"),
     (&["--workers", "two"], "--workers"),
     (&["--backend", "warp-drive"], "--backend"),
     (&["--format", "xml"], "--format"),
@@ -195,7 +195,7 @@ const OPTION_CASES: &[(&str, &str, &str)] = &[
     (
         "maturity = 1.0",
         "maturity = 1.0\nantithetic = 1",
-        "expected a boolean",
+        "expected true or false",
     ),
 ];
 
@@ -411,5 +411,63 @@ fn mpi_backend_needs_the_mpi_feature() {
             stderr.contains("carlo was built without the mpi feature; rebuild with --features mpi"),
             "{stderr}"
         );
+    }
+}
+
+#[test]
+fn flags_are_blamed_for_their_values_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("t.toml");
+    std::fs::write(&config, GOOD).unwrap();
+    let c = config.to_str().unwrap();
+    let huge = format!("simulation.seed={}", "9".repeat(400));
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--samples", "1"],
+            "error: --samples: must be at least 2",
+        ),
+        (
+            vec!["--chunk-size", "0"],
+            "error: --chunk-size: must be at least 1",
+        ),
+        (
+            vec!["--workers", "99999"],
+            "error: --workers: must be at most 4096",
+        ),
+        (
+            vec!["--set", "simulation.samples=abc"],
+            "expected a non-negative count",
+        ),
+        (vec!["--set", &huge], "integer number overflowed"),
+        (
+            vec!["--set", "simulation.confidence=abc"],
+            "expected a number",
+        ),
+        (
+            vec!["--set", "execution.backend=gpu"],
+            "unknown value `gpu`",
+        ),
+        (vec!["--set", "model.x=1"], "it takes no keys"),
+        (
+            vec!["--checkpoint", "c.json", "--checkpoint-exit-code", "1"],
+            "already means a failure",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = cargo_bin_cmd!("carlo")
+            .current_dir(dir.path())
+            .args(["run", c])
+            .args(&args)
+            .args(["--out", "-"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("t.toml"), "{args:?} blames the file: {err}");
+        for jargon in ["f64", "invalid type", "variant", "untagged", "i128"] {
+            assert!(!err.contains(jargon), "{args:?}: {err}");
+        }
+        assert!(err.lines().all(|l| l.len() < 300), "{args:?}: {err}");
     }
 }

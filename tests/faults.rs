@@ -5,58 +5,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
 
-/// A pi config of `samples` in chunks of `chunk`.
-fn pi_config(dir: &Path, samples: u64, chunk: u64) -> PathBuf {
-    common::write_config(
-        dir,
-        "pi.toml",
-        &format!(
-            "[simulation]\nsamples = {samples}\nseed = 5\nchunk_size = {chunk}\n\
-             [model]\ntype = \"pi\"\n"
-        ),
-    )
-}
-
-fn carlo() -> Command {
-    Command::new(cargo_bin!("carlo"))
-}
-
-/// Runs `carlo ARGS` with `env`, at most `limit`; the output, or a failure if it ran
-/// longer (a hang is what these tests exist to rule out).
-fn run_within(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
-    let mut child = carlo()
-        .args(args)
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > limit {
-            child.kill().unwrap();
-            panic!("carlo {args:?} still ran after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn csv(out: &Output) -> String {
-    assert!(out.status.success(), "{}", stderr(out));
-    common::result_columns(&String::from_utf8(out.stdout.clone()).unwrap())
-}
-
-const CSV: [&str; 5] = ["--out", "-", "--format", "csv", "--quiet"];
+use common::{CSV_OUT as CSV, carlo, csv, pi_config, run_within, stderr};
 
 // ---- Stuck workers ----------------------------------------------------------------
 
@@ -85,7 +39,7 @@ fn a_stuck_worker_is_killed_and_its_chunk_rerun_with_the_same_bits() {
     assert_eq!(csv(&out), reference);
     let err = stderr(&out);
     assert!(
-        err.contains("warning: worker process") && err.contains("running chunk 7"),
+        err.contains("warning: worker process") && err.contains("chunk 7 on worker process"),
         "{err}"
     );
     assert!(err.contains("over the chunk timeout of 1.0 s"), "{err}");
@@ -123,7 +77,7 @@ fn a_chunk_that_stalls_every_time_ends_the_run_naming_it() {
 
 #[test]
 fn with_default_settings_a_stuck_worker_among_quick_chunks_is_caught() {
-    // Chunks of a millisecond: the timeout is its floor, 10 s.
+    // No --chunk-timeout: caught by the no-progress rule (a minute, 3 s here).
     let dir = tempfile::tempdir().unwrap();
     let config = pi_config(dir.path(), 4_000_000, 20_000);
     let mut args = vec!["run", config.to_str().unwrap(), "--backend", "processes"];
@@ -131,15 +85,19 @@ fn with_default_settings_a_stuck_worker_among_quick_chunks_is_caught() {
     let start = Instant::now();
     let out = run_within(
         &args,
-        &[("CARLO_FAULT", "stall-at:3")],
+        &[("CARLO_FAULT", "stall-at:3"), ("CARLO_STALL_SECONDS", "3")],
         Duration::from_secs(90),
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        start.elapsed() >= Duration::from_secs(10),
-        "caught before its floor"
+        start.elapsed() >= Duration::from_secs(3),
+        "caught before its limit"
     );
-    assert!(stderr(&out).contains("running chunk 3"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("chunk 3 on worker process"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// The chunks a checkpoint holds beyond its merged prefix.
@@ -215,9 +173,11 @@ fn a_stuck_thread_is_reported_and_ctrl_c_saves_the_progress() {
         .unwrap();
     std::thread::sleep(Duration::from_secs(3));
     signal(&child, libc::SIGINT);
-    std::thread::sleep(Duration::from_millis(1500));
-    // The run saved what it had, then waits for the stuck thread; a second Ctrl-C
+    // The run saves what it had, then waits for the stuck thread; a second Ctrl-C
     // exits at once.
+    common::wait_until(Duration::from_secs(10), "a checkpoint saved", || {
+        common::chunks_done(&checkpoint).is_some()
+    });
     let saved = common::chunks_done(&checkpoint).expect("a checkpoint was saved");
     assert!(saved >= 6, "saved {saved} chunks");
     signal(&child, libc::SIGINT);
@@ -232,7 +192,7 @@ fn a_stuck_thread_is_reported_and_ctrl_c_saves_the_progress() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
     let err = stderr(&out);
-    assert!(err.contains("chunk 6 has run for"), "{err}");
+    assert!(err.contains("chunk 6 on a thread ran"), "{err}");
     assert!(err.contains("press Ctrl-C"), "{err}");
     // And the saved progress resumes to the uninterrupted bits.
     let c = config.to_str().unwrap();
@@ -261,8 +221,7 @@ fn a_stuck_thread_is_reported_and_ctrl_c_saves_the_progress() {
 // ---- Signals ----------------------------------------------------------------------
 
 fn signal(child: &Child, signal: i32) {
-    // SAFETY: sending a signal to a process this test started.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    common::signal(child.id(), signal);
 }
 
 #[cfg(target_os = "linux")]
@@ -323,6 +282,39 @@ fn sigterm_sighup_and_sigusr1_save_and_exit_with_128_plus_n() {
         });
         assert_eq!(&resumed, reference, "{name}");
     }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_second_signal_before_the_first_save_exits_once_the_progress_is_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = pi_config(dir.path(), 100_000_000_000, 20_000);
+    let checkpoint = dir.path().join("c.ckpt");
+    // Saves every 5 s: the signals come before the first periodic save.
+    let child = common::spawn(
+        &[
+            "run",
+            config.to_str().unwrap(),
+            "--workers",
+            "2",
+            "--quiet",
+            "--out",
+            "-",
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+        ],
+        &[],
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(!checkpoint.exists(), "saved before the signals");
+    signal(&child, libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(5));
+    signal(&child, libc::SIGINT);
+    let out = common::finish_within(child, "two signals", Duration::from_secs(10));
+    // The second signal's code, but only after the first one's save.
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let saved = common::chunks_done(&checkpoint).expect("the progress was saved");
+    assert!(saved > 0, "saved {saved} chunks");
 }
 
 #[test]
@@ -403,6 +395,11 @@ fn outputs_that_would_destroy_something_are_refused_before_the_run() {
             "--checkpoint",
         ),
         (vec!["--out".into(), String::new()], "empty path"),
+        // A folder not there yet, spelt as one: refused before, not after, the run.
+        (
+            vec!["--out".into(), format!("{}/new/", d.display())],
+            "names a folder",
+        ),
     ];
     for (extra, needle) in cases {
         let mut args = vec!["run", c];
@@ -466,6 +463,40 @@ fn devices_stay_devices_and_symlinks_keep_pointing_at_their_file() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn a_summary_to_a_fifo_gets_no_side_files_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = pi_config(dir.path(), 100_000, 10_000);
+    let fifo = dir.path().join("pipe");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let out = run_within(
+        &[
+            "run",
+            config.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            fifo.to_str().unwrap(),
+        ],
+        &[],
+        Duration::from_secs(30),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(reader.join().unwrap().starts_with("name,model"));
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["pi.toml", "pipe"]);
+}
+
 #[test]
 fn merge_never_overwrites_a_partial_and_never_follows_a_partial_out_of_the_folder() {
     let dir = tempfile::tempdir().unwrap();
@@ -494,6 +525,18 @@ fn merge_never_overwrites_a_partial_and_never_follows_a_partial_out_of_the_folde
     let before = std::fs::read(&parts[0]).unwrap();
     refused(&["merge", p0, p1, "--out", p0], "a partial being merged");
     assert_eq!(std::fs::read(&parts[0]).unwrap(), before);
+    // Nor the list of partials it reads.
+    let list = dir.path().join("parts.txt");
+    std::fs::write(&list, format!("{p0}\n{p1}\n")).unwrap();
+    let l = list.to_str().unwrap();
+    refused(
+        &["merge", "--parts-from", l, "--out", l],
+        "--parts-from list",
+    );
+    assert_eq!(
+        std::fs::read_to_string(&list).unwrap(),
+        format!("{p0}\n{p1}\n")
+    );
     // The partials say "../escaped.csv"; merge writes results/escape.csv instead.
     let out = carlo()
         .current_dir(dir.path())

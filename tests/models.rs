@@ -448,3 +448,65 @@ fn every_model_gives_the_same_bits_on_every_backend() {
         }
     }
 }
+
+#[test]
+fn references_stay_exact_where_estimates_are_nearly_deterministic() {
+    // A tiny volatility and maturity, in the money: with its control variate the
+    // estimate is exact to rounding, so a reference that carried the rounding of
+    // ln(spot) (about 5e-14) lay thousands of standard errors away.
+    for (option, strike) in [("call", "90.0"), ("put", "110.0")] {
+        let text = config("european", option, "", 200_000, 3)
+            .replace("volatility = 0.2", "volatility = 1e-4")
+            .replace("maturity = 1.0", "maturity = 1e-4")
+            .replace("strike = 100.0", &format!("strike = {strike}"));
+        let (q, est) = price(&text);
+        let reference = q.reference.unwrap().0;
+        let gap = (est.estimate - reference).abs();
+        assert!(
+            gap <= 4.0 * est.std_error || gap <= 4e-15,
+            "{option}: {} +- {} vs {reference}",
+            est.estimate,
+            est.std_error
+        );
+    }
+}
+
+#[test]
+fn an_estimate_without_randomness_far_from_its_reference_is_called_untrustworthy() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = config(
+        "american",
+        "put",
+        "steps = 50\nbasis_degree = 3\ncalibration_paths = 20000",
+        100_000,
+        1,
+    )
+    .replace("rate = 0.05", "rate = 0.05\ndividend = 1e5");
+    let path = common::write_config(dir.path(), "absurd.toml", &text);
+    let out = common::run_within(
+        &["run", path.to_str().unwrap(), "--out", "-", "--quiet"],
+        &[],
+        std::time::Duration::from_secs(120),
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("(a standard error of 0), but its tree reference is")
+            && err.contains("cannot be trusted"),
+        "{err}"
+    );
+    // The percentage warning quotes the number, not 300 digits of it.
+    let text = text.replace("dividend = 1e5", "dividend = 1e300");
+    let path = common::write_config(dir.path(), "absurder.toml", &text);
+    let out = common::run_within(
+        &["run", path.to_str().unwrap(), "--out", "-", "--quiet"],
+        &[],
+        std::time::Duration::from_secs(120),
+    );
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("model.dividend = 1e300 is 1e302% a year"),
+        "{err}"
+    );
+    assert!(err.lines().all(|l| l.len() < 400), "{err}");
+}

@@ -199,6 +199,7 @@ fn ranks_can_run_a_shard() {
 /// Asserts that an mpirun of ranks that disagree failed with exit code 2, wrote no
 /// summary, and said `expected` (on every rank's stderr).
 fn refused(out: Output, summary: &Path, expected: &[&str]) {
+    // Only rank 0 says it: the lines are not repeated.
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     for text in expected {
@@ -268,6 +269,17 @@ fn ranks_with_different_jobs_refuse_to_run() {
     for (commands, expected) in cases {
         refused(mpirun_each(&commands), Path::new(out), expected);
     }
+    // Refused before a chunk: no checkpoint is left behind, and only rank 0 says why.
+    let checkpoint = dir.path().join("refused.ckpt");
+    let c = checkpoint.to_str().unwrap();
+    let out = mpirun_each(&[
+        run(&config, &["--checkpoint", c]),
+        run(&config, &["--checkpoint", c, "--seed", "8"]),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!checkpoint.exists(), "a refused start wrote {c}");
+    assert_eq!(stderr.matches("do not agree").count(), 1, "{stderr}");
 }
 
 #[test]
@@ -332,4 +344,161 @@ fn a_rank_that_cannot_run_stops_them_all() {
     let both = mpirun_each(&[run, missing]);
     assert!(!both.status.success());
     assert!(!out.exists());
+}
+
+/// A pi run of many chunks, as `pi.toml` in `dir`, for runs that are stopped.
+fn long_pi(dir: &Path) -> std::path::PathBuf {
+    common::write_config(
+        dir,
+        "long.toml",
+        "[simulation]\nname = \"long\"\nsamples = 100_000_000_000\nseed = 7\n\
+         chunk_size = 10_000\n[model]\ntype = \"pi\"\n",
+    )
+}
+
+#[test]
+fn a_stuck_rank_ends_the_job_naming_it_after_saving_what_the_others_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = pi_config(dir.path());
+    let checkpoint = dir.path().join("c.ckpt");
+    let c = checkpoint.to_str().unwrap();
+    let reference = common::result_columns(&common::run_csv(&config, &["--backend", "sequential"]));
+    // No progress for 2 s (the policy's minute, shortened), or past --chunk-timeout.
+    for (env, extra, needle) in [
+        (
+            vec![("CARLO_FAULT", "stall-at:5"), ("CARLO_STALL_SECONDS", "2")],
+            vec![],
+            "made no progress for 2.",
+        ),
+        (
+            vec![("CARLO_FAULT", "sleep-at:5:60000")],
+            vec!["--chunk-timeout", "1"],
+            "over the chunk timeout of 1.0 s",
+        ),
+    ] {
+        let _ = std::fs::remove_file(&checkpoint);
+        let mut args = vec!["--checkpoint", c];
+        args.extend(&extra);
+        args.extend(CSV);
+        let start = Instant::now();
+        let out = mpirun_env(3, &config, &args, &env);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(start.elapsed() < Duration::from_secs(30), "{err}");
+        let line = err
+            .lines()
+            .find(|l| l.starts_with("error: MPI rank"))
+            .unwrap_or_else(|| panic!("{err}"));
+        assert!(
+            line.contains("was taken for stuck: chunk 5 on MPI rank") && line.contains(needle),
+            "{line}"
+        );
+        assert_eq!(err.matches("was taken for stuck").count(), 1, "{err}");
+        assert!(err.contains("note: progress saved to"), "{err}");
+        // The saved chunks resume (without the fault) to the sequential bits.
+        let resumed = mpirun(
+            2,
+            &config,
+            &["--checkpoint", c, "--out", "-", "--format", "csv"],
+        );
+        assert_eq!(common::result_columns(&summary(resumed, 2)), reference);
+    }
+}
+
+/// The pid of rank `rank` among the children of mpirun `parent`.
+fn rank_pid(parent: u32, rank: u32) -> u32 {
+    let start = Instant::now();
+    loop {
+        for child in common::children(parent) {
+            let env = std::fs::read(format!("/proc/{child}/environ")).unwrap_or_default();
+            let wanted = format!("OMPI_COMM_WORLD_RANK={rank}");
+            if env.split(|&b| b == 0).any(|v| v == wanted.as_bytes()) {
+                return child;
+            }
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "no rank {rank}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `mpirun -np RANKS carlo run CONFIG --backend mpi ARGS` started, not awaited.
+fn spawn_mpirun(
+    ranks: u32,
+    config: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Child {
+    let mut command = Command::new("mpirun");
+    command.args([
+        "--allow-run-as-root",
+        "--oversubscribe",
+        "-np",
+        &ranks.to_string(),
+    ]);
+    for (name, value) in env {
+        command.env(name, value).args(["-x", name]);
+    }
+    command
+        .args(carlo_run(config, args))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_stopped_rank_is_caught_and_a_stopped_job_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = long_pi(dir.path());
+    let checkpoint = dir.path().join("c.ckpt");
+    let mut args = vec!["--checkpoint", checkpoint.to_str().unwrap()];
+    args.extend(["--checkpoint-interval", "0.1"]);
+    args.extend(CSV);
+    let env = [("CARLO_STALL_SECONDS", "2")];
+    let child = spawn_mpirun(3, &config, &args, &env);
+    let rank2 = rank_pid(child.id(), 2);
+    common::wait_until(Duration::from_secs(30), "progress saved", || {
+        common::chunks_done(&checkpoint).is_some_and(|n| n > 10)
+    });
+    common::signal(rank2, libc::SIGSTOP);
+    let out = common::finish_within(child, "mpirun with a stopped rank", Duration::from_secs(40));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error: MPI rank 2 was taken for stuck"),
+        "{err}"
+    );
+}
+
+#[test]
+fn under_mpirun_a_stopping_signal_saves_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = long_pi(dir.path());
+    for (signal, name, code) in [
+        (libc::SIGTERM, "SIGTERM", 1),
+        (libc::SIGUSR1, "SIGUSR1", 138),
+    ] {
+        let checkpoint = dir.path().join(format!("{name}.ckpt"));
+        let mut args = vec!["--checkpoint", checkpoint.to_str().unwrap()];
+        args.extend(["--checkpoint-interval", "0.1"]);
+        args.extend(CSV);
+        let child = spawn_mpirun(2, &config, &args, &[]);
+        common::wait_until(Duration::from_secs(30), "progress saved", || {
+            common::chunks_done(&checkpoint).is_some_and(|n| n > 10)
+        });
+        common::signal(child.id(), signal);
+        let out = common::finish_within(child, name, Duration::from_secs(30));
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        // mpirun's own code: 1 after a SIGTERM whatever the ranks do (documented), the
+        // ranks' 138 after a forwarded SIGUSR1.
+        assert_eq!(out.status.code(), Some(code), "{name}: {err}");
+        let line = err
+            .lines()
+            .find(|l| l.starts_with(&format!("interrupted by {name} after")))
+            .unwrap_or_else(|| panic!("{name}: {err}"));
+        assert!(line.contains("run the same command again"), "{line}");
+        assert_eq!(err.matches("interrupted by").count(), 1, "{err}");
+        let saved = common::chunks_done(&checkpoint).unwrap();
+        assert!(saved > 10, "{name}: {saved}");
+    }
 }

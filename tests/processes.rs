@@ -345,9 +345,25 @@ fn programs_that_are_not_workers_give_clear_errors() {
             "protocol version 0",
         ),
         (dir.path().join("missing"), "cannot start worker process"),
+        // A worker that refuses the job as bad input: its message, as the input error
+        // it is (exit 2 from the CLI), not a worker failure.
+        (
+            script(
+                "refuses",
+                "read hello; echo '{\"type\":\"error\",\"message\":\"no module named x\",\"input\":true}'",
+            ),
+            "no module named x",
+        ),
     ];
     for (program, needle) in cases {
         let err = error_with_program(&program);
         assert!(err.contains(needle), "{}: {err}", program.display());
     }
+    // The refusal is an input error, and only the worker's words.
+    let job = pi_job(1000, 100, 1);
+    let model = job.build_model(&Registry::builtin()).unwrap();
+    let mut processes = Processes::with_program(dir.path().join("refuses"), 1).unwrap();
+    let err = run_on("p", &job, model.as_ref(), &mut processes, &mut Quiet).unwrap_err();
+    assert!(err.is_input(), "{err}");
+    assert_eq!(err.to_string(), "no module named x");
 }

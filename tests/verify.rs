@@ -97,8 +97,26 @@ fn a_summary_verifies_on_every_backend() {
         ]);
         assert_eq!(out.status.code(), Some(0), "{backend}: {}", stderr(&out));
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(stdout.matches("  same").count(), 5, "{stdout}");
-        assert!(stderr(&out).contains("verified"), "{}", stderr(&out));
+        assert!(stdout.contains("1 row x 20 columns: the same"), "{stdout}");
+        for column in [
+            "estimate",
+            "std_error",
+            "ci_low",
+            "ci_high",
+            "samples",
+            "seed",
+        ] {
+            assert!(
+                stdout.contains(&format!(" {column},")),
+                "{column}: {stdout}"
+            );
+        }
+        let err = stderr(&out);
+        assert!(err.contains("verified: the same, bit for bit"), "{err}");
+        assert!(
+            err.contains(&format!("on {backend} x3 (--backend and --workers")),
+            "{err}"
+        );
     }
 }
 
@@ -249,6 +267,14 @@ fn a_spot_check_recomputes_chunks_and_catches_an_edited_one() {
     let out = verify(&[c, "--chunks", "100"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("chunk 7 differs"), "{}", stderr(&out));
+    // A whole check compares the digests too.
+    let out = verify(&[c, "--quiet"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 chunk digests differ"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -259,4 +285,297 @@ fn seeds_beyond_toml_integers_round_trip_through_the_job_file() {
     assert!(job.contains("seed = \"18446744073709551615\""), "{job}");
     let out = verify(&[csv.to_str().unwrap(), "--quiet"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// The CSV summary at `path` as rows of fields, header first.
+fn rows_of(path: &Path) -> Vec<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_path(path)
+        .unwrap();
+    reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+fn write_rows(path: &Path, rows: &[Vec<String>]) {
+    let mut w = csv::Writer::from_path(path).unwrap();
+    for r in rows {
+        w.write_record(r).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+/// The index of `column` in a header.
+fn col(rows: &[Vec<String>], column: &str) -> usize {
+    rows[0].iter().position(|c| c == column).unwrap()
+}
+
+#[test]
+fn spot_checks_take_their_chunk_count_from_the_job_and_refuse_to_check_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = summary(dir.path(), "csv", &[]);
+    let c = csv.to_str().unwrap();
+    let digests = dir.path().join("asian.chunks");
+    let text = std::fs::read_to_string(&digests).unwrap();
+    // Nothing to check: refused, not verified.
+    for (args, needle) in [
+        (
+            vec![c, "--chunks", "0"],
+            "--chunks: 0 chunks would check nothing",
+        ),
+        (
+            vec![c, "--shard", "30/30"],
+            "--shard: share 30/30 of the run's 21 chunks is empty",
+        ),
+    ] {
+        let out = verify(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
+    // A forged estimate with an emptied or truncated digests file: refused, naming it.
+    let rows = rows_of(&csv);
+    let mut forged = rows.clone();
+    forged[1][col(&rows, "estimate")] = "7.5".into();
+    write_rows(&csv, &forged);
+    let header = text.lines().next().unwrap().to_string();
+    let truncated: String = text.lines().take(6).map(|l| format!("{l}\n")).collect();
+    for damaged in [format!("{header}\n"), truncated, String::new()] {
+        std::fs::write(&digests, &damaged).unwrap();
+        let out = verify(&[c, "--chunks", "3"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("asian.chunks"), "{err}");
+        assert!(!err.contains("verified"), "{err}");
+    }
+    // Digests of another job are refused too.
+    std::fs::write(&digests, text.replacen("of job ", "of job 0", 1)).unwrap();
+    let out = verify(&[c, "--chunks", "3"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // With good digests the spot-check passes but says what it did not check.
+    std::fs::write(&digests, &text).unwrap();
+    let out = verify(&[c, "--chunks", "3"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("spot-checked") && err.contains("3 of the run's 21 chunk digests"),
+        "{err}"
+    );
+    assert!(
+        err.contains("not that the summary's estimate is theirs"),
+        "{err}"
+    );
+    // And the whole check catches the forged estimate.
+    let out = verify(&[c, "--quiet"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("price estimate differs"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A sweep of two strikes: two price rows and a difference row, labelled by strike.
+fn sweep_summary(dir: &Path) -> PathBuf {
+    let out = dir.join("sweep.csv");
+    let run = carlo(&[
+        "run",
+        "configs/european.toml",
+        "--samples",
+        "40000",
+        "--chunk-size",
+        "10000",
+        "--sweep",
+        "model.strike=90,110",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    out
+}
+
+#[test]
+fn every_column_the_job_decides_is_compared_and_rows_are_matched_by_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = sweep_summary(dir.path());
+    let c = csv.to_str().unwrap();
+    let rows = rows_of(&csv);
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let out = verify(&[c, "--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // Rows in another order, and values spelt as a spreadsheet writes them back (the
+    // same doubles): still the same.
+    let mut respelt = vec![
+        rows[0].clone(),
+        rows[3].clone(),
+        rows[1].clone(),
+        rows[2].clone(),
+    ];
+    for row in &mut respelt[1..] {
+        let e = col(&rows, "std_error");
+        let v: f64 = row[e].parse().unwrap();
+        row[e] = format!("{v:e}");
+        let s = col(&rows, "samples");
+        row[s] = format!("{}.0", row[s]);
+    }
+    write_rows(&csv, &respelt);
+    let out = verify(&[c, "--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // Each of these is caught, naming what differs.
+    let strike = col(&rows, "strike");
+    let swapped = {
+        let mut r = rows.clone();
+        let (a, b) = (r[1][strike].clone(), r[2][strike].clone());
+        r[1][strike] = b;
+        r[2][strike] = a;
+        r
+    };
+    let edit = |column: &str, value: &str| {
+        let mut r = rows.clone();
+        r[1][col(&rows, column)] = value.into();
+        r
+    };
+    let cases: Vec<(Vec<Vec<String>>, &str)> = vec![
+        (swapped, "price at strike = 110 estimate"),
+        (edit("seed", "43"), "price at strike = 90 seed"),
+        (edit("confidence", "0.99"), "confidence"),
+        (edit("model", "asian"), "model"),
+        (edit("reference", "1"), "reference"),
+        (edit("version", "0.1.0"), "version"),
+        (edit("quantity", "delta"), "delta at strike = 90 (row)"),
+        (rows[..3].to_vec(), "(row)"),
+        (
+            {
+                let mut r = rows.clone();
+                r.push(rows[1].clone());
+                r
+            },
+            "(row)",
+        ),
+    ];
+    for (edited, needle) in cases {
+        write_rows(&csv, &edited);
+        let out = verify(&[c]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{needle}: {err}");
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+}
+
+#[test]
+fn damaged_json_summaries_are_refused_naming_the_file_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = summary(dir.path(), "json", &[]);
+    let j = json.to_str().unwrap();
+    let text = std::fs::read_to_string(&json).unwrap();
+    let cases = [
+        text.replace("\"fixings\": 12", "\"fixings\": null"),
+        text.replace(
+            "\"fixings\": 12",
+            "\"fixings\": 100000000000000000000000000000",
+        ),
+        text.replace("\"strike\": 100.0", "\"strike\": null"),
+        text.replace("\"seed\": 42,", "\"seed\": 1e400,"),
+        text[..text.len() / 2].to_string(),
+        "[1, 2]".into(),
+        "[]".into(),
+    ];
+    for damaged in cases {
+        std::fs::write(&json, &damaged).unwrap();
+        let out = verify(&[j]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("asian.json"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn comparing_takes_time_linear_in_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::pi_config(dir.path(), 1000, 100);
+    let csv = dir.path().join("pi.csv");
+    let out = carlo(&[
+        "run",
+        config.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = rows_of(&csv);
+    let mut many = vec![rows[0].clone()];
+    for i in 0..200_000 {
+        let mut r = rows[1].clone();
+        r[col(&rows, "quantity")] = format!("q{i}");
+        many.push(r);
+    }
+    write_rows(&csv, &many);
+    let start = std::time::Instant::now();
+    let out = verify(&[csv.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}",
+        start.elapsed()
+    );
+    // It names a few of them, not 200,000.
+    assert!(stderr(&out).len() < 2000, "{}", stderr(&out).len());
+    assert!(stderr(&out).contains("more differ"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_job_that_runs_someone_elses_code_is_named_before_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = common::write_config(
+        dir.path(),
+        "theirs.job.toml",
+        "[simulation]\nname = \"theirs\"\nsamples = 1000\nseed = 1\nchunk_size = 100\n\
+         [model]\ntype = \"python\"\nentry = \"innocent_looking:simulate\"\nquantities = [\"x\"]\n",
+    );
+    // A stand-in for a Python with carlo's package: it passes the probe (`-c import
+    // carlo._worker`) and, as a worker, dies at once. Verify must name the module the
+    // job would import before it starts a worker.
+    let python = dir.path().join("python");
+    std::fs::write(&python, "#!/bin/sh\n[ \"$1\" = -c ] && exit 0\nexit 3\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let check = cargo_bin_cmd!("carlo")
+        .args(["check", job.to_str().unwrap()])
+        .env("CARLO_PYTHON", &python)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", stderr(&check));
+    let text = String::from_utf8_lossy(&check.stdout).into_owned();
+    let fingerprint = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("fingerprint "))
+        .unwrap()
+        .to_string();
+    let summary = dir.path().join("theirs.csv");
+    std::fs::write(
+        &summary,
+        format!("name,model,quantity,estimate,fingerprint\ntheirs,python,x,1,{fingerprint}\n"),
+    )
+    .unwrap();
+    let out = cargo_bin_cmd!("carlo")
+        .args(["verify", summary.to_str().unwrap()])
+        .env("CARLO_PYTHON", &python)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    let first = err.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("warning: this job's model (type python)")
+            && first.contains("imports the Python module `innocent_looking`"),
+        "{err}"
+    );
+    assert_ne!(out.status.code(), Some(0), "{err}");
 }

@@ -123,7 +123,8 @@ pub(crate) struct RunArgs {
     /// Exit with this code after a checkpoint is saved instead of going on, so that a
     /// scheduler with self-checkpointing restarts the job, which resumes (HTCondor's
     /// checkpoint_exit_code, for example 85). Needs --checkpoint.
-    #[arg(long, value_name = "CODE", requires = "checkpoint", value_parser = clap::value_parser!(u8).range(1..=255))]
+    /// Codes 0, 1 and 2 mean success, failure and bad input, so they are refused.
+    #[arg(long, value_name = "CODE", requires = "checkpoint", value_parser = parse_exit_code)]
     pub checkpoint_exit_code: Option<u8>,
 }
 
@@ -145,6 +146,23 @@ impl ShardArg {
                 .map(ShardArg::Fixed)
                 .map_err(|e| format!("{e}, or auto")),
         }
+    }
+}
+
+/// An exit code for `--checkpoint-exit-code`: 3 to 255, since 0, 1 and 2 already
+/// mean success, a failure and bad input, and a scheduler restarting a job on one of
+/// them would restart failures too.
+pub fn parse_exit_code(text: &str) -> Result<u8, String> {
+    match text.trim().parse::<u8>() {
+        Ok(code @ 3..=255) => Ok(code),
+        Ok(code @ 0..=2) => Err(format!(
+            "{code} already means {} to carlo; give a code of your scheduler's, 3 to 255, \
+             such as HTCondor's 85",
+            ["success", "a failure", "bad input"][usize::from(code)]
+        )),
+        _ => Err(format!(
+            "expected an exit code from 3 to 255, found '{text}'"
+        )),
     }
 }
 
@@ -259,10 +277,11 @@ pub(crate) struct OverrideArgs {
     /// Workers; 0 means one per available core [config: execution.workers].
     #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub workers: Option<u64>,
-    /// Seconds a worker process may spend on one chunk before it is taken for stuck,
-    /// killed and replaced (the chunk runs again; three stalls of one chunk end the
-    /// run) [default: 20 times the median chunk time, at least 10 s; 300 s until
-    /// chunks have been timed] [config: execution.chunk_timeout].
+    /// A hard limit, in seconds, on one chunk (and on a worker's start): past it a
+    /// worker process is killed and replaced, computing or not (its chunk runs again;
+    /// three stalls of one chunk end the run), a thread is reported, an MPI job ends.
+    /// Without it, a worker that uses no CPU time for a minute is taken for stuck and
+    /// one that computes is only reported [config: execution.chunk_timeout].
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub chunk_timeout: Option<Duration>,
     /// Set any config key, model keys included, with the same checks as the file:
@@ -387,5 +406,15 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn exit_codes_that_already_mean_something_are_refused() {
+        for code in ["0", "1", "2", "256", "-1", "x"] {
+            assert!(parse_exit_code(code).is_err(), "{code}");
+        }
+        assert!(parse_exit_code("1").unwrap_err().contains("a failure"));
+        assert_eq!(parse_exit_code("85"), Ok(85));
+        assert_eq!(parse_exit_code("3"), Ok(3));
     }
 }

@@ -125,10 +125,13 @@ fn merge_parts(args: &MergeArgs) -> Result<Vec<PathBuf>, Error> {
 
 pub(super) fn merge(args: &MergeArgs, registry: &Registry) -> Result<(), Error> {
     let parts = merge_parts(args)?;
-    let inputs: Vec<(&str, &Path)> = parts
+    let mut inputs: Vec<(&str, &Path)> = parts
         .iter()
         .map(|p| ("a partial being merged", p.as_path()))
         .collect();
+    if let Some(list) = args.parts_from.as_deref().filter(|l| l.as_os_str() != "-") {
+        inputs.push(("the --parts-from list", list));
+    }
     // Where the summary goes is settled, and checked, before any chunk is read;
     // each partial's file is opened once for its header.
     let settled = |out: Destination| -> Result<Destination, Error> {

@@ -94,7 +94,14 @@ fn exit_code(result: Result<(), Error>) -> ExitCode {
         // `run` has said where things stand; 130 is what shells report for Ctrl-C.
         Err(Error::Interrupted { .. }) => ExitCode::from(130),
         Err(e) => {
-            crate::say!("error: {e}");
+            // Under mpirun every rank fails alike on bad input (the same config, or
+            // ranks that do not agree): rank 0 says it, once, not every rank
+            // interleaved. A failure while running may be one rank's own.
+            match crate::exec::rank_of_launch() {
+                Some(rank) if rank > 0 && e.is_input() => {}
+                Some(rank) if rank > 0 => crate::say!("error: MPI rank {rank}: {e}"),
+                _ => crate::say!("error: {e}"),
+            }
             ExitCode::from(if e.is_input() { 2 } else { 1 })
         }
     }

@@ -67,14 +67,31 @@ pub(super) fn run(args: &RunArgs, registry: &Registry) -> Result<ExitCode, Error
     let mut steering = Steering {
         bar: progress::Bar::new(!args.quiet && std::io::stderr().is_terminal()),
         checkpoint,
-        stop: Stop::install()?,
-        exit_after_save: args.checkpoint_exit_code.is_some(),
+        stop: Stop::install(args.checkpoint.is_some())?,
+        exit_code: args.checkpoint_exit_code,
         saved: false,
+        told: None,
+        total: experiment.job.plan().chunks(),
     };
     let result = engine::resume(&experiment, state, &mut steering);
     drop(steering.bar);
     let report = match result {
         Err(Error::Interrupted { done, total }) => {
+            // Said already, as soon as the progress was saved?
+            if let Some(code) = steering.told {
+                return Ok(ExitCode::from(code));
+            }
+            // Other MPI ranks stop with rank 0, which says it once.
+            if !exec::is_primary() {
+                let (_, code) = stop_message(
+                    args.checkpoint.as_deref(),
+                    args.checkpoint_exit_code,
+                    &steering.stop,
+                    done,
+                    total,
+                );
+                return Ok(ExitCode::from(code));
+            }
             return Ok(stopped(args, &steering.stop, done, total));
         }
         other => other?,
@@ -100,7 +117,27 @@ pub(super) fn run(args: &RunArgs, registry: &Registry) -> Result<ExitCode, Error
 
 /// Says why a run stopped early and how to go on; returns its exit code.
 fn stopped(args: &RunArgs, stop: &Stop, done: u64, total: u64) -> ExitCode {
-    let resume = match &args.checkpoint {
+    let (line, code) = stop_message(
+        args.checkpoint.as_deref(),
+        args.checkpoint_exit_code,
+        stop,
+        done,
+        total,
+    );
+    say!("{line}");
+    ExitCode::from(code)
+}
+
+/// Why a run stopped early after `done` of `total` chunks and how to go on, and its
+/// exit code.
+fn stop_message(
+    checkpoint: Option<&Path>,
+    exit_code: Option<u8>,
+    stop: &Stop,
+    done: u64,
+    total: u64,
+) -> (String, u8) {
+    let resume = match checkpoint {
         Some(path) => format!(
             "progress saved to {}; to resume, run the same command again: {}",
             path.display(),
@@ -108,7 +145,7 @@ fn stopped(args: &RunArgs, stop: &Stop, done: u64, total: u64) -> ExitCode {
         ),
         None => "nothing written (with --checkpoint PATH a run can be resumed)".into(),
     };
-    let (why, code) = match (stop.signal(), args.checkpoint_exit_code) {
+    let (why, code) = match (stop.signal(), exit_code) {
         (Some((signal, name)), None) => (format!("interrupted by {name}"), 128 + signal as u8),
         (Some((_, name)), Some(code)) => (format!("interrupted by {name}"), code),
         (None, Some(code)) => (
@@ -117,8 +154,19 @@ fn stopped(args: &RunArgs, stop: &Stop, done: u64, total: u64) -> ExitCode {
         ),
         (None, None) => ("interrupted".to_string(), 130),
     };
-    say!("{why} after {done} of {total} chunks; {resume}");
-    ExitCode::from(code)
+    // mpirun answers a SIGTERM or SIGINT of its own by ending the ranks within a
+    // second and exiting 1 whatever they do: the code here never reaches the shell.
+    let launcher = match (stop.signal(), exec::mpi_launch()) {
+        (Some((s, name)), Some(_)) if s == libc::SIGTERM || s == libc::SIGINT => format!(
+            " (under mpirun, which exits 1 after a {name} whatever the ranks do; send \
+             SIGUSR1, which it forwards, for exit code 138)"
+        ),
+        _ => String::new(),
+    };
+    (
+        format!("{why} after {done} of {total} chunks; {resume}{launcher}"),
+        code,
+    )
 }
 
 /// Refuses a run started several times by `mpirun` that does not use the mpi
@@ -153,9 +201,14 @@ pub(super) fn notes(experiment: &Experiment, quiet: bool) {
 }
 
 /// The files a summary at `out` comes with: the summary, its job file and its chunk
-/// digests (none for standard output).
+/// digests (none for standard output). Side files go only beside a regular file (or
+/// one not there yet): a summary written to `/dev/null` or a FIFO has none, where
+/// `NAME.job.toml` would litter `/dev` or fail.
 pub(super) fn summary_outputs(out: &Destination) -> Vec<(&'static str, PathBuf)> {
     match out {
+        Destination::File(path) if output::is_special(path) => {
+            vec![("the summary", path.clone())]
+        }
         Destination::File(path) => vec![
             ("the summary", path.clone()),
             ("the summary's job file", output::job_path(path)),
@@ -185,22 +238,40 @@ pub(super) fn emit(
         Destination::Stdout if to_terminal => Format::Table,
         _ => Format::Csv,
     });
-    let written = output::write(out, &output::render_summary(report, format)).and_then(|()| {
-        if let Destination::File(path) = out {
-            output::write_file(
-                &output::job_path(path),
-                report.job.to_toml(&report.name).as_bytes(),
-            )?;
-            output::write_file(&output::digests_path(path), &output::digests_file(report))?;
+    let rendered = output::render_summary(report, format);
+    let written = match out {
+        Destination::Stdout => output::write(out, &rendered),
+        Destination::File(path) => {
+            // The summary and its side files are written as one: all or none.
+            let job = report
+                .job
+                .to_toml(&report.name)
+                .map_err(|why| Error::Execution(format!("the summary's job file: {why}")))?
+                .into_bytes();
+            let digests = output::digests_file(report);
+            let mut files: Vec<(PathBuf, &[u8])> = vec![(path.clone(), &rendered)];
+            if !output::is_special(path) {
+                files.push((output::job_path(path), &job));
+                files.push((output::digests_path(path), &digests));
+            }
+            let files: Vec<(&Path, &[u8])> = files.iter().map(|(p, b)| (p.as_path(), *b)).collect();
+            output::write_files(&files)
         }
-        Ok(())
-    });
+    };
     if let Err(e) = written {
         if let Destination::File(path) = out {
-            say!(
-                "error: cannot write {}; the summary follows on standard output",
-                path.display()
-            );
+            let names: Vec<String> = summary_outputs(out)
+                .iter()
+                .map(|(_, p)| p.display().to_string())
+                .collect();
+            let what = match names.len() {
+                1 => format!("{} was not written", path.display()),
+                _ => format!(
+                    "none of {} was written (a summary and its files go together)",
+                    names.join(", ")
+                ),
+            };
+            say!("note: {what}; the summary follows on standard output");
             let _ = output::write(&Destination::Stdout, &output::render(&sheet, Format::Csv));
         }
         return Err(e);
@@ -302,8 +373,12 @@ struct Steering {
     checkpoint: Option<Checkpoint>,
     stop: Stop,
     /// `--checkpoint-exit-code`: stop once a checkpoint has been saved.
-    exit_after_save: bool,
+    exit_code: Option<u8>,
     saved: bool,
+    /// The exit code of a stop already said (at its last save).
+    told: Option<u8>,
+    /// Chunks of the run.
+    total: u64,
 }
 
 impl engine::Observer for Steering {
@@ -317,6 +392,22 @@ impl engine::Observer for Steering {
             // as for every other output.
             Some(c) if exec::is_primary() => {
                 self.saved |= c.offer(state, last)?;
+                // A stopping signal: say where things stand at once, while this
+                // process still may (mpirun kills its ranks a second after it
+                // forwards a SIGTERM).
+                if last && self.stop.requested() && self.told.is_none() {
+                    let path = c.path().to_path_buf();
+                    drop(std::mem::replace(&mut self.bar, progress::Bar::new(false)));
+                    let (line, code) = stop_message(
+                        Some(&path),
+                        self.exit_code,
+                        &self.stop,
+                        state.chunks_done(),
+                        self.total,
+                    );
+                    say!("{line}");
+                    self.told = Some(code);
+                }
                 Ok(())
             }
             _ => Ok(()),
@@ -324,7 +415,22 @@ impl engine::Observer for Steering {
     }
 
     fn interrupted(&mut self) -> bool {
-        self.stop.requested() || (self.exit_after_save && self.saved)
+        self.stop.requested() || (self.exit_code.is_some() && self.saved)
+    }
+
+    fn failed(&mut self, _error: &Error) {
+        drop(std::mem::replace(&mut self.bar, progress::Bar::new(false)));
+        if let Some(c) = &self.checkpoint
+            && exec::is_primary()
+            && c.path().exists()
+        {
+            say!(
+                "note: progress saved to {}; once the cause is fixed, run the same command \
+                 again to resume: {}",
+                c.path().display(),
+                this_command()
+            );
+        }
     }
 }
 

@@ -4,10 +4,16 @@
 //!
 //! The first of them asks the run to stop between chunks; the run then saves its
 //! checkpoint, prints how to resume and exits with 128 + the signal's number (130
-//! for Ctrl-C, 143 for SIGTERM). A second one exits at once, with the same rule.
+//! for Ctrl-C, 143 for SIGTERM). A second one exits with 128 + its number, but never
+//! in the middle of a save: a write in progress (a checkpoint, a summary and its job
+//! file) completes first, and a run that keeps a checkpoint and has not saved since
+//! the first signal gets [`GRACE`] to do so (it saves within a fraction of a second
+//! unless a chunk blocks its engine), so that two quick Ctrl-Cs never lose what the
+//! first one was saving.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::Error;
 
@@ -19,6 +25,9 @@ pub(super) const STOPPING: [(i32, &str); 4] = [
     (signal_hook::consts::SIGUSR1, "SIGUSR1"),
 ];
 
+/// How long a second signal waits for the first one's save, at most.
+pub(super) const GRACE: Duration = Duration::from_secs(3);
+
 /// Whether a stopping signal has arrived, and which came first.
 #[derive(Debug, Clone)]
 pub(super) struct Stop {
@@ -27,37 +36,43 @@ pub(super) struct Stop {
 }
 
 impl Stop {
-    /// Installs the handlers.
-    pub(crate) fn install() -> Result<Self, Error> {
-        use signal_hook::flag;
+    /// Installs the handlers: a thread that receives the signals. `saves` says
+    /// whether the run keeps a checkpoint, which a second signal gives its grace.
+    pub(crate) fn install(saves: bool) -> Result<Self, Error> {
+        let mut signals = signal_hook::iterator::Signals::new(STOPPING.map(|(s, _)| s))
+            .map_err(|e| Error::Execution(format!("cannot handle stopping signals: {e}")))?;
         let requested = Arc::new(AtomicBool::new(false));
         let first = Arc::new(AtomicUsize::new(0));
-        for (signal, name) in STOPPING {
-            let code = 128 + u32::try_from(signal).expect("signal numbers are small");
-            // The shutdown hook is registered first so that it sees the flag as it
-            // was before this signal: it exits only if an earlier one had set it.
-            flag::register_conditional_shutdown(signal, code as i32, Arc::clone(&requested))
-                .and_then(|_| flag::register(signal, Arc::clone(&requested)))
-                .and_then(|_| {
-                    // Only the first signal is kept: a handler that runs later finds
-                    // the slot taken.
-                    let first = Arc::clone(&first);
-                    // SAFETY: the handler only does an atomic compare-exchange, which
-                    // is async-signal-safe.
-                    unsafe {
-                        signal_hook::low_level::register(signal, move || {
-                            let _ = first.compare_exchange(
-                                0,
-                                signal as usize,
-                                Ordering::SeqCst,
-                                Ordering::SeqCst,
-                            );
-                        })
+        let stop = Stop {
+            requested: Arc::clone(&requested),
+            first: Arc::clone(&first),
+        };
+        std::thread::Builder::new()
+            .name("carlo-signals".into())
+            .spawn(move || {
+                let mut saves_at_first = 0;
+                for signal in signals.forever() {
+                    if !requested.load(Ordering::SeqCst) {
+                        // Which signal first, before the run can see that one came.
+                        first.store(signal as usize, Ordering::SeqCst);
+                        saves_at_first = crate::output::saves();
+                        requested.store(true, Ordering::SeqCst);
+                        continue;
                     }
-                })
-                .map_err(|e| Error::Execution(format!("cannot handle {name}: {e}")))?;
-        }
-        Ok(Stop { requested, first })
+                    // A second signal: exit, once what is being saved is saved.
+                    let start = Instant::now();
+                    while crate::output::saving()
+                        || (saves
+                            && crate::output::saves() == saves_at_first
+                            && start.elapsed() < GRACE)
+                    {
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    std::process::exit(128 + signal);
+                }
+            })
+            .map_err(|e| Error::Execution(format!("cannot start the signal thread: {e}")))?;
+        Ok(stop)
     }
 
     /// True once a stopping signal has arrived.

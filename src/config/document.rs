@@ -47,10 +47,102 @@ impl Assignment {
                  found '{key}'"
             ));
         }
+        let value = value.trim();
+        one_value(value).map_err(|why| format!("{key}={}: {why}", excerpt(value)))?;
         Ok(Assignment {
             key: key.to_string(),
-            value: value.trim().to_string(),
+            value: value.to_string(),
         })
+    }
+}
+
+/// The TOML text of the one value `value` stands for: `value` itself when it is one
+/// TOML value (`95`, `"put"`, `[1, 2]`), else `value` as a TOML string (a bare string
+/// such as `put`).
+///
+/// A `--set` is one key and one value, never more TOML: text that parses as a value
+/// followed by more keys or tables (`95` then a line `[output]`) is refused, and so is
+/// a bare string with a line break, which no config value needs.
+pub(crate) fn one_value(value: &str) -> Result<String, String> {
+    match DeTable::parse(&format!("v = {value}")) {
+        Ok(table) => {
+            let table = table.get_ref();
+            if table.len() == 1 && table.contains_key("v") {
+                Ok(value.to_string())
+            } else {
+                Err(
+                    "is more than one value: a line break followed by more TOML; give \
+                     one value per flag"
+                        .into(),
+                )
+            }
+        }
+        Err(_) if value.contains(['\n', '\r']) => {
+            Err("holds a line break; a value is one TOML value (quote a string: \"...\")".into())
+        }
+        Err(_) => Ok(toml::Value::String(value.to_string()).to_string()),
+    }
+}
+
+/// A serde message in a config's words: `expected a number, found string "abc"`
+/// rather than `invalid type: string "abc", expected f64`, tables and lists rather
+/// than maps and sequences, values rather than variants.
+pub(crate) fn plain(message: &str) -> String {
+    let words = |rust: &str| -> String {
+        let mut t = rust.to_string();
+        for (from, to) in [
+            ("f64", "a number"),
+            ("f32", "a number"),
+            ("u64", "a whole number"),
+            ("u32", "a whole number"),
+            ("usize", "a whole number"),
+            ("i64", "a whole number"),
+            ("a sequence", "a list"),
+            ("a map", "a table"),
+            ("path string", "a path (a string)"),
+            ("a boolean", "true or false"),
+        ] {
+            if t == from {
+                t = to.to_string();
+            }
+        }
+        if let Some(rest) = t.strip_prefix("struct ") {
+            t = format!("a table ({rest})");
+        }
+        t
+    };
+    if let Some(rest) = message.strip_prefix("invalid type: ")
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        return format!("expected {}, found {found}", words(expected));
+    }
+    if let Some(rest) = message.strip_prefix("invalid value: ")
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        return format!("expected {}, found {found}", words(expected));
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        return format!("unknown value {rest}");
+    }
+    message.replace(
+        "data did not match any variant of untagged enum",
+        "no form fits:",
+    )
+}
+
+/// `text` shortened for an error message: its first line, at most 60 characters.
+pub(super) fn short(text: &str) -> String {
+    excerpt(text)
+}
+
+/// `text` shortened for an error message: its first line, at most 60 characters.
+fn excerpt(text: &str) -> String {
+    let first = text.lines().next().unwrap_or("");
+    let cut: String = first.chars().take(60).collect();
+    if cut.len() < text.len() {
+        format!("{cut}...")
+    } else {
+        cut
     }
 }
 
@@ -70,15 +162,8 @@ impl Assignment {
         }
         let items: Vec<String> = values
             .split(',')
-            .map(|v| {
-                let v = v.trim();
-                if DeTable::parse(&format!("v = {v}")).is_ok() {
-                    v.to_string()
-                } else {
-                    toml::Value::String(v.to_string()).to_string()
-                }
-            })
-            .collect();
+            .map(|v| one_value(v.trim()).map_err(|why| format!("{} {why}", excerpt(v.trim()))))
+            .collect::<Result<_, _>>()?;
         Ok(Assignment {
             key: format!("sweep.{key}"),
             value: format!("[{}]", items.join(", ")),
@@ -121,6 +206,8 @@ pub(crate) struct Source<'a> {
     sets: &'a [Assignment],
     /// Where each override's line starts in `text`.
     set_starts: Vec<usize>,
+    /// The first override that is not one value, and why.
+    refused: Option<(usize, String)>,
 }
 
 impl<'a> Source<'a> {
@@ -129,19 +216,21 @@ impl<'a> Source<'a> {
         let mut text = file.to_string();
         let file_len = text.len();
         let mut set_starts = Vec::new();
+        let mut refused = None;
         if !sets.is_empty() {
             text.push_str(&format!("\n[{SET_TABLE}]\n"));
             for (i, set) in sets.iter().enumerate() {
                 set_starts.push(text.len());
-                let line = format!("v{i} = {}", set.value);
-                // A value that does not parse as TOML alone is a bare string.
-                let line = if DeTable::parse(&line).is_ok() {
-                    line
-                } else {
-                    format!("v{i} = {}", toml::Value::String(set.value.clone()))
+                // A value that does not parse as TOML alone is a bare string; one that
+                // is more than a value is refused when the document is parsed.
+                let value = match one_value(&set.value) {
+                    Ok(value) => value,
+                    Err(why) => {
+                        refused.get_or_insert((i, why));
+                        "0".into()
+                    }
                 };
-                text.push_str(&line);
-                text.push('\n');
+                text.push_str(&format!("v{i} = {value}\n"));
             }
         }
         Source {
@@ -150,6 +239,7 @@ impl<'a> Source<'a> {
             file_len,
             sets,
             set_starts,
+            refused,
         }
     }
 
@@ -188,11 +278,14 @@ impl<'a> Source<'a> {
 
     /// The error for a TOML or serde error raised on this text.
     pub(crate) fn toml_error(&self, e: &toml::de::Error) -> Error {
-        self.error(e.span(), e.message().trim_end())
+        self.error(e.span(), &plain(e.message().trim_end()))
     }
 
     /// Parses the text into a document with every override in its place.
     pub(crate) fn parse(&self) -> Result<Document<'_>, Error> {
+        if let Some((i, why)) = &self.refused {
+            return Err(set_error(&self.sets[*i], why));
+        }
         // The file alone first, so that its own syntax errors are reported as such.
         DeTable::parse(&self.text[..self.file_len]).map_err(|e| self.toml_error(&e))?;
         let root = DeTable::parse(&self.text).map_err(|e| self.toml_error(&e))?;
@@ -204,6 +297,22 @@ impl<'a> Source<'a> {
                 _ => unreachable!("the overrides' table is a table"),
             };
             for (i, set) in self.sets.iter().enumerate() {
+                // A second --sweep of a key would silently replace the first one's
+                // values; merging them would guess at the order. Refused.
+                if set.key.starts_with("sweep.")
+                    && let Some(first) = self.sets[..i].iter().find(|s| s.key == set.key)
+                {
+                    let key = set.key.trim_start_matches("sweep.");
+                    return Err(set_error(
+                        set,
+                        &format!(
+                            "model.{key} is swept twice (also --sweep {}={}); give every \
+                             value in one flag: --sweep model.{key}=V1,V2,...",
+                            first.key.replacen("sweep.", "model.", 1),
+                            excerpt(first.value.trim_matches(['[', ']']))
+                        ),
+                    ));
+                }
                 let value = values
                     .remove(format!("v{i}").as_str())
                     .expect("each override has its line");
@@ -250,7 +359,7 @@ fn set_error(set: &Assignment, message: &str) -> Error {
         } else {
             "--set".into()
         },
-        reason: format!("{set}: {message}"),
+        reason: format!("{}={}: {message}", set.key, excerpt(&set.value)),
     }
 }
 
@@ -400,5 +509,75 @@ mod tests {
         let source = Source::new(Path::new("x.toml"), "[model\n", &[]);
         let err = source.parse().unwrap_err().to_string();
         assert!(err.contains("x.toml: line 1"), "{err}");
+    }
+    #[test]
+    fn a_set_is_one_value_never_more_toml() {
+        for injected in [
+            "model.strike=95\n[output]\nsummary = \"elsewhere.csv\"",
+            "model.strike=95\r\n[execution]\nbackend = \"sequential\"",
+            "model.strike=95\nspot = 3",
+            "model.option=put\n[output]",
+        ] {
+            let err = Assignment::parse(injected).unwrap_err();
+            assert!(
+                err.contains("more than one value") || err.contains("line break"),
+                "{injected:?}: {err}"
+            );
+            assert!(!err.contains("elsewhere"), "the excerpt is one line: {err}");
+        }
+        let err = Assignment::sweep("model.strike=90\n[output]\nsummary = 'x',100").unwrap_err();
+        assert!(err.contains("more than one value"), "{err}");
+        // One value over several lines is still one value.
+        let set = Assignment::parse("model.x=[1,\n2]").unwrap();
+        assert_eq!(one_value(&set.value).unwrap(), "[1,\n2]");
+        assert_eq!(one_value("put").unwrap(), "\"put\"");
+        // Sets built by hand are checked when the document is parsed.
+        let sets = [Assignment {
+            key: "model.strike".into(),
+            value: "1\n[output]".into(),
+        }];
+        let source = Source::new(Path::new("x.toml"), "[model]\n", &sets);
+        let err = source.parse().unwrap_err().to_string();
+        assert!(err.starts_with("--set: model.strike=1...: "), "{err}");
+    }
+
+    #[test]
+    fn a_key_swept_twice_is_refused_not_replaced() {
+        let sets = [
+            Assignment::sweep("model.strike=90,100").unwrap(),
+            Assignment::sweep("strike=110").unwrap(),
+        ];
+        let source = Source::new(Path::new("x.toml"), "[model]\n", &sets);
+        let err = source.parse().unwrap_err().to_string();
+        assert!(
+            err.contains("--sweep") && err.contains("swept twice"),
+            "{err}"
+        );
+        assert!(err.contains("model.strike=90, 100"), "{err}");
+    }
+
+    #[test]
+    fn serde_messages_are_said_in_a_configs_words() {
+        assert_eq!(
+            plain("invalid type: string \"abc\", expected f64"),
+            "expected a number, found string \"abc\""
+        );
+        assert_eq!(
+            plain("invalid type: integer `3`, expected a sequence"),
+            "expected a list, found integer `3`"
+        );
+        assert_eq!(
+            plain("unknown variant `gpu`, expected `mpi`"),
+            "unknown value `gpu`, expected `mpi`"
+        );
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        let digits = "9".repeat(400);
+        let sets = [Assignment::parse(&format!("model.x.y={digits}")).unwrap()];
+        let source = Source::new(Path::new("x.toml"), "[model]\nx = 2\n", &sets);
+        let err = source.parse().unwrap_err().to_string();
+        assert!(err.len() < 200, "{err}");
     }
 }

@@ -168,8 +168,10 @@ impl Job {
     /// fingerprint is this job's.
     ///
     /// Seeds above `i64::MAX`, which TOML integers cannot hold, are written as strings,
-    /// which configs accept.
-    pub fn to_toml(&self, name: &str) -> String {
+    /// which configs accept. Fails, saying why, for a job whose model parameters TOML
+    /// cannot hold (a null, an integer above `i64::MAX`): a job read from a config
+    /// never has them, but one read from a JSON file may.
+    pub fn to_toml(&self, name: &str) -> Result<String, String> {
         let mut simulation = toml::Table::new();
         simulation.insert("name".into(), name.into());
         let count =
@@ -191,24 +193,32 @@ impl Job {
             simulation.insert("sampler".into(), self.sampler.name().into());
             simulation.insert("replicates".into(), count(r));
         }
-        let model = toml::Value::try_from(&self.model).expect("a model's parameters are TOML");
+        let model = toml::Value::try_from(&self.model).map_err(|e| {
+            format!("its model's parameters cannot be written as TOML ({e}): a null, or an integer above 2^63 - 1?")
+        })?;
         let mut root = toml::Table::new();
         root.insert("simulation".into(), simulation.into());
         root.insert("model".into(), model);
         if !self.sweep.is_empty() {
             let mut sweep = toml::Table::new();
             for k in &self.sweep {
-                let values = toml::Value::try_from(&k.values).expect("sweep values are TOML");
+                let values = toml::Value::try_from(&k.values).map_err(|e| {
+                    format!(
+                        "the values of sweep.{} cannot be written as TOML ({e})",
+                        k.key
+                    )
+                })?;
                 sweep.insert(k.key.clone(), values);
             }
             root.insert("sweep".into(), sweep.into());
         }
-        format!(
+        let body =
+            toml::to_string(&root).map_err(|e| format!("it cannot be written as TOML ({e})"))?;
+        Ok(format!(
             "# The job of a carlo summary: every value that decides its bits (fingerprint {}).\n\
-             # `carlo run` on this file reproduces them; `carlo verify SUMMARY` does and compares.\n\n{}",
+             # `carlo run` on this file reproduces them; `carlo verify SUMMARY` does and compares.\n\n{body}",
             self.fingerprint(),
-            toml::to_string(&root).expect("a job is TOML")
-        )
+        ))
     }
 
     /// What a model built for this job may use besides its parameters.

@@ -30,7 +30,7 @@ use crate::backend::{Backend, WorkerCommand};
 use crate::model::{Context, Model, Registry};
 
 pub use document::Assignment;
-pub(crate) use document::Source;
+pub(crate) use document::{Origin, Source, one_value};
 pub use job::{Job, SweepKey, Target, job_differences};
 pub use output::Destination;
 pub use simulation::{DEFAULT_CHECK_EVERY, DEFAULT_CHUNK_SIZE, DEFAULT_CONFIDENCE, parse_count};
@@ -129,7 +129,14 @@ impl Experiment {
         let sweep_table = document.take("sweep");
         let raw = RawConfig::deserialize(toml::de::Deserializer::from(document.into_inner()))
             .map_err(|e| source.toml_error(&e))?;
-        let invalid = |key: &str, reason: String| source.key_error(&spans, key, reason);
+        // A value a flag gave is the flag's error, not the file's.
+        let invalid = |key: &str, reason: String| match flag_of(key, overrides) {
+            Some(flag) => Error::Flag {
+                flag: flag.into(),
+                reason,
+            },
+            None => source.key_error(&spans, key, reason),
+        };
 
         let sim = simulation::read(raw.simulation, path, overrides, &invalid)?;
         let Some(model_table) = model_table else {
@@ -164,6 +171,7 @@ impl Experiment {
                 other => other,
             })?
         };
+        warnings.extend(sweep_warnings(&job, registry, &warnings)?);
         // A sweep of one point is that point's run.
         if job.sweep_points().len() == 1 && !job.sweep.is_empty() {
             job.sweep.clear();
@@ -193,6 +201,56 @@ impl Experiment {
             warnings,
         })
     }
+}
+
+/// The flag that gave `key` its value, if one did.
+fn flag_of(key: &str, o: &Overrides) -> Option<&'static str> {
+    let given = match key {
+        "simulation.samples" => o.samples.is_some(),
+        "simulation.seed" => o.seed.is_some(),
+        "simulation.chunk_size" => o.chunk_size.is_some(),
+        "execution.backend" => o.backend.is_some(),
+        "execution.workers" => o.workers.is_some(),
+        "execution.chunk_timeout" => o.chunk_timeout.is_some(),
+        _ => false,
+    };
+    given.then(|| match key {
+        "simulation.samples" => "--samples",
+        "simulation.seed" => "--seed",
+        "simulation.chunk_size" => "--chunk-size",
+        "execution.backend" => "--backend",
+        "execution.workers" => "--workers",
+        _ => "--chunk-timeout",
+    })
+}
+
+/// The warnings of each sweep point's parameters (a volatility of 20 for 20%) that
+/// the `[model]` table's own values did not already give: a swept value is checked
+/// as its own run would be.
+fn sweep_warnings(job: &Job, registry: &Registry, given: &[String]) -> Result<Vec<String>, Error> {
+    let mut found: Vec<String> = Vec::new();
+    if job.sweep.is_empty() {
+        return Ok(found);
+    }
+    let entry = registry.entry(job.model.kind())?;
+    for point in job.sweep_points() {
+        let mut params = job.model.params().clone();
+        for (k, v) in job.sweep.iter().zip(&point) {
+            params.insert(k.key.clone(), v.clone());
+        }
+        for warning in entry.warn(&params) {
+            if !given.contains(&warning) && !found.iter().any(|f| f.ends_with(&warning)) {
+                let at: Vec<String> = job
+                    .sweep
+                    .iter()
+                    .zip(&point)
+                    .map(|(k, v)| format!("{} = {v}", k.key))
+                    .collect();
+                found.push(format!("at the sweep point {}: {warning}", at.join(", ")));
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// A note for every reference a model could not compute at its parameters (its

@@ -57,9 +57,13 @@ pub(super) fn read(
                 return Err(source.error(
                     Some(key.span()),
                     &format!(
-                        "unknown key `{key_name}` for model type {kind}{}; it takes {}",
+                        "unknown key `{key_name}` for model type {kind}{}; {}",
                         did_you_mean(key_name, accepted.iter().copied()),
-                        accepted.join(", ")
+                        if accepted.is_empty() {
+                            "it takes no keys".to_string()
+                        } else {
+                            format!("it takes {}", accepted.join(", "))
+                        }
                     ),
                 ));
             }
@@ -75,7 +79,7 @@ pub(super) fn read(
             // from the table whose header the error points at.
             let message = match message.strip_prefix("missing field ") {
                 Some(rest) => format!("[model] type {kind} needs the key {rest}"),
-                None => message.to_string(),
+                None => super::document::plain(message),
             };
             source.error(e.span(), &message)
         })?;

@@ -171,7 +171,8 @@ pub(super) fn read(
             "simulation.confidence",
             format!(
                 "must lie between {MIN_CONFIDENCE:e} and 1 - 1e-12 (intervals beyond are \
-                     lost to rounding), found {confidence}"
+                     lost to rounding), found {}",
+                crate::error::shown(confidence)
             ),
         ));
     }
@@ -184,7 +185,10 @@ pub(super) fn read(
         {
             return Err(invalid(
                 key,
-                format!("must be a positive finite number, found {v}"),
+                format!(
+                    "must be a positive finite number, found {}",
+                    crate::error::shown(v)
+                ),
             ));
         }
     }
@@ -263,43 +267,75 @@ pub(super) fn read(
 /// A count written as an integer (`1_000_000`) or as a float with an integral
 /// value (`1e6`), which TOML users write for large sample counts.
 fn count<'de, D: Deserializer<'de>>(de: D) -> Result<u64, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Number {
-        Int(i64),
-        Float(f64),
-    }
-    match Number::deserialize(de)? {
-        Number::Int(i) if i >= 0 => Ok(i as u64),
-        Number::Float(f) if f >= 0.0 && f.fract() == 0.0 && f < 1.8e19 => Ok(f as u64),
-        Number::Int(i) => Err(serde::de::Error::custom(format!(
-            "expected a non-negative count, found {i}"
-        ))),
-        Number::Float(f) => Err(serde::de::Error::custom(format!(
-            "expected a non-negative whole count, found {f}"
-        ))),
-    }
+    de.deserialize_any(Whole {
+        what: "a non-negative count such as 1000000 or 1e6",
+        text: false,
+    })
 }
 
 /// A seed: any `u64`, as an integer or, above TOML's `i64::MAX`, as a string of
 /// digits (`seed = "18446744073709551615"`).
 fn seed<'de, D: Deserializer<'de>>(de: D) -> Result<u64, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Seed {
-        Int(i64),
-        Text(String),
+    de.deserialize_any(Whole {
+        what: "a seed from 0 to 2^64 - 1 (as a number, or in quotes above \
+               9223372036854775807)",
+        text: true,
+    })
+}
+
+/// Reads a whole number from 0 to `u64::MAX` from any number (or, with `text`, a
+/// string of digits), with an error in a config's words, never serde's.
+struct Whole {
+    what: &'static str,
+    text: bool,
+}
+
+impl Whole {
+    fn refuse<E: serde::de::Error>(&self, found: &str) -> E {
+        E::custom(format!("expected {}, found {found}", self.what))
     }
-    match Seed::deserialize(de)? {
-        Seed::Int(i) => u64::try_from(i).map_err(|_| {
-            serde::de::Error::custom(format!("expected a seed from 0 to 2^64 - 1, found {i}"))
-        }),
-        Seed::Text(t) => t.trim().parse::<u64>().map_err(|_| {
-            serde::de::Error::custom(format!(
-                "expected a seed from 0 to 2^64 - 1 (as a number, or in quotes above \
-                 9223372036854775807), found {t:?}"
-            ))
-        }),
+}
+
+impl serde::de::Visitor<'_> for Whole {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.what)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u64, E> {
+        Ok(v)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u64, E> {
+        u64::try_from(v).map_err(|_| self.refuse(&v.to_string()))
+    }
+
+    fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<u64, E> {
+        u64::try_from(v).map_err(|_| self.refuse("a number beyond that range"))
+    }
+
+    fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<u64, E> {
+        u64::try_from(v).map_err(|_| self.refuse("a number beyond that range"))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, f: f64) -> Result<u64, E> {
+        if !self.text && f >= 0.0 && f.fract() == 0.0 && f < 1.8e19 {
+            Ok(f as u64)
+        } else {
+            Err(self.refuse(&crate::error::shown(f)))
+        }
+    }
+
+    fn visit_str<E: serde::de::Error>(self, t: &str) -> Result<u64, E> {
+        match t.trim().parse::<u64>() {
+            Ok(v) if self.text => Ok(v),
+            _ => Err(self.refuse(&format!("{:?}", super::document::short(t)))),
+        }
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<u64, E> {
+        Err(self.refuse(&b.to_string()))
     }
 }
 

@@ -70,11 +70,20 @@ pub(super) fn read(
         if keys.iter().any(|k| k.key == key) {
             return Err(invalid(format!("model.{key} is swept twice")));
         }
-        let values = values
+        let values: Vec<serde_json::Value> = values
             .into_iter()
             .map(|v| serde_json::to_value(v).expect("TOML values are JSON"))
             .collect();
+        if let Some(reason) = repeated(&values) {
+            return Err(invalid(reason));
+        }
         keys.push(SweepKey { key, values });
+    }
+    if let [only] = keys.as_slice()
+        && let Some(reason) = too_close(&only.values)
+    {
+        let at = format!("sweep.{}", only.key);
+        return Err(source.key_error(spans, &at, reason));
     }
     let points: usize = keys.iter().map(|k| k.values.len()).product();
     if points > 64 {
@@ -85,4 +94,65 @@ pub(super) fn read(
         ));
     }
     Ok(keys)
+}
+
+/// Why a key's values are refused: one listed twice (as numbers, `100` and `100.0`
+/// are the same value), which would price the same point twice under two rows.
+fn repeated(values: &[serde_json::Value]) -> Option<String> {
+    let same = |a: &serde_json::Value, b: &serde_json::Value| match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    };
+    values.iter().enumerate().find_map(|(i, v)| {
+        values[..i]
+            .iter()
+            .any(|w| same(v, w))
+            .then(|| format!("lists {v} twice; give each value once"))
+    })
+}
+
+/// Neighbours of a one-key numeric sweep closer than this, relative to their size,
+/// are refused: the finite difference between them (`dprice_dKEY`) divides a
+/// difference of prices by their gap, and at such a gap rounding, not the model,
+/// decides its value and its standard error (a gap of 1e-11 gave a standard error of
+/// 0 and a reference off by orders of magnitude).
+pub const MIN_RELATIVE_GAP: f64 = 1e-6;
+
+/// Why the values of a one-key sweep are refused: two neighbours too close for their
+/// finite difference to mean anything (see [`MIN_RELATIVE_GAP`]).
+fn too_close(values: &[serde_json::Value]) -> Option<String> {
+    let xs: Option<Vec<f64>> = values.iter().map(serde_json::Value::as_f64).collect();
+    xs?.windows(2).find_map(|w| {
+        let scale = w[0].abs().max(w[1].abs());
+        ((w[1] - w[0]).abs() < MIN_RELATIVE_GAP * scale).then(|| {
+            format!(
+                "neighbours {} and {} are too close: the finite difference between them \
+                 would be rounding noise; give points at least {MIN_RELATIVE_GAP:e} x their \
+                 size apart",
+                w[0], w[1]
+            )
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_listed_twice_are_refused() {
+        assert!(repeated(&[json!(90), json!(100)]).is_none());
+        assert!(repeated(&[json!(100), json!(90), json!(100.0)]).is_some());
+        assert!(repeated(&[json!("put"), json!("put")]).is_some());
+    }
+
+    #[test]
+    fn neighbours_too_close_for_a_difference_are_refused() {
+        assert!(too_close(&[json!(90), json!(100), json!(100.01)]).is_none());
+        let err = too_close(&[json!(100), json!(100.00000000001)]).unwrap();
+        assert!(err.contains("too close"), "{err}");
+        assert!(too_close(&[json!(0.0), json!(1e-300)]).is_none());
+        assert!(too_close(&[json!("call"), json!("put")]).is_none());
+    }
 }

@@ -111,3 +111,38 @@ fn errors_name_the_key() {
         assert!(err.contains(key), "{err:?} does not name {key}");
     }
 }
+
+const EUROPEAN: &str = "[simulation]\nsamples = 1000\nseed = 1\n[model]\ntype = \"european\"\n\
+    option = \"call\"\nspot = 100.0\nstrike = 100.0\nrate = 0.05\nvolatility = 0.2\n\
+    maturity = 1.0\n";
+
+#[test]
+fn swept_values_get_the_warnings_of_their_own_run() {
+    let e = parse(&format!("{EUROPEAN}[sweep]\nvolatility = [0.2, 20.0]\n")).unwrap();
+    assert_eq!(e.warnings.len(), 1, "{:?}", e.warnings);
+    assert!(
+        e.warnings[0].starts_with("at the sweep point volatility = 20.0: model.volatility"),
+        "{:?}",
+        e.warnings
+    );
+}
+
+#[test]
+fn sweep_points_listed_twice_or_too_close_are_refused() {
+    let err = parse(&format!("{EUROPEAN}[sweep]\nstrike = [90, 100, 90.0]\n")).unwrap_err();
+    assert!(err.to_string().contains("lists 90.0 twice"), "{err}");
+    let err = parse(&format!(
+        "{EUROPEAN}[sweep]\nstrike = [100, 100.00000000001]\n"
+    ))
+    .unwrap_err();
+    let err = err.to_string();
+    assert!(
+        err.contains("sweep.strike") && err.contains("too close"),
+        "{err}"
+    );
+    // Close values of one key among several give no difference: accepted.
+    parse(&format!(
+        "{EUROPEAN}[sweep]\nstrike = [100, 100.00000000001]\nspot = [90, 110]\n"
+    ))
+    .unwrap();
+}

@@ -65,6 +65,11 @@ pub trait Observer {
     fn interrupted(&mut self) -> bool {
         false
     }
+
+    /// Called once when the run fails with `error`, after a last
+    /// [`checkpoint`](Self::checkpoint) of what it finished (so that a checkpoint
+    /// can say how to resume). The error itself is the caller's to report.
+    fn failed(&mut self, _error: &Error) {}
 }
 
 /// An observer that ignores everything.
@@ -138,16 +143,27 @@ pub fn resume_on(
         let todo = missing(&state.merger, plan.chunks());
         let mut interrupted = false;
         let mut failed = None;
-        executor.execute(&work, &todo, &mut |event| {
+        // Chunks accepted in this run: a run that fails before any (ranks that do
+        // not agree) leaves no checkpoint behind.
+        let mut accepted = 0u64;
+        let executed = executor.execute(&work, &todo, &mut |event| {
+            if let Event::Fatal(why) = &event {
+                if accepted > 0 {
+                    let _ = observer.checkpoint(&state, true);
+                }
+                observer.failed(&Error::Execution(why.clone()));
+                return Flow::Stop;
+            }
             if state.stop.is_some() || interrupted || failed.is_some() {
                 return Flow::Stop;
             }
             let (index, moments) = match event {
                 Event::Done(index, moments) => (index, moments),
                 Event::Restarted => {
-                    state.restarts += 1;
+                    state.restarts = state.restarts.saturating_add(1);
                     return Flow::Continue;
                 }
+                Event::Fatal(_) => unreachable!("handled above"),
                 Event::Idle => {
                     interrupted = observer.interrupted();
                     if !interrupted {
@@ -167,6 +183,7 @@ pub fn resume_on(
                     return Flow::Stop;
                 }
             };
+            accepted += 1;
             state.digests.record(index, &moments);
             state.merger.offer(index, moments);
             if state.fold(job, quantity) > 0 {
@@ -199,8 +216,17 @@ pub fn resume_on(
             } else {
                 Flow::Continue
             }
-        })?;
+        });
+        if let Err(e) = executed {
+            // What finished is kept: a run that resumes recomputes only the rest.
+            if accepted > 0 {
+                let _ = observer.checkpoint(&state, true);
+            }
+            observer.failed(&e);
+            return Err(e);
+        }
         if let Some(e) = failed {
+            observer.failed(&e);
             return Err(e);
         }
         state.wall_seconds = before + start.elapsed().as_secs_f64();

@@ -40,6 +40,11 @@ pub enum Event {
     /// A worker died or stalled and was replaced; its chunks run again (the result
     /// is unchanged, but the summary counts it in `worker_restarts`).
     Restarted,
+    /// The executor cannot go on, and cannot return either: a thread of this
+    /// process is stuck in a chunk that nothing can stop, and an MPI job must end
+    /// (why, in words). The engine saves what it has and answers [`Flow::Stop`];
+    /// the executor then ends the process.
+    Fatal(String),
 }
 
 /// Chunks a run may have finished beyond the lowest one not yet reported, at most:
@@ -162,7 +167,7 @@ pub fn build(experiment: &Experiment) -> Result<Box<dyn Executor>, Error> {
             )
         }
         #[cfg(feature = "mpi")]
-        Backend::Mpi => Box::new(Mpi::new()?),
+        Backend::Mpi => Box::new(Mpi::new()?.chunk_timeout(experiment.chunk_timeout)),
         #[cfg(not(feature = "mpi"))]
         Backend::Mpi => {
             return Err(Error::Flag {
@@ -180,6 +185,24 @@ pub fn is_primary() -> bool {
     return mpi::rank().is_none_or(|rank| rank == 0);
     #[cfg(not(feature = "mpi"))]
     true
+}
+
+/// This process's rank among those an MPI launcher started (`OMPI_COMM_WORLD_RANK`
+/// and the like), known before MPI starts, or after it; `None` outside a launcher.
+pub fn rank_of_launch() -> Option<u64> {
+    #[cfg(feature = "mpi")]
+    if let Some(rank) = mpi::rank() {
+        return u64::try_from(rank).ok();
+    }
+    mpi_launch()?;
+    [
+        "OMPI_COMM_WORLD_RANK",
+        "PMI_RANK",
+        "PMIX_RANK",
+        "MV2_COMM_WORLD_RANK",
+    ]
+    .into_iter()
+    .find_map(|name| std::env::var(name).ok()?.trim().parse::<u64>().ok())
 }
 
 /// The MPI launcher this process was started by, if any, and how many processes it

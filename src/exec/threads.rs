@@ -1,28 +1,27 @@
 //! The threads executor: a local rayon pool of exactly the requested size.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use super::stall::Timing;
+use super::stall::cpu::ThreadClock;
+use super::stall::pause::Pauses;
+use super::stall::{Phase, Policy, TICK, Timing, Verdict, Watch};
 use super::{Event, Executor, Flow, Queue, Work};
 use crate::Error;
-
-/// How often the calling thread looks up while no chunk finishes: to tell the engine
-/// it is idle, and to look for stuck chunks.
-const TICK: Duration = Duration::from_secs(1);
 
 /// Runs chunks on a private rayon pool (not the global one, whose size can be set
 /// only once per process). Each pool thread takes the next chunk from a shared
 /// ascending queue, so a slow chunk never stalls the others, and sends its statistics
 /// to the calling thread, which reports them.
 ///
-/// A thread stuck in a chunk cannot be stopped from outside, so a chunk that runs
-/// past the chunk timeout (see [`super::stall`]) gets a warning that says so and
-/// that Ctrl-C saves the progress; threads take no chunk [`super::window`] or more
-/// beyond the lowest unfinished one, so memory stays flat meanwhile.
+/// A thread stuck in a chunk cannot be stopped from outside: the stall policy (see
+/// [`super::stall`]) reports a chunk that runs long, or that makes no progress, with
+/// what to do (Ctrl-C saves the progress; the processes backend replaces stuck
+/// workers); threads take no chunk [`super::window`] or more beyond the lowest
+/// unfinished one, so memory stays flat meanwhile.
 #[derive(Debug)]
 pub struct Threads {
     pool: rayon::ThreadPool,
@@ -55,10 +54,11 @@ impl Threads {
     }
 }
 
-/// The chunks the threads are running, with when each started, and how far ahead
-/// of the lowest of them a thread may start another.
+/// The chunks the threads are running, with when each started and the clock of the
+/// thread running it, and how far ahead of the lowest of them a thread may start
+/// another.
 struct Running {
-    started: Mutex<BTreeMap<u64, Instant>>,
+    started: Mutex<BTreeMap<u64, (Instant, Option<ThreadClock>)>>,
     changed: Condvar,
     window: u64,
 }
@@ -66,7 +66,12 @@ struct Running {
 impl Running {
     /// Takes the next chunk from `queue` once it lies within the window of the
     /// lowest running chunk; `None` when the queue is empty or `stop` is set.
-    fn take(&self, queue: &Queue<'_>, stop: &AtomicBool) -> Option<u64> {
+    fn take(
+        &self,
+        queue: &Queue<'_>,
+        stop: &AtomicBool,
+        clock: Option<ThreadClock>,
+    ) -> Option<u64> {
         let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if stop.load(Ordering::Relaxed) {
@@ -76,7 +81,7 @@ impl Running {
             let lowest = started.keys().next().copied().unwrap_or(next);
             if next < lowest + self.window {
                 let index = queue.pop()?;
-                started.insert(index, Instant::now());
+                started.insert(index, (Instant::now(), clock));
                 return Some(index);
             }
             started = self
@@ -92,17 +97,22 @@ impl Running {
         let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
         let took = started
             .remove(&index)
-            .map_or(Duration::ZERO, |t| t.elapsed());
+            .map_or(Duration::ZERO, |(t, _)| t.elapsed());
         self.changed.notify_all();
         took
     }
 
+    /// The running chunks, with when each started and its thread's clock.
+    fn running(&self) -> Vec<(u64, Instant, Option<ThreadClock>)> {
+        let started = self.started.lock().unwrap_or_else(|e| e.into_inner());
+        started.iter().map(|(&i, &(t, c))| (i, t, c)).collect()
+    }
+
     /// The running chunk that has run longest, with its time so far.
     fn oldest(&self) -> Option<(u64, Duration)> {
-        let started = self.started.lock().unwrap_or_else(|e| e.into_inner());
-        started
-            .iter()
-            .map(|(&i, t)| (i, t.elapsed()))
+        self.running()
+            .into_iter()
+            .map(|(i, t, _)| (i, t.elapsed()))
             .max_by_key(|&(_, d)| d)
     }
 }
@@ -133,7 +143,11 @@ impl Executor for Threads {
         };
         let (tx, rx) = mpsc::channel();
         let mut failed = None;
-        let mut timing = Timing::new(self.chunk_timeout);
+        let policy = Policy::new(self.chunk_timeout)?;
+        let mut timing = Timing::new();
+        let mut pauses = Pauses::new(policy.period());
+        // The running chunks as the stall policy watches them.
+        let mut watches: HashMap<u64, Watch> = HashMap::new();
         // `in_place_scope` keeps this closure on the calling thread, which only
         // receives; the pool's threads do all the simulating.
         self.pool.in_place_scope(|scope| {
@@ -143,7 +157,8 @@ impl Executor for Threads {
                 let faults = &faults;
                 scope.spawn(move |_| {
                     let mut cursor = work.cursor();
-                    while let Some(index) = running.take(queue, stop) {
+                    let clock = ThreadClock::current();
+                    while let Some(index) = running.take(queue, stop, clock) {
                         faults.before_chunk(index, 0);
                         let result = work.run_chunk(&mut cursor, index);
                         let took = running.finish(index);
@@ -154,12 +169,23 @@ impl Executor for Threads {
                 });
             }
             drop(tx);
-            let mut warned = None;
             let mut stopped_at: Option<Instant> = None;
+            let mut last_look = Instant::now();
             loop {
-                let event = match rx.recv_timeout(TICK) {
+                let received = rx.recv_timeout(policy.period());
+                let paused = pauses.look();
+                if last_look.elapsed() >= policy.period() || !paused.is_zero() {
+                    last_look = Instant::now();
+                    look_at_threads(&running, &mut watches, paused, &policy, &timing);
+                }
+                let event = match received {
                     Ok((index, took, Ok(moments))) => {
-                        timing.record(took);
+                        let first = watches
+                            .remove(&index)
+                            .is_some_and(|w| w.phase() == Phase::First);
+                        if !first {
+                            timing.record(took);
+                        }
                         Event::Done(index, moments)
                     }
                     Ok((_, _, Err(e))) => {
@@ -168,20 +194,6 @@ impl Executor for Threads {
                         continue;
                     }
                     Err(mpsc::RecvTimeoutError::Timeout) => {
-                        if let Some((index, ran)) = running.oldest()
-                            && ran > timing.limit()
-                            && warned != Some(index)
-                        {
-                            warned = Some(index);
-                            crate::say!(
-                                "warning: chunk {index} has run for {:.1} s on a thread, over \
-                                 {}; a thread cannot be stopped from outside: press Ctrl-C to \
-                                 stop the run (with --checkpoint its progress is saved), or use \
-                                 the processes backend, which replaces stuck workers",
-                                ran.as_secs_f64(),
-                                timing.describe()
-                            );
-                        }
                         if let Some(since) = stopped_at
                             && since.elapsed() > 2 * TICK
                             && let Some((index, ran)) = running.oldest()
@@ -209,5 +221,49 @@ impl Executor for Threads {
             }
         });
         failed.map_or(Ok(()), Err)
+    }
+}
+
+/// Looks at the running chunks by the stall policy (`paused`: time the whole job was
+/// stopped since the last look, which does not count) and says what runs long or
+/// makes no progress: a thread cannot be stopped from outside, so that is all it
+/// can do, with what the user can.
+fn look_at_threads(
+    running: &Running,
+    watches: &mut HashMap<u64, Watch>,
+    paused: Duration,
+    policy: &Policy,
+    timing: &Timing,
+) {
+    let now = running.running();
+    watches.retain(|index, _| now.iter().any(|(i, _, _)| i == index));
+    for (index, started, clock) in now {
+        let watch = watches.entry(index).or_insert_with(|| {
+            // The first chunks of a run warm up (a JIT, a table): their own allowance.
+            let phase = if timing.recorded() == 0 {
+                Phase::First
+            } else {
+                Phase::Steady
+            };
+            let mut w = Watch::new(phase);
+            w.backdate(started);
+            w
+        });
+        watch.shift(paused);
+        let cpu = clock.and_then(|c| c.read());
+        let what = format!("chunk {index} on a thread");
+        match watch.look(cpu, None, policy, timing, &what) {
+            Verdict::Fine => {}
+            Verdict::Slow(why) => crate::say!("warning: {why}"),
+            Verdict::Stuck(why) => {
+                watch.told_stuck();
+                crate::say!(
+                    "warning: {why}; a thread cannot be stopped from outside: press Ctrl-C \
+                     to stop the run (with --checkpoint its progress is saved; a second \
+                     Ctrl-C exits at once), or use the processes backend, which replaces \
+                     stuck workers"
+                )
+            }
+        }
     }
 }

@@ -34,6 +34,13 @@ pub(crate) fn check_writable(what: &str, path: &Path) -> Result<(), Error> {
     if path.as_os_str().is_empty() {
         return Err(refuse(what, path, "is an empty path"));
     }
+    if names_a_folder(path) {
+        return Err(refuse(
+            what,
+            path,
+            "ends with a path separator (or . or ..), so it names a folder; give a file name",
+        ));
+    }
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => Err(refuse(what, path, "is a folder, not a file")),
         Ok(meta) if !meta.is_file() => {
@@ -95,6 +102,17 @@ pub(crate) fn check_writable(what: &str, path: &Path) -> Result<(), Error> {
             }
         }
     }
+}
+
+/// Whether `path` is spelt as a folder: it ends with `/` (`results/`), or its last
+/// part is `.` or `..`. Such a path can never become a file, though the folder it
+/// names may not exist yet.
+fn names_a_folder(path: &Path) -> bool {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    bytes.last() == Some(&b'/')
+        || bytes.ends_with(b"/.")
+        || bytes == b"."
+        || matches!(path.components().next_back(), Some(Component::ParentDir))
 }
 
 /// The folder a file path lies in (`.` for a bare name).
@@ -184,7 +202,7 @@ pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Whether `path` exists and is not a regular file (a device, FIFO or terminal):
 /// several outputs may share one of those, `/dev/null` for example.
-fn is_special(path: &Path) -> bool {
+pub fn is_special(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
@@ -223,32 +241,97 @@ pub(crate) fn check_outputs(
 /// link's target is what gets replaced. A path that is not a regular file (a device,
 /// FIFO, terminal) is written in place.
 pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    write_files(&[(path, bytes)])
+}
+
+/// Writes several files as one: every regular file is first written in full to a
+/// temporary file beside it (see [`write_file`]), and only once all of them are
+/// written are they renamed into place. A failure on the way (a full disk) leaves
+/// none of them changed, so a summary is never left without its job file, nor a
+/// job file beside another run's summary. Devices and FIFOs are written in place,
+/// after the staging.
+pub(crate) fn write_files(files: &[(&Path, &[u8])]) -> Result<(), Error> {
+    let _saving = Saving::start();
+    let mut staged = Vec::new();
+    for &(path, bytes) in files {
+        if !is_special(path) {
+            staged.push(stage(path, bytes)?);
+        }
+    }
+    for &(path, bytes) in files {
+        if is_special(path) {
+            let fail = |source| Error::Write {
+                path: path.to_path_buf(),
+                source,
+            };
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(fail)?;
+            file.write_all(bytes)
+                .and_then(|()| file.flush())
+                .map_err(fail)?;
+        }
+    }
+    for (tmp, target, path) in staged {
+        tmp.persist(&target).map_err(|e| Error::Write {
+            path,
+            source: e.error,
+        })?;
+    }
+    SAVES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    Ok(())
+}
+
+/// Writes completed by this process (see [`saves`]).
+static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many writes this process has completed: a signal that ends the process can
+/// wait for one more.
+pub(crate) fn saves() -> u64 {
+    SAVES.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// A temporary file beside `path`'s target holding `bytes`, synced, with the
+/// permissions the target will have; with the target and the path as given.
+fn stage(path: &Path, bytes: &[u8]) -> Result<(tempfile::NamedTempFile, PathBuf, PathBuf), Error> {
     let fail = |source| Error::Write {
         path: path.to_path_buf(),
         source,
     };
-    if is_special(path) {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(fail)?;
-        return file
-            .write_all(bytes)
-            .and_then(|()| file.flush())
-            .map_err(fail);
-    }
     let target = resolve_links(path);
     let dir = folder_of(&target);
     std::fs::create_dir_all(&dir).map_err(fail)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".carlo-")
-        .tempfile_in(&dir)
-        .map_err(fail)?;
+    let mut tmp = super::temporary::temporary_in(&dir).map_err(fail)?;
     tmp.write_all(bytes).map_err(fail)?;
     keep_permissions(tmp.as_file(), &target).map_err(fail)?;
     tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(&target).map_err(|e| fail(e.error))?;
-    Ok(())
+    Ok((tmp, target, path.to_path_buf()))
+}
+
+/// Writes in progress in this process (see [`saving`]).
+static SAVING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether this process is writing a file: a signal that would end the process
+/// waits for that to finish (a checkpoint half renamed, a summary without its job).
+pub fn saving() -> bool {
+    SAVING.load(std::sync::atomic::Ordering::SeqCst) > 0
+}
+
+/// Counts a write in progress for as long as it lives.
+pub(crate) struct Saving;
+
+impl Saving {
+    pub(crate) fn start() -> Self {
+        SAVING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Saving
+    }
+}
+
+impl Drop for Saving {
+    fn drop(&mut self) {
+        SAVING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// The file a chain of symbolic links ends at (`path` itself when it is no link);
@@ -357,6 +440,34 @@ mod tests {
         std::fs::write(&a, b"x").unwrap();
         let err = check_outputs(&[("--trace", &b)], &[("the config", &a)]).unwrap_err();
         assert!(err.to_string().contains("the config"), "{err}");
+    }
+
+    #[test]
+    fn writing_several_files_changes_none_when_one_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.csv");
+        std::fs::write(&a, b"old").unwrap();
+        // A path under a regular file cannot be created.
+        let blocked = a.join("b.toml");
+        let err = write_files(&[(&a, b"new"), (&blocked, b"job")]).unwrap_err();
+        assert!(err.to_string().contains("b.toml"), "{err}");
+        assert_eq!(std::fs::read(&a).unwrap(), b"old");
+        assert!(!saving());
+    }
+
+    #[test]
+    fn paths_spelt_as_folders_are_refused_before_a_run() {
+        let dir = tempfile::tempdir().unwrap();
+        for spelt in ["new/", "new/.", "new/..", "."] {
+            let path = dir.path().join(spelt);
+            let path = if spelt == "." {
+                PathBuf::from(".")
+            } else {
+                path
+            };
+            let err = check_writable("--out", &path).unwrap_err().to_string();
+            assert!(err.contains("folder"), "{}: {err}", path.display());
+        }
     }
 
     #[test]

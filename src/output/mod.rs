@@ -5,6 +5,7 @@
 
 mod files;
 mod render;
+mod temporary;
 
 use std::io::Write;
 
@@ -17,9 +18,12 @@ use crate::random::qmc::RQMC_DERIVATION;
 use crate::random::sampler::Sampler;
 use crate::random::stream::DERIVATION;
 
-pub(crate) use files::{check_outputs, write_file};
+pub(crate) use files::{
+    check_outputs, check_writable, is_special, same_file, saves, saving, write_file, write_files,
+};
 pub(crate) use render::cell;
 pub use render::{Format, render};
+pub(crate) use temporary::temporary_in;
 
 /// The columns every summary starts with, in this order (the DESIGN contract).
 pub const SUMMARY_COLUMNS: [&str; 18] = [

@@ -218,7 +218,7 @@ impl Partials {
             }
             if let Some(trailer) = reader.trailer() {
                 wall = wall.max(trailer.wall_seconds);
-                restarts += trailer.worker_restarts;
+                restarts = u64::saturating_add(restarts, trailer.worker_restarts);
             }
             // A twin holds the same chunks: the same bits exactly when every chunk's
             // digest is the same (it hashes the bits of every statistic).

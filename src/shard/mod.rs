@@ -290,10 +290,12 @@ pub fn run(
             let (index, moments) = match event {
                 Event::Done(index, moments) => (index, moments),
                 Event::Restarted => {
-                    restarts += 1;
+                    restarts = u64::saturating_add(restarts, 1);
                     return Flow::Continue;
                 }
                 Event::Idle => return Flow::Continue,
+                // A shard keeps nothing to resume from: the partial is not written.
+                Event::Fatal(_) => return Flow::Stop,
             };
             ahead.insert(index, moments);
             let mut advanced = false;

@@ -7,12 +7,15 @@
 //! [0,"0000000000010000400921..."]                    one line per chunk: its index and
 //! [1,"00000000000100004009220a..."]                  its statistics in carlo's one
 //! ...                                                 encoding (crate::stats::codec)
-//! {"backend":"threads","workers":8,"wall_seconds":1.2,"sha256":"..."}                  trailer
+//! {"backend":"threads","workers":8,"wall_seconds":1.2,"worker_restarts":0}           trailer
+//! {"sha256":"..."}                                   checksum
 //! ```
 //!
-//! The trailer's `sha256` is the SHA-256 of every byte before the trailer's line, so
-//! an accidentally edited or truncated file is refused. Statistics keep every bit, and
-//! are always finite (a chunk with a NaN or infinite sample fails its run).
+//! The last line's `sha256` is the SHA-256 of every byte before it, the trailer
+//! included, so a damaged or truncated file is refused (a checksum catches accidents:
+//! anyone who edits a file can compute a new one, so it is no seal against tampering;
+//! `carlo verify` recomputing the run is what settles a doubt). Statistics keep every
+//! bit, and are always finite (a chunk with a NaN or infinite sample fails its run).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -28,7 +31,8 @@ use crate::stats::Moments;
 /// The `format` field that marks a file as a carlo partial.
 pub const FORMAT: &str = "carlo-partial";
 
-/// The version of the partial format this carlo writes and reads.
+/// The version of the partial format this carlo writes and reads (3: statistics in
+/// carlo's one encoding, the trailer under the checksum on a line of its own).
 pub const FORMAT_VERSION: u64 = 3;
 
 /// What a partial says about itself before its chunks: enough to check that
@@ -66,7 +70,7 @@ pub struct Header {
     pub job: Job,
 }
 
-/// What a partial says after its chunks: how they ran, and the checksum.
+/// What a partial says after its chunks: how they ran.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Trailer {
@@ -78,8 +82,14 @@ pub struct Trailer {
     pub wall_seconds: f64,
     /// Worker processes that died or stalled and were replaced while it ran.
     pub worker_restarts: u64,
+}
+
+/// The last line of a partial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Checksum {
     /// SHA-256, in hex, of every byte of the file before this line.
-    pub sha256: String,
+    sha256: String,
 }
 
 impl Header {
@@ -155,10 +165,7 @@ impl Writer {
                     _ => PathBuf::from("."),
                 };
                 std::fs::create_dir_all(&dir).map_err(fail)?;
-                let tmp = tempfile::Builder::new()
-                    .prefix(".carlo-")
-                    .tempfile_in(&dir)
-                    .map_err(fail)?;
+                let tmp = crate::output::temporary_in(&dir).map_err(fail)?;
                 let (handle, tmp_path) = tmp.into_parts();
                 (
                     Box::new(std::io::BufWriter::new(handle)),
@@ -213,15 +220,15 @@ impl Writer {
         worker_restarts: u64,
     ) -> Result<(), Error> {
         assert_eq!(self.next, self.end, "a partial holds all its chunks");
-        let sha256 = hex(&self.hasher.clone().finalize());
         let trailer = Trailer {
             backend: backend.into(),
             workers,
             wall_seconds,
             worker_restarts,
-            sha256,
         };
-        let bytes = serde_json::to_vec(&trailer).expect("a trailer serializes");
+        self.line(&serde_json::to_vec(&trailer).expect("a trailer serializes"))?;
+        let sha256 = hex(&self.hasher.clone().finalize());
+        let bytes = serde_json::to_vec(&Checksum { sha256 }).expect("a checksum serializes");
         self.out
             .write_all(&bytes)
             .and_then(|()| self.out.write_all(b"\n"))
@@ -364,10 +371,16 @@ impl Reader {
         };
         let file = std::fs::File::open(path).map_err(read)?;
         let len = file.metadata().map_err(read)?.len();
+        Self::start(path, len, Box::new(BufReader::new(file)))
+    }
+
+    /// A partial read from `lines` (`len` bytes), named `path` in messages: reads and
+    /// checks its header, as [`open`](Self::open) does.
+    pub(crate) fn start(path: &Path, len: u64, lines: Box<dyn BufRead>) -> Result<Self, Error> {
         let mut reader = Reader {
             path: path.to_path_buf(),
             len,
-            lines: Box::new(BufReader::new(file)),
+            lines,
             hasher: Sha256::new(),
             header: placeholder_header(),
             header_line: Vec::new(),
@@ -498,8 +511,12 @@ impl Reader {
         })?;
         self.hasher.update(&line);
         self.hasher.update(b"\n");
-        let ChunkLine(index, moments) = serde_json::from_slice(&line)
-            .map_err(|e| self.bad(format!("corrupt line for chunk {}: {e}", self.next)))?;
+        let ChunkLine(index, moments) = serde_json::from_slice(&line).map_err(|_| {
+            self.bad(format!(
+                "corrupt line for chunk {}: not [index, \"statistics\"]",
+                self.next
+            ))
+        })?;
         let plan = self.header.job.plan();
         if index != self.next
             || moments.count != plan.chunk(index.min(plan.chunks() - 1)).samples
@@ -521,14 +538,22 @@ impl Reader {
         let line = self
             .read_line()?
             .ok_or_else(|| self.bad("truncated partial: its trailer is missing".into()))?;
-        let trailer: Trailer = serde_json::from_slice(&line)
-            .map_err(|e| self.bad(format!("corrupt partial trailer: {e}")))?;
+        self.hasher.update(&line);
+        self.hasher.update(b"\n");
+        let last = self
+            .read_line()?
+            .ok_or_else(|| self.bad("truncated partial: its checksum is missing".into()))?;
+        let checksum: Checksum = serde_json::from_slice(&last)
+            .map_err(|_| self.bad("corrupt partial: its last line is not its checksum".into()))?;
         let ours = hex(&self.hasher.clone().finalize());
-        if trailer.sha256 != ours {
+        if checksum.sha256 != ours {
             return Err(self.bad(
-                "its checksum does not match its content: the file was edited or damaged".into(),
+                "its checksum does not match its content: the file was damaged (or edited)".into(),
             ));
         }
+        // Only read once the checksum says these are the bytes the shard wrote.
+        let trailer: Trailer = serde_json::from_slice(&line)
+            .map_err(|_| self.bad("corrupt partial: its trailer is not one".into()))?;
         if self.read_line()?.is_some() {
             return Err(self.bad("it goes on after its trailer".into()));
         }
@@ -637,6 +662,42 @@ mod tests {
             }
         };
         assert!(err.contains("checksum"), "{err}");
+    }
+
+    #[test]
+    fn the_trailer_is_under_the_checksum() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.json");
+        let header = Header::new("pi", &job(), (0, 1), 0..3, None);
+        let mut w = Writer::create(&Destination::File(path.clone()), &header).unwrap();
+        for i in 0..3 {
+            w.push(i, &moments(if i == 2 { 2 } else { 4 }, 0.5, 1.0))
+                .unwrap();
+        }
+        w.finish("threads", 2, 0.5, 7).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let read = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            let mut r = Reader::open(&path)?;
+            while r.next_chunk(1)?.is_some() {}
+            Ok::<_, Error>(r.trailer().cloned())
+        };
+        assert_eq!(read(&text).unwrap().unwrap().worker_restarts, 7);
+        for edited in [
+            text.replace(
+                "\"worker_restarts\":7",
+                "\"worker_restarts\":18446744073709551615",
+            ),
+            text.replace("\"workers\":2", "\"workers\":3"),
+        ] {
+            assert_ne!(edited, text);
+            let err = read(&edited).unwrap_err().to_string();
+            assert!(err.contains("checksum"), "{err}");
+        }
+        // Without its checksum line: truncated.
+        let cut: String = text.lines().take(5).map(|l| format!("{l}\n")).collect();
+        let err = read(&cut).unwrap_err().to_string();
+        assert!(err.contains("checksum is missing"), "{err}");
     }
 
     #[test]

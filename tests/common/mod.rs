@@ -205,3 +205,88 @@ pub fn builtin_model_types() -> std::collections::BTreeSet<String> {
         .filter(|kind| kind != "python")
         .collect()
 }
+
+// ---- Child processes of carlo, with limits ------------------------------------
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+
+/// `--out - --format csv --quiet`: a summary on stdout, nothing else.
+pub const CSV_OUT: [&str; 5] = ["--out", "-", "--format", "csv", "--quiet"];
+
+/// The `carlo` binary under test, as a command to configure.
+pub fn carlo() -> Command {
+    Command::new(assert_cmd::cargo::cargo_bin!("carlo"))
+}
+
+/// A pi config of `samples` in chunks of `chunk`, seed 5, as `pi.toml` in `dir`.
+pub fn pi_config(dir: &Path, samples: u64, chunk: u64) -> PathBuf {
+    write_config(
+        dir,
+        "pi.toml",
+        &format!(
+            "[simulation]\nsamples = {samples}\nseed = 5\nchunk_size = {chunk}\n\
+             [model]\ntype = \"pi\"\n"
+        ),
+    )
+}
+
+/// Starts `carlo ARGS` with `env`, stdout and stderr piped.
+pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Child {
+    carlo()
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("carlo starts")
+}
+
+/// Waits for `child` at most `limit`; its output, or a failed test if it ran longer
+/// (a hang is what these tests exist to rule out), after killing it.
+pub fn finish_within(mut child: Child, what: &str, limit: Duration) -> Output {
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{what} still ran after {limit:?}; its stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Runs `carlo ARGS` with `env`, at most `limit` (see [`finish_within`]).
+pub fn run_within(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
+    finish_within(spawn(args, env), &format!("carlo {args:?}"), limit)
+}
+
+/// A process's stderr as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The result columns of a successful run's CSV on stdout (see [`result_columns`]).
+pub fn csv(out: &Output) -> String {
+    assert!(out.status.success(), "{}", stderr(out));
+    result_columns(&String::from_utf8(out.stdout.clone()).unwrap())
+}
+
+/// Sends `signal` to process `pid`.
+pub fn signal(pid: u32, signal: i32) {
+    // SAFETY: sending a signal to a process this test started.
+    assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0);
+}
+
+/// Waits (at most `limit`) until `ready` holds; fails the test naming `what`.
+pub fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < limit, "{what} within {limit:?}");
+        sleep(Duration::from_millis(5));
+    }
+}

@@ -7,16 +7,24 @@
 //! **Agreement** ([`agree`]). Before anything else the ranks check that they run the
 //! same job, build and chunks; if not, every rank fails alike and nothing is computed.
 //!
-//! **Hand-out.** Each rank computes on a thread of its own and keeps [`DEPTH`] batches
-//! of consecutive chunks (one running, one waiting), so it never idles between them.
-//! Rank 0's main thread is the coordinator: it hands out batches in ascending order as
-//! ranks ask for them (guided sizes: a share of what is left, so the last ones are
-//! small), collects their statistics (exact `u64` bit patterns), reports them to its
-//! engine in chunk order, and sends each rank the chunks reported since it last
-//! asked. The other ranks report exactly those chunks, in that order, so a stop that
-//! rank 0's engine decides (a target met, Ctrl-C, a checkpoint that cannot be written)
-//! binds every rank: rank 0 answers every further question with the end. A slow rank
-//! only holds up the chunks it has in hand; the others keep taking new ones.
+//! **Hand-out** ([`hub`]). Each rank computes on a thread of its own and keeps
+//! [`DEPTH`] batches of consecutive chunks (one running, one waiting), so it never
+//! idles between them. Rank 0's main thread is the coordinator: it hands out batches
+//! in ascending order as ranks ask for them (guided sizes: a share of what is left, so
+//! the last ones are small), collects their statistics (exact `u64` bit patterns),
+//! reports them to its engine as they arrive (the engine merges in chunk order, so its
+//! checkpoint holds every finished chunk, however slow the rank holding the lowest
+//! ones), and sends each rank the chunks reported since it last asked, in the order
+//! they were reported. The other ranks report exactly those chunks, in that order, so
+//! a stop that rank 0's engine decides (a target met, Ctrl-C, a checkpoint that cannot
+//! be written) binds every rank: rank 0 answers every further question with the end.
+//!
+//! **Stalls** ([`watch`]). Rank 0 watches every rank by the stall policy: the other
+//! ranks say, with every question and at least every second while they compute, which
+//! chunk their thread runs and its CPU time. A rank that computes is reported; one
+//! taken for stuck (no CPU time for the quiet limit, no word at all, past an explicit
+//! `--chunk-timeout`) ends the MPI job with exit 1 naming the rank and the chunk, after
+//! rank 0's engine saves every chunk it has: never a silent hang.
 //!
 //! **Never hang.** Every question gets exactly one answer, the other ranks send
 //! nothing after the end, and each run uses a communicator of its own. Sends are
@@ -27,43 +35,37 @@
 //! that receives a malformed message (both are bugs), aborts the whole MPI job rather
 //! than leave the others waiting.
 
-use std::collections::BTreeMap;
+mod agree;
+mod hub;
+mod watch;
+
+use std::mem::ManuallyDrop;
 use std::ops::Range;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mpi::Tag;
 use mpi::environment::{Threading, Universe};
 use mpi::point_to_point::{Destination, MatchedReceiveVec, Source, Status};
 use mpi::topology::{Communicator, SimpleCommunicator};
 
-mod agree;
-
 use super::processes::fault::Faults;
+use super::stall::Policy;
+use super::stall::cpu::ThreadClock;
+use super::stall::pause::Pauses;
 use super::{Event, Executor, Flow, Work};
 use crate::Error;
 use crate::stats::{Moments, codec};
 
 use agree::agree;
+use hub::{Hub, MAX_BATCH, answer_chunks, decode, decode_all, encode, positions};
+use watch::{NO_CHUNK, Progress, Ranks};
 
 /// Batches a rank holds at once: one running and one waiting, so that asking for the
 /// next never leaves its core idle, without hoarding chunks that others could take.
 const DEPTH: usize = 2;
-
-/// Chunks in a batch, at most. A batch costs one question and one answer; 64 chunks of
-/// pi at the default size are about 10 ms of work, and rank 0 answers each question in
-/// microseconds.
-const MAX_BATCH: u64 = 64;
-
-/// A batch takes `1 / (GUIDE * ranks)` of the chunks not yet handed out (guided
-/// self-scheduling), so that the last batches are small and the ranks finish together.
-const GUIDE: u64 = 4;
-
-/// Words of reported chunks in one answer, about: 128 KiB, 4096 chunks of pi. A
-/// rank that fell behind catches up over several answers.
-const ANSWER_WORDS: usize = 1 << 14;
 
 /// Questions to rank 0.
 const TAG_ASK: Tag = 1;
@@ -72,10 +74,14 @@ const TAG_ANSWER: Tag = 2;
 
 /// A question carries a batch's statistics and wants one more batch, answered at once.
 const ASK_MORE: u64 = 0;
-/// A question carries a batch's statistics (or none), answered at once.
+/// A question carries a batch's statistics (or none: a heartbeat), answered at once.
 const ASK_NOTHING: u64 = 1;
 /// A question from a rank with nothing left to run, answered when the run ends.
 const ASK_END: u64 = 2;
+
+/// Words before a question's statistics: kind, batch start and end, the chunk the
+/// asking rank's thread runs and its CPU time in microseconds.
+const ASK_HEADER: usize = 5;
 
 /// An answer with a batch to run, or an empty one when none is left.
 const ANSWER_GO: u64 = 0;
@@ -86,6 +92,11 @@ const ANSWER_DRAIN: u64 = 2;
 
 /// Longest sleep between two looks for a message.
 const MAX_NAP: Duration = Duration::from_millis(1);
+
+/// How often rank 0 tells its engine it is idle while no chunk arrives, so that a
+/// stopping signal is acted on at once: under `mpirun`, a SIGTERM is followed by a
+/// SIGKILL a second later.
+const IDLE: Duration = Duration::from_millis(100);
 
 /// This process's rank in `MPI_COMM_WORLD`, once MPI is initialized.
 static RANK: OnceLock<i32> = OnceLock::new();
@@ -98,7 +109,11 @@ pub(super) fn rank() -> Option<i32> {
 /// Runs chunks on the ranks of `MPI_COMM_WORLD`. MPI is initialized when the executor
 /// is built and finalized when it is dropped, which can happen once per process.
 pub(crate) struct Mpi {
-    universe: Universe,
+    universe: ManuallyDrop<Universe>,
+    chunk_timeout: Option<Duration>,
+    /// Set when a run ended the MPI job: finalizing would wait for a stuck rank, so
+    /// the process exits without it and `mpirun` ends the others.
+    failed: bool,
 }
 
 impl std::fmt::Debug for Mpi {
@@ -124,7 +139,27 @@ impl Mpi {
                 )
             })?;
         let _ = RANK.set(universe.world().rank());
-        Ok(Mpi { universe })
+        Ok(Mpi {
+            universe: ManuallyDrop::new(universe),
+            chunk_timeout: None,
+            failed: false,
+        })
+    }
+
+    /// The same executor with the user's hard limit on a chunk, if any (see
+    /// [`super::stall`]).
+    pub fn chunk_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.chunk_timeout = timeout;
+        self
+    }
+}
+
+impl Drop for Mpi {
+    fn drop(&mut self) {
+        if !self.failed {
+            // SAFETY: dropped once, here; finalizes MPI.
+            unsafe { ManuallyDrop::drop(&mut self.universe) };
+        }
     }
 }
 
@@ -145,9 +180,11 @@ impl Executor for Mpi {
     ) -> Result<(), Error> {
         let world = self.universe.world();
         let faults = Faults::from_env();
-        agree(&world, work, todo, faults.as_ref().err())?;
+        let policy = Policy::new(self.chunk_timeout);
+        let problem = faults.as_ref().err().or(policy.as_ref().err());
+        agree(&world, work, todo, problem)?;
         // Every rank saw the same identities, none with a problem.
-        let faults = faults?;
+        let (faults, policy) = (faults?, policy?);
         let total: u64 = todo.iter().map(|r| r.end - r.start).sum();
         if total == 0 {
             return Ok(());
@@ -160,7 +197,7 @@ impl Executor for Mpi {
         let buffer = if world.rank() == 0 {
             (ranks - 1) * 2 * ((3 + answer_chunks(stride) * stride) * 8 + envelope)
         } else {
-            2 * ((3 + MAX_BATCH as usize * stride) * 8 + envelope)
+            2 * ((ASK_HEADER + MAX_BATCH as usize * stride) * 8 + envelope)
         };
         self.universe.set_buffer_size(buffer);
         let run = Run {
@@ -169,31 +206,54 @@ impl Executor for Mpi {
             todo,
             total,
             stop: AtomicBool::new(false),
+            progress: Progress::new(),
         };
-        std::thread::scope(|scope| {
+        let outcome = std::thread::scope(|scope| {
             let (batches, to_lane) = mpsc::channel();
             let (from_lane, finished) = mpsc::channel();
-            let (stop, faults) = (&run.stop, &faults);
-            let worker = scope.spawn(move || compute(work, todo, faults, stop, to_lane, from_lane));
+            let (stop, faults, progress) = (&run.stop, &faults, &run.progress);
+            let worker = scope
+                .spawn(move || compute(work, todo, faults, stop, progress, to_lane, from_lane));
             let lane = Lane {
                 batches,
                 finished,
                 held: 0,
             };
-            if run.comm.rank() == 0 {
-                run.coordinate(lane, done);
+            let outcome = if run.comm.rank() == 0 {
+                run.coordinate(lane, policy, done)
             } else {
-                run.follow(lane, done);
-            }
+                run.follow(lane, &policy, done);
+                Ok(())
+            };
             run.stop.store(true, Ordering::Relaxed);
+            if let Err(why) = &outcome
+                && run.progress.chunk().is_some()
+            {
+                // This rank's own thread is in a chunk it may never leave: it cannot
+                // be waited for. The engine saves what it has; then this process ends
+                // the MPI job.
+                done(Event::Fatal(why.clone()));
+                crate::say!("error: {why}");
+                std::process::exit(1);
+            }
             // The lane's sender is gone with `lane`, so the thread ends after its chunk.
             if worker.join().is_err() {
                 run.fail("the thread running chunks panicked");
             }
+            outcome
         });
-        // Waits until the buffered messages are delivered: every one has a receiver.
-        self.universe.detach_buffer();
-        Ok(())
+        match outcome {
+            Ok(()) => {
+                // Waits until the buffered messages are delivered: every one has a
+                // receiver.
+                self.universe.detach_buffer();
+                Ok(())
+            }
+            Err(why) => {
+                self.failed = true;
+                Err(Error::Execution(why))
+            }
+        }
     }
 }
 
@@ -206,6 +266,8 @@ struct Run<'a> {
     total: u64,
     /// Tells the computing thread to abandon its batches.
     stop: AtomicBool,
+    /// What the computing thread is doing.
+    progress: Progress,
 }
 
 /// The main thread's end of the computing thread.
@@ -216,10 +278,11 @@ struct Lane {
     held: usize,
 }
 
-/// A batch's statistics, [`encode`]d in chunk order.
+/// A batch's statistics, [`encode`]d in chunk order, with each chunk's time.
 struct Finished {
     batch: Range<u64>,
     words: Vec<u64>,
+    took: Vec<Duration>,
 }
 
 impl Lane {
@@ -244,24 +307,33 @@ impl Lane {
 }
 
 /// The computing thread of a rank: runs the batches it is given, in order, until its
-/// lane is closed or it is told to stop.
+/// lane is closed or it is told to stop, saying which chunk it runs in `progress`.
 fn compute(
     work: &Work<'_>,
     todo: &[Range<u64>],
     faults: &Faults,
     stop: &AtomicBool,
+    progress: &Progress,
     batches: Receiver<Range<u64>>,
     finished: Sender<Finished>,
 ) {
+    if let Some(clock) = ThreadClock::current() {
+        let _ = progress.clock.set(clock);
+    }
     let mut cursor = work.cursor();
     for batch in batches {
         let mut words = Vec::new();
+        let mut took = Vec::new();
         for index in positions(todo, batch.clone()) {
             if stop.load(Ordering::Relaxed) {
                 return;
             }
+            progress.chunk.store(index, Ordering::Relaxed);
+            let start = Instant::now();
             faults.before_chunk(index, 0);
-            match work.run_chunk(&mut cursor, index) {
+            let result = work.run_chunk(&mut cursor, index);
+            progress.chunk.store(NO_CHUNK, Ordering::Relaxed);
+            match result {
                 Ok(moments) => encode(&mut words, index, &moments),
                 Err(e) => {
                     // This thread makes no MPI calls; the rank's main thread sees it
@@ -270,8 +342,9 @@ fn compute(
                     return;
                 }
             }
+            took.push(start.elapsed());
         }
-        if finished.send(Finished { batch, words }).is_err() {
+        if finished.send(Finished { batch, words, took }).is_err() {
             return;
         }
     }
@@ -308,23 +381,55 @@ impl Run<'_> {
         }
     }
 
-    /// Rank 0: hands out batches, collects statistics, reports them in chunk order and
-    /// forwards what it reported, until its engine stops or every chunk is reported.
-    fn coordinate(&self, mut lane: Lane, done: &mut dyn FnMut(Event) -> Flow) {
-        let mut hub = Hub::new(self.comm.size() as usize, self.stride(), self.total);
+    /// Reports the chunks of a finished batch to this rank's engine, in the batch's
+    /// order, and logs them for the other ranks; after a stop, nothing more.
+    fn report(&self, hub: &mut Hub, words: &[u64], done: &mut dyn FnMut(Event) -> Flow) {
+        let dim = self.work.model.dim();
+        for (chunk, (index, moments)) in words.chunks_exact(hub.stride).zip(decode_all(words, dim))
+        {
+            if hub.ended {
+                return;
+            }
+            hub.log.extend_from_slice(chunk);
+            hub.reported += 1;
+            if done(Event::Done(index, moments)) == Flow::Stop {
+                hub.ended = true;
+            }
+        }
+        if hub.complete() {
+            hub.ended = true;
+        }
+    }
+
+    /// Rank 0: hands out batches, collects statistics, reports them as they arrive
+    /// and forwards what it reported, until its engine stops or every chunk is
+    /// reported, watching the ranks by the stall `policy`. Returns why the MPI job
+    /// must end, if a rank was taken for stuck.
+    fn coordinate(
+        &self,
+        mut lane: Lane,
+        policy: Policy,
+        done: &mut dyn FnMut(Event) -> Flow,
+    ) -> Result<(), String> {
+        let ranks = self.comm.size() as usize;
+        let mut hub = Hub::new(ranks, self.stride(), self.total);
+        let mut watch = Ranks::new(ranks, policy);
         let mut nap = Nap::new();
+        let mut last_look = Instant::now();
+        let mut last_news = Instant::now();
         loop {
             let mut busy = false;
             // This rank's own lane (after the end, its thread stops on its own).
             while !hub.ended
                 && let Some(f) = lane.try_finished(self)
             {
-                hub.pending.insert(f.batch.start, f);
+                self.own_finished(&mut hub, &mut watch, f, done);
                 busy = true;
             }
             while lane.held < DEPTH
                 && let Some(batch) = hub.hand_out()
             {
+                watch.handed(0);
                 lane.give(batch);
             }
             // Questions from the other ranks.
@@ -336,60 +441,61 @@ impl Run<'_> {
                 busy = true;
                 let (words, status): (Vec<u64>, Status) = probed.matched_receive_vec();
                 let from = status.source_rank() as usize;
-                if words.len() < 3 || hub.gone[from] || hub.parked[from] {
+                if words.len() < ASK_HEADER || hub.gone[from] || hub.parked[from] {
                     self.fail(&format!("unexpected question from rank {from}"));
                 }
                 let (kind, batch) = (words[0], words[1]..words[2]);
-                if !hub.ended && !batch.is_empty() {
-                    self.check(&batch, &words[3..]);
-                    let words = words[3..].to_vec();
-                    hub.pending.insert(batch.start, Finished { batch, words });
+                watch.heard(from, words[3], words[4]);
+                if !batch.is_empty() {
+                    watch.returned(from, batch.end - batch.start);
+                    if !hub.ended {
+                        self.check(&batch, &words[ASK_HEADER..]);
+                        self.report(&mut hub, &words[ASK_HEADER..], done);
+                    }
                 }
                 match kind {
                     ASK_END if !hub.ended => hub.parked[from] = true,
                     ASK_MORE => {
                         let batch = hub.hand_out().unwrap_or(0..0);
-                        hub.reply(self, from, batch);
+                        if !batch.is_empty() {
+                            watch.handed(from);
+                        }
+                        self.answer(&mut hub, from, batch);
                     }
-                    ASK_NOTHING | ASK_END => hub.reply(self, from, 0..0),
+                    ASK_NOTHING | ASK_END => self.answer(&mut hub, from, 0..0),
                     _ => self.fail(&format!("unknown question {kind} from rank {from}")),
                 }
             }
-            // Report what is complete, in chunk order.
-            while !hub.ended
-                && let Some(entry) = hub.pending.first_entry()
-                && *entry.key() == hub.reported
-            {
-                let f = entry.remove();
-                let dim = self.work.model.dim();
-                for (chunk, (index, moments)) in f
-                    .words
-                    .chunks_exact(hub.stride)
-                    .zip(decode_all(&f.words, dim))
-                {
-                    hub.log.extend_from_slice(chunk);
-                    hub.reported += 1;
-                    if done(Event::Done(index, moments)) == Flow::Stop {
-                        hub.ended = true;
-                        break;
-                    }
+            if busy {
+                last_news = Instant::now();
+            } else if !hub.ended && last_news.elapsed() >= IDLE {
+                // Nothing for a while: the engine may stop the run (a signal).
+                last_news = Instant::now();
+                if done(Event::Idle) == Flow::Stop {
+                    hub.ended = true;
                 }
-                busy = true;
             }
-            if hub.reported == self.total {
-                hub.ended = true;
+            if !hub.ended && last_look.elapsed() >= watch.period() {
+                last_look = Instant::now();
+                watch.heard(
+                    0,
+                    self.progress.chunk.load(Ordering::Relaxed),
+                    self.progress.cpu_micros(),
+                );
+                if let Some(why) = watch.look() {
+                    return Err(why);
+                }
             }
             if hub.ended {
-                hub.pending.clear();
                 self.stop.store(true, Ordering::Relaxed);
                 for r in 1..hub.parked.len() {
                     if hub.parked[r] {
                         hub.parked[r] = false;
-                        hub.reply(self, r, 0..0);
+                        self.answer(&mut hub, r, 0..0);
                     }
                 }
                 if hub.gone.iter().all(|&g| g) {
-                    return;
+                    return Ok(());
                 }
             }
             hub.trim();
@@ -400,7 +506,7 @@ impl Run<'_> {
                 match lane.finished.recv_timeout(nap.next()) {
                     Ok(f) => {
                         lane.held -= 1;
-                        hub.pending.insert(f.batch.start, f);
+                        self.own_finished(&mut hub, &mut watch, f, done);
                     }
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => {
@@ -413,9 +519,26 @@ impl Run<'_> {
         }
     }
 
-    /// Sends rank `to` an answer: `kind`, a batch (empty for none) and reported chunks.
-    /// Buffered, so that rank 0 never waits for a rank that is busy computing.
-    fn answer(&self, to: usize, kind: u64, batch: Range<u64>, reported: &[u64]) {
+    /// A batch rank 0's own thread finished: timed, and reported.
+    fn own_finished(
+        &self,
+        hub: &mut Hub,
+        watch: &mut Ranks,
+        f: Finished,
+        done: &mut dyn FnMut(Event) -> Flow,
+    ) {
+        for took in &f.took {
+            watch.timing.record(*took);
+        }
+        watch.returned(0, f.batch.end - f.batch.start);
+        self.report(hub, &f.words, done);
+    }
+
+    /// Sends rank `to` its answer: a batch (empty for none) and the chunks reported
+    /// since its last answer. Buffered, so that rank 0 never waits for a rank that is
+    /// busy computing.
+    fn answer(&self, hub: &mut Hub, to: usize, batch: Range<u64>) {
+        let (kind, batch, reported) = hub.answer(to, batch);
         let mut words = Vec::with_capacity(3 + reported.len());
         words.extend([kind, batch.start, batch.end]);
         words.extend_from_slice(reported);
@@ -426,7 +549,10 @@ impl Run<'_> {
 
     /// Ranks other than 0: asks rank 0 for batches, runs them, sends their statistics
     /// back, and reports the chunks rank 0 reported, until rank 0 says the run ended.
-    fn follow(&self, mut lane: Lane, done: &mut dyn FnMut(Event) -> Flow) {
+    /// While it computes it asks at least every `heartbeat`, saying which chunk it
+    /// runs, so that rank 0 can tell it from a stuck rank.
+    fn follow(&self, mut lane: Lane, policy: &Policy, done: &mut dyn FnMut(Event) -> Flow) {
+        let heartbeat = policy.period();
         let dim = self.work.model.dim();
         let mut more = true; // rank 0 may have batches left
         let mut listening = true; // the engine has not said stop
@@ -435,25 +561,34 @@ impl Run<'_> {
             let finished = if want {
                 lane.try_finished(self)
             } else if lane.held > 0 {
-                // Nothing to ask for: sleep until the running batch is done.
-                match lane.finished.recv() {
+                // Nothing to ask for: wait for the running batch, a heartbeat at most.
+                match lane.finished.recv_timeout(heartbeat) {
                     Ok(f) => {
                         lane.held -= 1;
                         Some(f)
                     }
-                    Err(_) => self.fail("the thread running chunks stopped"),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => {
+                        self.fail("the thread running chunks stopped")
+                    }
                 }
             } else {
                 None
             };
             let kind = if more && lane.held < DEPTH {
                 ASK_MORE
-            } else if lane.held > 0 {
+            } else if lane.held > 0 || finished.is_some() {
                 ASK_NOTHING
             } else {
                 ASK_END
             };
-            let mut words = vec![kind, 0, 0];
+            let mut words = vec![
+                kind,
+                0,
+                0,
+                self.progress.chunk.load(Ordering::Relaxed),
+                self.progress.cpu_micros(),
+            ];
             if let Some(f) = finished {
                 words[1] = f.batch.start;
                 words[2] = f.batch.end;
@@ -463,7 +598,8 @@ impl Run<'_> {
             self.comm
                 .process_at_rank(0)
                 .buffered_send_with_tag(&words[..], TAG_ASK);
-            let answer = self.await_answer();
+            // A question that waits for the end is answered only then.
+            let answer = self.await_answer((kind != ASK_END).then_some(policy));
             if answer.len() < 3 {
                 self.fail("an answer from rank 0 without its header");
             }
@@ -495,9 +631,15 @@ impl Run<'_> {
 
     /// Rank 0's answer to the question just sent, looked for between naps: the
     /// computing thread has a batch in hand, so a short wait costs nothing, and a
-    /// busy wait would take its core.
-    fn await_answer(&self) -> Vec<u64> {
+    /// busy wait would take its core. Rank 0 answers at once (but a question that
+    /// waits for the end, `policy` `None`); one that has not answered for the
+    /// policy's quiet limit (time the whole job was stopped not counted) is stopped
+    /// or gone, and this rank ends the MPI job rather than wait forever.
+    fn await_answer(&self, policy: Option<&Policy>) -> Vec<u64> {
         let mut nap = Nap::new();
+        let mut pauses = Pauses::new(MAX_NAP + IDLE);
+        let mut waited = Duration::ZERO;
+        let mut last = Instant::now();
         loop {
             if let Some(probed) = self
                 .comm
@@ -507,110 +649,18 @@ impl Run<'_> {
                 return probed.matched_receive_vec().0;
             }
             std::thread::sleep(nap.next());
+            let stopped = pauses.look();
+            waited += last.elapsed().saturating_sub(stopped);
+            last = Instant::now();
+            if policy.is_some_and(|p| waited > p.quiet) {
+                self.fail(&format!(
+                    "rank 0 has not answered for {:.1} s (stopped, or its node gone); \
+                     the MPI job ends here rather than wait forever",
+                    waited.as_secs_f64()
+                ));
+            }
         }
     }
-}
-
-/// Rank 0's bookkeeping.
-struct Hub {
-    /// Ranks in the run.
-    ranks: usize,
-    /// Words per encoded chunk.
-    stride: usize,
-    /// Chunks of the run.
-    total: u64,
-    /// First position not handed out.
-    next: u64,
-    /// Positions reported to the engine, all from 0.
-    reported: u64,
-    /// Whether the engine has stopped or every chunk is reported.
-    ended: bool,
-    /// Finished batches not reported yet, by first position.
-    pending: BTreeMap<u64, Finished>,
-    /// The encoded chunks reported from position `log_start` on, kept until every
-    /// rank has been sent them.
-    log: Vec<u64>,
-    log_start: u64,
-    /// Rank `r` has been sent the reported chunks before position `sent[r]`.
-    sent: Vec<u64>,
-    /// Ranks whose question waits for the end.
-    parked: Vec<bool>,
-    /// Ranks that have been told the end (rank 0 counts as told).
-    gone: Vec<bool>,
-}
-
-impl Hub {
-    fn new(ranks: usize, stride: usize, total: u64) -> Self {
-        let mut gone = vec![false; ranks];
-        gone[0] = true;
-        Hub {
-            ranks,
-            stride,
-            total,
-            next: 0,
-            reported: 0,
-            ended: false,
-            pending: BTreeMap::new(),
-            log: Vec::new(),
-            log_start: 0,
-            sent: vec![0; ranks],
-            parked: vec![false; ranks],
-            gone,
-        }
-    }
-
-    /// The next batch, if the run goes on and chunks are left.
-    fn hand_out(&mut self) -> Option<Range<u64>> {
-        let left = self.total - self.next;
-        if self.ended || left == 0 {
-            return None;
-        }
-        let batch = self.next..self.next + batch_size(left, self.ranks as u64);
-        self.next = batch.end;
-        Some(batch)
-    }
-
-    /// Answers rank `to` with `batch` and the chunks reported since its last answer,
-    /// as many as fit in one answer. After the end, the answer that brings it up to
-    /// date is the end; until then it asks again.
-    fn reply(&mut self, run: &Run<'_>, to: usize, batch: Range<u64>) {
-        let from = (self.sent[to] - self.log_start) as usize * self.stride;
-        let count = ((self.log.len() - from) / self.stride).min(answer_chunks(self.stride));
-        let chunks = &self.log[from..from + count * self.stride];
-        self.sent[to] += count as u64;
-        let caught_up = from + chunks.len() == self.log.len();
-        let kind = match (self.ended, caught_up) {
-            (false, _) => ANSWER_GO,
-            (true, true) => ANSWER_END,
-            (true, false) => ANSWER_DRAIN,
-        };
-        run.answer(to, kind, batch, chunks);
-        self.gone[to] = kind == ANSWER_END;
-    }
-
-    /// Forgets the reported chunks that every rank still running has been sent.
-    fn trim(&mut self) {
-        let oldest = (1..self.ranks)
-            .filter(|&r| !self.gone[r])
-            .map(|r| self.sent[r])
-            .min()
-            .unwrap_or(self.log_start + (self.log.len() / self.stride) as u64);
-        if oldest - self.log_start >= 1024 {
-            self.log
-                .drain(..(oldest - self.log_start) as usize * self.stride);
-            self.log_start = oldest;
-        }
-    }
-}
-
-/// Reported chunks in one answer, at most: [`ANSWER_WORDS`] words' worth, at least one.
-fn answer_chunks(stride: usize) -> usize {
-    (ANSWER_WORDS / stride).max(1)
-}
-
-/// Chunks in the next batch when `left` chunks are not handed out yet to `ranks`.
-fn batch_size(left: u64, ranks: u64) -> u64 {
-    left.div_ceil(GUIDE * ranks).clamp(1, MAX_BATCH).min(left)
 }
 
 /// Growing sleeps while nothing happens: 20 µs, doubling up to [`MAX_NAP`].
@@ -628,91 +678,5 @@ impl Nap {
     fn next(&mut self) -> Duration {
         self.0 = (self.0 * 2).min(MAX_NAP);
         self.0
-    }
-}
-
-/// The chunk indices at positions `wanted` of the chunks listed by `todo`.
-fn positions(todo: &[Range<u64>], wanted: Range<u64>) -> impl Iterator<Item = u64> + '_ {
-    let mut offset = 0;
-    todo.iter().flat_map(move |range| {
-        let len = range.end - range.start;
-        let (lo, hi) = (
-            wanted.start.clamp(offset, offset + len),
-            wanted.end.clamp(offset, offset + len),
-        );
-        let base = range.start - offset;
-        offset += len;
-        lo + base..hi + base
-    })
-}
-
-/// Appends a chunk's index and its statistics' words ([`codec`]): bits, not
-/// values, so the exchange is exact.
-fn encode(words: &mut Vec<u64>, index: u64, m: &Moments) {
-    words.push(index);
-    codec::to_words(m, words);
-}
-
-/// The chunks [`encode`]d into `words`, for statistics of `dim` columns; `None` if
-/// the words are not whole chunks.
-fn decode(words: &[u64], dim: usize) -> Option<Vec<(u64, Moments)>> {
-    let stride = 1 + codec::words_len(dim);
-    words
-        .len()
-        .is_multiple_of(stride)
-        .then(|| decode_all(words, dim).collect())
-}
-
-/// The whole chunks [`encode`]d into `words`.
-fn decode_all(words: &[u64], dim: usize) -> impl Iterator<Item = (u64, Moments)> + '_ {
-    let stride = 1 + codec::words_len(dim);
-    words.chunks_exact(stride).map(|w| {
-        let moments = codec::from_words(&w[1..]).expect("a whole chunk's words");
-        (w[0], moments)
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn positions_walk_ranges() {
-        let todo = [0..2, 5..6, 9..12];
-        let got: Vec<u64> = positions(&todo, 1..5).collect();
-        assert_eq!(got, [1, 5, 9, 10]);
-    }
-
-    #[test]
-    fn encoding_is_exact() {
-        let m = Moments {
-            count: 7,
-            mean: vec![f64::NAN, -0.0],
-            comoment: vec![1e-310, f64::INFINITY, 3.5, -1.0],
-        };
-        let mut words = Vec::new();
-        encode(&mut words, 42, &m);
-        let back = decode(&words, 2).unwrap();
-        assert_eq!(back[0].0, 42);
-        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&back[0].1.mean), bits(&m.mean));
-        assert_eq!(bits(&back[0].1.comoment), bits(&m.comoment));
-        assert!(decode(&words[1..], 2).is_none());
-    }
-
-    #[test]
-    fn batches_shrink_to_one_and_cover_everything() {
-        for (total, ranks) in [(1, 1), (101, 2), (101, 3), (100_000, 16)] {
-            let (mut next, mut sizes) = (0, Vec::new());
-            while next < total {
-                let size = batch_size(total - next, ranks);
-                assert!((1..=MAX_BATCH).contains(&size));
-                sizes.push(size);
-                next += size;
-            }
-            assert_eq!(next, total);
-            assert_eq!(*sizes.last().unwrap(), 1, "{total} chunks, {ranks} ranks");
-            assert!(sizes.windows(2).all(|w| w[0] >= w[1]));
-        }
     }
 }

@@ -7,11 +7,12 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::protocol::{self, Reply};
 use crate::Error;
 use crate::backend::WorkerCommand;
+use crate::exec::stall::{Phase, Watch};
 
 /// What the parent learns from a worker's standard output.
 #[derive(Debug)]
@@ -31,11 +32,14 @@ pub(super) struct Worker {
     /// Chunks sent and not yet answered, oldest first. The worker answers in order,
     /// so the front is the chunk it is running.
     pub in_flight: VecDeque<u64>,
-    /// Since when it runs the front chunk: since its last answer, or since the chunk
-    /// was sent if it was idle, or since it said it was ready.
-    pub front_since: Instant,
+    /// Its current chunk (the front one, since its last answer, or since the chunk
+    /// was sent if it was idle, or since it said it was ready) or its start (since
+    /// the hello was sent), as the stall policy watches it.
+    pub watch: Watch,
     /// Whether it answered the current hello (its model is built).
     pub ready: bool,
+    /// Chunks it has answered since it was greeted.
+    pub answered: u64,
     process: Child,
     stdin: Option<ChildStdin>,
     stdout: ChildStdout,
@@ -77,8 +81,9 @@ impl Worker {
             .map_err(|e| Error::Execution(format!("cannot start a reader thread: {e}")))?;
         Ok(Worker {
             in_flight: VecDeque::new(),
-            front_since: Instant::now(),
+            watch: Watch::new(Phase::Starting),
             ready: false,
+            answered: 0,
             process,
             stdin,
             stdout,

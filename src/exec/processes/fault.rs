@@ -11,7 +11,13 @@
 //!   ends with an error naming the chunk.
 //! - `sleep-at:CHUNK:MILLISECONDS`: every worker sleeps that long before chunk `CHUNK`.
 //! - `stall-at:CHUNK`: the first worker to start chunk `CHUNK` hangs (sleeps for a
-//!   day), as a model stuck in a loop would; the one that runs it again does not.
+//!   day), as a model stuck waiting would; the one that runs it again does not.
+//! - `busy-at:CHUNK:MILLISECONDS`: every worker computes (burns CPU) that long
+//!   before chunk `CHUNK`, as a slow chunk or a JIT warming up would: busy, not stuck.
+//! - `stall-at-start`: every worker process hangs before it answers its first
+//!   hello, as a model whose build (a Python import) never returns.
+//! - `warm-up:MILLISECONDS`: every worker process waits that long (sleeping) before
+//!   its first chunk, as a model that loads a table on first use.
 //!
 //! Worker processes, MPI ranks and the threads backend act on it; the sequential
 //! backend ignores it.
@@ -30,6 +36,9 @@ enum Fault {
     AbortAlways(u64),
     SleepAt(u64, Duration),
     StallAt(u64),
+    BusyAt(u64, Duration),
+    StallAtStart,
+    WarmUp(Duration),
 }
 
 /// The faults a worker injects.
@@ -59,6 +68,14 @@ impl Faults {
                 ["abort-at", chunk] => Fault::AbortAt(number(chunk, "a chunk index")?),
                 ["abort-always", chunk] => Fault::AbortAlways(number(chunk, "a chunk index")?),
                 ["stall-at", chunk] => Fault::StallAt(number(chunk, "a chunk index")?),
+                ["stall-at-start"] => Fault::StallAtStart,
+                ["warm-up", ms] => {
+                    Fault::WarmUp(Duration::from_millis(number(ms, "milliseconds")?))
+                }
+                ["busy-at", chunk, ms] => Fault::BusyAt(
+                    number(chunk, "a chunk index")?,
+                    Duration::from_millis(number(ms, "milliseconds")?),
+                ),
                 ["sleep-at", chunk, ms] => Fault::SleepAt(
                     number(chunk, "a chunk index")?,
                     Duration::from_millis(number(ms, "milliseconds")?),
@@ -66,7 +83,9 @@ impl Faults {
                 _ => {
                     return Err(format!(
                         "unknown fault {item:?}; expected abort-at:CHUNK, abort-always:CHUNK, \
-                         stall-at:CHUNK or sleep-at:CHUNK:MILLISECONDS, comma-separated"
+                         stall-at:CHUNK, sleep-at:CHUNK:MILLISECONDS, \
+                         busy-at:CHUNK:MILLISECONDS, stall-at-start or warm-up:MILLISECONDS, \
+                         comma-separated"
                     ));
                 }
             });
@@ -85,8 +104,36 @@ impl Faults {
                 }
                 Fault::AbortAt(at) if at == index && attempt == 0 => abort(index, "abort-at"),
                 Fault::AbortAlways(at) if at == index => abort(index, "abort-always"),
+                Fault::BusyAt(at, busy) if at == index => burn(busy),
                 _ => {}
             }
+        }
+    }
+
+    /// Acts out the faults before a worker process's first chunk: may wait.
+    pub fn before_first_chunk(&self) {
+        for fault in &self.0 {
+            if let Fault::WarmUp(pause) = *fault {
+                std::thread::sleep(pause);
+            }
+        }
+    }
+
+    /// Acts out the faults before a worker process answers a hello: may hang.
+    pub fn before_hello(&self) {
+        if self.0.contains(&Fault::StallAtStart) {
+            std::thread::sleep(Duration::from_secs(86_400));
+        }
+    }
+}
+
+/// Computes for `busy`: a loop the optimizer cannot remove, on this thread's core.
+fn burn(busy: Duration) {
+    let start = std::time::Instant::now();
+    let mut x = 1u64;
+    while start.elapsed() < busy {
+        for _ in 0..10_000 {
+            x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
         }
     }
 }
@@ -111,11 +158,14 @@ mod tests {
     fn parses_lists() {
         assert_eq!(Faults::parse("").unwrap(), Faults::default());
         assert_eq!(
-            Faults::parse("abort-at:3, abort-always:4,sleep-at:5:250").unwrap(),
+            Faults::parse("abort-at:3, abort-always:4,sleep-at:5:250,busy-at:6:7,stall-at-start")
+                .unwrap(),
             Faults(vec![
                 Fault::AbortAt(3),
                 Fault::AbortAlways(4),
                 Fault::SleepAt(5, Duration::from_millis(250)),
+                Fault::BusyAt(6, Duration::from_millis(7)),
+                Fault::StallAtStart,
             ])
         );
     }

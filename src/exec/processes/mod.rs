@@ -25,7 +25,9 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::stall::{self, Timing};
+use super::stall::cpu;
+use super::stall::pause::Pauses;
+use super::stall::{Phase, Policy, TICK, Timing, Verdict};
 use super::{Event as Report, Executor, Flow, Queue, Work};
 use crate::Error;
 use crate::backend::WorkerCommand;
@@ -71,21 +73,13 @@ fn depth_from_env() -> Result<usize, Error> {
 /// Deaths a chunk may cause before the run gives up on it.
 pub const MAX_FAILURES: u32 = 3;
 
-/// How often the parent looks up while no worker answers: to tell the engine it is
-/// idle (Ctrl-C), and to look for stuck workers.
-const TICK: Duration = Duration::from_secs(1);
-
 /// Why a worker is replaced.
 enum Death {
     /// It exited or was killed from outside.
     Died,
-    /// It ran one chunk past the chunk timeout, and was killed here.
-    Stalled {
-        /// How long it had run the chunk.
-        ran: Duration,
-        /// The timeout, in words.
-        limit: String,
-    },
+    /// The stall policy took it for stuck (see [`super::stall`]), and it was killed
+    /// here: why, in words.
+    Stalled(String),
 }
 
 /// Runs chunks in worker processes of the `carlo` executable.
@@ -196,6 +190,7 @@ impl Processes {
             let line = protocol::encode(&Request::hello(job));
             for worker in self.pool.values_mut() {
                 worker.ready = false;
+                worker.watch.restart(Phase::Starting);
                 worker.send(&line);
             }
             self.hello = Some((job.clone(), line));
@@ -217,32 +212,40 @@ impl Processes {
         if schedule.unreported == 0 {
             return Ok(Flow::Continue);
         }
-        let mut timing = Timing::new(self.chunk_timeout);
+        let policy = Policy::new(self.chunk_timeout)?;
+        let mut timing = Timing::new();
+        let mut pauses = Pauses::new(policy.period());
         self.prepare(work.job)?;
         self.fill_all(&mut schedule);
         let mut last_news = Instant::now();
+        let mut last_look = Instant::now();
         while schedule.unreported > 0 {
-            let event = match self.next_event(self.wait(&timing))? {
-                Some(event) => event,
-                None => {
-                    for (id, ran) in self.stalled(&timing) {
-                        let death = Death::Stalled {
-                            ran,
-                            limit: timing.describe(),
-                        };
-                        self.replace(id, &mut schedule, death)?;
-                        if done(Report::Restarted) == Flow::Stop {
-                            return Ok(Flow::Stop);
-                        }
-                    }
-                    if last_news.elapsed() >= TICK {
-                        last_news = Instant::now();
-                        if done(Report::Idle) == Flow::Stop {
-                            return Ok(Flow::Stop);
-                        }
-                    }
-                    continue;
+            let event = self.next_event(policy.period())?;
+            // The whole job was stopped (Ctrl-Z, scontrol suspend): not the workers'
+            // time.
+            let stopped = pauses.look();
+            if !stopped.is_zero() {
+                for worker in self.pool.values_mut() {
+                    worker.watch.shift(stopped);
                 }
+            }
+            if last_look.elapsed() >= policy.period() {
+                last_look = Instant::now();
+                for (id, why) in self.look_at_workers(&policy, &timing) {
+                    self.replace(id, &mut schedule, Death::Stalled(why))?;
+                    if done(Report::Restarted) == Flow::Stop {
+                        return Ok(Flow::Stop);
+                    }
+                }
+            }
+            let Some(event) = event else {
+                if last_news.elapsed() >= TICK {
+                    last_news = Instant::now();
+                    if done(Report::Idle) == Flow::Stop {
+                        return Ok(Flow::Stop);
+                    }
+                }
+                continue;
             };
             last_news = Instant::now();
             match event {
@@ -270,37 +273,35 @@ impl Processes {
         Ok(Flow::Continue)
     }
 
-    /// How long to wait for news before looking for stuck workers: until the first
-    /// running chunk reaches its limit, at most a [`TICK`].
-    fn wait(&self, timing: &Timing) -> Duration {
-        let now = Instant::now();
-        self.pool
-            .values()
-            .filter(|w| !w.in_flight.is_empty())
-            .map(|w| (w.front_since + self.limit(w, timing)).saturating_duration_since(now))
-            .fold(TICK, Duration::min)
-    }
-
-    /// How long worker `w` may spend on the chunk it is running: the chunk timeout
-    /// once it is ready, and at least the untimed allowance while it starts (a
-    /// model may take a while to build).
-    fn limit(&self, w: &Worker, timing: &Timing) -> Duration {
-        if w.ready {
-            timing.limit()
-        } else {
-            timing.limit().max(stall::UNTIMED)
+    /// Looks at every worker that is starting or running a chunk, by the stall
+    /// policy: says what runs long, and returns the workers taken for stuck, with
+    /// why.
+    fn look_at_workers(&mut self, policy: &Policy, timing: &Timing) -> Vec<(u64, String)> {
+        let mut stuck = Vec::new();
+        for (&id, w) in &mut self.pool {
+            if w.ready && w.in_flight.is_empty() {
+                continue;
+            }
+            let pid = w.pid();
+            let (cpu, state) = match cpu::process(pid) {
+                Some((cpu, state)) => (Some(cpu), Some(cpu::state_name(state))),
+                None => (None, None),
+            };
+            let what = match (w.watch.phase(), w.in_flight.front()) {
+                (Phase::Starting, _) => format!(
+                    "worker process {pid}, starting (building its model: an import, a \
+                     calibration)"
+                ),
+                (_, Some(chunk)) => format!("chunk {chunk} on worker process {pid}"),
+                (_, None) => format!("worker process {pid}"),
+            };
+            match w.watch.look(cpu, state, policy, timing, &what) {
+                Verdict::Fine => {}
+                Verdict::Slow(why) => crate::say!("warning: {why}"),
+                Verdict::Stuck(why) => stuck.push((id, why)),
+            }
         }
-    }
-
-    /// Workers whose running chunk is past its limit, with how long it ran.
-    fn stalled(&self, timing: &Timing) -> Vec<(u64, Duration)> {
-        self.pool
-            .iter()
-            .filter(|(_, w)| !w.in_flight.is_empty())
-            .map(|(&id, w)| (id, w.front_since.elapsed(), self.limit(w, timing)))
-            .filter(|&(_, ran, limit)| ran > limit)
-            .map(|(id, ran, _)| (id, ran))
-            .collect()
+        stuck
     }
 
     /// The next event from any worker, waiting at most `wait` for one.
@@ -365,10 +366,12 @@ impl Processes {
     ) -> Result<Option<(u64, Moments)>, Error> {
         match reply {
             Reply::Ready { v } if v == protocol::VERSION => {
-                // Its model is built: from now on its chunks are timed.
+                // Its model is built: from now on its chunks are watched, the first
+                // with its own allowance (a JIT, a table built on first use).
                 let worker = self.pool.get_mut(&id).expect("a live worker");
                 worker.ready = true;
-                worker.front_since = Instant::now();
+                worker.answered = 0;
+                worker.watch.restart(Phase::First);
                 Ok(None)
             }
             Reply::Ready { v } => Err(self.fail(
@@ -378,7 +381,15 @@ impl Processes {
                     protocol::VERSION
                 ),
             )),
-            Reply::Error { message } => Err(self.fail(id, &message)),
+            Reply::Error {
+                message,
+                input: false,
+            } => Err(self.fail(id, &message)),
+            // The job is at fault, not the worker: bad input, as if found here.
+            Reply::Error {
+                message,
+                input: true,
+            } => Err(Error::Input(message)),
             Reply::Done {
                 index,
                 stats: moments,
@@ -406,8 +417,12 @@ impl Processes {
                     .map_err(|e| self.fail(id, &e))?;
                 let worker = self.pool.get_mut(&id).expect("checked above");
                 worker.in_flight.pop_front();
-                timing.record(worker.front_since.elapsed());
-                worker.front_since = Instant::now();
+                // A first chunk's warm-up says nothing of the others' times.
+                if worker.watch.phase() == Phase::Steady {
+                    timing.record(worker.watch.ran());
+                }
+                worker.answered += 1;
+                worker.watch.restart(Phase::Steady);
                 Ok(Some((index, moments)))
             }
         }
@@ -445,8 +460,15 @@ impl Processes {
                 break;
             };
             let attempt = schedule.failures.get(&index).copied().unwrap_or(0);
-            if worker.in_flight.is_empty() {
-                worker.front_since = Instant::now();
+            // An idle worker starts a chunk now; one still starting goes on being
+            // watched as starting.
+            if worker.in_flight.is_empty() && worker.ready {
+                let phase = if worker.answered == 0 {
+                    Phase::First
+                } else {
+                    Phase::Steady
+                };
+                worker.watch.restart(phase);
             }
             worker.in_flight.push_back(index);
             worker.send(&protocol::encode(&Request::Chunk { index, attempt }));
@@ -465,10 +487,7 @@ impl Processes {
         };
         let what = match &death {
             Death::Died => child::describe(status),
-            Death::Stalled { ran, limit } => format!(
-                "was killed after {:.1} s on one chunk, over {limit}",
-                ran.as_secs_f64()
-            ),
+            Death::Stalled(why) => format!("was taken for stuck and killed ({why})"),
         };
         self.restarts += 1;
         if let Some(&chunk) = in_flight.front() {
@@ -477,7 +496,7 @@ impl Processes {
             if *failures >= MAX_FAILURES {
                 let verb = match death {
                     Death::Died => "took down a worker process",
-                    Death::Stalled { .. } => "stalled a worker process",
+                    Death::Stalled(_) => "stalled a worker process",
                 };
                 return Err(Error::Execution(format!(
                     "chunk {chunk} {verb} {failures} times; the last one (pid {pid}) {what}, \
@@ -487,11 +506,17 @@ impl Processes {
         }
         // A recovered crash changes no result, but it is a bug or a resource limit
         // the user must hear about, as it happens.
-        let running = in_flight.front().map_or("between chunks".to_string(), |c| {
-            format!("running chunk {c}")
-        });
+        let running = match &death {
+            // Its reason names the chunk, or says it was starting.
+            Death::Stalled(_) => String::new(),
+            Death::Died => in_flight
+                .front()
+                .map_or(" between chunks".to_string(), |c| {
+                    format!(" running chunk {c}")
+                }),
+        };
         crate::say!(
-            "warning: worker process {pid} {what} {running}; {stderr}; its chunks run again \
+            "warning: worker process {pid} {what}{running}; {stderr}; its chunks run again \
              on a new worker (the result is unchanged)"
         );
         schedule.retry.extend(in_flight.into_iter().map(Reverse));

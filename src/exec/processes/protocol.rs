@@ -5,7 +5,7 @@
 //!                    {"type":"chunk","index":7,"attempt":0}     any number
 //! worker -> parent   {"type":"ready","v":1}                     answers a hello
 //!                    {"type":"done","index":7,"stats":"00000000000100004009..."}
-//!                    {"type":"error","message":"..."}           then the worker exits
+//!                    {"type":"error","message":"...","input":false}  then the worker exits
 //! ```
 //!
 //! A worker answers requests in the order it received them. A chunk's statistics
@@ -66,6 +66,11 @@ pub(crate) enum Reply {
     Error {
         /// What went wrong.
         message: String,
+        /// Whether the job itself is at fault (a parameter only the worker can check,
+        /// a module a Python model cannot import): bad input, exit 2, rather than a
+        /// failure while running. Absent means false.
+        #[serde(default)]
+        input: bool,
     },
 }
 

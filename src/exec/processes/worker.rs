@@ -15,6 +15,8 @@ struct Greeted {
     job: Job,
     model: Box<dyn Model>,
     cursor: Cursor,
+    /// Whether it has run a chunk yet.
+    warm: bool,
 }
 
 /// Serves the protocol on standard input and output until standard input ends: the
@@ -74,15 +76,21 @@ pub fn serve(
         }
         let reply = match answer(&line, &faults, &mut greeted, registry) {
             Ok(reply) => reply,
-            Err(message) => {
+            Err((message, input)) => {
                 // Best effort: the parent may be gone, and the error is returned anyway.
                 let _ = send(
                     &mut output,
                     &Reply::Error {
                         message: message.clone(),
+                        input,
                     },
                 );
-                return Err(Error::Execution(format!("worker: {message}")));
+                let message = format!("worker: {message}");
+                return Err(if input {
+                    Error::Input(message)
+                } else {
+                    Error::Execution(message)
+                });
             }
         };
         send(&mut output, &reply)
@@ -90,39 +98,55 @@ pub fn serve(
     }
 }
 
-/// The reply to one request line.
+/// The reply to one request line, or why there is none and whether the job is at
+/// fault (bad input) rather than the worker or the parent.
 fn answer(
     line: &[u8],
     faults: &Result<Faults, Error>,
     greeted: &mut Option<Greeted>,
     registry: &Registry,
-) -> Result<Reply, String> {
-    match protocol::decode::<Request>(line)? {
+) -> Result<Reply, (String, bool)> {
+    let runtime = |message: String| (message, false);
+    match protocol::decode::<Request>(line).map_err(runtime)? {
         Request::Hello { v, job } => {
-            let job = Request::job(v, job)?;
-            let model = job.build_model(registry).map_err(|e| e.to_string())?;
+            if let Ok(faults) = faults {
+                faults.before_hello();
+            }
+            let job = Request::job(v, job).map_err(runtime)?;
+            let model = job
+                .build_model(registry)
+                .map_err(|e| (e.to_string(), e.is_input()))?;
             let cursor = Work {
                 job: &job,
                 model: model.as_ref(),
                 plan: job.plan(),
             }
             .cursor();
-            *greeted = Some(Greeted { job, model, cursor });
+            *greeted = Some(Greeted {
+                job,
+                model,
+                cursor,
+                warm: false,
+            });
             Ok(Reply::Ready {
                 v: protocol::VERSION,
             })
         }
         Request::Chunk { index, attempt } => {
             let Some(g) = greeted else {
-                return Err(format!("asked for chunk {index} before any hello"));
+                return Err(runtime(format!("asked for chunk {index} before any hello")));
             };
-            let faults = faults.as_ref().map_err(ToString::to_string)?;
+            let faults = faults.as_ref().map_err(|e| (e.to_string(), true))?;
             let plan = g.job.plan();
             if index >= plan.chunks() {
-                return Err(format!(
+                return Err(runtime(format!(
                     "asked for chunk {index}, but the job has {} chunks",
                     plan.chunks()
-                ));
+                )));
+            }
+            if !g.warm {
+                g.warm = true;
+                faults.before_first_chunk();
             }
             faults.before_chunk(index, attempt);
             let work = Work {
@@ -132,7 +156,7 @@ fn answer(
             };
             let moments = work
                 .run_chunk(&mut g.cursor, index)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| runtime(e.to_string()))?;
             Ok(Reply::done(index, &moments))
         }
     }
@@ -237,10 +261,33 @@ mod tests {
             let err = result.unwrap_err().to_string();
             assert!(err.contains(needle), "{input:?}: {err}");
             match replies.last() {
-                Some(Reply::Error { message }) => assert!(message.contains(needle), "{message}"),
+                Some(Reply::Error { message, .. }) => {
+                    assert!(message.contains(needle), "{message}")
+                }
                 other => panic!("{input:?}: last reply {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_job_this_worker_cannot_build_is_refused_as_bad_input() {
+        let mut job = job();
+        job.model = ModelSpec::from_params("nonesuch", Default::default());
+        let (result, answered) = replies(&protocol::encode(&Request::hello(&job)));
+        let err = result.unwrap_err();
+        assert!(err.is_input(), "{err}");
+        match answered.last() {
+            Some(Reply::Error { message, input }) => {
+                assert!(*input && message.contains("nonesuch"), "{message}")
+            }
+            other => panic!("last reply {other:?}"),
+        }
+        // A broken request is the parent's fault, not the job's.
+        let (_, answered) = replies("garbage\n");
+        assert!(matches!(
+            answered.last(),
+            Some(Reply::Error { input: false, .. })
+        ));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use super::market::{BarrierKind, Market, Reduction, option_keys, option_params};
 use super::path::{GROUP, Layout, Step, normal_at, payoff};
 use super::path_estimator::{Constants, PathParams, Payoff, Scenario};
 use crate::Error;
+use crate::error::shown;
 use crate::math::{self, LaneProgram, Lanes, Simd, exp_lanes};
 use crate::model::{Entry, Model, Quantity, ReferenceKind};
 use crate::random::stream::Stream;
@@ -104,16 +105,17 @@ impl Barrier {
             return Err(Error::parameter(
                 "model.barrier",
                 format!(
-                    "a {} barrier must lie {side} the spot {}, found {barrier}",
+                    "a {} barrier must lie {side} the spot {}, found {}",
                     if kind.is_up() { "up" } else { "down" },
-                    market.spot
+                    shown(market.spot),
+                    shown(barrier)
                 ),
             ));
         }
         if !(rebate.is_finite() && rebate >= 0.0) {
             return Err(Error::parameter(
                 "model.rebate",
-                format!("must be a finite number >= 0, found {rebate}"),
+                format!("must be a finite number >= 0, found {}", shown(rebate)),
             ));
         }
         if !(1..=MAX_STEPS).contains(&steps) {

@@ -20,30 +20,69 @@ fn pow(x: f64, y: f64) -> f64 {
     math::exp(y * math::ln(x))
 }
 
-/// Price of an option paying `max(phi (G - K), 0)` at expiry, discounted by
-/// `discount`, when `ln G` is normal with mean `mean` and variance `variance`.
+/// The law of an underlying `G` at expiry that is lognormal, as the closed forms
+/// need it: its discounted expectation `D E[G]`, the discounted strike `D K`, the
+/// log-moneyness `ln(E[G] / K)` and the variance of `ln G`.
 ///
-/// Black-Scholes-Merton and the geometric Asian option are both this formula.
-pub(super) fn lognormal_option(
-    option: OptionType,
-    mean: f64,
-    variance: f64,
-    strike: f64,
-    discount: f64,
-) -> f64 {
-    let phi = option.sign();
-    let sd = variance.sqrt();
-    let d1 = (mean - math::ln(strike) + variance) / sd;
-    let d2 = d1 - sd;
-    let forward = math::exp(mean + 0.5 * variance);
-    discount * phi * (forward * norm_cdf(phi * d1) - strike * norm_cdf(phi * d2))
+/// Kept as these four numbers, each computed with one `exp` or `ln` of a small
+/// argument, rather than as the mean of `ln G` exponentiated back: a forward made as
+/// `exp(ln S + ...)` carries the rounding of `ln S` (about 5e-14 on a spot of 100),
+/// and at a tiny volatility and maturity an estimate with a control variate is exact
+/// to far better than that.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Lognormal {
+    /// `D E[G]`: the discounted forward.
+    pub forward: f64,
+    /// `D K`: the discounted strike.
+    pub strike: f64,
+    /// `ln(E[G] / K)`.
+    pub log_moneyness: f64,
+    /// The variance of `ln G`.
+    pub variance: f64,
+}
+
+impl Lognormal {
+    /// `d1` and `d2` of the Black formula.
+    pub fn d(&self) -> (f64, f64) {
+        let sd = self.variance.sqrt();
+        let d1 = self.log_moneyness / sd + 0.5 * sd;
+        (d1, d1 - sd)
+    }
+
+    /// The price of the option paying `max(phi (G - K), 0)` at expiry.
+    ///
+    /// The out-of-the-money option from the Black formula, plus the discounted
+    /// intrinsic value when in the money (put-call parity): in the money, the Black
+    /// formula's two terms are both about the forward and their difference cancels,
+    /// while the out-of-the-money option's terms are small and the intrinsic value
+    /// `D E[G] - D K` is what an estimate with a control variate computes exactly.
+    pub fn option(&self, option: OptionType) -> f64 {
+        let intrinsic = (option.sign() * (self.forward - self.strike)).max(0.0);
+        // No variance (it underflowed, or is NaN): the intrinsic value is the limit.
+        if self.variance.is_nan() || self.variance <= 0.0 {
+            return intrinsic;
+        }
+        let (d1, d2) = self.d();
+        // The side that is out of the money (a call when the forward is below K).
+        let psi = if self.log_moneyness > 0.0 { -1.0 } else { 1.0 };
+        let out = psi * (self.forward * norm_cdf(psi * d1) - self.strike * norm_cdf(psi * d2));
+        intrinsic + out.max(0.0)
+    }
+}
+
+/// The law of the spot at expiry under Black-Scholes-Merton.
+pub(super) fn black_scholes_law(m: &Market) -> Lognormal {
+    Lognormal {
+        forward: m.spot * math::exp(-m.dividend * m.maturity),
+        strike: m.strike * m.discount(),
+        log_moneyness: math::ln(m.spot / m.strike) + (m.rate - m.dividend) * m.maturity,
+        variance: m.volatility * m.volatility * m.maturity,
+    }
 }
 
 /// Black-Scholes-Merton price of the European option with dividend yield.
 pub fn black_scholes(m: &Market) -> f64 {
-    let v = m.volatility * m.volatility * m.maturity;
-    let mean = math::ln(m.spot) + (m.rate - m.dividend) * m.maturity - 0.5 * v;
-    lognormal_option(m.option, mean, v, m.strike, m.discount())
+    black_scholes_law(m).option(m.option)
 }
 
 /// Mean and variance of the logarithm of the geometric average of the spot at
@@ -65,9 +104,18 @@ fn geometric_average_law(m: &Market, fixings: u64) -> (f64, f64) {
 /// Exact price of the option on the geometric average of the spot at
 /// `t_i = i T / n`, `i = 1..n`.
 pub fn geometric_asian(m: &Market, fixings: u64) -> f64 {
+    geometric_asian_law(m, fixings).option(m.option)
+}
+
+/// The law of the geometric average of the spot at `t_i = i T / n`.
+pub(super) fn geometric_asian_law(m: &Market, fixings: u64) -> Lognormal {
     let (drift, variance) = geometric_average_law(m, fixings);
-    let mean = math::ln(m.spot) + drift;
-    lognormal_option(m.option, mean, variance, m.strike, m.discount())
+    Lognormal {
+        forward: m.discount() * geometric_asian_mean(m, fixings),
+        strike: m.strike * m.discount(),
+        log_moneyness: math::ln(m.spot / m.strike) + drift + 0.5 * variance,
+        variance,
+    }
 }
 
 /// The expected geometric average of the spot at `t_i = i T / n` (undiscounted).
@@ -178,6 +226,45 @@ pub(crate) mod tests {
             5.573526,
             5e-7,
         );
+    }
+
+    #[test]
+    fn black_scholes_stays_exact_at_a_tiny_volatility_and_maturity() {
+        // Deep in the money and almost deterministic: the price is the discounted
+        // forward less the discounted strike, which is what the European's control
+        // variate gives an estimate, to the last bit.
+        let m = Market {
+            volatility: 1e-4,
+            maturity: 1e-4,
+            strike: 90.0,
+            dividend: 0.02,
+            ..reference_market(OptionType::Call)
+        };
+        let forward = m.spot * math::exp(-m.dividend * m.maturity);
+        assert_eq!(black_scholes(&m), forward - m.strike * m.discount());
+        let put = Market {
+            option: OptionType::Put,
+            strike: 110.0,
+            ..m
+        };
+        assert_eq!(black_scholes(&put), 110.0 * put.discount() - forward);
+        // At the money: D F sigma sqrt(T) phi(0), to the first order in sigma sqrt T.
+        let atm = Market {
+            strike: 100.0,
+            rate: 0.0,
+            dividend: 0.0,
+            ..m
+        };
+        let sd = 1e-4 * 1e-2_f64;
+        let first_order = 100.0 * sd / (2.0 * std::f64::consts::PI).sqrt();
+        close(black_scholes(&atm) / first_order, 1.0, 1e-8);
+        // No variance at all (it underflows): the intrinsic value, not a NaN.
+        let none = Market {
+            volatility: 1e-200,
+            maturity: 1e-200,
+            ..m
+        };
+        assert!(black_scholes(&none).is_finite());
     }
 
     #[test]

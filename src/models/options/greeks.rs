@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::closed_form::{lognormal_option, norm_cdf};
+use super::closed_form::{Lognormal, norm_cdf};
 use super::market::Market;
 use crate::math;
 
@@ -93,15 +93,21 @@ fn lognormal_greek(greek: Greek, m: &Market, tau: f64, w: f64) -> f64 {
     let phi = m.option.sign();
     let sigma = m.volatility;
     let drift = m.rate - m.dividend - 0.5 * sigma * sigma;
-    let mean = math::ln(m.spot) + drift * tau;
     let v = sigma * sigma * w;
     let sd = v.sqrt();
-    let d1 = (mean - math::ln(m.strike) + v) / sd;
-    let forward = math::exp(mean + 0.5 * v);
+    // ln(E[G] / S): the growth of the expectation of the underlying to expiry.
+    let growth = drift * tau + 0.5 * v;
     let discount = m.discount();
-    let price = lognormal_option(m.option, mean, v, m.strike, discount);
-    let p_m = discount * phi * forward * norm_cdf(phi * d1);
-    let density = discount * forward * norm_pdf(d1) / sd;
+    let law = Lognormal {
+        forward: discount * m.spot * math::exp(growth),
+        strike: m.strike * discount,
+        log_moneyness: math::ln(m.spot / m.strike) + growth,
+        variance: v,
+    };
+    let (d1, _) = law.d();
+    let price = law.option(m.option);
+    let p_m = phi * law.forward * norm_cdf(phi * d1);
+    let density = law.forward * norm_pdf(d1) / sd;
     let p_v = 0.5 * p_m + 0.5 * density;
     match greek {
         Greek::Delta => p_m / m.spot,

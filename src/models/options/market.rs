@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::error::shown;
 use crate::model::Key;
 
 /// Call or put.
@@ -192,7 +193,7 @@ impl OptionParams {
             } else {
                 Err(Error::parameter(
                     &format!("model.{key}"),
-                    format!("must be a finite number, found {v}"),
+                    format!("must be a finite number, found {}", shown(v)),
                 ))
             }
         };
@@ -203,7 +204,7 @@ impl OptionParams {
             } else {
                 Err(Error::parameter(
                     &format!("model.{key}"),
-                    format!("{what} must be positive, found {v}"),
+                    format!("{what} must be positive, found {}", shown(v)),
                 ))
             }
         };
@@ -234,16 +235,17 @@ impl OptionParams {
             found.push(format!(
                 "model.volatility = {} is {}% a year: carlo takes volatilities as \
                  fractions (0.2 for 20%)",
-                self.volatility,
-                self.volatility * 100.0
+                shown(self.volatility),
+                shown(self.volatility * 100.0)
             ));
         }
         for (key, value) in [("rate", self.rate), ("dividend", self.dividend)] {
             if value.abs() > 1.0 {
                 found.push(format!(
-                    "model.{key} = {value} is {}% a year: carlo takes rates as fractions \
+                    "model.{key} = {} is {}% a year: carlo takes rates as fractions \
                      (0.05 for 5%)",
-                    value * 100.0
+                    shown(value),
+                    shown(value * 100.0)
                 ));
             }
         }
