@@ -119,14 +119,8 @@ pub fn protocol(data: &[u8]) {
             let _ = job.fingerprint();
             let _ = job.to_toml("fuzz");
         }
-        if let Ok(Reply::Done {
-            count,
-            mean,
-            comoment,
-            ..
-        }) = protocol::decode::<Reply>(line)
-        {
-            let _ = Reply::moments(1, count, &mean, &comoment);
+        if let Ok(Reply::Done { stats, .. }) = protocol::decode::<Reply>(line) {
+            let _ = stats.check(1, true);
         }
     }
 }

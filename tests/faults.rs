@@ -311,8 +311,15 @@ fn a_second_signal_before_the_first_save_exits_once_the_progress_is_saved() {
     std::thread::sleep(Duration::from_millis(5));
     signal(&child, libc::SIGINT);
     let out = common::finish_within(child, "two signals", Duration::from_secs(10));
-    // The second signal's code, but only after the first one's save.
-    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    // The second signal's code once the first one's save is done (130), or the first
+    // one's (143) where that save and exit finished before the second signal was
+    // acted on (a fast save on an idle machine): either way, never before the save.
+    assert!(
+        matches!(out.status.code(), Some(130 | 143)),
+        "{:?}: {}",
+        out.status.code(),
+        stderr(&out)
+    );
     let saved = common::chunks_done(&checkpoint).expect("the progress was saved");
     assert!(saved > 0, "saved {saved} chunks");
 }

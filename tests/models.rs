@@ -491,7 +491,7 @@ fn an_estimate_without_randomness_far_from_its_reference_is_called_untrustworthy
     assert!(out.status.success(), "{}", common::stderr(&out));
     let err = common::stderr(&out);
     assert!(
-        err.contains("(a standard error of 0), but its tree reference is")
+        err.contains("(a standard error of 0), but its quadrature reference is")
             && err.contains("cannot be trusted"),
         "{err}"
     );

@@ -215,7 +215,7 @@ fn scheduler_variables_pick_the_shard_with_shard_auto() {
         let stats = |bytes: &[u8]| {
             let text = String::from_utf8_lossy(bytes).to_string();
             let lines: Vec<&str> = text.lines().collect();
-            lines[1..lines.len() - 1].join("\n")
+            lines[1..lines.len() - 2].join("\n")
         };
         assert_eq!(
             stats(&std::fs::read(&by_env).unwrap()),
@@ -331,7 +331,8 @@ fn merge_refuses_corrupt_and_foreign_files() {
         .collect();
     let text = std::fs::read_to_string(&parts[1]).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    let chunk_lines = lines.len() - 2;
+    // A header, the chunks, a trailer and the checksum.
+    let chunk_lines = lines.len() - 3;
     let cases = [
         (
             "truncated",
@@ -340,8 +341,13 @@ fn merge_refuses_corrupt_and_foreign_files() {
         ),
         (
             "without its trailer",
-            lines[..lines.len() - 1].join("\n") + "\n",
+            lines[..lines.len() - 2].join("\n") + "\n",
             "trailer is missing",
+        ),
+        (
+            "without its checksum",
+            lines[..lines.len() - 1].join("\n") + "\n",
+            "checksum is missing",
         ),
         (
             "without a chunk",
@@ -376,22 +382,22 @@ fn merge_refuses_corrupt_and_foreign_files() {
         ),
         (
             "an edited mean",
-            text.replacen("[51,10000,[3.", "[51,10000,[2.", 1),
+            edit_word(&text, 51, 1, |mean| mean - 1),
             "checksum",
         ),
         (
             "a count",
-            text.replacen("[51,10000,", "[51,10001,", 1),
+            resealed(&edit_word(&text, 51, 0, |count| count + 1)),
             "chunk 51",
         ),
         (
             "a negative sum of squares",
-            text.replacen("],[2", "],[-2", 1),
+            resealed(&edit_word(&text, 51, 2, |m2| m2 | 1 << 63)),
             "negative",
         ),
         (
             "a bad line",
-            text.replacen("[51,10000,", "{\"chunk\":51,", 1),
+            text.replacen("[51,\"", "{\"chunk\":51,\"", 1),
             "corrupt line",
         ),
     ];
@@ -430,6 +436,21 @@ fn a_failed_merge_writes_no_file() {
 
 /// `text`, a partial, with its checksum made right again after an edit: what a
 /// build that computes other bits would have written.
+/// `text`, a partial, with word `word` of chunk `chunk`'s statistics (the count, then
+/// the bits of the means and co-moments, as hex in the chunk's line) replaced by
+/// `edit` of it. The checksum is left as it was.
+fn edit_word(text: &str, chunk: u64, word: usize, edit: impl Fn(u64) -> u64) -> String {
+    let prefix = format!("[{chunk},\"");
+    let start = text.find(&prefix).expect("the chunk's line") + prefix.len() + 16 * word;
+    let old = u64::from_str_radix(&text[start..start + 16], 16).unwrap();
+    format!(
+        "{}{:016x}{}",
+        &text[..start],
+        edit(old),
+        &text[start + 16..]
+    )
+}
+
 fn resealed(text: &str) -> String {
     use sha2::{Digest, Sha256};
     let body_end = text.trim_end_matches('\n').rfind('\n').unwrap() + 1;
@@ -511,7 +532,7 @@ fn a_shard_that_ran_twice_merges_once_when_its_bits_agree() {
     // whichever comes first.
     let text = std::fs::read_to_string(&first).unwrap();
     let other = dir.path().join("other-build.json");
-    let edited = resealed(&text.replacen("[3,10000,[3.", "[3,10000,[2.", 1));
+    let edited = resealed(&edit_word(&text, 3, 1, |mean| mean - 1));
     assert_ne!(edited, text);
     std::fs::write(&other, edited).unwrap();
     refuses(
@@ -593,19 +614,14 @@ fn hundreds_of_shards_some_run_twice_some_lost_and_rerun_merge_to_one_run() {
     in_parallel(jobs);
     // The lost ones die with their node in the middle of their first chunk, each
     // leaving its temporary file behind.
-    let temporaries = || {
+    let temporaries = || -> std::collections::BTreeSet<String> {
         std::fs::read_dir(&parts)
             .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .starts_with(".carlo-")
-            })
-            .count()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with(".carlo-"))
+            .collect()
     };
-    for (killed, &i) in lost.iter().enumerate() {
+    for &i in &lost {
         let first = share(chunks, i - 1, SHARDS).start;
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_carlo"));
         cmd.arg("run")
@@ -614,10 +630,12 @@ fn hundreds_of_shards_some_run_twice_some_lost_and_rerun_merge_to_one_run() {
             .arg(part(i))
             .args(["--backend", "threads", "--workers", "1"])
             .env("CARLO_FAULT", format!("sleep-at:{first}:60000"));
+        let before = temporaries();
         let mut child = cmd.spawn().unwrap();
-        // It has started writing (its temporary file exists) when it is killed.
+        // It has started writing (a temporary file of its own exists) when it is
+        // killed. (It may remove the one a killed shard left: a dead process's.)
         let start = std::time::Instant::now();
-        while temporaries() == killed {
+        while temporaries().is_subset(&before) {
             assert!(start.elapsed().as_secs() < 20, "shard {i} never started");
             std::thread::sleep(std::time::Duration::from_millis(10));
         }

@@ -30,7 +30,7 @@ use crate::backend::{Backend, WorkerCommand};
 use crate::model::{Context, Model, Registry};
 
 pub use document::Assignment;
-pub(crate) use document::{Origin, Source, one_value};
+pub(crate) use document::{Source, one_value};
 pub use job::{Job, SweepKey, Target, job_differences};
 pub use output::Destination;
 pub use simulation::{DEFAULT_CHECK_EVERY, DEFAULT_CHUNK_SIZE, DEFAULT_CONFIDENCE, parse_count};

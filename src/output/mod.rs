@@ -18,9 +18,7 @@ use crate::random::qmc::RQMC_DERIVATION;
 use crate::random::sampler::Sampler;
 use crate::random::stream::DERIVATION;
 
-pub(crate) use files::{
-    check_outputs, check_writable, is_special, same_file, saves, saving, write_file, write_files,
-};
+pub(crate) use files::{check_outputs, is_special, saves, saving, write_file, write_files};
 pub(crate) use render::cell;
 pub use render::{Format, render};
 pub(crate) use temporary::temporary_in;

@@ -23,6 +23,7 @@ use crate::stats::Moments;
 use std::collections::BTreeMap;
 
 pub use merge::{Partials, default_summary};
+pub(crate) use partial::Reader;
 pub use partial::{Header, Writer};
 
 /// Which share of a run to compute: shard `index + 1` of `count`.

@@ -32,8 +32,8 @@ use crate::model::Registry;
 use crate::plan::split;
 use crate::shard::Shard;
 
-pub use claim::{Cell, Claim, Digests};
-pub use compare::{Comparison, Difference, EXECUTION};
+pub use claim::Claim;
+
 pub use spot::spot_chunks;
 
 /// What to recompute, and where.
