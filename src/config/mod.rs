@@ -205,23 +205,16 @@ impl Experiment {
 
 /// The flag that gave `key` its value, if one did.
 fn flag_of(key: &str, o: &Overrides) -> Option<&'static str> {
-    let given = match key {
-        "simulation.samples" => o.samples.is_some(),
-        "simulation.seed" => o.seed.is_some(),
-        "simulation.chunk_size" => o.chunk_size.is_some(),
-        "execution.backend" => o.backend.is_some(),
-        "execution.workers" => o.workers.is_some(),
-        "execution.chunk_timeout" => o.chunk_timeout.is_some(),
-        _ => false,
+    let (given, flag) = match key {
+        "simulation.samples" => (o.samples.is_some(), "--samples"),
+        "simulation.seed" => (o.seed.is_some(), "--seed"),
+        "simulation.chunk_size" => (o.chunk_size.is_some(), "--chunk-size"),
+        "execution.backend" => (o.backend.is_some(), "--backend"),
+        "execution.workers" => (o.workers.is_some(), "--workers"),
+        "execution.chunk_timeout" => (o.chunk_timeout.is_some(), "--chunk-timeout"),
+        _ => (false, ""),
     };
-    given.then(|| match key {
-        "simulation.samples" => "--samples",
-        "simulation.seed" => "--seed",
-        "simulation.chunk_size" => "--chunk-size",
-        "execution.backend" => "--backend",
-        "execution.workers" => "--workers",
-        _ => "--chunk-timeout",
-    })
+    given.then_some(flag)
 }
 
 /// The warnings of each sweep point's parameters (a volatility of 20 for 20%) that

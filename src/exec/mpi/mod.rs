@@ -57,7 +57,7 @@ use super::stall::cpu::ThreadClock;
 use super::stall::pause::Pauses;
 use super::{Event, Executor, Flow, Work};
 use crate::Error;
-use crate::stats::{Moments, codec};
+use crate::stats::codec;
 
 use agree::agree;
 use hub::{Hub, MAX_BATCH, answer_chunks, decode, decode_all, encode, positions};
