@@ -128,12 +128,13 @@ impl Job {
 }
 
 /// A target error: the run stops at the first check where the confidence interval
-/// of the model's first quantity is narrow enough, and `samples` is only the maximum.
+/// of the model's first quantity is narrow enough (and that of every quantity with a
+/// target of its own), and `samples` is only the maximum.
 ///
 /// Checks happen after every `check_every` chunks, counted from the start and merged
 /// in chunk order, never after a number of chunks that depends on the workers, so a
 /// run stops at the same sample count with the same bits everywhere.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Target {
     /// Met when the half-width is at most this fraction of |estimate|.
     pub rel_error: Option<f64>,
@@ -141,6 +142,32 @@ pub struct Target {
     pub abs_error: Option<f64>,
     /// Chunks between two checks (at least 1).
     pub check_every: u64,
+    /// Targets of named quantities (`target_abs_error = { ruin = 1e-3 }`), each met
+    /// by every row of that name, besides the first quantity's above. Empty (and
+    /// absent from the fingerprint's input) when the targets name no quantity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quantities: Vec<QuantityTarget>,
+}
+
+/// The target of one named quantity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuantityTarget {
+    /// The quantity's name.
+    pub quantity: String,
+    /// Met when the half-width is at most this fraction of |estimate|.
+    pub rel_error: Option<f64>,
+    /// Met when the half-width is at most this.
+    pub abs_error: Option<f64>,
+}
+
+impl QuantityTarget {
+    /// True when `estimate` meets every error given.
+    pub fn met(&self, estimate: &Estimate) -> bool {
+        let half = estimate.half_width();
+        self.rel_error
+            .is_none_or(|r| half <= r * estimate.estimate.abs())
+            && self.abs_error.is_none_or(|a| half <= a)
+    }
 }
 
 impl Target {
@@ -178,12 +205,29 @@ impl Job {
         simulation.insert("seed".into(), count(self.seed));
         simulation.insert("chunk_size".into(), count(self.chunk_size));
         simulation.insert("confidence".into(), self.confidence.into());
-        if let Some(t) = self.target {
+        if let Some(t) = &self.target {
             if let Some(r) = t.rel_error {
                 simulation.insert("target_rel_error".into(), r.into());
             }
             if let Some(a) = t.abs_error {
                 simulation.insert("target_abs_error".into(), a.into());
+            }
+            // A key names quantities or holds one number (the first quantity's).
+            for (key, error) in [
+                (
+                    "target_rel_error",
+                    (|q: &QuantityTarget| q.rel_error) as fn(&_) -> _,
+                ),
+                ("target_abs_error", |q: &QuantityTarget| q.abs_error),
+            ] {
+                let table: toml::Table = t
+                    .quantities
+                    .iter()
+                    .filter_map(|q| Some((q.quantity.clone(), error(q)?.into())))
+                    .collect();
+                if !table.is_empty() {
+                    simulation.insert(key.into(), table.into());
+                }
             }
             simulation.insert("check_every".into(), count(t.check_every));
         }

@@ -25,7 +25,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::stall::{self, Timing};
+use super::stall::Timing;
 use super::{Event as Report, Executor, Flow, Queue, Work};
 use crate::Error;
 use crate::backend::WorkerCommand;
@@ -74,6 +74,12 @@ pub const MAX_FAILURES: u32 = 3;
 /// How often the parent looks up while no worker answers: to tell the engine it is
 /// idle (Ctrl-C), and to look for stuck workers.
 const TICK: Duration = Duration::from_secs(1);
+
+/// How long a worker may take to start (to build its model; a Python worker imports
+/// the model's module) when no chunk timeout is given: a worker that has not said it
+/// is ready by then is taken for hung, and the run ends, since another would hang
+/// the same way.
+pub const STARTUP: Duration = Duration::from_secs(120);
 
 /// Why a worker is replaced.
 enum Death {
@@ -226,6 +232,26 @@ impl Processes {
                 Some(event) => event,
                 None => {
                     for (id, ran) in self.stalled(&timing) {
+                        if !self.pool[&id].ready {
+                            let worker = self.pool.remove(&id).expect("a live worker");
+                            let pid = worker.pid();
+                            let (_, last) = worker.bury();
+                            let stderr = match last.as_str() {
+                                "" => "it wrote nothing to stderr".to_string(),
+                                line => format!("its last stderr line: {line}"),
+                            };
+                            let given = match self.chunk_timeout {
+                                Some(_) => "the chunk timeout",
+                                None => "the startup allowance; a chunk timeout sets it",
+                            };
+                            return Err(Error::Execution(format!(
+                                "worker process {pid} ({}) did not finish starting in {:.1} s \
+                                 ({given}): building its model (a Python worker imports the \
+                                 model's module) hangs; it was stopped, {stderr}",
+                                self.command.program.display(),
+                                ran.as_secs_f64()
+                            )));
+                        }
                         let death = Death::Stalled {
                             ran,
                             limit: timing.describe(),
@@ -282,13 +308,13 @@ impl Processes {
     }
 
     /// How long worker `w` may spend on the chunk it is running: the chunk timeout
-    /// once it is ready, and at least the untimed allowance while it starts (a
-    /// model may take a while to build).
+    /// once it is ready; while it starts (builds its model: a Python worker imports
+    /// the model's module), the chunk timeout the user gave, else [`STARTUP`].
     fn limit(&self, w: &Worker, timing: &Timing) -> Duration {
-        if w.ready {
-            timing.limit()
-        } else {
-            timing.limit().max(stall::UNTIMED)
+        match (w.ready, self.chunk_timeout) {
+            (true, _) => timing.limit(),
+            (false, Some(given)) => given,
+            (false, None) => STARTUP,
         }
     }
 
@@ -378,7 +404,20 @@ impl Processes {
                     protocol::VERSION
                 ),
             )),
-            Reply::Error { message } => Err(self.fail(id, &message)),
+            Reply::Error {
+                message,
+                input: true,
+            } => {
+                // The job's parameters, refused by the model: bad input, as when the
+                // config is read (exit code 2), naming the key.
+                let pid = self.pool[&id].pid();
+                let (key, reason) = message.split_once(": ").unwrap_or(("model", &message));
+                Err(Error::parameter(
+                    key,
+                    format!("{reason} (in worker process {pid})"),
+                ))
+            }
+            Reply::Error { message, .. } => Err(self.fail(id, &message)),
             Reply::Done {
                 index,
                 count,

@@ -6,6 +6,7 @@
 //! worker -> parent   {"type":"ready","v":1}                     answers a hello
 //!                    {"type":"done","index":7,"count":65536,"mean":[..],"comoment":[..]}
 //!                    {"type":"error","message":"..."}           then the worker exits
+//!                    {"type":"error","message":"model.KEY: ...","input":true}  (bad parameters)
 //! ```
 //!
 //! A worker answers requests in the order it received them. Floats travel as their
@@ -69,6 +70,11 @@ pub enum Reply {
     Error {
         /// What went wrong.
         message: String,
+        /// The job's own parameters are at fault (a model that cannot be built, such
+        /// as a Python module that cannot be imported), so the run fails as bad input
+        /// does (exit code 2), with the message `KEY: REASON`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        input: bool,
     },
 }
 

@@ -74,12 +74,13 @@ pub fn serve(
         }
         let reply = match answer(&line, &faults, &mut greeted, registry) {
             Ok(reply) => reply,
-            Err(message) => {
+            Err(Refusal { message, input }) => {
                 // Best effort: the parent may be gone, and the error is returned anyway.
                 let _ = send(
                     &mut output,
                     &Reply::Error {
                         message: message.clone(),
+                        input,
                     },
                 );
                 return Err(Error::Execution(format!("worker: {message}")));
@@ -90,17 +91,36 @@ pub fn serve(
     }
 }
 
+/// Why a worker cannot answer: its message, and whether the job's parameters are at
+/// fault (see [`Reply::Error`]).
+struct Refusal {
+    message: String,
+    input: bool,
+}
+
+impl From<String> for Refusal {
+    fn from(message: String) -> Self {
+        Refusal {
+            message,
+            input: false,
+        }
+    }
+}
+
 /// The reply to one request line.
 fn answer(
     line: &[u8],
     faults: &Result<Faults, Error>,
     greeted: &mut Option<Greeted>,
     registry: &Registry,
-) -> Result<Reply, String> {
+) -> Result<Reply, Refusal> {
     match protocol::decode::<Request>(line)? {
         Request::Hello { v, job } => {
             let job = Request::job(v, job)?;
-            let model = job.build_model(registry).map_err(|e| e.to_string())?;
+            let model = job.build_model(registry).map_err(|e| Refusal {
+                input: matches!(e, Error::Parameter { .. }),
+                message: e.to_string(),
+            })?;
             let cursor = Work {
                 job: &job,
                 model: model.as_ref(),
@@ -114,7 +134,7 @@ fn answer(
         }
         Request::Chunk { index, attempt } => {
             let Some(g) = greeted else {
-                return Err(format!("asked for chunk {index} before any hello"));
+                return Err(format!("asked for chunk {index} before any hello").into());
             };
             let faults = faults.as_ref().map_err(ToString::to_string)?;
             let plan = g.job.plan();
@@ -122,7 +142,8 @@ fn answer(
                 return Err(format!(
                     "asked for chunk {index}, but the job has {} chunks",
                     plan.chunks()
-                ));
+                )
+                .into());
             }
             faults.before_chunk(index, attempt);
             let work = Work {
@@ -234,7 +255,9 @@ mod tests {
             let err = result.unwrap_err().to_string();
             assert!(err.contains(needle), "{input:?}: {err}");
             match replies.last() {
-                Some(Reply::Error { message }) => assert!(message.contains(needle), "{message}"),
+                Some(Reply::Error { message, .. }) => {
+                    assert!(message.contains(needle), "{message}")
+                }
                 other => panic!("{input:?}: last reply {other:?}"),
             }
         }
