@@ -136,6 +136,7 @@ def run_model(
     chunk_timeout=None,
     retries=0,
     probe=True,
+    sweep=None,
     name=None,
     progress=False,
     quiet=False,
@@ -180,6 +181,11 @@ def run_model(
       in this process, or twice here) and raises :class:`DeterminismError` if the
       two differ: a model that draws from its own generator or reads state that
       differs between processes. It costs about one chunk per worker.
+    - ``sweep``: ``{argument: [values]}`` runs every point of the grid of these keyword
+      arguments (the first outermost) in one pass on common random numbers: each
+      point's call gets the same stream, so differences between points are precise.
+      One row per quantity and point, with a column per swept argument, as the CLI's
+      ``--sweep`` (at most 64 points).
     - ``name``: the ``name`` column (default: the function's name).
     """
     return _run_model(None, simulate, quantities, samples=samples, seed=seed,
@@ -188,13 +194,14 @@ def run_model(
                       target_rel_error=target_rel_error, check_every=check_every,
                       references=references, args=args, checkpoint=checkpoint,
                       checkpoint_interval=checkpoint_interval, chunk_timeout=chunk_timeout,
-                      retries=retries, probe=probe, name=name, progress=progress, quiet=quiet)
+                      retries=retries, probe=probe, sweep=sweep, name=name, progress=progress,
+                      quiet=quiet)
 
 
 def _run_model(pool, simulate, quantities, *, samples, seed, chunk_size, backend, workers,
                confidence, target_abs_error, target_rel_error, check_every, references, args,
-               checkpoint, checkpoint_interval, chunk_timeout, retries, probe, name, progress,
-               quiet):
+               checkpoint, checkpoint_interval, chunk_timeout, retries, probe, sweep, name,
+               progress, quiet):
     if isinstance(quantities, str):
         quantities = [quantities]
     if args is not None and not isinstance(args, dict):
@@ -220,6 +227,11 @@ def _run_model(pool, simulate, quantities, *, samples, seed, chunk_size, backend
         ("model.code", "simulate", shipment.code),
         ("model.by_value", "simulate", True if shipment.by_value else None),
     ]
+    if sweep is not None:
+        if not isinstance(sweep, dict) or not sweep:
+            raise TypeError("sweep must be a dict of {argument: [values]}")
+        for key, values in sweep.items():
+            given.append((f"sweep.args.{key}", "sweep", list(values)))
     seed_given = None
     if isinstance(seed, int) and not isinstance(seed, bool) and seed > _I64_MAX:
         seed_given = seed
@@ -442,7 +454,7 @@ class Pool:
                   confidence=None, target_abs_error=None, target_rel_error=None,
                   check_every=None, references=None, args=None, checkpoint=None,
                   checkpoint_interval=None, chunk_timeout=None, retries=0, probe=True,
-                  name=None, progress=False, quiet=False):
+                  sweep=None, name=None, progress=False, quiet=False):
         """:func:`run_model` on this pool's workers (the same keywords, without
         ``backend`` and ``workers``)."""
         return _run_model(self, simulate, quantities, samples=samples, seed=seed,
@@ -451,8 +463,8 @@ class Pool:
                           target_rel_error=target_rel_error, check_every=check_every,
                           references=references, args=args, checkpoint=checkpoint,
                           checkpoint_interval=checkpoint_interval,
-                          chunk_timeout=chunk_timeout, retries=retries, probe=probe, name=name,
-                          progress=progress, quiet=quiet)
+                          chunk_timeout=chunk_timeout, retries=retries, probe=probe, sweep=sweep,
+                          name=name, progress=progress, quiet=quiet)
 
     def close(self):
         """Stops the workers; the pool cannot run again."""

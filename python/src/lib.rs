@@ -39,7 +39,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyList, PyString, PyTuple};
 
 use errors::Given;
-use model::{Options, PyModel, Source, Stash};
+use model::{Options, Source, Stash};
 
 /// The path a config given as a dict is reported under.
 const DICT_PATH: &str = "<dict>";
@@ -78,7 +78,8 @@ fn deliver(py: Python<'_>, tick: Option<&Py<PyAny>>, lines: &Lines) -> PyResult<
 /// to survive) has done so in a worker first; it runs on a thread of its own, beside
 /// the run.
 struct CrossCheck {
-    params: PythonParams,
+    job: carlo::config::Job,
+    entry: String,
     function: Option<Arc<Py<PyAny>>>,
     retries: u32,
     seed: u64,
@@ -105,7 +106,8 @@ impl CrossCheck {
         ))
         .ok()?;
         Some(CrossCheck {
-            params,
+            job: experiment.job.clone(),
+            entry: params.entry,
             function,
             retries,
             seed: experiment.job.seed,
@@ -123,21 +125,20 @@ impl CrossCheck {
             return;
         }
         self.theirs = Some(theirs);
-        let params = self.params.clone();
+        let job = self.job.clone();
         let function = self.function.clone();
         let (retries, seed, samples) = (self.retries, self.seed, self.samples);
         self.thread = std::thread::Builder::new()
             .name("carlo-probe".into())
             .spawn(move || {
-                let source = Source::here(
-                    function,
-                    Options {
-                        probe: false,
-                        retries,
-                    },
-                );
-                let model =
-                    PyModel::new(&params, &source, Stash::default()).map_err(|e| e.to_string())?;
+                // The job's own model (a sweep's too), without a probe of its own.
+                let options = Options {
+                    probe: false,
+                    retries,
+                };
+                let registry =
+                    model::registry(Arc::new(Source::here(function, options)), Stash::default());
+                let model = job.build_model(&registry).map_err(|e| e.to_string())?;
                 let mut rng = stream(seed, Family::Chunk, PROBE_CHUNK);
                 // The workers showed the chunk's output; this computation's is dropped.
                 let mute = Python::attach(|py| {
@@ -176,7 +177,7 @@ impl CrossCheck {
             .take()?
             .join()
             .unwrap_or_else(|_| Err("it panicked".into()));
-        let entry = &self.params.entry;
+        let entry = &self.entry;
         match ours {
             Err(e) => Some(format!(
                 "determinism probe: chunk {PROBE_CHUNK} ran in a worker process, but failed \
@@ -539,7 +540,8 @@ fn run(
             },
         )
     });
-    drop(watcher);
+    // The watcher may be waiting for the GIL to show messages: it is joined without.
+    py.detach(|| drop(watcher));
     drop(handlers);
     let stopped_by = signals::first();
     let stashed = stash.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -573,20 +575,32 @@ fn run(
             summary(py, &report)
         }
         Err(error) => {
+            let hint = match &checkpoint {
+                Some(path) => format!(
+                    "progress saved to {}; the same call again resumes it",
+                    path.display()
+                ),
+                None => "nothing saved (with checkpoint=PATH a run can be resumed)".to_string(),
+            };
+            // The second signal interrupted the model's own code: say what happened
+            // rather than show the model's frame.
+            if signals::count() >= 2
+                && steering.raised.is_none()
+                && stashed
+                    .as_ref()
+                    .is_some_and(|e| e.is_instance_of::<PyKeyboardInterrupt>(py))
+            {
+                let e = PyKeyboardInterrupt::new_err(format!(
+                    "interrupted again: stopped at once, interrupting the model; {hint}"
+                ));
+                e.set_cause(py, stashed);
+                return Err(e);
+            }
             if let Some(raised) = steering.raised.take().or(stashed) {
                 return Err(raised);
             }
             match error {
                 Error::Interrupted { done, total } => {
-                    let hint = match &checkpoint {
-                        Some(path) => format!(
-                            "progress saved to {}; the same call again resumes it",
-                            path.display()
-                        ),
-                        None => {
-                            "nothing saved (with checkpoint=PATH a run can be resumed)".to_string()
-                        }
-                    };
                     let again = if signals::count() >= 2 {
                         "interrupted again: stopped at once; "
                     } else {

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use carlo::Error;
-use carlo::model::python::{PythonParams, SUMMARY, documented};
+use carlo::model::python::{PythonParams, SUMMARY, check_sweep, documented, sweep_quantities};
 use carlo::model::{Entry, Model, Quantity, Registry};
 use carlo::random::Stream;
 use carlo::stats::Moments;
@@ -161,15 +161,16 @@ impl PyModel {
     }
 
     /// One call of the function for chunk `index`, its output captured in a worker
-    /// (and handed to the parent if `shown`).
-    fn call(
+    /// (and handed to the parent if `shown`); `rows` gets the samples, row-major.
+    fn call<R>(
         &self,
         py: Python<'_>,
         index: u64,
         rng: &mut Stream,
         samples: u64,
         shown: bool,
-    ) -> Result<Moments, Failure> {
+        rows: &mut dyn FnMut(&[f64]) -> R,
+    ) -> Result<R, Failure> {
         let capture = self.capture.as_ref().map(|c| c.bind(py));
         if let Some(c) = capture {
             c.call_method0("begin")
@@ -201,24 +202,26 @@ impl PyModel {
             }
         }
         let out = result.map_err(Failure::Raised)?;
-        self.statistics(&out, samples).map_err(Failure::Message)
+        self.with_rows(&out, samples, rows)
+            .map_err(Failure::Message)
     }
 
     /// The chunk's statistics, computing it again from its stream's start after a
     /// transient exception while retries are left.
-    fn attempt(
+    fn attempt<R>(
         &self,
         py: Python<'_>,
         index: u64,
         rng: &mut Stream,
         samples: u64,
         shown: bool,
-    ) -> Result<Moments, String> {
+        rows: &mut dyn FnMut(&[f64]) -> R,
+    ) -> Result<R, String> {
         let start = rng.clone();
         let mut tries = 0;
         loop {
-            match self.call(py, index, rng, samples, shown) {
-                Ok(moments) => return Ok(moments),
+            match self.call(py, index, rng, samples, shown, rows) {
+                Ok(found) => return Ok(found),
                 Err(Failure::Raised(err)) if tries < self.retries && transient(py, &err) => {
                     tries += 1;
                     let line = format!(
@@ -244,15 +247,35 @@ impl PyModel {
         }
     }
 
-    /// The statistics of what the function returned for a chunk of `n` samples.
-    fn statistics(&self, out: &Bound<'_, PyAny>, n: u64) -> Result<Moments, String> {
+    /// The statistics of a chunk: [`attempt`](Self::attempt) with its rows merged.
+    fn statistics(
+        &self,
+        py: Python<'_>,
+        index: u64,
+        rng: &mut Stream,
+        samples: u64,
+        shown: bool,
+    ) -> Result<Moments, String> {
+        let k = self.quantities.len();
+        self.attempt(py, index, rng, samples, shown, &mut |rows| self.moments(rows, k))?
+    }
+
+    /// Hands what the function returned for a chunk of `n` samples to `rows`, as
+    /// `n` rows of one value per quantity (without a copy when it is a C-ordered
+    /// float64 array).
+    fn with_rows<R>(
+        &self,
+        out: &Bound<'_, PyAny>,
+        n: u64,
+        rows: &mut dyn FnMut(&[f64]) -> R,
+    ) -> Result<R, String> {
         let k = self.quantities.len();
         let names = || {
             let names: Vec<&str> = self.quantities.iter().map(|q| q.name.as_ref()).collect();
             names.join(", ")
         };
         if let Ok(dict) = out.cast::<PyDict>() {
-            return self.named(dict, n);
+            return self.named(dict, n).map(|data| rows(&data));
         }
         let Ok(array) = out.cast::<PyUntypedArray>() else {
             let kind = out.get_type().name().map_or("?".into(), |n| n.to_string());
@@ -288,11 +311,11 @@ impl PyModel {
         let view = floats.as_array();
         let data = view.as_standard_layout();
         let data = data.as_slice().expect("a standard layout is contiguous");
-        self.moments(data, k)
+        Ok(rows(data))
     }
 
-    /// The statistics of a dict of named columns.
-    fn named(&self, dict: &Bound<'_, PyDict>, n: u64) -> Result<Moments, String> {
+    /// The rows of a dict of named columns.
+    fn named(&self, dict: &Bound<'_, PyDict>, n: u64) -> Result<Vec<f64>, String> {
         let k = self.quantities.len();
         for key in dict.keys() {
             let known = key
@@ -335,7 +358,7 @@ impl PyModel {
                 data[r * k + c] = x;
             }
         }
-        self.moments(&data, k)
+        Ok(data)
     }
 
     /// `value` as a float64 array: float64 as it is, other numbers (integers, bools,
@@ -379,10 +402,15 @@ impl PyModel {
     }
 
     fn moments(&self, data: &[f64], k: usize) -> Result<Moments, String> {
-        chunk_moments(data, k).map_err(|bad| {
+        self.moments_of(data, &self.quantities[..k])
+    }
+
+    /// The statistics of rows of the columns `quantities` name.
+    fn moments_of(&self, data: &[f64], quantities: &[Quantity]) -> Result<Moments, String> {
+        chunk_moments(data, quantities.len()).map_err(|bad| {
             format!(
                 "{} returned {} in row {} (quantity {}); every sample must be finite",
-                self.entry, bad.value, bad.row, self.quantities[bad.column].name
+                self.entry, bad.value, bad.row, quantities[bad.column].name
             )
         })
     }
@@ -470,13 +498,104 @@ impl Model for PyModel {
     ) -> Result<Moments, String> {
         Python::attach(|py| {
             if !self.probe.swap(false, Ordering::Relaxed) {
-                return self.attempt(py, index, rng, samples, true);
+                return self.statistics(py, index, rng, samples, true);
             }
             let start = rng.clone();
-            let first = self.attempt(py, index, rng, samples, true)?;
-            let second = self.attempt(py, index, &mut start.clone(), samples, false)?;
+            let first = self.statistics(py, index, rng, samples, true)?;
+            let second = self.statistics(py, index, &mut start.clone(), samples, false)?;
             if first.digest() != second.digest() {
                 return Err(self.unstable(index, &first, &second));
+            }
+            Ok(first)
+        })
+    }
+}
+
+/// A sweep of a Python model: the function called once per point on the same chunk
+/// stream (common random numbers), each point with its own arguments, its columns
+/// side by side in the layout of [`sweep_quantities`].
+pub struct PySweep {
+    points: Vec<PyModel>,
+    quantities: Vec<Quantity>,
+    k: usize,
+    probe: AtomicBool,
+}
+
+impl fmt::Debug for PySweep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PySweep")
+            .field("points", &self.points.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PySweep {
+    /// The sweep of `points` (the parameters of each, checked alike but for args),
+    /// whose swept values are `values`.
+    pub fn new(
+        points: &[PythonParams],
+        values: &[Vec<serde_json::Value>],
+        source: &Source,
+        stash: &Stash,
+    ) -> Result<Self, Error> {
+        check_sweep(points)?;
+        let models = points
+            .iter()
+            .map(|p| PyModel::new(p, source, Arc::clone(stash)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let probe = models.first().is_some_and(|m| m.probe.swap(false, Ordering::Relaxed));
+        for m in &models {
+            m.probe.store(false, Ordering::Relaxed);
+        }
+        Ok(PySweep {
+            k: points[0].quantities.len(),
+            quantities: sweep_quantities(points, values),
+            points: models,
+            probe: AtomicBool::new(probe),
+        })
+    }
+
+    fn compute(&self, py: Python<'_>, index: u64, rng: &Stream, samples: u64, shown: bool) -> Result<Moments, String> {
+        let (k, width) = (self.k, self.quantities.len());
+        let n = usize::try_from(samples).map_err(|_| "too many samples".to_string())?;
+        let mut data = vec![0.0f64; n * width];
+        for (j, model) in self.points.iter().enumerate() {
+            let mut stream = rng.clone();
+            model.attempt(py, index, &mut stream, samples, shown, &mut |rows| {
+                for (r, row) in rows.chunks_exact(k).enumerate() {
+                    data[r * width + j * k..r * width + (j + 1) * k].copy_from_slice(row);
+                }
+            })?;
+        }
+        self.points[0].moments_of(&data, &self.quantities)
+    }
+}
+
+impl Model for PySweep {
+    fn dim(&self) -> usize {
+        self.quantities.len()
+    }
+
+    fn quantities(&self) -> &[Quantity] {
+        &self.quantities
+    }
+
+    /// # Panics
+    /// When the function fails; the engine calls
+    /// [`simulate_chunk`](Model::simulate_chunk) instead.
+    fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments {
+        self.simulate_chunk(0, rng, samples)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn simulate_chunk(&self, index: u64, rng: &mut Stream, samples: u64) -> Result<Moments, String> {
+        Python::attach(|py| {
+            let first = self.compute(py, index, rng, samples, true)?;
+            if self.probe.swap(false, Ordering::Relaxed) {
+                let second = self.compute(py, index, rng, samples, false)?;
+                if first.digest() != second.digest() {
+                    return Err(self.points[0].unstable(index, &first, &second));
+                }
             }
             Ok(first)
         })
@@ -614,10 +733,15 @@ pub fn registry(source: Arc<Source>, stash: Stash) -> Registry {
     }
     let dirs = source.dirs.clone();
     let given = source.function.is_some();
+    let (sweep_source, sweep_stash) = (Arc::clone(&source), Arc::clone(&stash));
     registry.register(
         documented(Entry::new("python", SUMMARY, move |p: &PythonParams, _| {
             PyModel::new(p, &source, Arc::clone(&stash))
         }))
+        .sweeps(move |points: &[PythonParams], values, _, _| {
+            let sweep = PySweep::new(points, values, &sweep_source, &sweep_stash)?;
+            Ok(Box::new(sweep) as Box<dyn Model>)
+        })
         .completes(move |p: &mut PythonParams| {
             // run_model's job comes with its digest, computed from the very callable.
             if given && p.code.is_some() {

@@ -95,7 +95,7 @@ impl Job {
         for point in &points {
             let mut p = self.model.params().clone();
             for (k, v) in self.sweep.iter().zip(point) {
-                p.insert(k.key.clone(), v.clone());
+                insert_key(&mut p, &k.key, v.clone());
             }
             // Each point is validated as its own run would be.
             entry.build(&p, &self.context()).map_err(|e| match e {
@@ -124,6 +124,27 @@ impl Job {
             _ => "",
         };
         entry.build_sweep(&params, &points, single, &self.context())
+    }
+}
+
+/// Sets `key` in `params` to `value`; a dotted key (`args.p`) sets a key of a table,
+/// made if missing.
+fn insert_key(params: &mut crate::model::Params, key: &str, value: serde_json::Value) {
+    match key.split_once('.') {
+        Some((head, rest)) => {
+            let table = params
+                .entry(head)
+                .or_insert_with(|| serde_json::Value::Object(Default::default()));
+            if !table.is_object() {
+                *table = serde_json::Value::Object(Default::default());
+            }
+            if let serde_json::Value::Object(inner) = table {
+                insert_key(inner, rest, value);
+            }
+        }
+        None => {
+            params.insert(key.to_string(), value);
+        }
     }
 }
 

@@ -163,6 +163,42 @@ impl PythonParams {
     }
 }
 
+/// The quantities of a sweep of a Python model, one block per point: point `j`'s
+/// quantity `i` is column `j k + i` (`k` quantities a point), with that point's
+/// reference and swept values. The CLI's proxy and the Python package's model lay a
+/// sweep out alike, so that their jobs and partials are one.
+pub fn sweep_quantities(points: &[PythonParams], values: &[Vec<serde_json::Value>]) -> Vec<Quantity> {
+    let k = points.first().map_or(0, |p| p.quantities.len());
+    points
+        .iter()
+        .zip(values)
+        .enumerate()
+        .flat_map(|(j, (p, point))| {
+            p.quantities().into_iter().map(move |mut q| {
+                q.column += j * k;
+                q.point = Some(point.clone());
+                q
+            })
+        })
+        .collect()
+}
+
+/// Checks that the points of a sweep share what decides the columns: the model and
+/// its quantities (only `args` may vary).
+pub fn check_sweep(points: &[PythonParams]) -> Result<(), Error> {
+    let first = &points[0];
+    for p in &points[1..] {
+        if p.entry != first.entry || p.quantities != first.quantities || p.code != first.code {
+            return Err(Error::parameter(
+                "sweep",
+                "a sweep of a python model varies its args (sweep.args.NAME); the function \
+                 and its quantities are those of every point",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Python's rule for identifiers, as far as a config needs it: a letter or `_`, then
 /// letters, digits or `_`.
 fn is_identifier(s: &str) -> bool {
@@ -184,6 +220,14 @@ impl PythonProxy {
         params.check()?;
         Ok(PythonProxy {
             quantities: params.quantities(),
+        })
+    }
+
+    /// The proxy of a sweep of a Python model (see [`sweep_quantities`]).
+    pub fn sweep(points: &[PythonParams], values: &[Vec<serde_json::Value>]) -> Result<Self, Error> {
+        check_sweep(points)?;
+        Ok(PythonProxy {
+            quantities: sweep_quantities(points, values),
         })
     }
 }
@@ -364,6 +408,9 @@ pub(crate) fn entry() -> Entry {
         PythonProxy::new(p)
     }))
     .completes(complete)
+    .sweeps(|points: &[PythonParams], values, _, _| {
+        Ok(Box::new(PythonProxy::sweep(points, values)?) as Box<dyn Model>)
+    })
     .in_workers(|_| worker_command())
 }
 
