@@ -379,7 +379,14 @@ fn a_crash_message_quotes_the_workers_own_last_line() {
     let config = config(dir, "py", "pi", "");
     let out = carlo(
         dir,
-        &["run", config.to_str().unwrap(), "--out", "-", "--workers", "1"],
+        &[
+            "run",
+            config.to_str().unwrap(),
+            "--out",
+            "-",
+            "--workers",
+            "1",
+        ],
         &[("CARLO_FAULT", "abort-always:2")],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -302,7 +302,7 @@ struct Pool {
 }
 
 enum Warm {
-    Processes(Processes),
+    Processes(Box<Processes>),
     Threads(Threads),
 }
 
@@ -323,7 +323,7 @@ impl Pool {
                     args: args.iter().map(Into::into).collect(),
                 };
                 let p = Processes::with_command(command, workers).map_err(fail)?;
-                (Backend::Processes, Warm::Processes(p))
+                (Backend::Processes, Warm::Processes(Box::new(p)))
             }
             "threads" => (
                 Backend::Threads,
@@ -483,7 +483,7 @@ fn run(
     let dim = experiment.model.dim();
     let interval = match checkpoint_interval {
         None => checkpoint::DEFAULT_INTERVAL,
-        Some(s) if s.is_finite() && s >= 0.0 && s < 1e9 => Duration::from_secs_f64(s),
+        Some(s) if (0.0..1e9).contains(&s) => Duration::from_secs_f64(s),
         Some(s) => {
             return Err(errors::config_error(
                 py,
@@ -637,11 +637,11 @@ fn run_in_pool(
         .take()
         .ok_or_else(|| Error::Execution("this carlo.Pool was closed".into()))?;
     let mut executor = match executor {
-        Warm::Processes(p) => Warm::Processes(p.chunk_timeout(experiment.chunk_timeout)),
+        Warm::Processes(p) => Warm::Processes(Box::new(p.chunk_timeout(experiment.chunk_timeout))),
         Warm::Threads(t) => Warm::Threads(t.chunk_timeout(experiment.chunk_timeout)),
     };
     let running: &mut dyn Executor = match &mut executor {
-        Warm::Processes(p) => p,
+        Warm::Processes(p) => p.as_mut(),
         Warm::Threads(t) => t,
     };
     let result = engine::resume_on(
@@ -708,6 +708,10 @@ fn side_files(path: PathBuf) -> (PathBuf, PathBuf) {
     (output::job_path(&path), output::digests_path(&path))
 }
 
+/// A value of a summary that did not reproduce: `(quantity, column, claimed,
+/// recomputed)`.
+type Differs = (String, String, String, String);
+
 /// Recomputes the job of the summary at `path` (its job file and chunk digests
 /// beside it) and compares: returns `(job fingerprint, [(quantity, column, claimed,
 /// recomputed)])`, empty when everything compared is the same bit for bit. By-value
@@ -721,7 +725,7 @@ fn verify(
     worker: Vec<String>,
     backend: Option<String>,
     workers: Option<usize>,
-) -> PyResult<(String, Vec<(String, String, String, String)>)> {
+) -> PyResult<(String, Vec<Differs>)> {
     let source = Arc::new(Source {
         function: None,
         dirs,

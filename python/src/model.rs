@@ -178,6 +178,7 @@ impl PyModel {
         }
         let lent =
             Bound::new(py, Rng::lend(rng.clone())).map_err(|e| Failure::Message(e.to_string()))?;
+        crate::rng::install_fast(&lent).map_err(|e| Failure::Message(e.to_string()))?;
         let thread = running(py, true);
         let result = self
             .function
@@ -192,6 +193,7 @@ impl PyModel {
             return Err(Failure::Message(format!("cannot forward output: {e}")));
         }
         // The stream comes back and the object can draw no more, whatever happened.
+        crate::rng::uninstall_fast(&lent);
         match lent.try_borrow_mut().ok().and_then(|mut r| r.take()) {
             Some(stream) => *rng = stream,
             None => {
@@ -257,7 +259,9 @@ impl PyModel {
         shown: bool,
     ) -> Result<Moments, String> {
         let k = self.quantities.len();
-        self.attempt(py, index, rng, samples, shown, &mut |rows| self.moments(rows, k))?
+        self.attempt(py, index, rng, samples, shown, &mut |rows| {
+            self.moments(rows, k)
+        })?
     }
 
     /// Hands what the function returned for a chunk of `n` samples to `rows`, as
@@ -543,7 +547,9 @@ impl PySweep {
             .iter()
             .map(|p| PyModel::new(p, source, Arc::clone(stash)))
             .collect::<Result<Vec<_>, _>>()?;
-        let probe = models.first().is_some_and(|m| m.probe.swap(false, Ordering::Relaxed));
+        let probe = models
+            .first()
+            .is_some_and(|m| m.probe.swap(false, Ordering::Relaxed));
         for m in &models {
             m.probe.store(false, Ordering::Relaxed);
         }
@@ -555,7 +561,14 @@ impl PySweep {
         })
     }
 
-    fn compute(&self, py: Python<'_>, index: u64, rng: &Stream, samples: u64, shown: bool) -> Result<Moments, String> {
+    fn compute(
+        &self,
+        py: Python<'_>,
+        index: u64,
+        rng: &Stream,
+        samples: u64,
+        shown: bool,
+    ) -> Result<Moments, String> {
         let (k, width) = (self.k, self.quantities.len());
         let n = usize::try_from(samples).map_err(|_| "too many samples".to_string())?;
         let mut data = vec![0.0f64; n * width];
@@ -588,7 +601,12 @@ impl Model for PySweep {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn simulate_chunk(&self, index: u64, rng: &mut Stream, samples: u64) -> Result<Moments, String> {
+    fn simulate_chunk(
+        &self,
+        index: u64,
+        rng: &mut Stream,
+        samples: u64,
+    ) -> Result<Moments, String> {
         Python::attach(|py| {
             let first = self.compute(py, index, rng, samples, true)?;
             if self.probe.swap(false, Ordering::Relaxed) {

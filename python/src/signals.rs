@@ -89,6 +89,9 @@ pub fn first() -> Option<(i32, &'static str)> {
     }
 }
 
+/// What a [`Watcher`] runs to show queued messages.
+pub type Flush = Mutex<dyn FnMut(Python<'_>) + Send>;
+
 /// A thread that watches for the second signal while a run goes on, and meanwhile
 /// hands queued messages to `flush` (the run's observer runs only between chunks,
 /// which a stuck chunk never reaches).
@@ -100,7 +103,7 @@ pub struct Watcher {
 impl Watcher {
     /// Starts watching; `flush` runs with the GIL about twice a second once a stop
     /// was asked for.
-    pub fn start(flush: Arc<Mutex<dyn FnMut(Python<'_>) + Send>>) -> Self {
+    pub fn start(flush: Arc<Flush>) -> Self {
         let done = Arc::new(AtomicBool::new(false));
         let ended = Arc::clone(&done);
         let thread = std::thread::Builder::new()
@@ -120,7 +123,7 @@ impl Drop for Watcher {
     }
 }
 
-fn watch(done: &AtomicBool, flush: &Mutex<dyn FnMut(Python<'_>) + Send>) {
+fn watch(done: &AtomicBool, flush: &Flush) {
     let tick = Duration::from_millis(20);
     let mut since_flush = Duration::ZERO;
     while !done.load(Ordering::SeqCst) {

@@ -64,7 +64,8 @@ impl Assignment {
         let key = key.trim();
         let key = key.strip_prefix("model.").unwrap_or(key);
         // A dotted key names a key of a table (a Python model's args.p).
-        let part = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let part =
+            |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !key.split('.').all(part) {
             return Err(format!(
                 "expected a model key such as model.strike (or args.p) before '=', found '{key}'"

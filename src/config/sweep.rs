@@ -60,7 +60,10 @@ pub(super) fn read(
         }
         let head = key.split('.').next().unwrap_or_default();
         if key.contains('.')
-            && !matches!(spec.params().get(head), None | Some(serde_json::Value::Object(_)))
+            && !matches!(
+                spec.params().get(head),
+                None | Some(serde_json::Value::Object(_))
+            )
         {
             return Err(invalid(format!(
                 "model.{head} is not a table, so {key} names nothing to sweep"

@@ -167,7 +167,10 @@ impl PythonParams {
 /// quantity `i` is column `j k + i` (`k` quantities a point), with that point's
 /// reference and swept values. The CLI's proxy and the Python package's model lay a
 /// sweep out alike, so that their jobs and partials are one.
-pub fn sweep_quantities(points: &[PythonParams], values: &[Vec<serde_json::Value>]) -> Vec<Quantity> {
+pub fn sweep_quantities(
+    points: &[PythonParams],
+    values: &[Vec<serde_json::Value>],
+) -> Vec<Quantity> {
     let k = points.first().map_or(0, |p| p.quantities.len());
     points
         .iter()
@@ -224,7 +227,10 @@ impl PythonProxy {
     }
 
     /// The proxy of a sweep of a Python model (see [`sweep_quantities`]).
-    pub fn sweep(points: &[PythonParams], values: &[Vec<serde_json::Value>]) -> Result<Self, Error> {
+    pub fn sweep(
+        points: &[PythonParams],
+        values: &[Vec<serde_json::Value>],
+    ) -> Result<Self, Error> {
         check_sweep(points)?;
         Ok(PythonProxy {
             quantities: sweep_quantities(points, values),
