@@ -178,13 +178,19 @@ def _small_chunk(task):
 
 
 def probe_part(case, samples, workers, repeats, record):
-    """The same 100-chunk run with the determinism probe (the default) and without."""
+    """The same 100-chunk run with the determinism probe (the default) and without:
+    wall time, and CPU time of this process and its workers (which a shared machine's
+    load moves far less)."""
     chunk = max(samples // 100, 1)
+    cpu = {False: [], True: []}
 
     def run(probe):
+        before = os.times()
         s = carlo.run_model(getattr(py_models, case), [case], samples=samples, seed=SEED,
                             chunk_size=chunk, backend="processes", workers=workers,
                             probe=probe)
+        after = os.times()
+        cpu[probe].append(sum(after[:4]) - sum(before[:4]))
         return repr(s[0].estimate), repr(s[0].std_error)
 
     tools = {"carlo.run_model, probe=False": lambda: run(False),
@@ -196,6 +202,9 @@ def probe_part(case, samples, workers, repeats, record):
         seconds = record(f"{case} (100 chunks)", name, workers, samples, times[name],
                          results[name], base)
         base = base or seconds
+    off, on = statistics.median(cpu[False]), statistics.median(cpu[True])
+    print(f"| {case} (100 chunks) | CPU seconds, probe off / on | {workers} | "
+          f"{off:.2f} s / {on:.2f} s | | +{100 * (on / off - 1):.1f}% |", flush=True)
 
 
 def scalar_pi_stdlib(n):

@@ -19,17 +19,12 @@ Runs release the GIL and return a :class:`Summary`. carlo's warnings are Python
 warnings (:class:`CarloWarning`, also logged on the ``carlo`` logger); what a model
 prints in a worker process is shown here, prefixed with its chunk.
 """
-import contextlib
-import logging
+# Light on purpose: every worker process imports this package, and its start is part of
+# every cold call. What only the calling process needs is imported where it is used.
 import os
-import shutil
-import signal
 import sys
-import tempfile
-import threading
-import warnings
 
-from . import _carlo, _entry, _worker
+from . import _carlo
 from ._carlo import DERIVATION, Rng
 from ._errors import (
     CarloError,
@@ -70,7 +65,6 @@ _SIMULATION = (
 )
 _EXECUTION = ("backend", "workers", "chunk_timeout")
 _I64_MAX = 2**63 - 1
-_LOG = logging.getLogger("carlo")
 
 
 def run(config, *, checkpoint=None, checkpoint_interval=None, progress=False, quiet=False,
@@ -206,6 +200,8 @@ def _run_model(pool, simulate, quantities, *, samples, seed, chunk_size, backend
         quantities = [quantities]
     if args is not None and not isinstance(args, dict):
         raise TypeError(f"args must be a dict of keyword arguments, found {type(args).__name__}")
+    from . import _entry
+
     shipment = _entry.ship(simulate, args)
     if pool is not None:
         backend, workers = pool.backend, pool.workers
@@ -265,6 +261,10 @@ def _name(function):
 
 def _run(config, sets, seed, *, shipment=None, checkpoint=None, checkpoint_interval=None,
          progress=False, quiet=False, probe=True, retries=0, pool=None):
+    import contextlib
+
+    from . import _worker
+
     if _worker.ACTIVE:
         raise RuntimeError(
             "carlo was asked to start a run inside one of its worker processes, while it "
@@ -312,16 +312,52 @@ def _run(config, sets, seed, *, shipment=None, checkpoint=None, checkpoint_inter
 def _private_folder(stack):
     """A folder of this run's own, removed when it ends: its workers find the model
     shipped by value and the options there, and leave their output there."""
-    folder = tempfile.mkdtemp(prefix="carlo-")
-    stack.callback(shutil.rmtree, folder, ignore_errors=True)
+    folder = _new_folder("carlo-")
+    stack.callback(_remove_folder, folder)
     return folder
+
+
+_FOLDERS = [0]
+
+
+def _new_folder(prefix):
+    """A new private folder in the temporary directory. (Not tempfile.mkdtemp: that
+    module's import is a noticeable part of a cold call's start.)"""
+    base = os.environ.get("TMPDIR") or "/tmp"
+    while True:
+        _FOLDERS[0] += 1
+        folder = os.path.join(base, f"{prefix}{os.getpid()}-{_FOLDERS[0]}-{os.urandom(4).hex()}")
+        try:
+            os.mkdir(folder, 0o700)
+            return folder
+        except FileExistsError:
+            continue
+
+
+def _remove_folder(folder):
+    """Removes a folder of ours (files and folders a level or two deep)."""
+    for root, folders, files in os.walk(folder, topdown=False):
+        for name in files:
+            try:
+                os.remove(os.path.join(root, name))
+            except OSError:
+                pass
+        for name in folders:
+            try:
+                os.rmdir(os.path.join(root, name))
+            except OSError:
+                pass
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass
 
 
 def _prepare(shipment, folder, probe, retries, in_workers):
     """Puts what the workers need for this model in ``folder``: its pickle when it
     travels by value (and a copy in the cache, for ``carlo verify``), and the run's
     options. A model that cannot be pickled runs in this process all the same."""
-    import json
+    from . import _entry
 
     if shipment.by_value:
         try:
@@ -336,7 +372,7 @@ def _prepare(shipment, folder, probe, retries, in_workers):
             _entry.store(shipment.code, payload, _entry.cache_dir())
     path = os.path.join(folder, f"{shipment.code}.json")
     with open(path, "w", encoding="utf-8") as f:
-        json.dump({"probe": bool(probe), "retries": retries}, f)
+        f.write(f'{{"probe": {"true" if probe else "false"}, "retries": {int(retries)}}}')
 
 
 def _progress_display(progress, sets):
@@ -366,16 +402,27 @@ def _tick(lines, messages):
     """Shows what carlo said since the last call (``warning:`` lines as
     :class:`CarloWarning`, the rest on ``sys.stderr``; both on the ``carlo`` logger
     when it has handlers) and what workers printed or logged."""
-    logged = _LOG.hasHandlers()
+    from . import _worker
+
+    # A program that has not imported logging has no handlers for it. (Imported again
+    # when it is there: another thread may be in the middle of importing it.)
+    log = None
+    if "logging" in sys.modules:
+        import logging
+
+        log = logging.getLogger("carlo")
+    logged = log is not None and log.hasHandlers()
     for line in lines:
         if line.startswith("warning: "):
             text = line[len("warning: "):]
             if logged:
-                _LOG.warning(text)
+                log.warning(text)
+            import warnings
+
             warnings.warn(text, CarloWarning, stacklevel=_caller_level())
         else:
             if logged:
-                _LOG.info(line)
+                log.info(line)
             if sys.stderr is not None:
                 sys.stderr.write(line + "\n")
                 sys.stderr.flush()
@@ -395,6 +442,9 @@ def _signals():
     """The signals a run takes over: those whose handlers are Python's defaults, in
     the main thread (a handler of the caller's is left alone, and runs between
     chunks)."""
+    import signal
+    import threading
+
     if threading.current_thread() is not threading.main_thread():
         return []
     taken = []
@@ -411,6 +461,8 @@ def _terminate(stopped):
     """After a run stopped by SIGTERM or SIGHUP (its checkpoint saved): says so, then
     lets the signal end the process, as it would have without carlo (a scheduler sees
     the status it expects)."""
+    import signal
+
     if sys.stderr is not None:
         sys.stderr.write(f"{stopped}\n")
         sys.stderr.flush()
@@ -435,7 +487,9 @@ class Pool:
     """
 
     def __init__(self, workers=0, backend="processes"):
-        self._folder = tempfile.mkdtemp(prefix="carlo-pool-")
+        from . import _worker
+
+        self._folder = _new_folder("carlo-pool-")
         self._pool = _carlo.Pool(backend, workers, _worker.command([self._folder]))
 
     @property
@@ -469,7 +523,7 @@ class Pool:
     def close(self):
         """Stops the workers; the pool cannot run again."""
         self._pool.close()
-        shutil.rmtree(self._folder, ignore_errors=True)
+        _remove_folder(self._folder)
 
     @property
     def closed(self):
@@ -495,6 +549,10 @@ def verify(path, *, backend=None, workers=None, quiet=False):
     job's fingerprint; raises :class:`CarloError` naming every value that differs.
     A model shipped by value is found beside the summary or in the cache.
     ``backend`` and ``workers`` choose where to recompute (default: the job's)."""
+    import contextlib
+
+    from . import _worker
+
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     with contextlib.ExitStack() as stack:

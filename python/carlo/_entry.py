@@ -14,14 +14,11 @@ the fingerprint covers what the answer depends on and not the folder the code li
 in, and a worker that imports a function by reference checks that it is the very
 function the job was made with.
 """
-import importlib
-import importlib.util
-import math
 import os
 import sys
-import tempfile
 
-from . import _digest
+# Other modules are imported where they are used: workers import this one, and their
+# start is part of every cold call.
 
 MAIN = "__carlo_main__"
 
@@ -70,6 +67,8 @@ def ship(function, args=None):
         else:
             config[key] = plain
     target = functools.partial(function, **bound) if bound else function
+    from . import _digest
+
     code = _digest.digest(target)
     entry = reference(target)
     if entry is not None:
@@ -103,6 +102,8 @@ def _config_value(value):
     if isinstance(value, str):
         return value
     if isinstance(value, float):
+        import math
+
         return float(value) if math.isfinite(value) else _NOT_CONFIG
     if isinstance(value, int):
         return int(value) if -_I64 <= value < _I64 else _NOT_CONFIG
@@ -196,6 +197,8 @@ def payload_dirs(extra=()):
 def store(code, payload, folder):
     """Writes ``payload`` as ``folder/CODE.pkl`` (atomically; kept if there); returns
     the path, or ``None`` when the folder cannot be written."""
+    import tempfile
+
     path = os.path.join(folder, f"{code}.pkl")
     try:
         if os.path.exists(path):
@@ -239,6 +242,8 @@ def resolve(entry, code=None, by_value=False, dirs=()):
         )
     function = load(entry)
     if code is not None:
+        from . import _digest
+
         found = _digest.digest(function)
         if found != code:
             read = _digest.globals_read(function)
@@ -255,6 +260,8 @@ def resolve(entry, code=None, by_value=False, dirs=()):
 
 def load(entry):
     """The function ``entry`` names, importing its module or file."""
+    import importlib
+
     module_name, _, qualname = entry.rpartition(":")
     if module_name.endswith(".py"):
         module = _load_file(module_name)
@@ -272,6 +279,8 @@ def load(entry):
 
 
 def _load_file(path):
+    import importlib.util
+
     path = os.path.abspath(path)
     loaded = sys.modules.get(MAIN)
     if loaded is not None and getattr(loaded, "__file__", None) == path:
@@ -297,7 +306,11 @@ def complete(entry, code=None, by_value=False, dirs=()):
     """The code digest of a job's model: ``code`` checked when given (the model is
     resolved as a worker would resolve it), else computed."""
     function = resolve(entry, code, by_value, dirs)
-    return code if code is not None else _digest.digest(function)
+    if code is not None:
+        return code
+    from . import _digest
+
+    return _digest.digest(function)
 
 
 def cli(argv):

@@ -1,16 +1,19 @@
 """The summary of a run: one row per quantity, the columns of carlo's CSV, and the
 job that reproduces it."""
-import collections
-import functools
-import json
 import os
 
-from . import _carlo, _entry
+from . import _carlo
+
+_ROW_TYPES = {}
 
 
-@functools.lru_cache(maxsize=None)
 def _row_type(columns):
-    return collections.namedtuple("Row", columns, rename=True)
+    """The row type of these columns (made once: namedtuple is slow to make)."""
+    if columns not in _ROW_TYPES:
+        import collections
+
+        _ROW_TYPES[columns] = collections.namedtuple("Row", columns, rename=True)
+    return _ROW_TYPES[columns]
 
 
 class Summary:
@@ -34,6 +37,8 @@ class Summary:
         #: The job, as a dict: ``samples``, ``seed``, ``chunk_size``, ``confidence``,
         #: ``model`` (with its parameters), and ``target``, ``sampler``, ``sweep`` when
         #: set.
+        import json
+
         self.job = json.loads(data["job"])
         self._job_toml = data["job_toml"]
         self._digests = data["digests"]
@@ -72,6 +77,8 @@ class Summary:
             _write(digests, self._digests)
             shipment = self._shipment
             if shipment is not None and shipment.by_value:
+                from . import _entry
+
                 folder = os.path.dirname(os.path.abspath(path))
                 try:
                     _entry.store(shipment.code, shipment.payload(), folder)

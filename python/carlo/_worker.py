@@ -10,11 +10,11 @@ to ``sys.stderr`` or logs is kept (:class:`Capture`) and handed to the parent, w
 shows it prefixed with the chunk.
 """
 import io
-import json
-import logging
 import os
 import sys
-import threading
+
+# json, logging and threading are imported where they are used: a worker's start is
+# part of every cold call, and most models never log.
 
 #: True in a worker process.
 ACTIVE = False
@@ -68,21 +68,23 @@ class _Stream(io.TextIOBase):
         return getattr(self.original, "encoding", "utf-8")
 
 
-class _Records(logging.Handler):
-    def __init__(self, events):
-        super().__init__(logging.NOTSET)
-        self.events = events
+def _records(events):
+    """A logging handler that records into ``events``."""
+    import logging
 
-    def emit(self, record):
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string: show it as it is
-            message = str(record.msg)
-        if record.exc_info:
-            message += "\n" + logging.Formatter().formatException(record.exc_info)
-        self.events.append(
-            {"stream": "log", "level": record.levelno, "name": record.name, "text": message}
-        )
+    class Records(logging.Handler):
+        def emit(self, record):
+            try:
+                message = record.getMessage()
+            except Exception:  # a bad format string: show it as it is
+                message = str(record.msg)
+            if record.exc_info:
+                message += "\n" + logging.Formatter().formatException(record.exc_info)
+            events.append(
+                {"stream": "log", "level": record.levelno, "name": record.name, "text": message}
+            )
+
+    return Records(logging.NOTSET)
 
 
 class Capture:
@@ -101,10 +103,15 @@ class Capture:
         sys.stdout = _Stream(self.events, "stdout", sys.stdout)
         sys.stderr = _Stream(self.events, "stderr", sys.stderr)
         # The records go to the parent alone: handlers the model configured here
-        # would write them to this process's stderr, which nobody reads.
-        root = logging.getLogger()
-        self.handlers = root.handlers[:]
-        root.handlers[:] = [_Records(self.events)]
+        # would write them to this process's stderr, which nobody reads. A model that
+        # has not imported logging logs nothing.
+        self.handlers = None
+        if "logging" in sys.modules:
+            import logging
+
+            root = logging.getLogger()
+            self.handlers = root.handlers[:]
+            root.handlers[:] = [_records(self.events)]
 
     def note(self, index, text):
         """Leaves a line of carlo's for the parent, as chunk ``index``'s stderr."""
@@ -113,6 +120,8 @@ class Capture:
         self.events = saved
 
     def end_events(self, index):
+        import json
+
         events = self.events
         self.sequence += 1
         os.makedirs(self.folder, exist_ok=True)
@@ -128,7 +137,8 @@ class Capture:
         """Ends the capture of chunk ``index`` (``None``: the model's import); what
         was captured is left for the parent unless ``keep`` is false (the probe's
         second computation of a chunk)."""
-        logging.getLogger().handlers[:] = self.handlers
+        if self.handlers is not None:
+            sys.modules["logging"].getLogger().handlers[:] = self.handlers
         sys.stdout, sys.stderr = self.saved
         if self.events and keep:
             self.end_events(index)
@@ -143,6 +153,8 @@ class _Muted:
         self._thread = thread
 
     def write(self, text):
+        import threading
+
         if threading.get_ident() == self._thread:
             return len(text)
         return self._original.write(text)
@@ -157,6 +169,9 @@ class Mute:
     output the workers' first one has shown already. Other threads write as ever."""
 
     def __init__(self):
+        import logging
+        import threading
+
         thread = threading.get_ident()
         self.saved = (sys.stdout, sys.stderr)
         self.muted = (_Muted(sys.stdout, thread), _Muted(sys.stderr, thread))
@@ -173,6 +188,8 @@ class Mute:
         logging.Logger.handle = handle
 
     def restore(self):
+        import logging
+
         if sys.stdout is self.muted[0]:
             sys.stdout = self.saved[0]
         if sys.stderr is self.muted[1]:
@@ -189,6 +206,11 @@ def forward(folder):
         names = sorted(n for n in os.listdir(folder) if n.endswith(".jsonl"))
     except OSError:
         return
+    if not names:
+        return
+    import json
+    import logging
+
     for name in names:
         path = os.path.join(folder, name)
         try:

@@ -160,6 +160,20 @@ impl CrossCheck {
             .ok();
     }
 
+    /// Ends the computation here if it still runs (the run stopped early): its model
+    /// gets a `KeyboardInterrupt`, and its thread is joined, so that no thread of
+    /// carlo's runs Python code while the interpreter finalizes.
+    fn abandon(&mut self, py: Python<'_>) {
+        if let Some(thread) = self.thread.take() {
+            if !thread.is_finished() {
+                signals::interrupt_models();
+            }
+            py.detach(|| {
+                let _ = thread.join();
+            });
+        }
+    }
+
     /// The error when this process's computation differs from the workers', once
     /// it is done (waiting for it when `wait`).
     fn compare(&mut self, wait: bool) -> Option<String> {
@@ -575,6 +589,9 @@ fn run(
             summary(py, &report)
         }
         Err(error) => {
+            if let Some(cross) = &mut steering.cross {
+                cross.abandon(py);
+            }
             let hint = match &checkpoint {
                 Some(path) => format!(
                     "progress saved to {}; the same call again resumes it",

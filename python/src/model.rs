@@ -670,12 +670,45 @@ fn resolve(py: Python<'_>, params: &PythonParams, source: &Source) -> Result<Py<
     })
 }
 
-/// `params.args` as Python keyword arguments, decoded from JSON as a worker decodes
-/// them, so that a run in this process passes the same values.
+/// `params.args` as Python keyword arguments: the JSON values as Python's `json`
+/// module would decode them (the same in this process and in a worker).
 fn kwargs(py: Python<'_>, params: &PythonParams) -> PyResult<Py<PyDict>> {
-    let json = serde_json::to_string(&params.args).expect("JSON values serialize");
-    let decoded = py.import("json")?.call_method1("loads", (json,))?;
-    Ok(decoded.cast_into::<PyDict>()?.unbind())
+    let dict = PyDict::new(py);
+    for (key, value) in &params.args {
+        dict.set_item(key, json_to_python(py, value)?)?;
+    }
+    Ok(dict.unbind())
+}
+
+/// A JSON value as a Python object: null, bool, int (of any size), float, str, list,
+/// dict.
+fn json_to_python<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    use pyo3::IntoPyObjectExt;
+    use serde_json::Value;
+    match value {
+        Value::Null => Ok(py.None().into_bound(py)),
+        Value::Bool(b) => b.into_bound_py_any(py),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.into_bound_py_any(py),
+            (None, Some(u)) => u.into_bound_py_any(py),
+            _ => n.as_f64().unwrap_or(f64::NAN).into_bound_py_any(py),
+        },
+        Value::String(s) => s.into_bound_py_any(py),
+        Value::Array(items) => {
+            let list = pyo3::types::PyList::empty(py);
+            for item in items {
+                list.append(json_to_python(py, item)?)?;
+            }
+            Ok(list.into_any())
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, v) in map {
+                dict.set_item(k, json_to_python(py, v)?)?;
+            }
+            Ok(dict.into_any())
+        }
+    }
 }
 
 /// `TypeName: message`, one line.

@@ -162,7 +162,7 @@ fn watch(done: &AtomicBool, flush: &Flush) {
 }
 
 /// Raises `KeyboardInterrupt` in every Python thread running a model's call.
-fn interrupt_models() {
+pub fn interrupt_models() {
     let threads: Vec<u64> = crate::model::RUNNING
         .lock()
         .map(|set| {
