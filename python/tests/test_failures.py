@@ -82,8 +82,9 @@ def test_carlo_fault_aborts_are_recovered():
                                 chunk_size=10_000)
     os.environ["CARLO_FAULT"] = "abort-at:3"
     try:
-        run = carlo.run_model(models.pi, "pi", backend="processes", workers=2, samples=100_000,
-                              seed=4, chunk_size=10_000)
+        with pytest.warns(carlo.CarloWarning, match="SIGABRT.* running chunk 3"):
+            run = carlo.run_model(models.pi, "pi", backend="processes", workers=2,
+                                  samples=100_000, seed=4, chunk_size=10_000)
     finally:
         del os.environ["CARLO_FAULT"]
     assert bits(run, RESTARTS) == bits(reference, RESTARTS)
