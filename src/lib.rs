@@ -33,13 +33,49 @@
 
 #![deny(missing_docs)]
 
-/// Writes one line to standard error. A closed or full stderr is ignored: a message
-/// carlo cannot deliver must never change a run's outcome (its exit code, its files),
-/// where `eprintln!` would panic.
+/// Writes one line to standard error, or to this thread's sink while
+/// [`divert_messages`] runs. A closed or full stderr is ignored: a message carlo
+/// cannot deliver must never change a run's outcome (its exit code, its files), where
+/// `eprintln!` would panic.
 pub(crate) fn stderr_line(line: std::fmt::Arguments<'_>) {
     use std::io::Write;
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_fmt(line).and_then(|()| err.write_all(b"\n"));
+    let diverted = DIVERTED.with(|sink| match sink.borrow_mut().as_mut() {
+        Some(sink) => {
+            sink(&line.to_string());
+            true
+        }
+        None => false,
+    });
+    if !diverted {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_fmt(line).and_then(|()| err.write_all(b"\n"));
+    }
+}
+
+/// A sink for the messages of [`divert_messages`].
+type Sink = Box<dyn FnMut(&str)>;
+
+thread_local! {
+    static DIVERTED: std::cell::RefCell<Option<Sink>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with the messages carlo writes on this thread's behalf (a recovered
+/// worker crash, a stuck chunk, notes and warnings: one line each, without the
+/// newline) given to `sink` instead of standard error. For programs that show them
+/// elsewhere, such as the Python package, which makes its warnings Python warnings.
+/// The executors write from the thread that runs the engine, so a run's messages
+/// reach the sink of the thread that started it; nested calls restore the outer sink.
+pub fn divert_messages<R>(sink: impl FnMut(&str) + 'static, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Sink>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let outer = self.0.take();
+            DIVERTED.with(|sink| *sink.borrow_mut() = outer);
+        }
+    }
+    let outer = DIVERTED.with(|s| s.borrow_mut().replace(Box::new(sink)));
+    let _restore = Restore(outer);
+    f()
 }
 
 /// `eprintln!` that never panics (see [`stderr_line`]).
@@ -71,6 +107,6 @@ pub(crate) mod scale;
 pub(crate) mod shard;
 pub mod stats;
 pub(crate) mod trace;
-pub(crate) mod verify;
+pub mod verify;
 
 pub use error::Error;

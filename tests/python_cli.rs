@@ -329,11 +329,92 @@ fn a_missing_interpreter_or_module_is_one_clear_error() {
     );
     let out = carlo(dir, &["run", "missing.toml", "--out", "-"], &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // Bad input, found when the job is made: exit code 2, pointing at the key.
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains(
-            "model.entry: cannot load no_such_module:f: ModuleNotFoundError: No module named 'no_such_module'"
+            "line 6, column 9: model.entry: cannot load no_such_module:f: ModuleNotFoundError: \
+             No module named 'no_such_module'"
         ),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_model_that_workers_cannot_load_is_bad_input_too() {
+    let Some(dir) = setup() else { return };
+    let dir = dir.path();
+    // Loads when the job is made, fails in the worker processes.
+    std::fs::write(
+        dir.join("workers_only.py"),
+        "import carlo._worker\n\
+         if carlo._worker.ACTIVE:\n    raise ImportError('not in a worker')\n\
+         def f(rng, n):\n    return rng.random(n)\n",
+    )
+    .unwrap();
+    common::write_config(dir, "w.toml", &one_model("workers_only:f"));
+    let out = carlo(dir, &["run", "w.toml", "--out", "-", "--workers", "1"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("model.entry: cannot load workers_only:f: ImportError: not in a worker")
+            && stderr.contains("(in worker process "),
+        "{stderr}"
+    );
+}
+
+/// A config of the python model `entry`, 100 samples.
+fn one_model(entry: &str) -> String {
+    format!(
+        "[simulation]\nsamples = 100\nseed = 1\n[model]\ntype = \"python\"\n\
+         entry = \"{entry}\"\nquantities = [\"x\"]\n"
+    )
+}
+
+#[test]
+fn a_crash_message_quotes_the_workers_own_last_line() {
+    // No runpy RuntimeWarning in a worker's stderr, to stand in for what it said.
+    let Some(dir) = setup() else { return };
+    let dir = dir.path();
+    let config = config(dir, "py", "pi", "");
+    let out = carlo(
+        dir,
+        &[
+            "run",
+            config.to_str().unwrap(),
+            "--out",
+            "-",
+            "--workers",
+            "1",
+        ],
+        &[("CARLO_FAULT", "abort-always:2")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("its last stderr line: carlo worker: CARLO_FAULT=abort-always:2"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("RuntimeWarning"), "{stderr}");
+}
+
+#[test]
+fn a_model_that_hangs_at_import_is_caught_when_the_job_is_made() {
+    let Some(dir) = setup() else { return };
+    let dir = dir.path();
+    std::fs::write(
+        dir.join("hangs.py"),
+        "import threading\nthreading.Event().wait()\ndef f(rng, n):\n    return rng.random(n)\n",
+    )
+    .unwrap();
+    common::write_config(dir, "h.toml", &one_model("hangs:f"));
+    let start = std::time::Instant::now();
+    let out = carlo(dir, &["check", "h.toml"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("model.entry: loading hangs:f made no progress for 60 s"),
+        "{stderr}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(120));
 }

@@ -7,6 +7,14 @@
    2 workers. Goal: carlo's throughput >= 0.9 of the Pool's, same workers.
 2. ``carlo.run`` on built-in models against ``carlo run`` (a subprocess) on the same
    config, threads backend. Goal: >= 0.95 of the CLI's throughput.
+3. ``warm``: a small run (a fraction of a second of work) as a fresh
+   ``carlo.run_model`` (cold: its workers start), as a call on a ``carlo.Pool`` whose
+   workers are warm, and on a forked ``multiprocessing.Pool``. Goal: a warm call under
+   50 ms.
+4. ``probe``: a 100-chunk run with the determinism probe and without. Goal: the probe
+   costs under 5%.
+5. ``scalar``: a per-sample Python loop drawing ``rng.random()`` under carlo against
+   the same loop on the standard library's ``random.random()``, one process.
 
 Prints a markdown table of medians and writes them to a CSV (see README.md).
 """
@@ -127,13 +135,129 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
+def small(rng, n):
+    """A tenth of a millisecond of numpy per chunk: what a warm call is made of."""
+    return rng.random(n)
+
+
+def warm_part(workers, repeats, record):
+    """Cold run_model, warm carlo.Pool calls, a forked Pool, on 16 chunks of 4096."""
+    samples, chunk = 16 * 4096, 4096
+
+    def cold():
+        s = carlo.run_model(small, "x", samples=samples, chunk_size=chunk, seed=SEED,
+                            backend="processes", workers=workers)
+        return repr(s[0].estimate), repr(s[0].std_error)
+
+    def fork_pool():
+        seeds = np.random.SeedSequence(SEED).spawn(16)
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_small_chunk, [(s, chunk) for s in seeds])
+        return repr(sum(parts) / samples), ""
+
+    with carlo.Pool(workers=workers) as pool:
+        pool.run_model(small, "x", samples=samples, chunk_size=chunk, seed=SEED)  # warm up
+
+        def warm():
+            s = pool.run_model(small, "x", samples=samples, chunk_size=chunk, seed=SEED)
+            return repr(s[0].estimate), repr(s[0].std_error)
+
+        tools = {"multiprocessing.Pool (fork), 16 chunks": fork_pool,
+                 "carlo.run_model (cold), 16 chunks": cold,
+                 "carlo.Pool call (warm), 16 chunks": warm}
+        times, results = interleaved(tools, repeats)
+    base = None
+    for name in tools:
+        seconds = record("warm", name, workers, samples, times[name], results[name], base)
+        base = base or seconds
+
+
+def _small_chunk(task):
+    seed_seq, n = task
+    return float(np.random.default_rng(seed_seq).random(n).sum())
+
+
+def probe_part(case, samples, workers, repeats, record):
+    """The same 100-chunk run with the determinism probe (the default) and without:
+    wall time, and CPU time of this process and its workers (which a shared machine's
+    load moves far less)."""
+    chunk = max(samples // 100, 1)
+    cpu = {False: [], True: []}
+
+    def run(probe):
+        before = os.times()
+        s = carlo.run_model(getattr(py_models, case), [case], samples=samples, seed=SEED,
+                            chunk_size=chunk, backend="processes", workers=workers,
+                            probe=probe)
+        after = os.times()
+        cpu[probe].append(sum(after[:4]) - sum(before[:4]))
+        return repr(s[0].estimate), repr(s[0].std_error)
+
+    tools = {"carlo.run_model, probe=False": lambda: run(False),
+             "carlo.run_model, probe=True": lambda: run(True)}
+    times, results = interleaved(tools, repeats)
+    assert results["carlo.run_model, probe=False"] == results["carlo.run_model, probe=True"]
+    base = None
+    for name in tools:
+        seconds = record(f"{case} (100 chunks)", name, workers, samples, times[name],
+                         results[name], base)
+        base = base or seconds
+    off, on = statistics.median(cpu[False]), statistics.median(cpu[True])
+    print(f"| {case} (100 chunks) | CPU seconds, probe off / on | {workers} | "
+          f"{off:.2f} s / {on:.2f} s | | +{100 * (on / off - 1):.1f}% |", flush=True)
+
+
+def scalar_pi_stdlib(n):
+    """A per-sample loop on the standard library's generator, hoisted, keeping each
+    sample."""
+    import random
+    draw = random.Random(SEED).random
+    samples = [0.0] * n
+    for i in range(n):
+        x, y = draw(), draw()
+        samples[i] = 4.0 if x * x + y * y < 1.0 else 0.0
+    return np.array(samples)
+
+
+def scalar_pi_carlo(rng, n):
+    """The same loop on carlo's rng, hoisted (docs/python.md, fast scalar models)."""
+    draw = rng.random
+    samples = [0.0] * n
+    for i in range(n):
+        x, y = draw(), draw()
+        samples[i] = 4.0 if x * x + y * y < 1.0 else 0.0
+    return np.array(samples)
+
+
+def scalar_part(repeats, record):
+    samples = 1_000_000
+
+    def stdlib():
+        return repr(scalar_pi_stdlib(samples).mean()), ""
+
+    def ours():
+        s = carlo.run_model(scalar_pi_carlo, "pi", samples=samples, chunk_size=samples,
+                            seed=SEED, backend="sequential", probe=False)
+        return repr(s[0].estimate), ""
+
+    tools = {"loop on random.random()": stdlib, "loop on carlo rng.random()": ours}
+    times, results = interleaved(tools, repeats)
+    base = None
+    for name in tools:
+        seconds = record("scalar pi (1 process)", name, 1, samples, times[name],
+                         results[name], base)
+        base = base or seconds
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--carlo", type=Path, default=REPO / "target/release/carlo")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--cases", default="pi,european")
-    p.add_argument("--parts", default="models,builtin",
-                   help="models: run_model against the Pool; builtin: carlo.run against the CLI")
+    p.add_argument("--parts", default="models,builtin,warm,probe,scalar",
+                   help="models: run_model against the Pool; builtin: carlo.run against the "
+                        "CLI; warm: carlo.Pool calls; probe: the probe's cost; scalar: "
+                        "per-sample loops")
     p.add_argument("--workers", default="1,2")
     p.add_argument("--scale", type=float, default=1.0, help="multiply every sample count")
     p.add_argument("--out", type=Path, default=REPO / "results/studies/python-api.csv")
@@ -175,6 +299,14 @@ def main():
             for name in tools:
                 seconds = record(case, name, w, samples, times[name], results[name], base)
                 base = base or seconds
+
+    for w in workers if "warm" in parts else ():
+        warm_part(w, args.repeats, record)
+    for case in cases if "probe" in parts else ():
+        for w in workers:
+            probe_part(case, int(SAMPLES[case] * args.scale), w, args.repeats, record)
+    if "scalar" in parts:
+        scalar_part(args.repeats, record)
 
     if "builtin" not in parts:
         pass

@@ -18,7 +18,7 @@ MARKET = dict(spot=100.0, strike=100.0, rate=0.05, volatility=0.2, maturity=1.0)
 
 def european_call(rng, n, spot, strike, rate, volatility, maturity):
     """Discounted payoffs of n paths, each half of an antithetic pair averaged."""
-    z = rng.normal(n)
+    z = rng.standard_normal(n)
     drift = (rate - 0.5 * volatility**2) * maturity
     diffusion = volatility * math.sqrt(maturity)
     up = spot * np.exp(drift + diffusion * z)

@@ -2,11 +2,17 @@
 
 Its pitfalls, which carlo's version does not have:
 
-- With the fork start method (Linux's default before Python 3.14), every worker
-  inherits the parent's `random` state, so the workers draw the *same* points: four
-  workers do the work of four and the accuracy of one.
-- Seeded by hand instead (`random.seed(i)`), the result changes with the worker count.
-- There is no error bar, and a worker that dies can leave `pool.map` waiting forever.
+- The result changes from run to run: since Python 3.7 each forked worker reseeds the
+  standard library's `random` from the operating system (os.urandom), so the workers
+  draw different points, but nothing fixes which. (numpy's legacy `np.random` is the
+  opposite trap: its state is copied into every forked worker unchanged, so the workers
+  would draw the *same* points, four workers doing the work of one.)
+- Seeded by hand instead (`random.seed(i)` in worker `i`), the result changes with the
+  worker count and the chunking. A careful Pool can be reproducible: one
+  `numpy.random.SeedSequence(seed).spawn(n_chunks)` stream per chunk and `pool.map`,
+  which keeps the chunks' order (benches/compare/python_api.py does that).
+- Either way there is no error bar, no checkpoint, no target error, and a worker that
+  dies can leave `pool.map` waiting forever (CPython gh-66587).
 
     python examples/python/pi_multiprocessing.py
 """

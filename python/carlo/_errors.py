@@ -1,10 +1,16 @@
-"""carlo's exceptions.
+"""carlo's exceptions and warnings.
 
 - ``ConfigError`` (a ``ValueError``): bad input, such as a config key, a keyword
   argument, or a checkpoint of another job. The message names the key or argument.
 - ``ChunkError`` (a ``RuntimeError``): a chunk failed: the model raised (the message
   carries its traceback) or returned samples carlo cannot use. ``.chunk`` is its index.
+- ``DeterminismError`` (a ``ChunkError``): the determinism probe computed a chunk twice
+  and got two answers: the model draws from something other than its ``rng``, or
+  reads state that differs between processes. The message names the rule and the fix.
 - ``CarloError`` (a ``RuntimeError``): anything else that stopped a run.
+- ``CarloWarning`` (a ``UserWarning``): what carlo warns about while a run goes on
+  (a worker that crashed and was replaced, a chunk that seems stuck, an estimate far
+  from its reference); also logged on the ``carlo`` logger.
 """
 
 
@@ -22,3 +28,20 @@ class ChunkError(CarloError):
     def __init__(self, message, chunk):
         super().__init__(message)
         self.chunk = chunk
+
+
+class DeterminismError(ChunkError):
+    """The model gave two answers for one chunk (see the message for the rule)."""
+
+
+class CarloWarning(UserWarning):
+    """Something a run recovered from or found suspicious; the result stands."""
+
+
+class Terminated(BaseException):
+    """A run stopped by SIGTERM or SIGHUP, its checkpoint saved: the package says so
+    and then lets the signal end the process, as it would have without carlo."""
+
+    def __init__(self, message, signal):
+        super().__init__(message)
+        self.signal = signal

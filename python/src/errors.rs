@@ -35,20 +35,60 @@ pub fn to_py(py: Python<'_>, error: Error, given: &[Given]) -> PyErr {
             ("ConfigError", message, None)
         }
         e if e.is_input() => ("ConfigError", e.to_string(), None),
-        Error::Chunk { index, .. } => ("ChunkError", error.to_string(), Some(*index)),
+        Error::Chunk { index, message } => {
+            let class = if message.starts_with(PROBE) {
+                "DeterminismError"
+            } else {
+                "ChunkError"
+            };
+            (class, error.to_string(), Some(*index))
+        }
         Error::Execution(message) => match failed_chunk(message) {
+            Some(index) if message.contains(&format!("chunk {index}: {PROBE}")) => {
+                ("DeterminismError", message.clone(), Some(index))
+            }
             Some(index) => ("ChunkError", message.clone(), Some(index)),
             None => ("CarloError", message.clone(), None),
         },
         other => ("CarloError", other.to_string(), None),
     };
+    make(py, class, &message, chunk)
+}
+
+/// How the determinism probe's messages begin.
+const PROBE: &str = "determinism probe:";
+
+/// An instance of the class `name` of `carlo._errors`.
+fn make(py: Python<'_>, class: &str, message: &str, chunk: Option<u64>) -> PyErr {
     let made = py.import("carlo._errors").and_then(|m| {
         let class = m.getattr(class)?;
         match chunk {
-            Some(index) => class.call1((message.clone(), index)),
-            None => class.call1((message.clone(),)),
+            Some(index) => class.call1((message, index)),
+            None => class.call1((message,)),
         }
     });
+    match made {
+        Ok(exception) => PyErr::from_value(exception),
+        Err(e) => e,
+    }
+}
+
+/// A `carlo.DeterminismError` saying `message` (of the probe chunk 0).
+pub fn determinism(message: &str) -> PyErr {
+    Python::attach(|py| make(py, "DeterminismError", message, Some(0)))
+}
+
+/// A `carlo.ConfigError` saying `message`.
+pub fn config_error(py: Python<'_>, message: &str) -> PyErr {
+    make(py, "ConfigError", message, None)
+}
+
+/// A `carlo._errors.Terminated` for a run stopped by `signal` (SIGTERM, SIGHUP),
+/// which the package turns back into that signal once it has said `message`.
+pub fn terminated(py: Python<'_>, message: &str, signal: i32) -> PyErr {
+    let made = py
+        .import("carlo._errors")
+        .and_then(|m| m.getattr("Terminated")?.call1((message, signal)));
     match made {
         Ok(exception) => PyErr::from_value(exception),
         Err(e) => e,

@@ -3,133 +3,430 @@
 //! The pure-Python package `carlo` (in `carlo/`) is the API; this module does the
 //! work: [`run`] validates a config with carlo's own config layer (keyword arguments
 //! become `--set` assignments, so their errors are the file's), runs it on carlo's
-//! engine with the GIL released, and returns the summary; [`serve_worker`] is the body
-//! of a Python worker process; [`rng::Rng`] is a chunk's stream lent to Python.
+//! engine with the GIL released, and returns the summary; [`Pool`] keeps executors
+//! (worker processes, threads) warm between runs; [`verify`] checks a summary;
+//! [`serve_worker`](worker::serve_worker) is the body of a Python worker process;
+//! [`rng::Rng`] is a chunk's stream lent to Python.
 //!
 //! Every model of `carlo models` runs here, plus `python`, which calls a Python
 //! function in this process ([`model`]). Worker processes are Python interpreters
 //! running `carlo._worker`, which serve the same registry.
 
+mod distributions;
 mod errors;
 mod model;
 mod moments;
 mod rng;
+mod signals;
 mod worker;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use carlo::backend::{Backend, WorkerCommand};
 use carlo::checkpoint::{self, Checkpoint};
 use carlo::config::{Assignment, Experiment, Overrides};
-use carlo::engine::{self, Observer, State};
-use carlo::backend::WorkerCommand;
+use carlo::engine::{self, Observer, Report, State};
+use carlo::exec::{Executor, Processes, Threads};
+use carlo::model::Model;
+use carlo::model::python::PythonParams;
 use carlo::output::{self, Format, Value};
-use carlo::{Error, progress};
-use pyo3::exceptions::{PyKeyboardInterrupt, PyTypeError, PyValueError};
+use carlo::random::{Family, stream};
+use carlo::{Error, divert_messages};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyList, PyString, PyTuple};
 
 use errors::Given;
-use model::Stash;
+use model::{Options, Source, Stash};
 
 /// The path a config given as a dict is reported under.
 const DICT_PATH: &str = "<dict>";
 
-/// Set by the SIGINT handler the package installs during a run: the run stops at
-/// the next chunk, like the CLI's first Ctrl-C; a second Ctrl-C raises at once.
-#[pyclass(module = "carlo._carlo")]
-#[derive(Default)]
-struct Interrupt {
-    set: AtomicBool,
-}
+/// How often a run lets Python see it between chunks: Python's own signal handlers
+/// (a caller's), carlo's messages and the workers' output, the progress display.
+/// Often enough to feel immediate, rarely enough that taking the GIL costs nothing.
+const PYTHON_EVERY: Duration = Duration::from_millis(50);
 
-#[pymethods]
-impl Interrupt {
-    #[new]
-    fn new() -> Self {
-        Self::default()
-    }
+/// How often the progress display is updated.
+const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
-    /// The signal handler.
-    fn __call__(&self, _signal: i32, _frame: &Bound<'_, PyAny>) -> PyResult<()> {
-        if self.set.swap(true, Ordering::Relaxed) {
-            return Err(PyKeyboardInterrupt::new_err(
-                "interrupted again: stopping at once",
-            ));
+/// Lines carlo said during a run, waiting for Python to show them.
+type Lines = Arc<Mutex<Vec<String>>>;
+
+/// Hands queued lines to the Python callable `tick` (which shows carlo's messages as
+/// warnings and the workers' output), also when there are none: it drains the
+/// workers' output too.
+fn deliver(py: Python<'_>, tick: Option<&Py<PyAny>>, lines: &Lines) -> PyResult<()> {
+    let taken: Vec<String> = std::mem::take(&mut *lines.lock().unwrap_or_else(|e| e.into_inner()));
+    match tick {
+        Some(tick) => tick.bind(py).call1((taken,)).map(|_| ()),
+        None => {
+            for line in taken {
+                say(py, &line)?;
+            }
+            Ok(())
         }
-        Ok(())
-    }
-
-    /// Whether Ctrl-C was pressed.
-    fn is_set(&self) -> bool {
-        self.set.load(Ordering::Relaxed)
     }
 }
 
-/// Binds the engine to the progress bar, the checkpoint file and Ctrl-C.
-struct Steering<'a> {
-    bar: progress::Bar,
+/// The second computation of the probe chunk, in this process, for a run whose
+/// chunks run in worker processes: it catches a model that reads state that differs
+/// between this process and its workers. It starts only once a worker has computed
+/// the chunk, so that a model that crashes its process (which the workers are there
+/// to survive) has done so in a worker first; it runs on a thread of its own, beside
+/// the run.
+struct CrossCheck {
+    job: carlo::config::Job,
+    entry: String,
+    function: Option<Arc<Py<PyAny>>>,
+    retries: u32,
+    seed: u64,
+    samples: u64,
+    thread: Option<std::thread::JoinHandle<Result<u64, String>>>,
+    /// The workers' digest of the chunk, once known.
+    theirs: Option<u64>,
+    /// Whether the comparison was made.
+    done: bool,
+}
+
+/// The chunk the determinism probe computes again.
+const PROBE_CHUNK: u64 = 0;
+
+impl CrossCheck {
+    /// The check of `experiment`'s probe chunk with `function` (or the job's own).
+    fn new(
+        experiment: &Experiment,
+        function: Option<Arc<Py<PyAny>>>,
+        retries: u32,
+    ) -> Option<Self> {
+        let params: PythonParams = serde_json::from_value(serde_json::Value::Object(
+            experiment.job.model.params().clone(),
+        ))
+        .ok()?;
+        Some(CrossCheck {
+            job: experiment.job.clone(),
+            entry: params.entry,
+            function,
+            retries,
+            seed: experiment.job.seed,
+            samples: experiment.job.plan().chunk(PROBE_CHUNK).samples,
+            thread: None,
+            theirs: None,
+            done: false,
+        })
+    }
+
+    /// Starts computing the chunk here, once the workers' digest `theirs` is known.
+    fn offer(&mut self, theirs: Option<u64>) {
+        let Some(theirs) = theirs else { return };
+        if self.theirs.is_some() {
+            return;
+        }
+        self.theirs = Some(theirs);
+        let job = self.job.clone();
+        let function = self.function.clone();
+        let (retries, seed, samples) = (self.retries, self.seed, self.samples);
+        self.thread = std::thread::Builder::new()
+            .name("carlo-probe".into())
+            .spawn(move || {
+                // The job's own model (a sweep's too), without a probe of its own.
+                let options = Options {
+                    probe: false,
+                    retries,
+                };
+                let registry =
+                    model::registry(Arc::new(Source::here(function, options)), Stash::default());
+                let model = job.build_model(&registry).map_err(|e| e.to_string())?;
+                let mut rng = stream(seed, Family::Chunk, PROBE_CHUNK);
+                // The workers showed the chunk's output; this computation's is dropped.
+                let mute = Python::attach(|py| {
+                    py.import("carlo._worker")
+                        .and_then(|m| m.call_method0("Mute"))
+                        .map(Bound::unbind)
+                        .ok()
+                });
+                let digest = model
+                    .simulate_chunk(PROBE_CHUNK, &mut rng, samples)
+                    .map(|m| m.digest());
+                if let Some(mute) = mute {
+                    Python::attach(|py| {
+                        let _ = mute.bind(py).call_method0("restore");
+                    });
+                }
+                digest
+            })
+            .ok();
+    }
+
+    /// Ends the computation here if it still runs (the run stopped early): its model
+    /// gets a `KeyboardInterrupt`, and its thread is joined, so that no thread of
+    /// carlo's runs Python code while the interpreter finalizes.
+    fn abandon(&mut self, py: Python<'_>) {
+        if let Some(thread) = self.thread.take() {
+            if !thread.is_finished() {
+                signals::interrupt_models();
+            }
+            py.detach(|| {
+                let _ = thread.join();
+            });
+        }
+    }
+
+    /// The error when this process's computation differs from the workers', once
+    /// it is done (waiting for it when `wait`).
+    fn compare(&mut self, wait: bool) -> Option<String> {
+        if self.done {
+            return None;
+        }
+        let theirs = self.theirs?;
+        let finished = self.thread.as_ref().is_some_and(|t| t.is_finished());
+        if !(finished || wait) {
+            return None;
+        }
+        self.done = true;
+        let ours = self
+            .thread
+            .take()?
+            .join()
+            .unwrap_or_else(|_| Err("it panicked".into()));
+        let entry = &self.entry;
+        match ours {
+            Err(e) => Some(format!(
+                "determinism probe: chunk {PROBE_CHUNK} ran in a worker process, but failed \
+                 when computed again in this process ({}): {entry} behaves differently here \
+                 and in worker processes; it must compute a chunk from rng, n and its \
+                 arguments alone (probe=False turns this check off)",
+                e.lines().next().unwrap_or("")
+            )),
+            Ok(ours) if ours != theirs => Some(format!(
+                "determinism probe: chunk {PROBE_CHUNK} computed in a worker process and \
+                 again in this process gave different results (digests {theirs:016x} and \
+                 {ours:016x}): {entry} reads state that differs between processes (a global \
+                 set under `if __name__ == \"__main__\":` or changed after import, in its \
+                 module or another, an environment variable, a file, the time) or draws \
+                 random numbers from something other than its rng. carlo's rule: draw every \
+                 random number from rng and compute a chunk from rng, n and its arguments \
+                 alone; pass values in args= (probe=False turns this check off)"
+            )),
+            Ok(_) => None,
+        }
+    }
+}
+
+/// Binds the engine to Python: the progress display, the checkpoint file, signals,
+/// carlo's messages, the workers' output and the determinism probe.
+struct Steering {
+    progress: Option<Py<PyAny>>,
+    shown: Option<Instant>,
     checkpoint: Option<Checkpoint>,
-    interrupt: &'a Interrupt,
-    /// An exception a signal handler raised, to raise once the run has stopped.
+    /// Whether this run's signal handlers are installed (else Python's run, between
+    /// chunks, on the calling thread).
+    handlers: bool,
+    /// An exception to raise once the run has stopped (a caller's signal handler, a
+    /// warning made an error, the probe).
     raised: Option<PyErr>,
-    /// When Python's signal handlers last ran.
-    checked: Instant,
+    /// When Python last saw the run.
+    looked: Instant,
+    lines: Lines,
+    tick: Option<Py<PyAny>>,
+    cross: Option<CrossCheck>,
 }
 
-/// How often the run lets Python's signal handlers run: often enough for Ctrl-C to
-/// feel immediate, rarely enough that taking the GIL costs nothing.
-const SIGNAL_CHECKS: Duration = Duration::from_millis(20);
+impl Steering {
+    /// Lets Python see the run: its signal handlers, the messages, the output.
+    fn look(&mut self) {
+        if self.raised.is_some() {
+            return;
+        }
+        self.looked = Instant::now();
+        let handlers = self.handlers;
+        let result = Python::attach(|py| {
+            if !handlers {
+                py.check_signals()?;
+            }
+            deliver(py, self.tick.as_ref(), &self.lines)
+        });
+        if let Err(e) = result {
+            self.raised = Some(e);
+        }
+    }
+}
 
-impl Observer for Steering<'_> {
-    fn progress(&mut self, progress: &engine::Progress<'_>) {
-        self.bar.progress(progress);
+impl Observer for Steering {
+    fn progress(&mut self, p: &engine::Progress<'_>) {
+        let Some(callback) = &self.progress else {
+            return;
+        };
+        let due = self.shown.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY)
+            || p.samples_done == p.samples_total;
+        if !due {
+            return;
+        }
+        self.shown = Some(Instant::now());
+        let e = p.estimate();
+        let result = Python::attach(|py| {
+            callback
+                .bind(py)
+                .call1((
+                    p.samples_done,
+                    p.samples_total,
+                    p.quantity.name.as_ref(),
+                    e.estimate,
+                    e.std_error,
+                ))
+                .map(|_| ())
+        });
+        if let Err(e) = result {
+            self.raised.get_or_insert(e);
+        }
     }
 
     fn checkpoint(&mut self, state: &State, last: bool) -> Result<(), Error> {
+        if let Some(cross) = &mut self.cross
+            && self.raised.is_none()
+        {
+            cross.offer(state.digest(PROBE_CHUNK));
+            if let Some(message) = cross.compare(false) {
+                self.raised = Some(errors::determinism(&message));
+            }
+        }
         match &mut self.checkpoint {
             Some(c) => c.offer(state, last).map(|_| ()),
             None => Ok(()),
         }
     }
 
-    /// Runs Python's signal handlers (ours sets the flag) between chunks, at most
-    /// every [`SIGNAL_CHECKS`]: the GIL is taken for a moment, on the thread that
-    /// called `run`. (A model running on that thread runs them itself.)
     fn interrupted(&mut self) -> bool {
-        if self.raised.is_none() && self.checked.elapsed() >= SIGNAL_CHECKS {
-            self.checked = Instant::now();
-            if let Err(e) = Python::attach(|py| py.check_signals()) {
-                self.raised = Some(e);
-            }
+        if self.looked.elapsed() >= PYTHON_EVERY {
+            self.look();
         }
-        self.raised.is_some() || self.interrupt.is_set()
+        self.raised.is_some() || signals::count() > 0
+    }
+}
+
+/// Warm executors kept between runs: worker processes that keep their interpreter
+/// (and imported modules), or a thread pool.
+#[pyclass(module = "carlo._carlo")]
+struct Pool {
+    executor: Mutex<Option<Warm>>,
+    backend: Backend,
+    workers: usize,
+}
+
+enum Warm {
+    Processes(Box<Processes>),
+    Threads(Threads),
+}
+
+#[pymethods]
+impl Pool {
+    /// A pool of `workers` (0: one per core) on `backend` (`processes` or `threads`);
+    /// `worker` is the command line of a worker process.
+    #[new]
+    fn new(backend: &str, workers: usize, worker: Vec<String>) -> PyResult<Self> {
+        let fail = |e: Error| PyValueError::new_err(e.to_string());
+        let (backend, executor) = match backend {
+            "processes" => {
+                let (program, args) = worker
+                    .split_first()
+                    .ok_or_else(|| PyValueError::new_err("empty worker command"))?;
+                let command = WorkerCommand {
+                    program: program.into(),
+                    args: args.iter().map(Into::into).collect(),
+                };
+                let p = Processes::with_command(command, workers).map_err(fail)?;
+                (Backend::Processes, Warm::Processes(Box::new(p)))
+            }
+            "threads" => (
+                Backend::Threads,
+                Warm::Threads(Threads::new(workers).map_err(fail)?),
+            ),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "backend={other:?}: a Pool runs \"processes\" or \"threads\""
+                )));
+            }
+        };
+        let workers = match &executor {
+            Warm::Processes(p) => p.workers(),
+            Warm::Threads(t) => t.workers(),
+        };
+        Ok(Pool {
+            executor: Mutex::new(Some(executor)),
+            backend,
+            workers,
+        })
+    }
+
+    /// The backend's name.
+    #[getter]
+    fn backend(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    /// The number of workers.
+    #[getter]
+    fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Process ids of the live worker processes (none for threads, or before the
+    /// first run).
+    fn pids(&self) -> Vec<u32> {
+        match self.executor.lock().ok().as_deref() {
+            Some(Some(Warm::Processes(p))) => p.pids(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Stops the workers; the pool cannot run again.
+    fn close(&self, py: Python<'_>) {
+        py.detach(|| {
+            if let Ok(mut e) = self.executor.lock() {
+                e.take();
+            }
+        });
+    }
+
+    /// Whether the pool was closed.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.executor.lock().map_or(true, |e| e.is_none())
     }
 }
 
 /// Runs a config and returns its summary as a dict of `columns`, `rows` (typed
-/// values), and the `csv`, `json` and `table` renderings.
+/// values), the `csv`, `json` and `table` renderings, the `job` (as JSON and as a
+/// config) and the chunk `digests` file.
 ///
 /// `config` is a path, or a dict of the TOML's tables. `sets` are `(dotted key,
-/// shown as, value)`: each becomes a `--set` assignment. `function` is the function
+/// shown as, value)`: each becomes a `--set` assignment. `function` is the callable
 /// of a `python` model given as an object (`run_model`). `worker` is the command line
-/// of a Python worker process.
+/// of a Python worker process. `signals` are the signals whose handlers the run
+/// takes over (those with Python's defaults). `progress(done, total, quantity,
+/// estimate, std_error)` is called as chunks merge; `tick(lines)` between chunks,
+/// with carlo's messages since the last call.
 #[pyfunction]
-#[pyo3(signature = (config, sets, worker, interrupt, function=None, checkpoint=None, seed=None, progress=false, quiet=false))]
+#[pyo3(signature = (config, sets, worker, signals, function=None, checkpoint=None, checkpoint_interval=None, seed=None, progress=None, tick=None, quiet=false, probe=true, retries=0, pool=None))]
 #[allow(clippy::too_many_arguments)]
 fn run(
     py: Python<'_>,
     config: &Bound<'_, PyAny>,
     sets: Vec<(String, String, Bound<'_, PyAny>)>,
     worker: Vec<String>,
-    interrupt: &Interrupt,
+    signals: Vec<i32>,
     function: Option<Py<PyAny>>,
     checkpoint: Option<PathBuf>,
+    checkpoint_interval: Option<f64>,
     seed: Option<u64>,
-    progress: bool,
+    progress: Option<Py<PyAny>>,
+    tick: Option<Py<PyAny>>,
     quiet: bool,
+    probe: bool,
+    retries: u32,
+    pool: Option<PyRef<'_, Pool>>,
 ) -> PyResult<Py<PyAny>> {
     let mut given = Vec::new();
     for (key, shown, value) in &sets {
@@ -149,7 +446,10 @@ fn run(
         ..Overrides::default()
     };
     let stash: Stash = Arc::default();
-    let registry = model::registry(function.map(Arc::new), Arc::clone(&stash));
+    let function = function.map(Arc::new);
+    let options = Options { probe, retries };
+    let source = Arc::new(Source::here(function.clone(), options));
+    let registry = model::registry(Arc::clone(&source), Arc::clone(&stash));
     let fail = |e: Error| errors::to_py(py, e, &given);
     let mut experiment = match config.cast::<PyDict>() {
         Ok(dict) => {
@@ -182,65 +482,195 @@ fn run(
         program: program.into(),
         args: args.iter().map(Into::into).collect(),
     });
+    let lines: Lines = Arc::default();
     if !quiet {
         for note in &experiment.notes {
             say(py, &format!("note: {note}"))?;
         }
     }
-    // Warnings are said even when quiet, as by the command line.
-    for warning in &experiment.warnings {
-        say(py, &format!("warning: {warning}"))?;
+    // Warnings are shown even when quiet, as by the command line.
+    {
+        let mut queued = lines.lock().unwrap_or_else(|e| e.into_inner());
+        queued.extend(experiment.warnings.iter().map(|w| format!("warning: {w}")));
     }
+    deliver(py, tick.as_ref(), &lines)?;
     let dim = experiment.model.dim();
+    let interval = match checkpoint_interval {
+        None => checkpoint::DEFAULT_INTERVAL,
+        Some(s) if (0.0..1e9).contains(&s) => Duration::from_secs_f64(s),
+        Some(s) => {
+            return Err(errors::config_error(
+                py,
+                &format!("checkpoint_interval={s}: must be a number of seconds, at least 0"),
+            ));
+        }
+    };
     let (saver, state) = match &checkpoint {
         Some(path) => {
             let (c, state) =
-                Checkpoint::open(path, &experiment.job, dim, checkpoint::DEFAULT_INTERVAL)
-                    .map_err(fail)?;
+                Checkpoint::open(path, &experiment.job, dim, interval).map_err(fail)?;
             (Some(c), state)
         }
         None => (None, State::new(dim)),
     };
+    let in_workers = pool
+        .as_ref()
+        .map_or(experiment.backend == Backend::Processes, |p| {
+            p.backend == Backend::Processes
+        });
+    let cross = (probe && in_workers && experiment.job.model.kind() == "python")
+        .then(|| CrossCheck::new(&experiment, function.clone(), retries))
+        .flatten();
     let mut steering = Steering {
-        bar: progress::Bar::new(progress),
+        progress,
+        shown: None,
         checkpoint: saver,
-        interrupt,
+        handlers: !signals.is_empty(),
         raised: None,
-        checked: Instant::now(),
+        looked: Instant::now(),
+        lines: Arc::clone(&lines),
+        tick: tick.as_ref().map(|t| t.clone_ref(py)),
+        cross,
     };
-    let result = py.detach(|| engine::resume(&experiment, state, &mut steering));
-    drop(steering.bar);
+    let handlers = signals::Handlers::install(&signals)
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot handle signals: {e}")))?;
+    let flush_lines = Arc::clone(&lines);
+    let flush_tick = tick.as_ref().map(|t| t.clone_ref(py));
+    let watcher = signals::Watcher::start(Arc::new(Mutex::new(move |py: Python<'_>| {
+        let _ = deliver(py, flush_tick.as_ref(), &flush_lines);
+    })));
+    let sink = Arc::clone(&lines);
+    let pool: Option<&Pool> = pool.as_deref();
+    let result = py.detach(|| {
+        divert_messages(
+            move |line| {
+                sink.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(line.to_string())
+            },
+            || match pool {
+                Some(pool) => run_in_pool(pool, &experiment, state, &mut steering),
+                None => engine::resume(&experiment, state, &mut steering),
+            },
+        )
+    });
+    // The watcher may be waiting for the GIL to show messages: it is joined without.
+    py.detach(|| drop(watcher));
+    drop(handlers);
+    let stopped_by = signals::first();
     let stashed = stash.lock().unwrap_or_else(|e| e.into_inner()).take();
+    // Messages and output of the last chunks.
+    if let Err(e) = deliver(py, tick.as_ref(), &lines) {
+        steering.raised.get_or_insert(e);
+    }
     match result {
         Ok(report) => {
-            for warning in report.warnings() {
-                say(py, &format!("warning: {warning}"))?;
+            if let Some(cross) = &mut steering.cross
+                && steering.raised.is_none()
+            {
+                cross.offer(report.digests.get(PROBE_CHUNK as usize).copied());
+                if let Some(message) = py.detach(|| cross.compare(true)) {
+                    steering.raised = Some(errors::determinism(&message));
+                }
             }
+            if let Some(raised) = steering.raised.take() {
+                return Err(raised);
+            }
+            {
+                let mut queued = lines.lock().unwrap_or_else(|e| e.into_inner());
+                queued.extend(
+                    report
+                        .warnings()
+                        .into_iter()
+                        .map(|w| format!("warning: {w}")),
+                );
+            }
+            deliver(py, tick.as_ref(), &lines)?;
             summary(py, &report)
         }
         Err(error) => {
-            if let Some(raised) = steering.raised.or(stashed) {
+            if let Some(cross) = &mut steering.cross {
+                cross.abandon(py);
+            }
+            let hint = match &checkpoint {
+                Some(path) => format!(
+                    "progress saved to {}; the same call again resumes it",
+                    path.display()
+                ),
+                None => "nothing saved (with checkpoint=PATH a run can be resumed)".to_string(),
+            };
+            // The second signal interrupted the model's own code: say what happened
+            // rather than show the model's frame.
+            if signals::count() >= 2
+                && steering.raised.is_none()
+                && stashed
+                    .as_ref()
+                    .is_some_and(|e| e.is_instance_of::<PyKeyboardInterrupt>(py))
+            {
+                let e = PyKeyboardInterrupt::new_err(format!(
+                    "interrupted again: stopped at once, interrupting the model; {hint}"
+                ));
+                e.set_cause(py, stashed);
+                return Err(e);
+            }
+            if let Some(raised) = steering.raised.take().or(stashed) {
                 return Err(raised);
             }
             match error {
                 Error::Interrupted { done, total } => {
-                    let hint = match &checkpoint {
-                        Some(path) => format!(
-                            "progress saved to {}; the same call again resumes it",
-                            path.display()
-                        ),
-                        None => {
-                            "nothing saved (with checkpoint=PATH a run can be resumed)".to_string()
-                        }
+                    let again = if signals::count() >= 2 {
+                        "interrupted again: stopped at once; "
+                    } else {
+                        ""
                     };
-                    Err(PyKeyboardInterrupt::new_err(format!(
-                        "interrupted after {done} of {total} chunks; {hint}"
-                    )))
+                    match stopped_by {
+                        Some((signal, name)) if signal != libc::SIGINT => Err(errors::terminated(
+                            py,
+                            &format!(
+                                "{again}interrupted by {name} after {done} of {total} chunks; {hint}"
+                            ),
+                            signal,
+                        )),
+                        _ => Err(PyKeyboardInterrupt::new_err(format!(
+                            "{again}interrupted after {done} of {total} chunks; {hint}"
+                        ))),
+                    }
                 }
                 other => Err(fail(other)),
             }
         }
     }
+}
+
+/// Runs `experiment` on the warm executor of `pool`.
+fn run_in_pool(
+    pool: &Pool,
+    experiment: &Experiment,
+    state: State,
+    steering: &mut Steering,
+) -> Result<Report, Error> {
+    let mut slot = pool.executor.lock().unwrap_or_else(|e| e.into_inner());
+    let executor = slot
+        .take()
+        .ok_or_else(|| Error::Execution("this carlo.Pool was closed".into()))?;
+    let mut executor = match executor {
+        Warm::Processes(p) => Warm::Processes(Box::new(p.chunk_timeout(experiment.chunk_timeout))),
+        Warm::Threads(t) => Warm::Threads(t.chunk_timeout(experiment.chunk_timeout)),
+    };
+    let running: &mut dyn Executor = match &mut executor {
+        Warm::Processes(p) => p.as_mut(),
+        Warm::Threads(t) => t,
+    };
+    let result = engine::resume_on(
+        &experiment.name,
+        &experiment.job,
+        experiment.model.as_ref(),
+        running,
+        state,
+        steering,
+    );
+    *slot = Some(executor);
+    result
 }
 
 /// Writes a line to Python's `sys.stderr` (which a notebook shows).
@@ -254,7 +684,7 @@ fn say(py: Python<'_>, line: &str) -> PyResult<()> {
 }
 
 /// The summary of `report`, as `run` returns it.
-fn summary(py: Python<'_>, report: &engine::Report) -> PyResult<Py<PyAny>> {
+fn summary(py: Python<'_>, report: &Report) -> PyResult<Py<PyAny>> {
     let sheet = output::summary(report);
     let rows = PyList::empty(py);
     for row in &sheet.rows {
@@ -274,10 +704,100 @@ fn summary(py: Python<'_>, report: &engine::Report) -> PyResult<Py<PyAny>> {
     out.set_item("columns", sheet.columns.clone())?;
     out.set_item("rows", rows)?;
     out.set_item("csv", text(Format::Csv))?;
-    out.set_item("json", text(Format::Json))?;
+    out.set_item(
+        "json",
+        String::from_utf8_lossy(&output::render_summary(report, Format::Json)).into_owned(),
+    )?;
     out.set_item("table", text(Format::Table))?;
     out.set_item("fingerprint", report.job.fingerprint())?;
+    out.set_item(
+        "job",
+        serde_json::to_string(&report.job).expect("a job always serializes"),
+    )?;
+    out.set_item(
+        "job_toml",
+        report
+            .job
+            .to_toml(&report.name)
+            .map_err(PyValueError::new_err)?,
+    )?;
+    out.set_item("digests", PyBytes::new(py, &output::digests_file(report)))?;
     Ok(out.into_any().unbind())
+}
+
+/// Where a summary's job file and chunk digests go, beside it.
+#[pyfunction]
+fn side_files(path: PathBuf) -> (PathBuf, PathBuf) {
+    (output::job_path(&path), output::digests_path(&path))
+}
+
+/// A value of a summary that did not reproduce: `(row, column, claimed,
+/// recomputed)`.
+type Differs = (String, String, String, String);
+
+/// Recomputes the job of the summary at `path` (its job file and chunk digests
+/// beside it) and compares: returns `(job fingerprint, [(row, column, claimed,
+/// recomputed)])`, empty when everything compared is the same bit for bit. By-value
+/// models are found in `dirs`.
+#[pyfunction]
+#[pyo3(signature = (path, dirs, worker, backend=None, workers=None))]
+fn verify(
+    py: Python<'_>,
+    path: PathBuf,
+    dirs: Vec<String>,
+    worker: Vec<String>,
+    backend: Option<String>,
+    workers: Option<usize>,
+) -> PyResult<(String, Vec<Differs>)> {
+    let source = Arc::new(Source {
+        function: None,
+        dirs,
+        options: Options::default(),
+        capture: None,
+    });
+    let registry = model::registry(source, Stash::default());
+    let mut claim =
+        carlo::verify::Claim::read(&path, &registry).map_err(|e| errors::to_py(py, e, &[]))?;
+    let experiment = &mut claim.experiment;
+    match backend.as_deref() {
+        None => {}
+        Some("threads") => experiment.backend = Backend::Threads,
+        Some("sequential") => experiment.backend = Backend::Sequential,
+        Some("processes") => experiment.backend = Backend::Processes,
+        Some(other) => {
+            return Err(PyValueError::new_err(format!(
+                "backend={other:?}: one of \"sequential\", \"threads\", \"processes\""
+            )));
+        }
+    }
+    if let Some(w) = workers {
+        experiment.workers = if w == 0 {
+            carlo::backend::available_cores()
+        } else {
+            w
+        };
+    }
+    if let Some((program, args)) = worker.split_first() {
+        experiment.worker_command = Some(WorkerCommand {
+            program: program.into(),
+            args: args.iter().map(Into::into).collect(),
+        });
+    }
+    let experiment = &claim.experiment;
+    let report = py
+        .detach(|| engine::run(experiment, &mut engine::Quiet))
+        .map_err(|e| errors::to_py(py, e, &[]))?;
+    // Rows matched by their labels, every column the job decides, as `carlo verify`.
+    let sheet = output::summary(&report);
+    let keys: Vec<String> = experiment.job.sweep.iter().map(|k| k.key.clone()).collect();
+    let mut labels = vec!["quantity"];
+    labels.extend(keys.iter().map(String::as_str));
+    let found = carlo::verify::compare::compare(&claim, &sheet, &labels)
+        .differences
+        .into_iter()
+        .map(|d| (d.row, d.column, d.claimed, d.recomputed))
+        .collect();
+    Ok((claim.fingerprint, found))
 }
 
 /// A Python value as a TOML value: bools, ints, floats, strings, lists and tuples,
@@ -345,9 +865,11 @@ fn toml_table(dict: &Bound<'_, PyDict>) -> PyResult<toml::Table> {
 #[pymodule]
 fn _carlo(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(verify, m)?)?;
+    m.add_function(wrap_pyfunction!(side_files, m)?)?;
     m.add_function(wrap_pyfunction!(worker::serve_worker, m)?)?;
     m.add_class::<rng::Rng>()?;
-    m.add_class::<Interrupt>()?;
+    m.add_class::<Pool>()?;
     m.add("DERIVATION", carlo::random::DERIVATION)?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     Ok(())

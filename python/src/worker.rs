@@ -8,8 +8,8 @@
 //! to descriptor 1) then writes to the worker's stderr, where the parent keeps the
 //! last line for its messages, and can never corrupt a protocol line.
 //!
-//! Like `carlo worker`, it ignores SIGINT: Ctrl-C reaches the whole process group,
-//! and the parent decides what it means. It ends when its input ends, which happens
+//! Like `carlo worker`, it ignores SIGINT, SIGTERM and SIGHUP: they reach the whole
+//! process group, and the parent decides what they mean. It ends when its input ends, which happens
 //! however the parent ends; on Linux the parent also has the kernel kill it if the
 //! parent dies.
 
@@ -25,15 +25,28 @@ use crate::model;
 
 /// Serves the worker protocol until the parent closes the input; raises if the
 /// parent sent something the worker cannot serve (after telling the parent).
+/// By-value models and per-job options are found in `dirs`; `capture` (a
+/// `carlo._worker.Capture`) forwards each chunk's output to the parent.
 #[pyfunction]
-pub fn serve_worker(py: Python<'_>) -> PyResult<()> {
+#[pyo3(signature = (dirs=Vec::new(), capture=None))]
+pub fn serve_worker(py: Python<'_>, dirs: Vec<String>, capture: Option<Py<PyAny>>) -> PyResult<()> {
     let (input, output) = take_standard_streams()?;
     // SAFETY: setting a signal's disposition to "ignore" installs no handler code.
     unsafe {
-        libc::signal(libc::SIGINT, libc::SIG_IGN);
+        // The signals that stop a run reach the whole process group (a terminal's
+        // Ctrl-C, a scheduler's SIGTERM); the parent saves and ends the run.
+        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            libc::signal(signal, libc::SIG_IGN);
+        }
     }
     keep_freed_memory();
-    let registry = model::registry(None, Arc::default());
+    let source = model::Source {
+        function: None,
+        dirs,
+        options: model::Options::default(),
+        capture,
+    };
+    let registry = model::registry(Arc::new(source), Arc::default());
     py.detach(|| carlo::exec::processes::serve(BufReader::new(input), output, &registry))
         .map_err(|e| PyOSError::new_err(format!("carlo worker: {e}")))
 }

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-# Columns that may differ between runs of one job: timings and where it ran.
+# Columns that may differ between runs of one job: timings and where it ran. Every
+# other column is compared.
 EXECUTION_COLUMNS = {"wall_seconds", "samples_per_second", "backend", "workers"}
-# The columns that hold a result's bits.
-RESULT_COLUMNS = ("estimate", "std_error", "ci_low", "ci_high", "samples", "stop_reason")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -25,10 +24,14 @@ def result_columns(text):
     return [[row[i] for i in keep] for row in rows]
 
 
-def bits(summary):
-    """The result columns of every row, as the CSV writes them (shortest round trip)."""
-    return [[getattr(row, c) if isinstance(getattr(row, c), str) else repr(getattr(row, c))
-             for c in RESULT_COLUMNS] for row in summary]
+def bits(summary, besides=()):
+    """Every column of every row but the execution columns and those named in
+    `besides` (which a comparison of two jobs that differ by design leaves out), with
+    floats as their exact reprs: two runs of one job compare equal exactly when every
+    value they decide has the same bits."""
+    skip = EXECUTION_COLUMNS | set(besides)
+    keep = [i for i, c in enumerate(summary.columns) if c not in skip]
+    return [[repr(row[i]) for i in keep] for row in summary]
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ def pi(rng, n):
 def option(rng, n, spot=100.0, strike=100.0, rate=0.05, volatility=0.2, maturity=1.0):
     """A European call and put from the same paths, and the terminal spot: float
     columns, and a control variate's worth of correlation."""
-    z = rng.normal(n)
+    z = rng.standard_normal(n)
     s = spot * np.exp((rate - 0.5 * volatility**2) * maturity + volatility * np.sqrt(maturity) * z)
     discount = np.exp(-rate * maturity)
     return np.column_stack([discount * np.maximum(s - strike, 0.0),
@@ -38,7 +38,7 @@ def option_strided(rng, n, **market):
 def mixed(rng, n):
     """Every draw method, integer and float columns together."""
     k = rng.integers(0, 10, n).astype(np.float64)
-    e = rng.exponential(n)
+    e = rng.exponential(size=n)
     b = (rng.bits(n) >> np.uint64(63)).astype(np.float64)
     return np.column_stack([k, e, b, rng.standard_normal(n)])
 
@@ -96,7 +96,7 @@ def wrong_rows(rng, n):
 
 
 def wrong_dtype(rng, n):
-    return rng.integers(0, 2, n)
+    return rng.random(n).astype(str)
 
 
 def not_an_array(rng, n):

@@ -81,3 +81,46 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_with_the_same_bits(tmp_p
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
     assert out == expected
+
+
+STUCK = textwrap.dedent("""
+    import signal, sys, time, carlo
+
+    def stuck(rng, n):
+        x = rng.random(n)
+        if n == 999:  # the short last chunk never ends
+            if sys.argv[2] == "python":
+                while True:
+                    pass
+            time.sleep(3600)  # outside Python code
+        return x
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    carlo.run_model(stuck, "x", backend=sys.argv[1], workers=2, samples=20_999,
+                    chunk_size=1_000, seed=1, probe=False)
+""")
+
+
+@pytest.mark.parametrize("backend, where", [("threads", "python"), ("sequential", "python"),
+                                            ("threads", "c")])
+def test_a_stuck_chunk_in_this_process_stops_at_the_second_ctrl_c(tmp_path, backend, where):
+    script = tmp_path / "stuck.py"
+    script.write_text(STUCK)
+    child = subprocess.Popen([sys.executable, str(script), backend, where],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    time.sleep(4.0)  # the last chunk is stuck by now
+    os.killpg(child.pid, signal.SIGINT)
+    time.sleep(3.0)
+    start = time.monotonic()
+    os.killpg(child.pid, signal.SIGINT)
+    out, err = child.communicate(timeout=30)
+    assert time.monotonic() - start < 10, "the second Ctrl-C did not stop the run at once"
+    if where == "python":
+        # The stuck Python code got a KeyboardInterrupt: a clean stop.
+        assert err.strip().splitlines()[-1].startswith("KeyboardInterrupt: interrupted again"), err
+        if backend == "threads":
+            assert "press Ctrl-C again to exit now" in err, err
+    else:
+        assert child.returncode == 130, err
+        assert "interrupted again, and a chunk does not stop" in err, err

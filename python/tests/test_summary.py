@@ -57,7 +57,8 @@ def test_json_has_every_bit():
     s = carlo.run(CONFIG, samples=50_000)
     rows = json.loads(s.to_json())
     assert [r["estimate"] for r in rows] == [r.estimate for r in s]
-    assert list(rows[0]) == list(s.columns)
+    assert list(rows[0]) == list(s.columns) + ["job"]
+    assert rows[0]["job"] == s.job and s.job["samples"] == 50_000
 
 
 def test_to_pandas_keeps_every_bit():

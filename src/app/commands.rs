@@ -18,7 +18,7 @@ pub(super) fn check(args: &CheckArgs, registry: &Registry) -> Result<(), Error> 
         Destination::File(path) => path.display().to_string(),
         Destination::Stdout => "standard output".to_string(),
     };
-    let target = match e.job.target {
+    let target = match &e.job.target {
         None => String::new(),
         Some(t) => {
             let mut goals = Vec::new();

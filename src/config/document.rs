@@ -155,9 +155,12 @@ impl Assignment {
         })?;
         let key = key.trim();
         let key = key.strip_prefix("model.").unwrap_or(key);
-        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        // A dotted key names a key of a table (a Python model's args.p).
+        let part =
+            |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !key.split('.').all(part) {
             return Err(format!(
-                "expected a model key such as model.strike before '=', found '{key}'"
+                "expected a model key such as model.strike (or args.p) before '=', found '{key}'"
             ));
         }
         let items: Vec<String> = values

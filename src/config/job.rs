@@ -95,7 +95,7 @@ impl Job {
         for point in &points {
             let mut p = self.model.params().clone();
             for (k, v) in self.sweep.iter().zip(point) {
-                p.insert(k.key.clone(), v.clone());
+                insert_key(&mut p, &k.key, v.clone());
             }
             // Each point is validated as its own run would be.
             entry.build(&p, &self.context()).map_err(|e| match e {
@@ -127,13 +127,35 @@ impl Job {
     }
 }
 
+/// Sets `key` in `params` to `value`; a dotted key (`args.p`) sets a key of a table,
+/// made if missing.
+fn insert_key(params: &mut crate::model::Params, key: &str, value: serde_json::Value) {
+    match key.split_once('.') {
+        Some((head, rest)) => {
+            let table = params
+                .entry(head)
+                .or_insert_with(|| serde_json::Value::Object(Default::default()));
+            if !table.is_object() {
+                *table = serde_json::Value::Object(Default::default());
+            }
+            if let serde_json::Value::Object(inner) = table {
+                insert_key(inner, rest, value);
+            }
+        }
+        None => {
+            params.insert(key.to_string(), value);
+        }
+    }
+}
+
 /// A target error: the run stops at the first check where the confidence interval
-/// of the model's first quantity is narrow enough, and `samples` is only the maximum.
+/// of the model's first quantity is narrow enough (and that of every quantity with a
+/// target of its own), and `samples` is only the maximum.
 ///
 /// Checks happen after every `check_every` chunks, counted from the start and merged
 /// in chunk order, never after a number of chunks that depends on the workers, so a
 /// run stops at the same sample count with the same bits everywhere.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Target {
     /// Met when the half-width is at most this fraction of |estimate|.
     pub rel_error: Option<f64>,
@@ -141,6 +163,32 @@ pub struct Target {
     pub abs_error: Option<f64>,
     /// Chunks between two checks (at least 1).
     pub check_every: u64,
+    /// Targets of named quantities (`target_abs_error = { ruin = 1e-3 }`), each met
+    /// by every row of that name, besides the first quantity's above. Empty (and
+    /// absent from the fingerprint's input) when the targets name no quantity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quantities: Vec<QuantityTarget>,
+}
+
+/// The target of one named quantity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuantityTarget {
+    /// The quantity's name.
+    pub quantity: String,
+    /// Met when the half-width is at most this fraction of |estimate|.
+    pub rel_error: Option<f64>,
+    /// Met when the half-width is at most this.
+    pub abs_error: Option<f64>,
+}
+
+impl QuantityTarget {
+    /// True when `estimate` meets every error given.
+    pub fn met(&self, estimate: &Estimate) -> bool {
+        let half = estimate.half_width();
+        self.rel_error
+            .is_none_or(|r| half <= r * estimate.estimate.abs())
+            && self.abs_error.is_none_or(|a| half <= a)
+    }
 }
 
 impl Target {
@@ -180,12 +228,29 @@ impl Job {
         simulation.insert("seed".into(), count(self.seed));
         simulation.insert("chunk_size".into(), count(self.chunk_size));
         simulation.insert("confidence".into(), self.confidence.into());
-        if let Some(t) = self.target {
+        if let Some(t) = &self.target {
             if let Some(r) = t.rel_error {
                 simulation.insert("target_rel_error".into(), r.into());
             }
             if let Some(a) = t.abs_error {
                 simulation.insert("target_abs_error".into(), a.into());
+            }
+            // A key names quantities or holds one number (the first quantity's).
+            for (key, error) in [
+                (
+                    "target_rel_error",
+                    (|q: &QuantityTarget| q.rel_error) as fn(&_) -> _,
+                ),
+                ("target_abs_error", |q: &QuantityTarget| q.abs_error),
+            ] {
+                let table: toml::Table = t
+                    .quantities
+                    .iter()
+                    .filter_map(|q| Some((q.quantity.clone(), error(q)?.into())))
+                    .collect();
+                if !table.is_empty() {
+                    simulation.insert(key.into(), table.into());
+                }
             }
             simulation.insert("check_every".into(), count(t.check_every));
         }

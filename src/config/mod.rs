@@ -31,7 +31,7 @@ use crate::model::{Context, Model, Registry};
 
 pub use document::Assignment;
 pub(crate) use document::{Source, one_value};
-pub use job::{Job, SweepKey, Target, job_differences};
+pub use job::{Job, QuantityTarget, SweepKey, Target, job_differences};
 pub use output::Destination;
 pub use simulation::{DEFAULT_CHECK_EVERY, DEFAULT_CHUNK_SIZE, DEFAULT_CONFIDENCE, parse_count};
 
@@ -172,6 +172,9 @@ impl Experiment {
             })?
         };
         warnings.extend(sweep_warnings(&job, registry, &warnings)?);
+        if let Some(target) = &job.target {
+            check_target_names(&target.quantities, model.as_ref(), &invalid)?;
+        }
         // A sweep of one point is that point's run.
         if job.sweep_points().len() == 1 && !job.sweep.is_empty() {
             job.sweep.clear();
@@ -244,6 +247,38 @@ fn sweep_warnings(job: &Job, registry: &Registry, given: &[String]) -> Result<Ve
         }
     }
     Ok(found)
+}
+
+/// Refuses a target that names a quantity the model does not have.
+fn check_target_names(
+    targets: &[QuantityTarget],
+    model: &dyn Model,
+    invalid: &dyn Fn(&str, String) -> Error,
+) -> Result<(), Error> {
+    let mut names: Vec<&str> = Vec::new();
+    for q in model.quantities() {
+        if !names.contains(&q.name.as_ref()) {
+            names.push(q.name.as_ref());
+        }
+    }
+    for t in targets {
+        if !names.contains(&t.quantity.as_str()) {
+            let key = if t.rel_error.is_some() {
+                "simulation.target_rel_error"
+            } else {
+                "simulation.target_abs_error"
+            };
+            return Err(invalid(
+                &format!("{key}.{}", t.quantity),
+                format!(
+                    "is not a quantity of this model{}; its quantities are {}",
+                    crate::model::did_you_mean(&t.quantity, names.iter().copied()),
+                    names.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A note for every reference a model could not compute at its parameters (its

@@ -69,7 +69,7 @@ pub(super) fn read(
             }
         }
     }
-    let params = entry
+    let mut params = entry
         .parse(toml::de::ValueDeserializer::from(
             serde_spanned::Spanned::new(span, DeValue::Table(fields)),
         ))
@@ -83,13 +83,15 @@ pub(super) fn read(
             };
             source.error(e.span(), &message)
         })?;
-    let model = entry.build(&params, context).map_err(|e| match e {
+    let at_key = |e: Error| match e {
         Error::Parameter { key, reason } if key.starts_with("simulation.") => {
             source.key_error(document_spans, &key, reason)
         }
         Error::Parameter { key, reason } => source.key_error(&spans, &key, reason),
         other => other,
-    })?;
+    };
+    let model = entry.build(&params, context).map_err(at_key)?;
+    entry.complete(&mut params).map_err(at_key)?;
     let worker_command = entry.worker_command(&params).transpose()?;
     let warnings = entry.warn(&params);
     let spec = ModelSpec::from_params(kind, params);

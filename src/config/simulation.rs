@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Deserializer};
 
 use super::Overrides;
-use super::job::Target;
+use super::job::{QuantityTarget, Target};
 use crate::Error;
 use crate::random::sampler::{DEFAULT_REPLICATES, MAX_REPLICATES, SOBOL_INTERVAL_POINTS, Sampler};
 use crate::stats::{MAX_CONFIDENCE, MIN_CONFIDENCE};
@@ -33,13 +33,55 @@ pub(super) struct RawSimulation {
     #[serde(default, deserialize_with = "optional_count")]
     chunk_size: Option<u64>,
     confidence: Option<f64>,
-    target_rel_error: Option<f64>,
-    target_abs_error: Option<f64>,
+    target_rel_error: Option<TargetError>,
+    target_abs_error: Option<TargetError>,
     #[serde(default, deserialize_with = "optional_count")]
     check_every: Option<u64>,
     sampler: Option<SamplerName>,
     #[serde(default, deserialize_with = "optional_count")]
     replicates: Option<u64>,
+}
+
+/// A target error: one number (the first quantity's) or a table of them by quantity
+/// name (`{ ruin = 1e-3 }`).
+#[derive(Debug, Clone, PartialEq)]
+enum TargetError {
+    First(f64),
+    Each(Vec<(String, f64)>),
+}
+
+impl<'de> Deserialize<'de> for TargetError {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = TargetError;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a positive number, or a table of them by quantity such as { ruin = 1e-3 }",
+                )
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<TargetError, E> {
+                Ok(TargetError::First(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<TargetError, E> {
+                Ok(TargetError::First(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<TargetError, E> {
+                Ok(TargetError::First(v as f64))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TargetError, A::Error> {
+                let mut each = Vec::new();
+                while let Some((name, value)) = map.next_entry::<String, f64>()? {
+                    each.push((name, value));
+                }
+                Ok(TargetError::Each(each))
+            }
+        }
+        de.deserialize_any(Visit)
+    }
 }
 
 /// The `sampler` key's values.
@@ -176,20 +218,63 @@ pub(super) fn read(
             ),
         ));
     }
-    for (key, value) in [
-        ("simulation.target_rel_error", sim.target_rel_error),
-        ("simulation.target_abs_error", sim.target_abs_error),
-    ] {
-        if let Some(v) = value
-            && !(v.is_finite() && v > 0.0)
-        {
-            return Err(invalid(
-                key,
-                format!(
-                    "must be a positive finite number, found {}",
-                    crate::error::shown(v)
-                ),
-            ));
+    let mut quantities: Vec<QuantityTarget> = Vec::new();
+    let mut first = [None, None];
+    for (k, (key, value)) in [
+        ("simulation.target_rel_error", &sim.target_rel_error),
+        ("simulation.target_abs_error", &sim.target_abs_error),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let each = match value {
+            None => continue,
+            Some(TargetError::First(v)) => {
+                first[k] = Some(*v);
+                vec![(key.to_string(), *v)]
+            }
+            Some(TargetError::Each(each)) => {
+                if each.is_empty() {
+                    return Err(invalid(
+                        key,
+                        "names no quantity; give a number, or a table such as { ruin = 1e-3 }"
+                            .into(),
+                    ));
+                }
+                for (name, v) in each {
+                    let at = quantities.iter().position(|q| &q.quantity == name);
+                    let q = match at {
+                        Some(i) => &mut quantities[i],
+                        None => {
+                            quantities.push(QuantityTarget {
+                                quantity: name.clone(),
+                                rel_error: None,
+                                abs_error: None,
+                            });
+                            quantities.last_mut().expect("just pushed")
+                        }
+                    };
+                    *(if k == 0 {
+                        &mut q.rel_error
+                    } else {
+                        &mut q.abs_error
+                    }) = Some(*v);
+                }
+                each.iter()
+                    .map(|(n, v)| (format!("{key}.{n}"), *v))
+                    .collect()
+            }
+        };
+        for (key, v) in each {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(invalid(
+                    &key,
+                    format!(
+                        "must be a positive finite number, found {}",
+                        crate::error::shown(v)
+                    ),
+                ));
+            }
         }
     }
     let round = sampler.replicates().unwrap_or(1);
@@ -215,9 +300,10 @@ pub(super) fn read(
     // the job keeps such a run's fingerprint that of the same run without it.
     let target =
         (sim.target_rel_error.is_some() || sim.target_abs_error.is_some()).then_some(Target {
-            rel_error: sim.target_rel_error,
-            abs_error: sim.target_abs_error,
+            rel_error: first[0],
+            abs_error: first[1],
             check_every,
+            quantities,
         });
     let seed = overrides.seed.unwrap_or(sim.seed);
     let mut warnings = Vec::new();

@@ -15,6 +15,8 @@ const UNSWEPT: [&str; 4] = ["greeks", "antithetic", "control_variate", "type"];
 
 /// Reads the `[sweep]` table (keys `strike`, `model.strike` or `[sweep.model]`
 /// tables, each a non-empty list of values) and checks each key against the model.
+/// A key of a table-valued model key is dotted (`args.p`, written `[sweep.args] p =
+/// [...]` or `"args.p" = [...]`): a Python model's keyword argument.
 pub(super) fn read(
     source: &Source<'_>,
     spans: &Spans,
@@ -34,6 +36,12 @@ pub(super) fn read(
                     flat.push((k, at, v));
                 }
             }
+            (k, toml::Value::Table(inner)) => {
+                let bare = k.strip_prefix("model.").unwrap_or(k).to_string();
+                for (ik, v) in inner {
+                    flat.push((format!("{bare}.{ik}"), format!("sweep.{k}.{ik}"), v));
+                }
+            }
             (k, v) => {
                 let bare = k.strip_prefix("model.").unwrap_or(k).to_string();
                 flat.push((bare, format!("sweep.{k}"), v));
@@ -44,14 +52,25 @@ pub(super) fn read(
     let mut keys: Vec<SweepKey> = Vec::new();
     for (key, at, value) in flat {
         let invalid = |reason: String| source.key_error(spans, &at, reason);
-        if UNSWEPT.contains(&key.as_str()) {
+        if UNSWEPT.contains(&key.split('.').next().unwrap_or_default()) {
             return Err(invalid(format!(
                 "model.{key} cannot be swept: every point of a sweep shares the paths and \
                  the columns; run one config per value"
             )));
         }
+        let head = key.split('.').next().unwrap_or_default();
+        if key.contains('.')
+            && !matches!(
+                spec.params().get(head),
+                None | Some(serde_json::Value::Object(_))
+            )
+        {
+            return Err(invalid(format!(
+                "model.{head} is not a table, so {key} names nothing to sweep"
+            )));
+        }
         if let Some(accepted) = accepted
-            && !accepted.contains(&key.as_str())
+            && !accepted.contains(&head)
         {
             return Err(invalid(format!(
                 "model type {} has no key `{key}`{}",

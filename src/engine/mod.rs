@@ -138,7 +138,7 @@ pub fn resume_on(
     if state.stop.is_none() {
         // A state saved at a decision point has taken its decision already; one that
         // reached the end without it (made by hand) takes it now.
-        state.fold(job, quantity);
+        state.fold(job, model.quantities());
         let work = Work { job, model, plan };
         let todo = missing(&state.merger, plan.chunks());
         let mut interrupted = false;
@@ -186,7 +186,7 @@ pub fn resume_on(
             accepted += 1;
             state.digests.record(index, &moments);
             state.merger.offer(index, moments);
-            if state.fold(job, quantity) > 0 {
+            if state.fold(job, model.quantities()) > 0 {
                 observer.progress(&Progress {
                     samples_done: plan.samples_before(state.merger.next()),
                     samples_total: plan.samples(),

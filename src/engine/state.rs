@@ -143,6 +143,14 @@ impl State {
         self.merger.next()
     }
 
+    /// The digest ([`Moments::digest`]) of chunk `index`, once it is finished (merged
+    /// or waiting to be): what a determinism check compares a chunk computed again with.
+    pub fn digest(&self, index: u64) -> Option<u64> {
+        let done = index < self.merger.next() || self.merger.waiting().any(|(i, _)| i == index);
+        done.then(|| self.digests.0.get(index as usize).copied())
+            .flatten()
+    }
+
     /// Why the run stopped, once it has.
     pub fn stop_reason(&self) -> Option<StopReason> {
         self.stop
@@ -211,7 +219,7 @@ impl State {
 
     /// Folds waiting chunks in order up to each decision point in turn and takes the
     /// decisions due there, until a gap or the stop. Returns the chunks folded.
-    pub(super) fn fold(&mut self, job: &Job, quantity: &Quantity) -> u64 {
+    pub(super) fn fold(&mut self, job: &Job, quantities: &[Quantity]) -> u64 {
         let end = job.plan().chunks();
         let mut folded = 0;
         while self.stop.is_none() {
@@ -221,18 +229,26 @@ impl State {
             if self.merger.next() < point {
                 break;
             }
-            self.decide(point, end, job, quantity);
+            self.decide(point, end, job, quantities);
         }
         folded
     }
 
     /// The decisions due after chunks `0..chunks`: a trace point, a target check,
     /// the end.
-    fn decide(&mut self, chunks: u64, end: u64, job: &Job, quantity: &Quantity) {
+    fn decide(&mut self, chunks: u64, end: u64, job: &Job, quantities: &[Quantity]) {
         let merged = self.merger.merged();
-        if let Some(target) = job.target
+        let estimate = |q: &Quantity| quantity_estimate(q, merged, job.confidence);
+        // The target of the first quantity, and every quantity's own target.
+        if let Some(target) = &job.target
             && (target.checks_at(chunks) || chunks == end)
-            && target.met(&quantity_estimate(quantity, merged, job.confidence))
+            && target.met(&estimate(&quantities[0]))
+            && target.quantities.iter().all(|t| {
+                quantities
+                    .iter()
+                    .filter(|q| q.name == t.quantity)
+                    .all(|q| t.met(&estimate(q)))
+            })
         {
             self.stop = Some(StopReason::Target);
         } else if chunks == end {
@@ -251,7 +267,7 @@ impl State {
 /// two (a trace point), a multiple of the target's `check_every`, or the end.
 fn decision_point(next: u64, end: u64, job: &Job) -> u64 {
     let power = (next + 1).checked_next_power_of_two().unwrap_or(end);
-    let check = job.target.map_or(end, |t| {
+    let check = job.target.as_ref().map_or(end, |t| {
         (next / t.check_every + 1).saturating_mul(t.check_every)
     });
     power.min(check).min(end)
@@ -305,6 +321,7 @@ mod tests {
             rel_error: None,
             abs_error: Some(1e-9),
             check_every: 24,
+            quantities: Vec::new(),
         });
         assert_eq!(walk(&job), [1, 2, 4, 8, 16, 24, 32, 48, 64, 72, 96, 100]);
     }

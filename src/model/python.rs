@@ -12,9 +12,18 @@
 //!
 //! Which interpreter: `$CARLO_PYTHON` if set, else `python3` on the `PATH`. It is
 //! not part of the job (it decides where the chunks run, not what they compute).
+//!
+//! What the job knows of the function: its `entry` (a name workers import, or a label
+//! for one shipped by value), and `code`, the digest of everything its answer depends
+//! on (its code, the globals it reads, bound arguments; never its folder), which only
+//! Python can compute. A config gives the entry; when the job is made, the proxy asks
+//! the interpreter for the digest ([`Entry::completes`]), which also finds a model that
+//! cannot be imported before any worker starts.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -47,7 +56,20 @@ pub struct PythonParams {
     /// Keyword arguments passed to the function on every call.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub args: BTreeMap<String, serde_json::Value>,
+    /// The digest of the function (32 hex digits): its code, the globals it reads and
+    /// the arguments bound to it, but not where it lives. Filled in when the job is
+    /// made; a worker refuses a function whose digest differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The function travels as a pickle found by its `code` (a lambda, closure,
+    /// partial, method, or a function of a script's `__main__` or a notebook), and
+    /// `entry` is only its name.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_value: bool,
 }
+
+/// Hex digits of [`PythonParams::code`].
+pub const CODE_DIGITS: usize = 32;
 
 impl PythonParams {
     /// Checks the parameters; errors name the key as `model.KEY`.
@@ -82,6 +104,27 @@ impl PythonParams {
                     format!("names {name:?} twice"),
                 ));
             }
+        }
+        match &self.code {
+            Some(code)
+                if code.len() != CODE_DIGITS
+                    || !code
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+            {
+                return Err(Error::parameter(
+                    "model.code",
+                    format!("must be {CODE_DIGITS} lowercase hex digits, found {code:?}"),
+                ));
+            }
+            None if self.by_value => {
+                return Err(Error::parameter(
+                    "model.by_value",
+                    "a function shipped by value is found by its code digest: model.code is \
+                     missing",
+                ));
+            }
+            _ => {}
         }
         for (name, value) in &self.references {
             if !self.quantities.contains(name) {
@@ -120,6 +163,45 @@ impl PythonParams {
     }
 }
 
+/// The quantities of a sweep of a Python model, one block per point: point `j`'s
+/// quantity `i` is column `j k + i` (`k` quantities a point), with that point's
+/// reference and swept values. The CLI's proxy and the Python package's model lay a
+/// sweep out alike, so that their jobs and partials are one.
+pub fn sweep_quantities(
+    points: &[PythonParams],
+    values: &[Vec<serde_json::Value>],
+) -> Vec<Quantity> {
+    let k = points.first().map_or(0, |p| p.quantities.len());
+    points
+        .iter()
+        .zip(values)
+        .enumerate()
+        .flat_map(|(j, (p, point))| {
+            p.quantities().into_iter().map(move |mut q| {
+                q.column += j * k;
+                q.point = Some(point.clone());
+                q
+            })
+        })
+        .collect()
+}
+
+/// Checks that the points of a sweep share what decides the columns: the model and
+/// its quantities (only `args` may vary).
+pub fn check_sweep(points: &[PythonParams]) -> Result<(), Error> {
+    let first = &points[0];
+    for p in &points[1..] {
+        if p.entry != first.entry || p.quantities != first.quantities || p.code != first.code {
+            return Err(Error::parameter(
+                "sweep",
+                "a sweep of a python model varies its args (sweep.args.NAME); the function \
+                 and its quantities are those of every point",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Python's rule for identifiers, as far as a config needs it: a letter or `_`, then
 /// letters, digits or `_`.
 fn is_identifier(s: &str) -> bool {
@@ -141,6 +223,17 @@ impl PythonProxy {
         params.check()?;
         Ok(PythonProxy {
             quantities: params.quantities(),
+        })
+    }
+
+    /// The proxy of a sweep of a Python model (see [`sweep_quantities`]).
+    pub fn sweep(
+        points: &[PythonParams],
+        values: &[Vec<serde_json::Value>],
+    ) -> Result<Self, Error> {
+        check_sweep(points)?;
+        Ok(PythonProxy {
+            quantities: sweep_quantities(points, values),
         })
     }
 }
@@ -176,35 +269,143 @@ pub fn python_program() -> std::ffi::OsString {
         .unwrap_or_else(|| DEFAULT_PYTHON.into())
 }
 
-/// How the workers of a python model start: `PYTHON -m carlo._worker`, after
-/// checking that `PYTHON` starts and has carlo's Python package, so that a missing
-/// interpreter or package is one clear error before any chunk runs.
+/// The code a worker runs: `python -c` rather than `-m carlo._worker`, with which
+/// runpy warns that the package imported the module first (a warning that would then
+/// be the worker's last stderr line in every message about it).
+const WORKER_CODE: &str = "from carlo._worker import main; main()";
+
+/// How the workers of a python model start: `PYTHON -c "...carlo._worker..."`. That
+/// the interpreter starts and has carlo's package is checked when the job is made
+/// ([`complete`]), so a missing one is one clear error before any chunk runs.
 pub fn worker_command() -> Result<WorkerCommand, Error> {
+    Ok(WorkerCommand {
+        program: python_program().into(),
+        args: vec!["-c".into(), WORKER_CODE.into()],
+    })
+}
+
+/// What [`complete`] runs: loads the model as a worker would and prints its digest.
+const PROBE_CODE: &str = "import sys, carlo._entry as e; e.cli(sys.argv[1:])";
+
+/// How long the interpreter may go without using any CPU time while it loads the
+/// model before it is taken for hung: a module that waits at import (a lock, a
+/// network share, input) is caught within this, one that computes (a JIT, a table)
+/// is left to work.
+pub const IMPORT_IDLE: Duration = Duration::from_secs(60);
+
+/// Fills in `params.code` (or checks it): runs the interpreter, which loads the model
+/// as a worker would (importing its module, or finding its pickle) and prints its
+/// digest. A model that cannot be loaded is an error naming `model.entry` (exit code
+/// 2); an interpreter that does not start or lacks carlo's package, a run-time error.
+pub fn complete(params: &mut PythonParams) -> Result<(), Error> {
     let program = python_program();
     let shown = program.to_string_lossy().into_owned();
     let hint = format!(
         "python models run in Python worker processes; set {PYTHON_VAR} to a Python that \
          has carlo's package (pip install ./python from carlo's repository)"
     );
-    let probe = Command::new(&program)
-        .args(["-c", "import carlo._worker"])
+    let mut child = Command::new(&program)
+        .args(["-c", PROBE_CODE, &params.entry])
+        .arg(params.code.as_deref().unwrap_or(""))
+        .arg(if params.by_value { "1" } else { "0" })
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .output()
+        .spawn()
         .map_err(|e| Error::Execution(format!("cannot start {shown} ({e}); {hint}")))?;
-    if !probe.status.success() {
-        let stderr = String::from_utf8_lossy(&probe.stderr);
-        let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
-        return Err(Error::Execution(format!(
-            "{shown} cannot import carlo ({}); {hint}",
-            last.unwrap_or("it exited without a message").trim()
-        )));
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    let out = child.stdout.take().expect("piped");
+    let err = child.stderr.take().expect("piped");
+    let readers = (
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = { out }.read_to_string(&mut s);
+            s
+        }),
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = { err }.read_to_string(&mut s);
+            s
+        }),
+    );
+    let status = wait_while_busy(&mut child, IMPORT_IDLE);
+    if let Ok(s) = readers.0.join() {
+        stdout = s;
     }
-    Ok(WorkerCommand {
-        program: program.into(),
-        args: vec!["-m".into(), "carlo._worker".into()],
-    })
+    if let Ok(s) = readers.1.join() {
+        stderr = s;
+    }
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("it exited without a message")
+        .trim()
+        .to_string();
+    match status {
+        None => Err(Error::parameter(
+            "model.entry",
+            format!(
+                "loading {} made no progress for {} s (no CPU time used): its module hangs \
+                 at import (waiting on a lock, a network share, input?); it was stopped",
+                params.entry,
+                IMPORT_IDLE.as_secs()
+            ),
+        )),
+        Some(0) => {
+            let digest = stdout.trim().to_string();
+            if params.code.is_none() {
+                params.code = Some(digest);
+            }
+            params.check()
+        }
+        Some(2) => Err(Error::parameter("model.entry", last)),
+        Some(_) => Err(Error::Execution(format!(
+            "{shown} cannot import carlo ({last}); {hint}"
+        ))),
+    }
+}
+
+/// Waits for `child` to exit and returns its exit code (`Some(-1)` when killed by a
+/// signal); kills it and returns `None` once it has used no CPU time for `idle`.
+/// Where CPU time cannot be read (not Linux), `idle` bounds the whole wait ten times
+/// over instead.
+fn wait_while_busy(child: &mut std::process::Child, idle: Duration) -> Option<i32> {
+    let pid = child.id();
+    let mut last_cpu = cpu_ticks(pid);
+    let mut since = Instant::now();
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status.code().unwrap_or(-1)),
+            Ok(None) => {}
+            Err(_) => return Some(-1),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        let cpu = cpu_ticks(pid);
+        if cpu.is_some() && cpu != last_cpu {
+            last_cpu = cpu;
+            since = Instant::now();
+        }
+        let hung = match cpu {
+            Some(_) => since.elapsed() > idle,
+            None => started.elapsed() > 10 * idle,
+        };
+        if hung {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+    }
+}
+
+/// The CPU time (user and system, in clock ticks) process `pid` has used, on Linux.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let user: u64 = fields.get(11)?.parse().ok()?;
+    let system: u64 = fields.get(12)?.parse().ok()?;
+    Some(user + system)
 }
 
 /// The registry entry of `type = "python"` in programs without Python.
@@ -212,6 +413,10 @@ pub(crate) fn entry() -> Entry {
     documented(Entry::new("python", SUMMARY, |p: &PythonParams, _| {
         PythonProxy::new(p)
     }))
+    .completes(complete)
+    .sweeps(|points: &[PythonParams], values, _, _| {
+        Ok(Box::new(PythonProxy::sweep(points, values)?) as Box<dyn Model>)
+    })
     .in_workers(|_| worker_command())
 }
 
@@ -243,6 +448,16 @@ pub fn documented(entry: Entry) -> Entry {
             "table, default {}",
             "keyword arguments passed to the function",
         )
+        .key(
+            "code",
+            "string, filled in",
+            "digest of the function's code, globals read and bound arguments (computed by Python)",
+        )
+        .key(
+            "by_value",
+            "bool, default false",
+            "the function travels pickled, found by its code digest (set by run_model)",
+        )
 }
 
 #[cfg(test)]
@@ -255,6 +470,8 @@ mod tests {
             quantities: quantities.iter().map(|s| s.to_string()).collect(),
             references: BTreeMap::new(),
             args: BTreeMap::new(),
+            code: None,
+            by_value: false,
         }
     }
 

@@ -167,6 +167,9 @@ type SweepFn = dyn Fn(&[Params], &[Vec<serde_json::Value>], &str, &Context) -> R
     + Send
     + Sync;
 
+/// Fills in parameters that only the model's own runtime can compute.
+type CompleteFn = dyn Fn(&mut Params) -> Result<(), Error> + Send + Sync;
+
 /// How to start the worker processes of a model that runs only in them.
 type WorkersFn = dyn Fn(&Params) -> Result<WorkerCommand, Error> + Send + Sync;
 
@@ -180,6 +183,7 @@ pub struct Entry {
     parse: Arc<ParseFn>,
     build: Arc<BuildFn>,
     workers: Option<Arc<WorkersFn>>,
+    complete: Option<Arc<CompleteFn>>,
     warn: Option<Arc<WarnFn>>,
     qmc: bool,
     sweep: Option<Arc<SweepFn>>,
@@ -242,6 +246,7 @@ impl Entry {
             parse: Arc::new(parse),
             build: Arc::new(build),
             workers: None,
+            complete: None,
             warn: None,
             qmc: false,
             sweep: None,
@@ -281,6 +286,32 @@ impl Entry {
     ) -> Self {
         self.workers = Some(Arc::new(command));
         self
+    }
+
+    /// The same entry with a step that fills in parameters the config does not give
+    /// and only the model's own runtime can compute, such as the digest of a Python
+    /// model's code (the `code` key): it runs once when a config is read, after the
+    /// model is built, and what it sets is part of the job and its fingerprint. It
+    /// may also check a value the config gives. `P` must be the entry's parameter
+    /// type; errors name the key as `model.KEY`.
+    pub fn completes<P: Serialize + DeserializeOwned + 'static>(
+        mut self,
+        complete: impl Fn(&mut P) -> Result<(), Error> + Send + Sync + 'static,
+    ) -> Self {
+        self.complete = Some(Arc::new(move |params: &mut Params| {
+            let mut p: P = serde_json::from_value(serde_json::Value::Object(params.clone()))
+                .map_err(|e| Error::parameter("model", e.to_string()))?;
+            complete(&mut p)?;
+            *params = ModelSpec::new("", &p).params;
+            Ok(())
+        }));
+        self
+    }
+
+    /// Runs the entry's [`completes`](Self::completes) step on `params` (nothing
+    /// without one).
+    pub fn complete(&self, params: &mut Params) -> Result<(), Error> {
+        self.complete.as_ref().map_or(Ok(()), |f| f(params))
     }
 
     /// How the worker processes of this model start, for a model that runs only in

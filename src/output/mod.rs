@@ -210,7 +210,14 @@ pub fn summary(report: &Report) -> Sheet {
         columns.push("note");
     }
     // One column per swept key, named for it (`strike`), last.
-    columns.extend(report.job.sweep.iter().map(|k| column_name(&k.key)));
+    // A key of a table (a Python model's `args.p`) is named for its last part.
+    columns.extend(
+        report
+            .job
+            .sweep
+            .iter()
+            .map(|k| column_name(k.key.rsplit('.').next().unwrap_or(&k.key))),
+    );
     Sheet { columns, rows }
 }
 

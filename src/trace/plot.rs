@@ -71,7 +71,7 @@ impl Figure {
                 .filter(|(v, _)| v.is_finite())
                 .map(|(v, kind)| (v, kind.name())),
             approx: quantity.approx_reference.filter(|v| v.is_finite()),
-            target: report.job.target,
+            target: report.job.target.clone(),
             stop: report.stop_reason,
             max_samples: report.job.samples,
         }
@@ -80,7 +80,7 @@ impl Figure {
     /// The half-width the target allows at `estimate`: both errors must be met, so
     /// the smaller of the two.
     fn allowed(&self, estimate: f64) -> Option<f64> {
-        let target = self.target?;
+        let target = self.target.as_ref()?;
         let rel = target.rel_error.map(|r| r * estimate.abs());
         match (target.abs_error, rel) {
             (Some(a), Some(r)) => Some(a.min(r)),
@@ -90,7 +90,7 @@ impl Figure {
 
     /// The target in words.
     fn target_text(&self) -> Option<String> {
-        let target = self.target?;
+        let target = self.target.as_ref()?;
         let rel = target.rel_error.map(|r| format!("{} × |estimate|", num(r)));
         let abs = target.abs_error.map(num);
         Some(match (abs, rel) {
@@ -520,10 +520,18 @@ fn draw_side(fig: &Figure, area: &Area<'_>, legend: &Legend) -> DrawResult {
     }
     if let Some(t) = fig.target_text() {
         line(format!("target: {t}"))?;
-        if let Some(every) = fig.target.map(|t| t.check_every).filter(|&n| n > 1) {
+        if let Some(every) = fig
+            .target
+            .as_ref()
+            .map(|t| t.check_every)
+            .filter(|&n| n > 1)
+        {
             line(format!("(checked every {every} chunks)"))?;
         }
-        if let (Some(m), Some(r)) = (fig.marks.last(), fig.target.and_then(|t| t.rel_error)) {
+        if let (Some(m), Some(r)) = (
+            fig.marks.last(),
+            fig.target.as_ref().and_then(|t| t.rel_error),
+        ) {
             line(format!(
                 "(at the final estimate: {})",
                 num(r * m.estimate.abs())
@@ -657,6 +665,7 @@ mod tests {
             rel_error: None,
             abs_error: Some(2e-3),
             check_every: 4,
+            quantities: Vec::new(),
         };
         let text = svg(&figure(converging(), Some(target), StopReason::Target));
         for label in [
@@ -678,6 +687,7 @@ mod tests {
             rel_error: Some(1e-6),
             abs_error: None,
             check_every: 1,
+            quantities: Vec::new(),
         };
         let text = svg(&figure(converging(), Some(target), StopReason::Samples));
         for label in [

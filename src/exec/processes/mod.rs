@@ -385,11 +385,15 @@ impl Processes {
                 message,
                 input: false,
             } => Err(self.fail(id, &message)),
-            // The job is at fault, not the worker: bad input, as if found here.
+            // The job is at fault, not the worker: bad input (exit 2), as if found
+            // here, saying where it was found.
             Reply::Error {
                 message,
                 input: true,
-            } => Err(Error::Input(message)),
+            } => {
+                let pid = self.pool[&id].pid();
+                Err(Error::Input(format!("{message} (in worker process {pid})")))
+            }
             Reply::Done {
                 index,
                 stats: moments,
