@@ -327,7 +327,9 @@ fn a_second_signal_before_the_first_save_exits_once_the_progress_is_saved() {
 #[test]
 fn checkpoint_exit_code_stops_after_each_save_until_the_run_is_done() {
     let dir = tempfile::tempdir().unwrap();
-    let config = pi_config(dir.path(), 40_000_000, 20_000);
+    // About a second of work on two fast cores, so that a save every 0.05 s comes
+    // before the end however idle the machine.
+    let config = pi_config(dir.path(), 400_000_000, 200_000);
     let c = config.to_str().unwrap();
     let checkpoint = dir.path().join("condor.ckpt");
     let ckpt = checkpoint.to_str().unwrap();
