@@ -359,11 +359,18 @@ fn programs_that_are_not_workers_give_clear_errors() {
         let err = error_with_program(&program);
         assert!(err.contains(needle), "{}: {err}", program.display());
     }
-    // The refusal is an input error, and only the worker's words.
+    // The refusal is an input error: the worker's words, then which worker said them.
     let job = pi_job(1000, 100, 1);
     let model = job.build_model(&Registry::builtin()).unwrap();
     let mut processes = Processes::with_program(dir.path().join("refuses"), 1).unwrap();
     let err = run_on("p", &job, model.as_ref(), &mut processes, &mut Quiet).unwrap_err();
     assert!(err.is_input(), "{err}");
-    assert_eq!(err.to_string(), "no module named x");
+    let message = err.to_string();
+    let pid = message
+        .strip_prefix("no module named x (in worker process ")
+        .and_then(|rest| rest.strip_suffix(')'));
+    assert!(
+        pid.is_some_and(|p| p.parse::<u32>().is_ok()),
+        "only the worker's words and its pid: {message}"
+    );
 }
