@@ -537,16 +537,29 @@ fn a_job_that_runs_someone_elses_code_is_named_before_it_runs() {
         "[simulation]\nname = \"theirs\"\nsamples = 1000\nseed = 1\nchunk_size = 100\n\
          [model]\ntype = \"python\"\nentry = \"innocent_looking:simulate\"\nquantities = [\"x\"]\n",
     );
-    // A stand-in for a Python with carlo's package: it passes the probe (`-c import
-    // carlo._worker`) and, as a worker, dies at once. Verify must name the module the
-    // job would import before it starts a worker.
-    let python = dir.path().join("python");
-    std::fs::write(&python, "#!/bin/sh\n[ \"$1\" = -c ] && exit 0\nexit 3\n").unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    // Stand-ins for a Python with carlo's package. The first loads the model (`-c
+    // PROBE entry ...`: it prints the code's digest) for `carlo check`; the second
+    // fails to import the module, as the job's code would first run: verify must name
+    // the module before that, so its warning comes before the import's error.
+    let stand_in = |name: &str, probe: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!("#!/bin/sh\n[ \"$1\" = -c ] && {{ {probe}; }}\nexit 3\n"),
+        )
+        .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        path
+    };
+    let python = stand_in("python", "echo 0123456789abcdef0123456789abcdef; exit 0");
+    let importing = stand_in(
+        "python-importing",
+        "echo \"ModuleNotFoundError: the import ran\" >&2; exit 2",
+    );
     let check = cargo_bin_cmd!("carlo")
         .args(["check", job.to_str().unwrap()])
         .env("CARLO_PYTHON", &python)
@@ -567,15 +580,20 @@ fn a_job_that_runs_someone_elses_code_is_named_before_it_runs() {
     .unwrap();
     let out = cargo_bin_cmd!("carlo")
         .args(["verify", summary.to_str().unwrap()])
-        .env("CARLO_PYTHON", &python)
+        .env("CARLO_PYTHON", &importing)
         .output()
         .unwrap();
     let err = stderr(&out);
-    let first = err.lines().next().unwrap_or_default();
+    let lines: Vec<&str> = err.lines().collect();
     assert!(
-        first.starts_with("warning: this job's model (type python)")
-            && first.contains("imports the Python module `innocent_looking`"),
+        lines[0].starts_with("warning: this job's model (type python)")
+            && lines[0].contains("imports the Python module `innocent_looking`"),
         "{err}"
     );
-    assert_ne!(out.status.code(), Some(0), "{err}");
+    // The import's error comes after the warning, and is the job's bad input.
+    assert!(
+        lines[1..].iter().any(|l| l.contains("the import ran")),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(2), "{err}");
 }

@@ -20,11 +20,11 @@ pub(super) fn verify(args: &VerifyArgs, registry: &Registry) -> Result<ExitCode,
             (None, None) => None,
         },
     };
-    let check = Check::prepare(&args.summary, &options, registry)?;
-    // Said before anything runs: the job's code is someone else's.
-    for warning in check.warnings() {
+    // Said before anything runs, the job's own code included: it may be someone
+    // else's.
+    let check = Check::prepare(&args.summary, &options, registry, &mut |warning| {
         crate::say!("warning: {warning}");
-    }
+    })?;
     if !args.quiet {
         crate::say!("{}", check.describe());
     }

@@ -314,6 +314,13 @@ impl Entry {
         self.complete.as_ref().map_or(Ok(()), |f| f(params))
     }
 
+    /// Whether this model runs only in worker processes of its own
+    /// ([`in_workers`](Self::in_workers)): code carlo does not hold, such as a
+    /// Python model's module.
+    pub fn runs_in_workers(&self) -> bool {
+        self.workers.is_some()
+    }
+
     /// How the worker processes of this model start, for a model that runs only in
     /// them ([`in_workers`](Self::in_workers)).
     pub fn worker_command(&self, params: &Params) -> Option<Result<WorkerCommand, Error>> {

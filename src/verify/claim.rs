@@ -84,10 +84,45 @@ pub(super) fn bad(path: &Path, reason: impl Into<String>) -> Error {
     }
 }
 
+/// What a job's model runs besides carlo, in words, when it runs code of its own in
+/// worker processes (a Python model imports its module): `None` for carlo's models
+/// and for text that is not a job (reading it then says what is wrong). Said before
+/// the job is read, because reading a Python model's job already imports its module
+/// to digest its code.
+pub fn foreign_code(job: &str, registry: &Registry) -> Option<String> {
+    let table: toml::Table = job.parse().ok()?;
+    let model = table.get("model")?.as_table()?;
+    let kind = model.get("type")?.as_str()?;
+    if !registry.get(kind)?.runs_in_workers() {
+        return None;
+    }
+    let code = match model.get("entry").and_then(|e| e.as_str()) {
+        Some(entry) => {
+            let module = entry.rsplit_once(':').map_or(entry, |(m, _)| m);
+            format!(
+                "imports the Python module `{module}` (model.entry = \"{entry}\") and runs \
+                 its code"
+            )
+        }
+        None => "runs the code it names".into(),
+    };
+    Some(format!(
+        "this job's model (type {kind}) runs code of its own in worker processes: \
+         verifying {code}; verify only a job whose code you trust"
+    ))
+}
+
 impl Claim {
     /// Reads the summary at `path` (CSV, or JSON when it starts with `[`), its job
     /// and its chunk digests, and checks that they belong together.
-    pub fn read(path: &Path, registry: &Registry) -> Result<Self, Error> {
+    ///
+    /// `warn` hears, before the job is read, that its model runs code carlo does not
+    /// hold (see [`foreign_code`]): reading such a job already loads that code.
+    pub fn read(
+        path: &Path,
+        registry: &Registry,
+        warn: &mut dyn FnMut(&str),
+    ) -> Result<Self, Error> {
         let bytes = std::fs::read(path).map_err(|source| Error::Read {
             path: path.to_path_buf(),
             source,
@@ -136,6 +171,9 @@ impl Claim {
                 (toml, file)
             }
         };
+        if let Some(warning) = foreign_code(&job_toml, registry) {
+            warn(&warning);
+        }
         let experiment = Experiment::parse(&job_toml, &job_path, &Overrides::default(), registry)?;
         let theirs = experiment.job.fingerprint();
         if theirs != fingerprint {

@@ -97,8 +97,16 @@ impl Check {
     /// settles what to recompute. Bad input (exit 2, naming the file or the flag):
     /// damaged files, a spot-check without digests or with the wrong number of them,
     /// and a spot-check that would check nothing (`--chunks 0`, an empty share).
-    pub fn prepare(path: &Path, options: &Options, registry: &Registry) -> Result<Self, Error> {
-        let mut claim = Claim::read(path, registry)?;
+    ///
+    /// `warn` hears what must be said before anything runs, before the job is read
+    /// (see [`Claim::read`]): that the job's model runs code carlo does not hold.
+    pub fn prepare(
+        path: &Path,
+        options: &Options,
+        registry: &Registry,
+        warn: &mut dyn FnMut(&str),
+    ) -> Result<Self, Error> {
+        let mut claim = Claim::read(path, registry, warn)?;
         let experiment = &mut claim.experiment;
         let mut chosen = Vec::new();
         if let Some(backend) = options.backend {
@@ -183,42 +191,6 @@ impl Check {
             chunks,
             execution,
         })
-    }
-
-    /// Warnings to print before recomputing: a job whose model runs code that the
-    /// job names (a Python model imports its module), and a summary of another carlo
-    /// version.
-    pub fn warnings(&self) -> Vec<String> {
-        let mut found = Vec::new();
-        let experiment = &self.claim.experiment;
-        if let Some(command) = &experiment.worker_command {
-            let model = &experiment.job.model;
-            let started = std::iter::once(command.program.to_string_lossy().into_owned())
-                .chain(
-                    command
-                        .args
-                        .iter()
-                        .map(|a| a.to_string_lossy().into_owned()),
-                )
-                .collect::<Vec<_>>()
-                .join(" ");
-            let code = match model.params().get("entry").and_then(|e| e.as_str()) {
-                Some(entry) => {
-                    let module = entry.rsplit_once(':').map_or(entry, |(m, _)| m);
-                    format!(
-                        "imports the Python module `{module}` (model.entry = \"{entry}\") \
-                         and runs its code"
-                    )
-                }
-                None => "runs the code it names".into(),
-            };
-            found.push(format!(
-                "this job's model (type {}) runs in worker processes started as `{started}`: \
-                 verifying {code}; verify only a job whose code you trust",
-                model.kind()
-            ));
-        }
-        found
     }
 
     /// The check in words, before it runs: the summary, its job and where it is
