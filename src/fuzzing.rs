@@ -118,6 +118,7 @@ pub fn protocol(data: &[u8]) {
         {
             let _ = job.fingerprint();
             let _ = job.to_toml("fuzz");
+            let _ = job.plan().chunks();
         }
         if let Ok(Reply::Done { stats, .. }) = protocol::decode::<Reply>(line) {
             let _ = stats.check(1, true);
@@ -133,9 +134,13 @@ pub fn verify(data: &[u8]) {
         return;
     };
     if text.trim_start().starts_with('[') {
-        if let Ok((_, job)) = crate::verify::claim::read_json(path, text) {
-            let _ = job.to_toml("fuzz");
-            let _ = job.plan().chunks();
+        // As `Claim::read` takes a JSON summary's job: written as a job file and read
+        // back as a config, which checks it.
+        if let Ok((_, job)) = crate::verify::claim::read_json(path, text)
+            && let Ok(toml) = job.to_toml("fuzz")
+            && let Ok(e) = Experiment::parse(&toml, path, &Overrides::default(), &registry())
+        {
+            let _ = e.job.plan().chunks();
         }
     } else {
         let _ = crate::verify::claim::read_csv(path, text);

@@ -291,6 +291,34 @@ impl Job {
         Context::new(self.seed).with_sampler(self.sampler, self.chunk_size)
     }
 
+    /// Checks what [`plan`](Self::plan) and the sampler rely on, for a job that
+    /// arrives as data (a worker's hello) rather than from a config, whose reading
+    /// checks this and more: samples and chunks of at least 1 sample, and for Sobol
+    /// points 2 to 32 replicates, each a whole number of chunks.
+    pub fn check_plan(&self) -> Result<(), String> {
+        if self.samples == 0 || self.chunk_size == 0 {
+            return Err(format!(
+                "samples = {} in chunks of {}: both must be at least 1",
+                self.samples, self.chunk_size
+            ));
+        }
+        if let Some(r) = self.sampler.replicates() {
+            let whole = (2..=crate::random::sampler::MAX_REPLICATES).contains(&r)
+                && self.samples % r == 0
+                && (self.samples / r) % self.chunk_size == 0;
+            if !whole {
+                return Err(format!(
+                    "samples = {} in chunks of {} cannot be {r} Sobol replicates of whole \
+                     chunks (2 to {} replicates)",
+                    self.samples,
+                    self.chunk_size,
+                    crate::random::sampler::MAX_REPLICATES
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The chunk plan.
     pub fn plan(&self) -> Plan {
         Plan::new(self.samples, self.chunk_size)

@@ -91,7 +91,11 @@ impl Request {
                  parent and workers must be the same carlo build"
             ));
         }
-        serde_json::from_value(job).map_err(|e| format!("the hello carries an invalid job: {e}"))
+        let job: Job = serde_json::from_value(job)
+            .map_err(|e| format!("the hello carries an invalid job: {e}"))?;
+        job.check_plan()
+            .map_err(|e| format!("the hello carries an invalid job: {e}"))?;
+        Ok(job)
     }
 }
 
@@ -236,5 +240,10 @@ mod tests {
         let err = Request::job(VERSION + 1, serde_json::json!({"renamed": 1})).unwrap_err();
         assert!(err.contains("version"), "{err}");
         assert!(Request::job(VERSION, serde_json::json!({"renamed": 1})).is_err());
+        // A job no config could give (chunks of nothing) is refused, not planned.
+        let mut empty = serde_json::to_value(job()).unwrap();
+        empty["chunk_size"] = 0.into();
+        let err = Request::job(VERSION, empty).unwrap_err();
+        assert!(err.contains("chunks of 0"), "{err}");
     }
 }
