@@ -181,12 +181,12 @@ def test_unusable_functions_and_arguments_are_clear_errors():
         (dict(retries=-1), "retries=-1: must be a whole number from 0 to 1000"),
         (dict(quantities=[]), "quantities=[]: must name at least one quantity"),
         (dict(quantities=["a", "a"]), "quantities=['a', 'a']: names \"a\" twice"),
-        (dict(quantities=[3]), "quantities=[3]: invalid type: integer `3`, expected a string"),
+        (dict(quantities=[3]), "quantities=[3]: expected a string, found integer `3`"),
         (dict(references={"y": 1.0}), "references={'y': 1.0}: is not a quantity of this model; "
                                       "its quantities are x"),
-        (dict(workers=-1), "workers=-1: invalid value"),
+        (dict(workers=-1), "workers=-1: expected a whole number, found integer `-1`"),
         (dict(samples=1), "samples=1: must be at least 2"),
-        (dict(backend="gpu"), "backend='gpu': unknown variant `gpu`"),
+        (dict(backend="gpu"), "backend='gpu': unknown value `gpu`, expected one of `sequential`, `threads`"),
         (dict(confidence=1.5), "confidence=1.5: must lie between 1e-6 and 1 - 1e-12"),
         (dict(backend="mpi"), "backend='mpi': carlo was built without the mpi feature"),
     ]

@@ -1,6 +1,7 @@
 """Ctrl-C stops a run cleanly: a KeyboardInterrupt in the caller, no worker left
 behind, and with a checkpoint the next call resumes to the bits of an uninterrupted
 run."""
+import json
 import os
 import signal
 import subprocess
@@ -21,9 +22,11 @@ SCRIPT = textwrap.dedent("""
     # SIGINT ignored, which Python (and carlo) would respect.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     backend, checkpoint = sys.argv[1], sys.argv[2] or None
+    # With a checkpoint, saved after every chunk (the first save is after 5 s by
+    # default, past the end of this run).
+    saving = {"checkpoint": checkpoint, "checkpoint_interval": 0} if checkpoint else {}
     s = carlo.run_model(models.slow, "x", backend=backend, workers=2, samples=100_000,
-                        chunk_size=2_000, seed=8, checkpoint=checkpoint,
-                        args={"seconds": 0.05})
+                        chunk_size=2_000, seed=8, args={"seconds": 0.05}, **saving)
     print(repr(s[0].estimate), repr(s[0].std_error), s[0].samples)
 """)
 
@@ -37,6 +40,14 @@ def _start(tmp_path, backend, checkpoint=""):
     return subprocess.Popen([sys.executable, str(script), backend, str(checkpoint)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
+
+
+def _merged(checkpoint):
+    """The chunks a checkpoint holds, 0 before it is first saved."""
+    try:
+        return json.loads(checkpoint.read_text())["content"]["state"]["next"]
+    except (OSError, ValueError, KeyError):
+        return 0
 
 
 def _gone(pid):
@@ -72,8 +83,7 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_with_the_same_bits(tmp_p
     expected, _ = reference.communicate(timeout=120)
     checkpoint = tmp_path / "run.checkpoint.json"
     child = _start(tmp_path, "processes", checkpoint)
-    _wait_for(lambda: checkpoint.exists() and len(_children(child.pid)) == 2)
-    time.sleep(1.0)
+    _wait_for(lambda: _merged(checkpoint) >= 2 and len(_children(child.pid)) == 2)
     os.killpg(child.pid, signal.SIGINT)
     out, err = child.communicate(timeout=60)
     assert f"progress saved to {checkpoint}" in err, err
