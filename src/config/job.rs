@@ -304,8 +304,8 @@ impl Job {
         }
         if let Some(r) = self.sampler.replicates() {
             let whole = (2..=crate::random::sampler::MAX_REPLICATES).contains(&r)
-                && self.samples % r == 0
-                && (self.samples / r) % self.chunk_size == 0;
+                && self.samples.is_multiple_of(r)
+                && (self.samples / r).is_multiple_of(self.chunk_size);
             if !whole {
                 return Err(format!(
                     "samples = {} in chunks of {} cannot be {r} Sobol replicates of whole \
