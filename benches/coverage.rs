@@ -3,7 +3,7 @@
 //! `results/studies/coverage.csv` and `results/studies/coverage.svg`.
 //!
 //! ```sh
-//! cargo bench --bench coverage -- --seeds 1000            # the full matrix (1.5 to 2 hours on 2 busy cores)
+//! cargo bench --bench coverage -- --seeds 1000            # the full matrix (15 minutes on an idle core, hours on busy ones)
 //! cargo bench --bench coverage -- --seeds 200 --filter european
 //! ```
 //!
@@ -47,7 +47,7 @@ fn main() {
         return;
     }
     // `cargo bench` with no filter passes `--bench` and nothing else: run nothing
-    // then, the study takes an hour.
+    // then, the study takes a quarter of an hour or more.
     if value("--seeds").is_none() {
         eprintln!("coverage: pass --seeds N to run the study (see benches/coverage.rs)");
         return;
