@@ -4,10 +4,13 @@
 //! Determinism lives here as much as in the streams: floating-point addition is not
 //! associative, so chunk statistics are only ever combined by [`InOrder`], one
 //! sequential fold in ascending chunk order, never in the order workers finish.
+//! [`ExactSums`] (0.3.0's block statistics) lifts that: their merge is exact integer
+//! addition, the same in any order, and rounded once when read.
 
 mod accumulator;
 pub(crate) mod codec;
 mod estimate;
+mod exact;
 mod merge;
 mod moments;
 pub mod replicates;
@@ -15,6 +18,7 @@ pub mod replicates;
 pub(crate) use accumulator::BlockAccumulator;
 pub use accumulator::{Accumulator, BLOCK};
 pub use estimate::{Control, Estimate, MAX_CONFIDENCE, MIN_CONFIDENCE, estimate};
+pub use exact::ExactSums;
 pub use merge::InOrder;
 pub use moments::Moments;
 pub use replicates::Replicated;
