@@ -6,10 +6,11 @@ use std::process::ExitCode;
 
 use super::cli::VerifyArgs;
 use crate::config::Destination;
-use crate::engine;
+use crate::engine::{self, DIGEST_GROUP, group_digest};
 use crate::exec::{self, Event, Flow, Work};
 use crate::model::Registry;
 use crate::output;
+use crate::plan::Plan;
 use crate::plan::split;
 use crate::verify::{Claim, spot_chunks};
 use crate::{Error, progress};
@@ -128,36 +129,39 @@ pub(super) fn verify(args: &VerifyArgs, registry: &Registry) -> Result<ExitCode,
     }
 }
 
-/// The digests of `chunks` (ascending) of `experiment`'s job, computed on its
-/// executor.
-fn recompute(experiment: &crate::config::Experiment, chunks: &[u64]) -> Result<Vec<u64>, Error> {
+/// The digests of digest groups `groups` (ascending; groups of
+/// [`DIGEST_GROUP`] blocks) of `experiment`'s job, computed on its executor.
+fn recompute(experiment: &crate::config::Experiment, groups: &[u64]) -> Result<Vec<u64>, Error> {
+    let job = &experiment.job;
+    let blocks = job.blocks();
+    let ranges: Vec<Range<u64>> = groups
+        .iter()
+        .map(|&g| g * DIGEST_GROUP..((g + 1) * DIGEST_GROUP).min(blocks))
+        .collect();
+    let plan = Plan::resume(job.samples, DIGEST_GROUP, ranges);
     let work = Work {
-        job: &experiment.job,
+        job,
         model: experiment.model.as_ref(),
-        plan: experiment.job.plan(),
+        plan: &plan,
     };
-    // Consecutive chunks as ranges, for the executor.
-    let mut todo: Vec<Range<u64>> = Vec::new();
-    for &c in chunks {
-        match todo.last_mut() {
-            Some(r) if r.end == c => r.end += 1,
-            _ => todo.push(c..c + 1),
-        }
-    }
     let mut found = std::collections::BTreeMap::new();
     let mut executor = exec::build(experiment)?;
+    let todo = [0..plan.chunks()];
     executor.execute(&work, &todo, &mut |event| {
-        if let Event::Done(index, moments) = event {
-            found.insert(index, moments.digest());
+        if let Event::Done(_, stats) = event {
+            found.insert(
+                stats.blocks.start / DIGEST_GROUP,
+                group_digest(&stats.digests),
+            );
         }
         Flow::Continue
     })?;
-    chunks
+    groups
         .iter()
-        .map(|c| {
-            found.get(c).copied().ok_or_else(|| {
+        .map(|g| {
+            found.get(g).copied().ok_or_else(|| {
                 Error::Execution(format!(
-                    "the {} backend finished without chunk {c}",
+                    "the {} backend finished without the blocks of digest group {g}",
                     executor.backend()
                 ))
             })

@@ -43,7 +43,7 @@ pub(crate) const BLOCK: usize = 256;
 const SIGN: u64 = 1 << 63;
 
 /// The ziggurat's layer edges as bit patterns, for vector table loads.
-static ZIG_X_BITS: [u64; 257] = {
+pub(super) static ZIG_X_BITS: [u64; 257] = {
     let mut bits = [0u64; 257];
     let mut i = 0;
     while i < 257 {
@@ -287,7 +287,7 @@ unsafe fn test_group<V: Lanes>(
 /// The ziggurat candidate of each lane's word, given its layer's edges `X[i]` and
 /// `X[i + 1]`, and whether it is accepted at once.
 #[inline(always)]
-unsafe fn candidate<V: Lanes>(w: V, edge: V, next: V) -> (V, V::Mask) {
+pub(super) unsafe fn candidate<V: Lanes>(w: V, edge: V, next: V) -> (V, V::Mask) {
     // SAFETY: the caller guarantees the instruction set.
     unsafe {
         // the top 52 bits as a mantissa with exponent 1 give [2, 4); minus 3, [-1, 1)
@@ -312,7 +312,7 @@ fn scalar_candidate(w: u64) -> (usize, f64, f64) {
 /// and tail), drawing from `words`, with carlo's `exp` and `ln`.
 #[cold]
 #[inline(never)]
-fn finish(words: &mut Words, w: u64) -> f64 {
+pub(super) fn finish(words: &mut Words, w: u64) -> f64 {
     let (mut i, mut u, mut x) = scalar_candidate(w);
     loop {
         if i == 0 {

@@ -38,16 +38,18 @@ impl BlockStats {
     }
 
     /// The first column holding a NaN or an infinity (from a non-finite sample), if
-    /// any.
+    /// any: one whose own values are not finite, else one with a product with another
+    /// column that is not.
     pub fn non_finite_column(&self) -> Option<usize> {
         let d = self.dim();
-        (0..d).find(|&i| {
+        let own = |i: usize| {
             !self.shift[i].is_finite()
                 || !self.sum[i].is_finite()
-                || (0..d).any(|j| {
-                    let (a, b) = (i.min(j), i.max(j));
-                    !self.cross[ExactSums::cross_index(d, a, b)].is_finite()
-                })
+                || !self.cross[ExactSums::cross_index(d, i, i)].is_finite()
+        };
+        (0..d).find(|&i| own(i)).or_else(|| {
+            (0..d)
+                .find(|&i| (i..d).any(|j| !self.cross[ExactSums::cross_index(d, i, j)].is_finite()))
         })
     }
 
@@ -62,6 +64,32 @@ impl BlockStats {
         }
         let hash = hasher.finalize();
         u64::from_le_bytes(hash[..8].try_into().expect("SHA-256 has 32 bytes"))
+    }
+
+    /// The statistics of this block of replicate `replicate` of `replicates`, as
+    /// those of its rows embedded in rows `replicates` times as wide: `replicates`
+    /// times the row in block `replicate` of the wide row, zeros elsewhere (see
+    /// [`super::replicates`]). The scaling is exact for a power of two.
+    pub fn embed(&self, replicate: usize, replicates: usize) -> BlockStats {
+        let w = self.dim();
+        let dim = w * replicates;
+        let r = replicate;
+        let scale = replicates as f64;
+        let mut out = BlockStats {
+            count: self.count,
+            shift: vec![0.0; dim],
+            sum: vec![0.0; dim],
+            cross: vec![0.0; ExactSums::cross_len(dim)],
+        };
+        for i in 0..w {
+            out.shift[r * w + i] = scale * self.shift[i];
+            out.sum[r * w + i] = scale * self.sum[i];
+            for j in i..w {
+                out.cross[ExactSums::cross_index(dim, r * w + i, r * w + j)] =
+                    scale * scale * self.cross[ExactSums::cross_index(w, i, j)];
+            }
+        }
+        out
     }
 
     /// Adds this block to `sums`, exactly.
@@ -158,6 +186,71 @@ fn fold<const D: usize>(
         shift: shift.to_vec(),
         sum: sum.iter().map(total).collect(),
         cross: upper,
+    }
+}
+
+/// Statistics of one block's rows of any width, pushed in the block's sample order:
+/// [`Accumulator`] for a width known only at run time, with the same bits.
+#[derive(Debug, Clone)]
+pub struct RowAccumulator {
+    dim: usize,
+    filled: usize,
+    shift: Vec<f64>,
+    /// `sum[i * LANES + lane]`.
+    sum: Vec<f64>,
+    /// `cross[k * LANES + lane]`, `k` the upper-triangle index of `(i, j)`.
+    cross: Vec<f64>,
+    d: Vec<f64>,
+}
+
+impl RowAccumulator {
+    /// No samples yet, rows of `dim` values.
+    pub fn new(dim: usize) -> Self {
+        RowAccumulator {
+            dim,
+            filled: 0,
+            shift: vec![0.0; dim],
+            sum: vec![0.0; dim * LANES],
+            cross: vec![0.0; ExactSums::cross_len(dim) * LANES],
+            d: vec![0.0; dim],
+        }
+    }
+
+    /// Adds the block's next sample.
+    ///
+    /// # Panics
+    /// Past [`BLOCK`] samples, or for a row of another width.
+    pub fn push(&mut self, x: &[f64]) {
+        assert!(self.filled < BLOCK, "a block holds {BLOCK} samples");
+        assert_eq!(x.len(), self.dim, "a row of {} values", self.dim);
+        if self.filled == 0 {
+            self.shift.copy_from_slice(x);
+        }
+        let lane = self.filled % LANES;
+        let dim = self.dim;
+        for i in 0..dim {
+            self.d[i] = x[i] - self.shift[i];
+            self.sum[i * LANES + lane] += self.d[i];
+        }
+        let mut k = 0;
+        for i in 0..dim {
+            for j in i..dim {
+                self.cross[k * LANES + lane] += self.d[i] * self.d[j];
+                k += 1;
+            }
+        }
+        self.filled += 1;
+    }
+
+    /// The block's statistics.
+    pub fn finish(&self) -> BlockStats {
+        let total = |parts: &[f64]| parts.iter().fold(0.0, |acc, x| acc + x);
+        BlockStats {
+            count: self.filled as u64,
+            shift: self.shift.clone(),
+            sum: self.sum.chunks_exact(LANES).map(total).collect(),
+            cross: self.cross.chunks_exact(LANES).map(total).collect(),
+        }
     }
 }
 
@@ -281,7 +374,9 @@ mod tests {
         let mut x = seed;
         (0..n)
             .map(|_| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let u = (x >> 11) as f64 / (1u64 << 53) as f64;
                 [100.0 + u, u * u, -3.0 * u]
             })
@@ -351,7 +446,10 @@ mod tests {
         }
         for k in 0..9 {
             let scale = whole.comoment[k].abs().max(1e-3);
-            assert!((m.comoment[k] - whole.comoment[k]).abs() <= 1e-10 * scale, "{k}");
+            assert!(
+                (m.comoment[k] - whole.comoment[k]).abs() <= 1e-10 * scale,
+                "{k}"
+            );
         }
     }
 

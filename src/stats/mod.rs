@@ -7,7 +7,8 @@
 //! [`ExactSums`] (0.3.0's block statistics) lifts that: their merge is exact integer
 //! addition, the same in any order, and rounded once when read.
 
-mod accumulator;
+mod block;
+mod chunk;
 pub(crate) mod codec;
 mod estimate;
 mod exact;
@@ -15,8 +16,9 @@ mod merge;
 mod moments;
 pub mod replicates;
 
-pub(crate) use accumulator::BlockAccumulator;
-pub use accumulator::{Accumulator, BLOCK};
+pub(crate) use block::BlockAccumulator;
+pub use block::{Accumulator, BlockStats, RowAccumulator};
+pub use chunk::ChunkStats;
 pub use estimate::{Control, Estimate, MAX_CONFIDENCE, MIN_CONFIDENCE, estimate};
 pub use exact::ExactSums;
 pub use merge::InOrder;
