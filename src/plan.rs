@@ -36,7 +36,11 @@ impl Plan {
     /// otherwise because a zero would be a bug in carlo, not in the input.
     pub fn new(samples: u64, chunk_blocks: u64) -> Self {
         assert!(samples > 0, "empty plan");
-        Self::resume(samples, chunk_blocks, vec![0..samples.div_ceil(B)])
+        Self::resume(
+            samples,
+            chunk_blocks,
+            std::iter::once(0..samples.div_ceil(B)).collect(),
+        )
     }
 
     /// The blocks `todo` (ascending, disjoint block ranges) of a run of `samples`

@@ -146,8 +146,8 @@ fn recompute(experiment: &crate::config::Experiment, groups: &[u64]) -> Result<V
     };
     let mut found = std::collections::BTreeMap::new();
     let mut executor = exec::build(experiment)?;
-    let todo = [0..plan.chunks()];
-    executor.execute(&work, &todo, &mut |event| {
+    let all = 0..plan.chunks();
+    executor.execute(&work, std::slice::from_ref(&all), &mut |event| {
         if let Event::Done(_, stats) = event {
             found.insert(
                 stats.blocks.start / DIGEST_GROUP,

@@ -145,8 +145,12 @@ pub fn resume_on(
         // A state saved at a decision point has taken its decision already; one that
         // reached the end without it (made by hand) takes it now.
         state.fold(job, quantity);
-        let todo = [0..plan.chunks()];
-        let todo: &[Range<u64>] = if state.stop.is_none() { &todo } else { &[] };
+        let all = 0..plan.chunks();
+        let todo: &[Range<u64>] = if state.stop.is_none() {
+            std::slice::from_ref(&all)
+        } else {
+            &[]
+        };
         let mut interrupted = false;
         let mut failed = None;
         executor.execute(&work, todo, &mut |event| {

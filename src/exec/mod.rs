@@ -141,9 +141,12 @@ pub fn run_blocks(
         }
         Ok(())
     };
-    let mut chunk = Chunk::new(blocks.clone(), job.samples, cursor, &mut sink);
-    model.simulate_chunk(&mut chunk)?;
-    drop(chunk);
+    model.simulate_chunk(&mut Chunk::new(
+        blocks.clone(),
+        job.samples,
+        cursor,
+        &mut sink,
+    ))?;
     if next != blocks.end {
         return Err(format!(
             "the model stopped at block {next} of the chunk's {blocks:?} (a bug in the model)"

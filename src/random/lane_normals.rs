@@ -50,11 +50,6 @@ impl LaneNormals {
         }
     }
 
-    /// Forgets the normals drawn but not handed out, for the lanes of a new block.
-    pub(crate) fn reset(&mut self) {
-        self.next = ZBLOCK;
-    }
-
     /// The next `out.len() / LANES` rows, flat: `out[i * LANES + l]` is lane `l`'s next
     /// normal. A length that is not a multiple of [`LANES`] is rounded up: `out` must
     /// have room for it.

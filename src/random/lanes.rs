@@ -106,6 +106,8 @@ impl LaneStates {
 }
 
 /// The xoshiro256 state transition of every lane.
+// One index for the lanes of the four state words.
+#[allow(clippy::needless_range_loop)]
 #[inline(always)]
 pub(crate) fn step(s: &mut [[u64; LANES]; 4]) {
     for l in 0..LANES {

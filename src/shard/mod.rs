@@ -293,8 +293,8 @@ pub fn run(
     let mut failed = None;
     let mut restarts = 0;
     if plan.chunks() > 0 {
-        let todo = [0..plan.chunks()];
-        executor.execute(&work, &todo, &mut |event| {
+        let all = 0..plan.chunks();
+        executor.execute(&work, std::slice::from_ref(&all), &mut |event| {
             let stats = match event {
                 Event::Done(_, stats) => stats,
                 Event::Restarted => {

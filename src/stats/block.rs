@@ -167,6 +167,8 @@ impl<const D: usize> Accumulator<D> {
 }
 
 /// The partials of a block added up in lane order, as [`BlockStats`].
+// Column indices index the partial sums of two columns at once.
+#[allow(clippy::needless_range_loop)]
 fn fold<const D: usize>(
     count: u64,
     shift: &[f64; D],
@@ -220,6 +222,8 @@ impl RowAccumulator {
     ///
     /// # Panics
     /// Past [`BLOCK`] samples, or for a row of another width.
+    // Column indices index the row, the shifts and the partial sums at once.
+    #[allow(clippy::needless_range_loop)]
     pub fn push(&mut self, x: &[f64]) {
         assert!(self.filled < BLOCK, "a block holds {BLOCK} samples");
         assert_eq!(x.len(), self.dim, "a row of {} values", self.dim);
@@ -350,11 +354,6 @@ impl<const D: usize> BlockAccumulator<D> {
             }
         }
         self.filled += n;
-    }
-
-    /// Samples added so far.
-    pub(crate) fn len(&self) -> usize {
-        self.filled
     }
 
     /// The block's statistics; the accumulator is empty again.

@@ -586,7 +586,7 @@ impl LaneProgram for Chunk<'_> {
         let mut normals = LaneNormals::new();
         // SAFETY: the caller guarantees the instruction set; stores are within the
         // columns (at + GROUP <= SAMPLES).
-        let moments = unsafe {
+        unsafe {
             model.layout.paths::<V>(
                 self.samples,
                 steps,
@@ -618,8 +618,7 @@ impl LaneProgram for Chunk<'_> {
                     }
                 },
             )
-        };
-        moments
+        }
     }
 }
 

@@ -169,7 +169,7 @@ impl LaneProgram for Chunk<'_> {
         let mut normals = LaneNormals::new();
         // SAFETY: the caller guarantees the instruction set; stores are within the
         // columns (at + GROUP <= SAMPLES).
-        let moments = unsafe {
+        unsafe {
             let zero = V::splat(0.0);
             model.layout.paths::<V>(
                 self.samples,
@@ -208,8 +208,7 @@ impl LaneProgram for Chunk<'_> {
                     }
                 },
             )
-        };
-        moments
+        }
     }
 }
 

@@ -215,7 +215,7 @@ impl LaneProgram for Chunk<'_> {
         let mut normals = LaneNormals::new();
         // SAFETY: the caller guarantees the instruction set; stores are within the
         // columns (at + GROUP <= SAMPLES).
-        let moments = unsafe {
+        unsafe {
             let (zero, sign, level) = (V::splat(0.0), V::splat(sign), V::splat(level));
             model.layout.paths::<V>(
                 self.samples,
@@ -251,8 +251,7 @@ impl LaneProgram for Chunk<'_> {
                     }
                 },
             )
-        };
-        moments
+        }
     }
 }
 

@@ -140,7 +140,7 @@ impl LaneProgram for Chunk<'_> {
         let mut z = [0.0f64; SAMPLES + 40];
         // SAFETY: the caller guarantees the instruction set; every lane load and
         // store is within the block's buffers (SAMPLES is a multiple of 8).
-        let moments = unsafe {
+        unsafe {
             let (spot, strike, phi) = (
                 V::splat(m.spot),
                 V::splat(m.strike),
@@ -172,8 +172,7 @@ impl LaneProgram for Chunk<'_> {
                     }
                 },
             )
-        };
-        moments
+        }
     }
 }
 
