@@ -49,6 +49,50 @@ impl ChunkStats {
         all
     }
 
+    /// The statistics as words: the block range, the number of parts, each part's
+    /// end, its word count and its words ([`ExactSums::to_words`]), then the number of
+    /// digests and the digests. For binary channels (MPI messages).
+    pub fn to_words(&self, out: &mut Vec<u64>) {
+        out.extend([self.blocks.start, self.blocks.end, self.parts.len() as u64]);
+        for (end, sums) in &self.parts {
+            let words = sums.to_words();
+            out.extend([*end, words.len() as u64]);
+            out.extend(words);
+        }
+        out.push(self.digests.len() as u64);
+        out.extend(&self.digests);
+    }
+
+    /// Reads what [`to_words`](Self::to_words) wrote, exactly the whole of `words`.
+    pub fn from_words(words: &[u64]) -> Result<Self, String> {
+        let mut at = 0usize;
+        let mut take = |n: usize| -> Result<&[u64], String> {
+            let end = at
+                .checked_add(n)
+                .ok_or_else(|| "chunk statistics cut short".to_string())?;
+            let got = words
+                .get(at..end)
+                .ok_or_else(|| "chunk statistics cut short".to_string())?;
+            at = end;
+            Ok(got)
+        };
+        let head = take(3)?;
+        let (start, end, parts) = (head[0], head[1], head[2]);
+        let mut out = ChunkStats::new(start..end);
+        for _ in 0..parts {
+            let p = take(2)?;
+            let (part_end, len) = (p[0], usize::try_from(p[1]).map_err(|e| e.to_string())?);
+            out.parts
+                .push((part_end, ExactSums::from_words(take(len)?)?));
+        }
+        let n = usize::try_from(take(1)?[0]).map_err(|e| e.to_string())?;
+        out.digests = take(n)?.to_vec();
+        if at != words.len() {
+            return Err("chunk statistics followed by more words".into());
+        }
+        Ok(out)
+    }
+
     /// Checks statistics received or read back: `dim` columns, a digest per block,
     /// parts ascending within the chunk, plausible sums where `plausible`.
     pub fn check(&self, dim: usize, plausible: bool) -> Result<(), String> {

@@ -44,7 +44,7 @@ mod agree;
 use super::processes::fault::Faults;
 use super::{Event, Executor, Flow, Work};
 use crate::Error;
-use crate::stats::{Moments, codec};
+use crate::stats::ChunkStats;
 
 use agree::agree;
 
@@ -155,17 +155,16 @@ impl Executor for Mpi {
         // Room for every message that can be on its way at once: rank 0 has at most
         // one answer out per rank, the others one question (twice that, for slack).
         let ranks = world.size() as usize;
-        let stride = 1 + codec::words_len(work.model.dim());
+        let record = max_record_words(work);
         let envelope = 1024; // more than MPI_BSEND_OVERHEAD
         let buffer = if world.rank() == 0 {
-            (ranks - 1) * 2 * ((3 + answer_chunks(stride) * stride) * 8 + envelope)
+            (ranks - 1) * 2 * ((3 + ANSWER_WORDS.max(record)) * 8 + envelope)
         } else {
-            2 * ((3 + MAX_BATCH as usize * stride) * 8 + envelope)
+            2 * ((3 + MAX_BATCH as usize * record) * 8 + envelope)
         };
         self.universe.set_buffer_size(buffer);
         let run = Run {
             comm: world.duplicate(),
-            work,
             todo,
             total,
             stop: AtomicBool::new(false),
@@ -200,7 +199,6 @@ impl Executor for Mpi {
 /// One `execute` of the agreed job on a communicator of its own.
 struct Run<'a> {
     comm: SimpleCommunicator,
-    work: &'a Work<'a>,
     todo: &'a [Range<u64>],
     /// Chunks of `todo`; batches are ranges of positions `0..total` in it.
     total: u64,
@@ -216,7 +214,7 @@ struct Lane {
     held: usize,
 }
 
-/// A batch's statistics, [`encode`]d in chunk order.
+/// A batch's statistics, [`encode`]d in chunk order: one record per chunk.
 struct Finished {
     batch: Range<u64>,
     words: Vec<u64>,
@@ -262,7 +260,7 @@ fn compute(
             }
             faults.before_chunk(index, 0);
             match work.run_chunk(&mut cursor, index) {
-                Ok(moments) => encode(&mut words, index, &moments),
+                Ok(stats) => encode(&mut words, index, &stats),
                 Err(e) => {
                     // This thread makes no MPI calls; the rank's main thread sees it
                     // gone and ends the job.
@@ -278,12 +276,6 @@ fn compute(
 }
 
 impl Run<'_> {
-    /// Words per encoded chunk.
-    fn stride(&self) -> usize {
-        let dim = self.work.model.dim();
-        1 + codec::words_len(dim)
-    }
-
     /// Ends the whole MPI job: for what only a bug can cause, since returning would
     /// leave the other ranks waiting for this one.
     fn fail(&self, why: &str) -> ! {
@@ -293,13 +285,15 @@ impl Run<'_> {
 
     /// The statistics of `batch` from `words`, checked against the chunks it holds.
     fn check(&self, batch: &Range<u64>, words: &[u64]) {
-        let stride = self.stride();
+        let records = records(words);
         let ok = batch.start <= batch.end
             && batch.end <= self.total
-            && words.len() as u64 == (batch.end - batch.start) * stride as u64
-            && positions(self.todo, batch.clone())
-                .zip(words.chunks_exact(stride))
-                .all(|(index, w)| w[0] == index);
+            && records.as_ref().is_some_and(|r| {
+                r.len() as u64 == batch.end - batch.start
+                    && positions(self.todo, batch.clone())
+                        .zip(r)
+                        .all(|(index, &(i, _))| i == index)
+            });
         if !ok {
             self.fail(&format!(
                 "malformed statistics for positions {batch:?} ({} words)",
@@ -311,7 +305,7 @@ impl Run<'_> {
     /// Rank 0: hands out batches, collects statistics, reports them in chunk order and
     /// forwards what it reported, until its engine stops or every chunk is reported.
     fn coordinate(&self, mut lane: Lane, done: &mut dyn FnMut(Event) -> Flow) {
-        let mut hub = Hub::new(self.comm.size() as usize, self.stride(), self.total);
+        let mut hub = Hub::new(self.comm.size() as usize, self.total);
         let mut nap = Nap::new();
         loop {
             let mut busy = false;
@@ -361,15 +355,15 @@ impl Run<'_> {
                 && *entry.key() == hub.reported
             {
                 let f = entry.remove();
-                let dim = self.work.model.dim();
-                for (chunk, (index, moments)) in f
-                    .words
-                    .chunks_exact(hub.stride)
-                    .zip(decode_all(&f.words, dim))
-                {
-                    hub.log.extend_from_slice(chunk);
+                let records = records(&f.words).expect("checked when received");
+                for (index, range) in records {
+                    let record = &f.words[range.start - 2..range.end];
+                    let stats = ChunkStats::from_words(&f.words[range])
+                        .unwrap_or_else(|e| self.fail(&format!("chunk {index}: {e}")));
+                    hub.offsets.push_back(hub.log.len());
+                    hub.log.extend_from_slice(record);
                     hub.reported += 1;
-                    if done(Event::Done(index, moments)) == Flow::Stop {
+                    if done(Event::Done(index, stats)) == Flow::Stop {
                         hub.ended = true;
                         break;
                     }
@@ -427,7 +421,6 @@ impl Run<'_> {
     /// Ranks other than 0: asks rank 0 for batches, runs them, sends their statistics
     /// back, and reports the chunks rank 0 reported, until rank 0 says the run ended.
     fn follow(&self, mut lane: Lane, done: &mut dyn FnMut(Event) -> Flow) {
-        let dim = self.work.model.dim();
         let mut more = true; // rank 0 may have batches left
         let mut listening = true; // the engine has not said stop
         loop {
@@ -467,11 +460,13 @@ impl Run<'_> {
             if answer.len() < 3 {
                 self.fail("an answer from rank 0 without its header");
             }
-            let Some(chunks) = decode(&answer[3..], dim) else {
+            let Some(chunks) = records(&answer[3..]) else {
                 self.fail("an answer from rank 0 that is not whole chunks");
             };
-            for (index, moments) in chunks {
-                if listening && done(Event::Done(index, moments)) == Flow::Stop {
+            for (index, range) in chunks {
+                let stats = ChunkStats::from_words(&answer[3..][range])
+                    .unwrap_or_else(|e| self.fail(&format!("chunk {index} from rank 0: {e}")));
+                if listening && done(Event::Done(index, stats)) == Flow::Stop {
                     // Rank 0 decides when the run ends; a stop here is the same one
                     // (its engine saw the same chunks) or local (Ctrl-C), which
                     // must not leave rank 0 without this rank's batches.
@@ -515,8 +510,6 @@ impl Run<'_> {
 struct Hub {
     /// Ranks in the run.
     ranks: usize,
-    /// Words per encoded chunk.
-    stride: usize,
     /// Chunks of the run.
     total: u64,
     /// First position not handed out.
@@ -528,8 +521,9 @@ struct Hub {
     /// Finished batches not reported yet, by first position.
     pending: BTreeMap<u64, Finished>,
     /// The encoded chunks reported from position `log_start` on, kept until every
-    /// rank has been sent them.
+    /// rank has been sent them, and where each one's record starts in `log`.
     log: Vec<u64>,
+    offsets: std::collections::VecDeque<usize>,
     log_start: u64,
     /// Rank `r` has been sent the reported chunks before position `sent[r]`.
     sent: Vec<u64>,
@@ -540,18 +534,18 @@ struct Hub {
 }
 
 impl Hub {
-    fn new(ranks: usize, stride: usize, total: u64) -> Self {
+    fn new(ranks: usize, total: u64) -> Self {
         let mut gone = vec![false; ranks];
         gone[0] = true;
         Hub {
             ranks,
-            stride,
             total,
             next: 0,
             reported: 0,
             ended: false,
             pending: BTreeMap::new(),
             log: Vec::new(),
+            offsets: std::collections::VecDeque::new(),
             log_start: 0,
             sent: vec![0; ranks],
             parked: vec![false; ranks],
@@ -574,9 +568,23 @@ impl Hub {
     /// as many as fit in one answer. After the end, the answer that brings it up to
     /// date is the end; until then it asks again.
     fn reply(&mut self, run: &Run<'_>, to: usize, batch: Range<u64>) {
-        let from = (self.sent[to] - self.log_start) as usize * self.stride;
-        let count = ((self.log.len() - from) / self.stride).min(answer_chunks(self.stride));
-        let chunks = &self.log[from..from + count * self.stride];
+        let first = (self.sent[to] - self.log_start) as usize;
+        let from = self.offsets.get(first).copied().unwrap_or(self.log.len());
+        // As many records as fit in ANSWER_WORDS, and at least one.
+        let mut count = 0;
+        let mut to_end = from;
+        while let Some(&next_end) = self
+            .offsets
+            .get(first + count + 1)
+            .or((first + count < self.offsets.len()).then_some(&self.log.len()))
+        {
+            if count > 0 && next_end - from > ANSWER_WORDS {
+                break;
+            }
+            to_end = next_end;
+            count += 1;
+        }
+        let chunks = &self.log[from..to_end];
         self.sent[to] += count as u64;
         let caught_up = from + chunks.len() == self.log.len();
         let kind = match (self.ended, caught_up) {
@@ -594,18 +602,18 @@ impl Hub {
             .filter(|&r| !self.gone[r])
             .map(|r| self.sent[r])
             .min()
-            .unwrap_or(self.log_start + (self.log.len() / self.stride) as u64);
-        if oldest - self.log_start >= 1024 {
-            self.log
-                .drain(..(oldest - self.log_start) as usize * self.stride);
+            .unwrap_or(self.log_start + self.offsets.len() as u64);
+        let drop = (oldest - self.log_start) as usize;
+        if drop >= 1024 {
+            let cut = self.offsets.get(drop).copied().unwrap_or(self.log.len());
+            self.log.drain(..cut);
+            self.offsets.drain(..drop);
+            for o in &mut self.offsets {
+                *o -= cut;
+            }
             self.log_start = oldest;
         }
     }
-}
-
-/// Reported chunks in one answer, at most: [`ANSWER_WORDS`] words' worth, at least one.
-fn answer_chunks(stride: usize) -> usize {
-    (ANSWER_WORDS / stride).max(1)
 }
 
 /// Chunks in the next batch when `left` chunks are not handed out yet to `ranks`.
@@ -646,30 +654,38 @@ fn positions(todo: &[Range<u64>], wanted: Range<u64>) -> impl Iterator<Item = u6
     })
 }
 
-/// Appends a chunk's index and its statistics' words ([`codec`]): bits, not
-/// values, so the exchange is exact.
-fn encode(words: &mut Vec<u64>, index: u64, m: &Moments) {
-    words.push(index);
-    codec::to_words(m, words);
+/// Appends a chunk's record: its index, the length of its statistics' words, and the
+/// words ([`ChunkStats::to_words`]): bits, not values, so the exchange is exact.
+fn encode(words: &mut Vec<u64>, index: u64, stats: &ChunkStats) {
+    let at = words.len();
+    words.extend([index, 0]);
+    stats.to_words(words);
+    words[at + 1] = (words.len() - at - 2) as u64;
 }
 
-/// The chunks [`encode`]d into `words`, for statistics of `dim` columns; `None` if
-/// the words are not whole chunks.
-fn decode(words: &[u64], dim: usize) -> Option<Vec<(u64, Moments)>> {
-    let stride = 1 + codec::words_len(dim);
-    words
-        .len()
-        .is_multiple_of(stride)
-        .then(|| decode_all(words, dim).collect())
+/// The records [`encode`]d into `words`: each chunk's index and where its statistics'
+/// words are; `None` if the words are not whole records.
+fn records(words: &[u64]) -> Option<Vec<(u64, Range<usize>)>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < words.len() {
+        let head = words.get(at..at + 2)?;
+        let len = usize::try_from(head[1]).ok()?;
+        let end = (at + 2).checked_add(len).filter(|&e| e <= words.len())?;
+        out.push((head[0], at + 2..end));
+        at = end;
+    }
+    Some(out)
 }
 
-/// The whole chunks [`encode`]d into `words`.
-fn decode_all(words: &[u64], dim: usize) -> impl Iterator<Item = (u64, Moments)> + '_ {
-    let stride = 1 + codec::words_len(dim);
-    words.chunks_exact(stride).map(|w| {
-        let moments = codec::from_words(&w[1..]).expect("a whole chunk's words");
-        (w[0], moments)
-    })
+/// Words of one chunk's record, at most: every part of its exact sums at their widest
+/// (a sum of doubles spans at most 2,200 bits, 35 limbs and a header word), a part per
+/// block at most, and a digest per block.
+fn max_record_words(work: &Work<'_>) -> usize {
+    let dim = work.model.dim();
+    let sums = dim + dim * (dim + 1) / 2;
+    let blocks = work.plan.chunk_blocks() as usize;
+    2 + 3 + blocks * (2 + 2 + sums * 36) + 1 + blocks
 }
 
 #[cfg(test)]
@@ -685,19 +701,25 @@ mod tests {
 
     #[test]
     fn encoding_is_exact() {
-        let m = Moments {
-            count: 7,
-            mean: vec![f64::NAN, -0.0],
-            comoment: vec![1e-310, f64::INFINITY, 3.5, -1.0],
+        let mut sums = crate::stats::ExactSums::new(2);
+        sums.add_block(7, &[1e-310, -0.0], &[3.5, -1.0], &[1.0, 2.0, 1e300]);
+        let stats = ChunkStats {
+            blocks: 3..5,
+            parts: vec![(4, sums.clone()), (8, sums)],
+            digests: vec![1, u64::MAX],
         };
         let mut words = Vec::new();
-        encode(&mut words, 42, &m);
-        let back = decode(&words, 2).unwrap();
+        encode(&mut words, 42, &stats);
+        encode(&mut words, 43, &stats);
+        let back = records(&words).unwrap();
+        assert_eq!(back.len(), 2);
         assert_eq!(back[0].0, 42);
-        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&back[0].1.mean), bits(&m.mean));
-        assert_eq!(bits(&back[0].1.comoment), bits(&m.comoment));
-        assert!(decode(&words[1..], 2).is_none());
+        assert_eq!(
+            ChunkStats::from_words(&words[back[1].1.clone()]).unwrap(),
+            stats
+        );
+        assert!(records(&words[1..]).is_none());
+        assert!(records(&words[..words.len() - 1]).is_none());
     }
 
     #[test]
