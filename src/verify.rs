@@ -88,7 +88,23 @@ impl Claim {
             path: path.to_path_buf(),
             source,
         })?;
-        let (name, fingerprint, rows, job) = if text.trim_start().starts_with('[') {
+        let json = text.trim_start().starts_with('[');
+        if let Some(theirs) = made_by(&text, json) {
+            let ours = env!("CARGO_PKG_VERSION");
+            let minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
+            if minor(&theirs) != minor(ours) {
+                return Err(bad(
+                    path,
+                    format!(
+                        "it was made by carlo {theirs}, whose bits carlo {ours} does not \
+                         compute (0.3.0 moved to blocks on lanes, xoshiro256++/lanes-v1, \
+                         and exact merging); verify it with carlo {theirs}, or run its job \
+                         again with this carlo for a new result"
+                    ),
+                ));
+            }
+        }
+        let (name, fingerprint, rows, job) = if json {
             read_json(path, &text)?
         } else {
             read_csv(path, &text)?
@@ -177,6 +193,19 @@ impl Claim {
 }
 
 type Read = (String, String, Vec<ClaimedRow>, Option<Job>);
+
+/// The carlo version in a summary's `version` column (of its first row), if it has one.
+fn made_by(text: &str, json: bool) -> Option<String> {
+    if json {
+        let rows: Vec<serde_json::Map<String, serde_json::Value>> =
+            serde_json::from_str(text).ok()?;
+        return rows.first()?.get("version")?.as_str().map(str::to_string);
+    }
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let at = reader.headers().ok()?.iter().position(|h| h == "version")?;
+    let record = reader.records().next()?.ok()?;
+    record.get(at).map(str::to_string)
+}
 
 fn read_csv(path: &Path, text: &str) -> Result<Read, Error> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());

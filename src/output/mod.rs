@@ -15,7 +15,7 @@ use crate::config::Destination;
 use crate::engine::Report;
 use crate::random::qmc::RQMC_DERIVATION;
 use crate::random::sampler::Sampler;
-use crate::random::stream::DERIVATION;
+use crate::random::lanes::METHOD as DERIVATION;
 
 pub(crate) use files::{check_outputs, write_file};
 pub(crate) use render::cell;
