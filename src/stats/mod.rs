@@ -10,7 +10,7 @@
 mod accumulator;
 pub(crate) mod codec;
 mod estimate;
-mod exact;
+pub mod exact;
 mod merge;
 mod moments;
 pub mod replicates;
