@@ -44,17 +44,20 @@
 //! about 31 bytes encoded (2 limbs for `S_i`, 3 for `S_ij`, and the header), so a
 //! state of `d` columns about `31 (d + d (d + 1) / 2)` bytes: 72 for 1 column, 280 for
 //! 3, 1,360 for 8 and 642 KB for 200 (twice a dense `Moments`, which holds `d^2`
-//! floats), about 5% more in memory; 2^20 times the samples add a limb to few sums
-//! (`cargo bench --bench exact` prints the figures). The encoding (`stats::codec`) is
+//! floats), about 5% more in memory. The length of a run barely matters: a sum gains
+//! a top limb per factor 2^64 of growth (a state of 2^20 times the samples measured no
+//! larger). `cargo bench --bench exact` prints the figures. The encoding
+//! (`stats::codec`) is
 //! `[count, dim]`, then each sum's canonical window: see
 //! [`to_words`](ExactSums::to_words).
 //!
 //! # Cost
-//! Adding a block of 3 columns is about 30 exact additions of a few limbs: ~430 ns of
-//! one core, ~450 ns a block with a merge per chunk of 16 blocks, ~850 ns with a merge
-//! per block; a merge of two states of 3 columns ~90 ns (thread CPU time, the bench).
-//! [`moments`](ExactSums::moments) is big-integer work: ~4 us for 3 columns, ~28 ms
-//! for 200 (20,100 co-moments): for decision points, not per block.
+//! Adding a block of 3 columns is about 30 exact additions of a few limbs: 430 to 530
+//! ns of one core, 450 to 560 ns a block with a merge per chunk of 16 blocks, 850 to
+//! 900 ns with a merge per block; a merge of two states of 3 columns about 100 ns
+//! (thread CPU time, printed by the bench). [`moments`](ExactSums::moments) is
+//! big-integer work: 4 to 8 us for 3 columns, about 27 ms for 200 (20,100 co-moments):
+//! for decision points, not per block.
 
 mod fixed;
 mod round;
