@@ -4,7 +4,9 @@
 //! is add + merge at most ~1 microsecond a block for 3 columns.
 //!
 //! `cargo bench --bench exact`; throughput is in blocks. Before the benchmarks it
-//! prints the bytes a state takes for 1, 3, 8 and 200 columns.
+//! prints the bytes a state takes for 1, 3, 8 and 200 columns, and the thread CPU time
+//! of adding and merging a block (which, unlike criterion's wall time, holds on a
+//! machine shared with other work).
 
 use std::hint::black_box;
 
@@ -94,7 +96,6 @@ fn sizes() {
     for (dim, n) in [(1, 256), (3, 256), (8, 256), (200, 4)] {
         let bs = blocks(dim, n, 11);
         let mut s = state_of(&bs, dim);
-        // The engine keeps states for long runs: add a large count's worth of top bits.
         let words = s.to_words().len();
         let sums = dim + ExactSums::cross_len(dim);
         eprintln!(
@@ -106,13 +107,11 @@ fn sizes() {
             8.0 * words as f64 / sums as f64,
             8 * (1 + dim + dim * dim)
         );
-        // after 2^20 more copies of these blocks (4e9+ samples), top limbs grow
-        let copy = s.clone();
+        // 2^20 times the samples (a long run): the sums' top limbs grow.
         for _ in 0..20 {
             let c = s.clone();
             s.merge(&c);
         }
-        let _ = copy;
         eprintln!(
             "            after 2^20 x the samples: {} B encoded",
             8 * s.to_words().len()
@@ -120,10 +119,56 @@ fn sizes() {
     }
 }
 
+/// This thread's CPU time in seconds.
+fn cpu() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+fn cpu_figures(bs: &[Block], dim: usize) {
+    let reps = 200;
+    let per_block = |t: f64| (cpu() - t) / (reps * bs.len()) as f64 * 1e9;
+    let mut total = state_of(bs, dim);
+    let t = cpu();
+    for _ in 0..reps {
+        for b in bs {
+            total.add_block(b.count, &b.shift, &b.sum, &b.cross);
+        }
+    }
+    let add = per_block(t);
+    let t = cpu();
+    for _ in 0..reps {
+        for chunk in bs.chunks(16) {
+            let s = state_of(chunk, dim);
+            total.merge(&s);
+        }
+    }
+    let chunk16 = per_block(t);
+    let t = cpu();
+    for _ in 0..reps {
+        for b in bs {
+            let s = state_of(std::slice::from_ref(b), dim);
+            total.merge(&s);
+        }
+    }
+    let chunk1 = per_block(t);
+    black_box(&total);
+    eprintln!(
+        "thread CPU, dim {dim}: add_block {add:.0} ns/block; add_block + merge, chunks of 16 \
+         blocks {chunk16:.0} ns/block, chunks of 1 block {chunk1:.0} ns/block"
+    );
+}
+
 fn exact(c: &mut Criterion) {
     sizes();
     let dim = 3;
     let bs = blocks(dim, 256, 7);
+    cpu_figures(&bs, dim);
     let mut group = c.benchmark_group("exact");
     group.throughput(Throughput::Elements(bs.len() as u64));
     let warm = state_of(&bs, dim);

@@ -130,11 +130,16 @@ pub(crate) fn exact_from_words(words: &[u64]) -> Result<ExactSums, String> {
             words.len()
         ));
     };
-    // Every sum takes at least its header word, so no honest dim exceeds the words.
-    let dim = usize::try_from(*dim)
-        .ok()
-        .filter(|&d| d >= 1 && d <= rest.len())
-        .ok_or_else(|| format!("exact statistics of {dim} columns in {} words", words.len()))?;
+    // Every sum takes at least its header word, so no honest dim has more sums than
+    // there are words (in u128: a dim read from a file may be anything).
+    let (d, len) = (u128::from(*dim), rest.len() as u128);
+    if d == 0 || d + d * (d + 1) / 2 > len {
+        return Err(format!(
+            "exact statistics of {dim} columns in {} words",
+            words.len()
+        ));
+    }
+    let dim = *dim as usize;
     let sums = dim + ExactSums::cross_len(dim);
     let mut windows = Vec::with_capacity(sums);
     let mut at = 0;

@@ -11,7 +11,7 @@ mod block;
 mod chunk;
 pub(crate) mod codec;
 mod estimate;
-mod exact;
+pub mod exact;
 mod merge;
 mod moments;
 pub mod replicates;

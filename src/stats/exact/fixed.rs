@@ -179,9 +179,10 @@ impl Arena {
         while i < top {
             let s = match src.next() {
                 Some(&s) => s,
-                // Above the source only its extension is left: nothing to add once it
-                // is zero and nothing is carried.
-                None if ext == 0 && !carry => return,
+                // Above the source only its extension is left, which changes nothing
+                // once it is zero with no carry, or all ones with a carry (each limb
+                // then gains 2^64: itself, carrying 1 on).
+                None if (ext != 0) == carry => return,
                 None => ext,
             };
             let (v, c1) = win[i].overflowing_add(s);
@@ -384,8 +385,8 @@ mod tests {
                 a.add_scaled(k, neg, mag, exp);
                 want[k] += term(neg, mag, exp);
             }
-            for k in 0..3 {
-                prop_assert_eq!(value(&a, k), want[k].clone());
+            for (k, want) in want.iter().enumerate() {
+                prop_assert_eq!(&value(&a, k), want);
                 prop_assert!(is_canonical(&a, k));
             }
             // Merging arenas adds their values; so does merging into a compacted one.
