@@ -8,8 +8,9 @@ use std::path::Path;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use carlo::config::{Experiment, Overrides};
+use carlo::model::Block;
 use carlo::model::Registry;
-use carlo::random::{Family, stream};
+use carlo::random::lanes::{BLOCK, LaneCursor};
 
 const MODELS: [(&str, &str, u64); 3] = [
     ("european", "type = \"european\"", 1 << 18),
@@ -36,7 +37,7 @@ const GREEKS: [(&str, &str); 3] = [
 
 fn greeks(c: &mut Criterion) {
     let mut group = c.benchmark_group("greeks");
-    for (name, table, paths) in MODELS {
+    for (name, table, _) in MODELS {
         for (which, list) in GREEKS {
             let text = format!(
                 "[simulation]\nsamples = 1000\nseed = 42\n[model]\n{table}\noption = \"call\"\n\
@@ -51,10 +52,10 @@ fn greeks(c: &mut Criterion) {
             )
             .expect("bench configs are valid");
             let model = experiment.model.clone();
-            group.throughput(Throughput::Elements(paths));
+            group.throughput(Throughput::Elements(BLOCK as u64));
             group.bench_function(format!("{name}/{which}"), |b| {
-                let mut rng = stream(42, Family::Chunk, 0);
-                b.iter(|| model.simulate(&mut rng, paths));
+                let lanes = LaneCursor::new(42).lanes(0);
+                b.iter(|| model.simulate(&mut Block::new(0, BLOCK, lanes)));
             });
         }
     }

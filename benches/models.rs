@@ -17,8 +17,9 @@ use std::path::Path;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use carlo::config::{Experiment, Overrides};
+use carlo::model::Block;
 use carlo::model::{Context, Registry};
-use carlo::random::{Family, stream};
+use carlo::random::lanes::{BLOCK, LaneCursor};
 
 /// The `[model]` table of each case, after the market keys.
 const CASES: [(&str, &str, u64); 6] = [
@@ -56,7 +57,7 @@ const CASES: [(&str, &str, u64); 6] = [
 
 fn models(c: &mut Criterion) {
     let mut group = c.benchmark_group("models");
-    for (name, table, paths) in CASES {
+    for (name, table, _) in CASES {
         let text = format!(
             "[simulation]\nsamples = 1000\nseed = 42\n[model]\n{table}\n\
              spot = 100.0\nstrike = 100.0\nrate = 0.05\nvolatility = 0.2\nmaturity = 1.0\n"
@@ -71,10 +72,10 @@ fn models(c: &mut Criterion) {
         let model = Registry::builtin()
             .build(&experiment.job.model, &Context::new(42))
             .expect("valid parameters");
-        group.throughput(Throughput::Elements(paths));
+        group.throughput(Throughput::Elements(BLOCK as u64));
         group.bench_function(name, |b| {
-            let mut rng = stream(42, Family::Chunk, 0);
-            b.iter(|| model.simulate(&mut rng, paths));
+            let lanes = LaneCursor::new(42).lanes(0);
+            b.iter(|| model.simulate(&mut Block::new(0, BLOCK, lanes)));
         });
     }
     group.finish();

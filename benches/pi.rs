@@ -5,19 +5,17 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-use carlo::model::Model;
-
+use carlo::model::{Block, Model};
 use carlo::models::{Pi, PiParams};
-use carlo::random::{Family, stream};
+use carlo::random::lanes::{BLOCK, LaneCursor};
 
 fn pi(c: &mut Criterion) {
     let model = Pi::new(&PiParams {}).expect("pi has no parameters");
     let mut group = c.benchmark_group("pi");
-    let samples = 1 << 20;
-    group.throughput(Throughput::Elements(samples));
-    group.bench_function("simulate_1M", |b| {
-        let mut rng = stream(42, Family::Chunk, 0);
-        b.iter(|| model.simulate(&mut rng, samples));
+    group.throughput(Throughput::Elements(BLOCK as u64));
+    group.bench_function("block", |b| {
+        let lanes = LaneCursor::new(42).lanes(0);
+        b.iter(|| model.simulate(&mut Block::new(0, BLOCK, lanes)));
     });
     group.finish();
 }

@@ -194,7 +194,7 @@ impl Checkpoint {
             )));
         }
         file.state
-            .check(&self.job.plan(), dim)
+            .check(&self.job, dim)
             .map_err(|reason| self.refuse(format!("damaged checkpoint: {reason}")))?;
         if file.complete != file.state.stop_reason().is_some() {
             return Err(self.refuse("damaged checkpoint: its completion flag disagrees"));
@@ -265,12 +265,12 @@ mod tests {
     use crate::engine::{Observer, Quiet, resume_on};
     use crate::exec::Threads;
 
-    /// 1000 chunks: more than the engine keeps in flight (`exec::window`), so
-    /// an interruption after a few chunks lands before the run can finish, even
-    /// on a fast machine.
+    /// 1000 chunks of a block: more than the engine keeps in flight
+    /// (`exec::window`), so an interruption after a few chunks lands before the run
+    /// can finish, even on a fast machine.
     fn job(extra: &str) -> Job {
         let text = format!(
-            "[simulation]\nsamples = 1_000_000\nseed = 3\nchunk_size = 1000\n{extra}\n\
+            "[simulation]\nsamples = 4_096_000\nseed = 3\nchunk_size = 4096\n{extra}\n\
              [model]\ntype = \"pi\"\n"
         );
         Experiment::parse(
@@ -283,7 +283,7 @@ mod tests {
         .job
     }
 
-    /// Keeps the first state it is shown after `after` chunks, then interrupts.
+    /// Keeps the first state it is shown after `after` blocks, then interrupts.
     struct StopAfter {
         after: u64,
         kept: Option<State>,
@@ -291,7 +291,7 @@ mod tests {
 
     impl Observer for StopAfter {
         fn checkpoint(&mut self, state: &State, _last: bool) -> Result<(), Error> {
-            if self.kept.is_none() && state.chunks_done() >= self.after {
+            if self.kept.is_none() && state.blocks_done() >= self.after {
                 self.kept = Some(state.clone());
             }
             Ok(())
@@ -344,13 +344,30 @@ mod tests {
             &job,
             model.as_ref(),
             &mut Threads::new(2).unwrap(),
-            read,
+            read.clone(),
             &mut Quiet,
         )
         .unwrap();
         assert_eq!(resumed.moments, whole.moments);
         assert_eq!(resumed.estimates, whole.estimates);
         assert_eq!(resumed.trace, whole.trace);
+        assert_eq!(resumed.digests, whole.digests);
+
+        // At another chunk size, the same bits.
+        let mut other = job.clone();
+        other.chunk_size = 7 * 4096;
+        let resized = resume_on(
+            "x",
+            &other,
+            model.as_ref(),
+            &mut Threads::new(2).unwrap(),
+            read,
+            &mut Quiet,
+        )
+        .unwrap();
+        assert_eq!(resized.moments, whole.moments);
+        assert_eq!(resized.trace, whole.trace);
+        assert_eq!(resized.digests, whole.digests);
     }
 
     #[test]
@@ -378,7 +395,7 @@ mod tests {
         c.write(&state).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         for (from, to, needle) in [
-            ("\"next\": 0", "\"next\": 3", "checksum"),
+            ("\"decided\": 0", "\"decided\": 3", "checksum"),
             ("\"wall_seconds\": 0.0", "\"wall_seconds\": 0.5", "checksum"),
             (
                 &format!("\"version\": {VERSION}"),

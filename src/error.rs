@@ -104,11 +104,11 @@ pub enum Error {
         reason: String,
     },
     /// The run was interrupted (Ctrl-C) before it finished; the binary exits 130.
-    #[error("interrupted after {done} of {total} chunks")]
+    #[error("interrupted after {done} of {total} blocks")]
     Interrupted {
-        /// Chunks merged when it stopped.
+        /// Blocks decided when it stopped.
         done: u64,
-        /// Chunks of the whole run.
+        /// Blocks of the whole run.
         total: u64,
     },
 }

@@ -3,29 +3,33 @@
 
 mod common;
 
-use carlo::model::Model;
-
+use carlo::model::{Block, Model};
 use carlo::models::{Pi, PiParams};
-use carlo::random::{Family, stream};
+use carlo::random::lanes::LaneCursor;
 
-/// Hits per chunk for seed 42, 200_003 samples in chunks of 65_536, computed
-/// independently in pure Python from the published SplitMix64 seeding, xoshiro256++
-/// step and jump polynomial, and rand's 53-bit uniform `(x >> 11) * 2^-53`.
-const HITS: [u64; 4] = [51504, 51587, 51526, 2663];
+/// Hits per block for seed 42, 3 * 4096 + 1000 samples: blocks of 4096 samples, each
+/// spread over 8 lanes (`xoshiro256++/lanes-v1`), computed independently in pure
+/// Python by `tests/data/lanes_pi.py` from the published SplitMix64 seeding,
+/// xoshiro256++ step and jump polynomial, and rand's 53-bit uniform
+/// `(x >> 11) * 2^-53`.
+const HITS: [u64; 4] = [3204, 3191, 3221, 776];
 
 #[test]
 fn pi_hit_counts_match_an_independent_implementation() {
     let pi = Pi::new(&PiParams {}).unwrap();
-    for (chunk, hits) in HITS.iter().enumerate() {
-        let samples = if chunk < 3 {
-            65_536
+    let mut cursor = LaneCursor::new(42);
+    for (b, hits) in HITS.iter().enumerate() {
+        let samples = if b < 3 { 4096 } else { 1000 };
+        let mut block = Block::new(b as u64, samples, cursor.lanes(b as u64));
+        let s = pi.simulate(&mut block).unwrap();
+        assert_eq!(s.count, samples as u64);
+        // the samples are 0 or 4: shifted by 4, the sum counts -4 per miss
+        let found = if s.shift[0] == 4.0 {
+            samples as f64 + s.sum[0] / 4.0
         } else {
-            200_003 - 3 * 65_536
+            s.sum[0] / 4.0
         };
-        let m = pi.simulate(&mut stream(42, Family::Chunk, chunk as u64), samples);
-        assert_eq!(m.count, samples);
-        // mean = 4 h / n exactly recovers h for these sizes.
-        assert_eq!((m.mean[0] * samples as f64 / 4.0).round() as u64, *hits);
+        assert_eq!(found as u64, *hits, "block {b}");
     }
 }
 
@@ -35,15 +39,15 @@ fn pi_estimate_string_is_pinned() {
     let config = common::write_config(
         dir.path(),
         "pi.toml",
-        "[simulation]\nsamples = 200_003\nseed = 42\nchunk_size = 65_536\n[model]\ntype = \"pi\"\n",
+        "[simulation]\nsamples = 13_288\nseed = 42\nchunk_size = 8192\n[model]\ntype = \"pi\"\n",
     );
     let csv = common::run_csv(&config, &["--backend", "sequential"]);
-    // 4 * 157280 / 200003 merged chunk by chunk; pinned from this implementation
-    // after the hit counts above were checked independently.
+    // 4 * 10392 / 13288, correctly rounded from the exact sums: the hit counts above
+    // were checked independently.
     assert_eq!(common::field(&csv, "estimate"), PINNED_ESTIMATE);
     assert_eq!(common::field(&csv, "std_error"), PINNED_STD_ERROR);
-    assert_eq!(common::field(&csv, "samples"), "200003");
-    assert_eq!(common::field(&csv, "rng"), "xoshiro256++/jump-v1");
+    assert_eq!(common::field(&csv, "samples"), "13288");
+    assert_eq!(common::field(&csv, "rng"), "xoshiro256++/lanes-v1");
     assert_eq!(common::field(&csv, "reference"), "3.141592653589793");
 }
 

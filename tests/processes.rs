@@ -216,6 +216,7 @@ fn scale_compares_threads_and_processes() {
 }
 
 fn pi_job(samples: u64, chunk_size: u64, seed: u64) -> Job {
+    let chunk_size = chunk_size.next_multiple_of(4096);
     Job {
         samples,
         seed,
@@ -254,20 +255,25 @@ fn stop_abandons_running_chunks_and_the_next_run_starts_fresh() {
     let model = Registry::builtin()
         .build(&job.model, &Context::new(job.seed))
         .unwrap();
+    let plan = job.plan();
     let work = Work {
         job: &job,
         model: model.as_ref(),
-        plan: job.plan(),
+        plan: &plan,
     };
     let mut processes = Processes::with_program(CARLO, 2).unwrap();
     let mut reported = 0;
     processes
-        .execute(&work, std::slice::from_ref(&(0..2000)), &mut |event| {
-            if matches!(event, Event::Done(..)) {
-                reported += 1;
-            }
-            Flow::Stop
-        })
+        .execute(
+            &work,
+            std::slice::from_ref(&(0..plan.chunks())),
+            &mut |event| {
+                if matches!(event, Event::Done(..)) {
+                    reported += 1;
+                }
+                Flow::Stop
+            },
+        )
         .unwrap();
     assert_eq!(reported, 1);
     assert!(processes.pids().is_empty(), "stopped workers are killed");

@@ -26,10 +26,9 @@
 use std::process::ExitCode;
 
 use carlo::Error;
-use carlo::model::{Entry, Model, Quantity, Registry};
-use carlo::random::Stream;
+use carlo::model::{Block, Entry, Model, Quantity, Registry};
 use carlo::random::normal;
-use carlo::stats::{Accumulator, Moments};
+use carlo::stats::{Accumulator, BlockStats};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{Continuous, ContinuousCDF, Normal};
 
@@ -119,11 +118,13 @@ impl Model for RandomWalk {
         &self.quantities
     }
 
-    /// One walk per sample, drawing `steps` normals from the chunk's stream and
-    /// nothing else: that is all the determinism contract asks of a model.
-    fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments {
+    /// One walk per sample, sample `k` drawing its `steps` normals from its lane's
+    /// stream (`block.lane(k)`) and nothing else: that is all the determinism contract
+    /// asks of a model.
+    fn simulate(&self, block: &mut Block) -> Result<BlockStats, String> {
         let mut acc = Accumulator::<3>::new();
-        for _ in 0..samples {
+        for k in 0..block.samples() {
+            let rng = block.lane(k);
             let (mut position, mut max) = (0.0f64, 0.0f64);
             for _ in 0..self.steps {
                 position += self.drift + self.volatility * normal(rng);
@@ -131,7 +132,7 @@ impl Model for RandomWalk {
             }
             acc.push([max, position, f64::from(u8::from(position > 0.0))]);
         }
-        acc.finish()
+        Ok(acc.finish())
     }
 }
 

@@ -56,13 +56,16 @@ pub(super) fn check(args: &CheckArgs, registry: &Registry) -> Result<(), Error> 
         ));
     }
     let text = format!(
-        "{}: ok\n  {} model, {} samples in {} chunks of {}, seed {}, confidence {}{target}\n  \
+        "{}: ok\n  {} model, {} samples in {} blocks of {} ({} chunks of {}), seed {}, confidence \
+         {}{target}\n  \
          backend {} with {} workers, summary to {}\n  fingerprint {}\n",
         e.source.display(),
         e.job.model.kind(),
         e.job.samples,
+        plan.blocks(),
+        crate::random::lanes::BLOCK,
         plan.chunks(),
-        plan.chunk_size(),
+        e.job.chunk_size,
         e.job.seed,
         e.job.confidence,
         e.backend.name(),

@@ -71,7 +71,7 @@ pub(super) fn run(args: &RunArgs, registry: &Registry) -> Result<ExitCode, Error
         exit_code: args.checkpoint_exit_code,
         saved: false,
         told: None,
-        total: experiment.job.plan().chunks(),
+        total: experiment.job.blocks(),
     };
     let result = engine::resume(&experiment, state, &mut steering);
     drop(steering.bar);
@@ -128,7 +128,7 @@ fn stopped(args: &RunArgs, stop: &Stop, done: u64, total: u64) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Why a run stopped early after `done` of `total` chunks and how to go on, and its
+/// Why a run stopped early after `done` of `total` blocks and how to go on, and its
 /// exit code.
 fn stop_message(
     checkpoint: Option<&Path>,
@@ -164,7 +164,7 @@ fn stop_message(
         _ => String::new(),
     };
     (
-        format!("{why} after {done} of {total} chunks; {resume}{launcher}"),
+        format!("{why} after {done} of {total} blocks; {resume}{launcher}"),
         code,
     )
 }
@@ -402,7 +402,7 @@ impl engine::Observer for Steering {
                         Some(&path),
                         self.exit_code,
                         &self.stop,
-                        state.chunks_done(),
+                        state.blocks_done(),
                         self.total,
                     );
                     say!("{line}");

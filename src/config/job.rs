@@ -1,9 +1,10 @@
 //! The job: everything that decides a run's bits, and nothing else.
 //!
 //! A [`Job`] is what checkpoints, partials, worker processes and summaries carry and
-//! what a run's fingerprint hashes: samples, seed, chunk size, confidence, model,
-//! target, sampler and sweep. Where a run happens (backend, workers, files) is not in
-//! it. [`Job::to_toml`] writes it as a config that reproduces the run.
+//! what a run's fingerprint hashes: samples, seed, confidence, model, target, sampler
+//! and sweep. How and where a run happens (chunk size, backend, workers, files) is not
+//! in it: blocks merge exactly, so the chunk size is a scheduling knob.
+//! [`Job::to_toml`] writes it as a config that reproduces the run.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -11,17 +12,23 @@ use sha2::{Digest, Sha256};
 use crate::Error;
 use crate::model::{Context, Model, ModelSpec, Registry};
 use crate::plan::Plan;
+use crate::random::lanes::BLOCK;
 use crate::random::sampler::Sampler;
 use crate::stats::Estimate;
 
-/// What decides a run's result, bit for bit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What decides a run's result, bit for bit, and the chunk size it is scheduled in.
+///
+/// Equality, serialization and the fingerprint leave the chunk size out: two jobs
+/// that differ only in it give the same bits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {
     /// Total samples.
     pub samples: u64,
     /// The seed of every random stream.
     pub seed: u64,
-    /// Samples per chunk.
+    /// Samples per chunk, a whole number of blocks: where a run is scheduled in
+    /// pieces, never part of its result (not serialized, compared or hashed).
+    #[serde(skip, default = "default_chunk_size")]
     pub chunk_size: u64,
     /// Confidence level of intervals.
     pub confidence: f64,
@@ -40,6 +47,23 @@ pub struct Job {
     /// numbers; empty (and absent from the fingerprint's input) without a sweep.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sweep: Vec<SweepKey>,
+}
+
+fn default_chunk_size() -> u64 {
+    super::DEFAULT_CHUNK_SIZE
+}
+
+impl PartialEq for Job {
+    fn eq(&self, other: &Job) -> bool {
+        // every field but the chunk size
+        self.samples == other.samples
+            && self.seed == other.seed
+            && self.confidence == other.confidence
+            && self.model == other.model
+            && self.target == other.target
+            && self.sampler == other.sampler
+            && self.sweep == other.sweep
+    }
 }
 
 /// One swept `[model]` key and the values it takes. The points of a sweep are the
@@ -152,7 +176,7 @@ fn insert_key(params: &mut crate::model::Params, key: &str, value: serde_json::V
 /// of the model's first quantity is narrow enough (and that of every quantity with a
 /// target of its own), and `samples` is only the maximum.
 ///
-/// Checks happen after every `check_every` chunks, counted from the start and merged
+/// Checks happen after every `check_every` blocks, counted from the start and merged
 /// in chunk order, never after a number of chunks that depends on the workers, so a
 /// run stops at the same sample count with the same bits everywhere.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,7 +185,8 @@ pub struct Target {
     pub rel_error: Option<f64>,
     /// Met when the half-width is at most this.
     pub abs_error: Option<f64>,
-    /// Chunks between two checks (at least 1).
+    /// Blocks between two checks (at least 1); the config's `check_every` is in
+    /// samples, a whole number of blocks.
     pub check_every: u64,
     /// Targets of named quantities (`target_abs_error = { ruin = 1e-3 }`), each met
     /// by every row of that name, besides the first quantity's above. Empty (and
@@ -203,9 +228,9 @@ impl Target {
         rel && abs
     }
 
-    /// True when the run checks the target after chunks `0..chunks`.
-    pub fn checks_at(&self, chunks: u64) -> bool {
-        chunks > 0 && chunks.is_multiple_of(self.check_every)
+    /// True when the run checks the target after blocks `0..blocks`.
+    pub fn checks_at(&self, blocks: u64) -> bool {
+        blocks > 0 && blocks.is_multiple_of(self.check_every)
     }
 }
 
@@ -226,7 +251,6 @@ impl Job {
             |n: u64| i64::try_from(n).map_or_else(|_| n.to_string().into(), toml::Value::from);
         simulation.insert("samples".into(), count(self.samples));
         simulation.insert("seed".into(), count(self.seed));
-        simulation.insert("chunk_size".into(), count(self.chunk_size));
         simulation.insert("confidence".into(), self.confidence.into());
         if let Some(t) = &self.target {
             if let Some(r) = t.rel_error {
@@ -252,7 +276,10 @@ impl Job {
                     simulation.insert(key.into(), table.into());
                 }
             }
-            simulation.insert("check_every".into(), count(t.check_every));
+            simulation.insert(
+                "check_every".into(),
+                count(t.check_every.saturating_mul(BLOCK as u64)),
+            );
         }
         if let Some(r) = self.sampler.replicates() {
             simulation.insert("sampler".into(), self.sampler.name().into());
@@ -288,40 +315,60 @@ impl Job {
 
     /// What a model built for this job may use besides its parameters.
     pub fn context(&self) -> Context {
-        Context::new(self.seed).with_sampler(self.sampler, self.chunk_size)
+        Context::new(self.seed).with_sampler(self.sampler)
     }
 
     /// Checks what [`plan`](Self::plan) and the sampler rely on, for a job that
     /// arrives as data (a worker's hello) rather than from a config, whose reading
-    /// checks this and more: samples and chunks of at least 1 sample, and for Sobol
-    /// points 2 to 32 replicates, each a whole number of chunks.
+    /// checks this and more: at least 1 sample, and for Sobol points 2 to 32
+    /// replicates, each a whole number of blocks.
     pub fn check_plan(&self) -> Result<(), String> {
-        if self.samples == 0 || self.chunk_size == 0 {
-            return Err(format!(
-                "samples = {} in chunks of {}: both must be at least 1",
-                self.samples, self.chunk_size
-            ));
+        if self.samples == 0 {
+            return Err("samples = 0: a run needs at least 1 sample".to_string());
         }
         if let Some(r) = self.sampler.replicates() {
-            let whole = (2..=crate::random::sampler::MAX_REPLICATES).contains(&r)
+            let max = crate::random::sampler::MAX_REPLICATES;
+            let whole = (2..=max).contains(&r)
                 && self.samples.is_multiple_of(r)
-                && (self.samples / r).is_multiple_of(self.chunk_size);
+                && (self.samples / r).is_multiple_of(BLOCK as u64);
             if !whole {
                 return Err(format!(
-                    "samples = {} in chunks of {} cannot be {r} Sobol replicates of whole \
-                     chunks (2 to {} replicates)",
+                    "samples = {} cannot be {r} Sobol replicates of whole blocks of {BLOCK} \
+                     (2 to {max} replicates)",
                     self.samples,
-                    self.chunk_size,
-                    crate::random::sampler::MAX_REPLICATES
                 ));
             }
         }
         Ok(())
     }
 
-    /// The chunk plan.
+    /// The plan: every block, in chunks of the job's chunk size.
     pub fn plan(&self) -> Plan {
-        Plan::new(self.samples, self.chunk_size)
+        Plan::new(self.samples, self.chunk_blocks())
+    }
+
+    /// Blocks per chunk.
+    pub fn chunk_blocks(&self) -> u64 {
+        (self.chunk_size / BLOCK as u64).max(1)
+    }
+
+    /// Blocks of the run.
+    pub fn blocks(&self) -> u64 {
+        self.samples.div_ceil(BLOCK as u64)
+    }
+
+    /// The first block count after block `b` at which the run decides something (a
+    /// trace point, a target check, the end): the end of the decision interval that
+    /// holds block `b`. Decision points are powers of two, multiples of the target's
+    /// `check_every` (in blocks) and the last block count; they depend on the job
+    /// alone, never on how it is cut into chunks.
+    pub fn decision_after(&self, b: u64) -> u64 {
+        let end = self.blocks();
+        let power = (b + 1).checked_next_power_of_two().unwrap_or(end);
+        let check = self.target.as_ref().map_or(end, |t| {
+            (b / t.check_every + 1).saturating_mul(t.check_every)
+        });
+        power.min(check).min(end)
     }
 
     /// A short hash of everything that decides the result, to refuse mixing the

@@ -145,7 +145,7 @@ impl Experiment {
                 "missing table [model], which names the model: [model] type = \"...\"",
             ));
         };
-        let context = Context::new(sim.seed).with_sampler(sim.sampler, sim.chunk_size);
+        let context = Context::new(sim.seed).with_sampler(sim.sampler);
         let (spec, model, worker_command, mut warnings) =
             model_table::read(&source, model_table, registry, &context, &spans)?;
         warnings.extend(sim.warnings);

@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer};
 use super::Overrides;
 use super::job::{QuantityTarget, Target};
 use crate::Error;
+use crate::random::lanes::BLOCK;
 use crate::random::sampler::{DEFAULT_REPLICATES, MAX_REPLICATES, SOBOL_INTERVAL_POINTS, Sampler};
 use crate::stats::{MAX_CONFIDENCE, MIN_CONFIDENCE};
 
@@ -17,10 +18,9 @@ pub const DEFAULT_CHUNK_SIZE: u64 = 65_536;
 /// Default confidence level of intervals.
 pub const DEFAULT_CONFIDENCE: f64 = 0.95;
 
-/// Default chunks between two checks of a target error: about four million samples
-/// at the default chunk size, so a check (one t quantile) costs nothing next to the
-/// chunks it follows.
-pub const DEFAULT_CHECK_EVERY: u64 = 64;
+/// Default samples between two checks of a target error: about four million, so a
+/// check (one t quantile) costs nothing next to the blocks it follows.
+pub const DEFAULT_CHECK_EVERY: u64 = 1 << 22;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -159,54 +159,41 @@ pub(super) fn read(
             Sampler::Sobol { replicates }
         }
     };
-    let given_chunk_size = overrides.chunk_size.or(sim.chunk_size);
-    if given_chunk_size == Some(0) {
-        return Err(invalid(
-            "simulation.chunk_size",
-            "must be at least 1".to_string(),
-        ));
+    let block = BLOCK as u64;
+    let chunk_size = overrides
+        .chunk_size
+        .or(sim.chunk_size)
+        .unwrap_or(DEFAULT_CHUNK_SIZE);
+    if chunk_size == 0 || !chunk_size.is_multiple_of(block) {
+        let reason = format!(
+            "must be a whole number of blocks of {block} samples (a block is carlo's unit \
+             of randomness), found {chunk_size} (try {})",
+            chunk_size.div_ceil(block).max(1) * block
+        );
+        return Err(if overrides.chunk_size.is_some() {
+            Error::Flag {
+                flag: "--chunk-size".into(),
+                reason,
+            }
+        } else {
+            invalid("simulation.chunk_size", reason)
+        });
     }
-    let chunk_size = match (sampler, given_chunk_size) {
-        (Sampler::Mc, c) => c.unwrap_or(DEFAULT_CHUNK_SIZE),
-        (Sampler::Sobol { replicates }, c) => {
-            if !samples.is_multiple_of(replicates) {
-                return Err(invalid(
-                    "simulation.samples",
-                    format!(
-                        "with sampler = \"sobol\" samples counts every point of every \
-                             replicate, so it must be a multiple of replicates = {replicates}; \
-                             found {samples} (try {})",
-                        replicates * (samples / replicates).max(1).next_power_of_two()
-                    ),
-                ));
-            }
-            let points = samples / replicates;
-            match c {
-                Some(c) if !points.is_multiple_of(c) => {
-                    let key = if overrides.chunk_size.is_some() {
-                        "--chunk-size"
-                    } else {
-                        "simulation.chunk_size"
-                    };
-                    let reason = format!(
-                        "with sampler = \"sobol\" each replicate's {points} points \
-                             (samples / replicates) must be a whole number of chunks; \
-                             {c} does not divide {points}"
-                    );
-                    return Err(if overrides.chunk_size.is_some() {
-                        Error::Flag {
-                            flag: key.into(),
-                            reason,
-                        }
-                    } else {
-                        invalid(key, reason)
-                    });
-                }
-                Some(c) => c,
-                None => sobol_chunk_size(points),
-            }
+    if let Sampler::Sobol { replicates } = sampler {
+        let round = replicates * block;
+        if !samples.is_multiple_of(round) {
+            return Err(invalid(
+                "simulation.samples",
+                format!(
+                    "with sampler = \"sobol\" samples counts every point of every \
+                     replicate, and each replicate's points are whole blocks of {block}: \
+                     samples must be a multiple of replicates x {block} = {round}; found \
+                     {samples} (try {})",
+                    round * (samples / round).max(1).next_power_of_two()
+                ),
+            ));
         }
-    };
+    }
     let confidence = sim.confidence.unwrap_or(DEFAULT_CONFIDENCE);
     if !(MIN_CONFIDENCE..=MAX_CONFIDENCE).contains(&confidence) {
         return Err(invalid(
@@ -277,25 +264,28 @@ pub(super) fn read(
             }
         }
     }
-    let round = sampler.replicates().unwrap_or(1);
+    // Checks happen after whole rounds of blocks: one block with mc, one per
+    // replicate with sobol, so that every replicate holds the same points.
+    let round = sampler.replicates().unwrap_or(1) * block;
     let check_every = sim
         .check_every
         .unwrap_or(round * DEFAULT_CHECK_EVERY.div_ceil(round));
-    if check_every == 0 {
-        return Err(invalid(
-            "simulation.check_every",
-            "must be at least 1".to_string(),
-        ));
-    }
-    if !check_every.is_multiple_of(round) {
+    if check_every == 0 || !check_every.is_multiple_of(round) {
         return Err(invalid(
             "simulation.check_every",
             format!(
-                "with sampler = \"sobol\" a target is checked after whole rounds of \
-                     replicates = {round} chunks; {check_every} is not a multiple of {round}"
+                "counts the samples between two checks of the target, a whole number of \
+                 rounds of {round} samples ({}); found {check_every} (try {})",
+                if round == block {
+                    format!("blocks of {block}")
+                } else {
+                    format!("a block of {block} per replicate")
+                },
+                check_every.div_ceil(round).max(1) * round
             ),
         ));
     }
+    let check_every = check_every / block;
     // Without a target `check_every` has nothing to check, and leaving it out of
     // the job keeps such a run's fingerprint that of the same run without it.
     let target =
@@ -441,25 +431,4 @@ pub fn parse_count(text: &str) -> Result<u64, String> {
             "expected a non-negative whole number such as 1000000, 1_000_000 or 1e6, found '{text}'"
         )),
     }
-}
-
-/// The default chunk size of a sobol run whose replicates have `points` points each:
-/// the largest divisor of `points` up to [`DEFAULT_CHUNK_SIZE`] (every chunk full),
-/// found among the first million candidates, else the largest power of two that
-/// divides `points` (up to the default).
-fn sobol_chunk_size(points: u64) -> u64 {
-    if points <= DEFAULT_CHUNK_SIZE {
-        return points.max(1);
-    }
-    let first = points.div_ceil(DEFAULT_CHUNK_SIZE);
-    (first..first.saturating_add(1_000_000))
-        .find(|k| points.is_multiple_of(*k))
-        .map_or_else(
-            || {
-                1u64 << points
-                    .trailing_zeros()
-                    .min(DEFAULT_CHUNK_SIZE.trailing_zeros())
-            },
-            |k| points / k,
-        )
 }

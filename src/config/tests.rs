@@ -29,7 +29,7 @@ fn overrides_win() {
     let o = Overrides {
         samples: Some(5000),
         seed: Some(9),
-        chunk_size: Some(7),
+        chunk_size: Some(8192),
         backend: Some(Backend::Sequential),
         workers: Some(3),
         out: Some(Destination::Stdout),
@@ -37,7 +37,10 @@ fn overrides_win() {
         chunk_timeout: None,
     };
     let e = Experiment::parse(MINIMAL, Path::new("x.toml"), &o, &Registry::builtin()).unwrap();
-    assert_eq!((e.job.samples, e.job.seed, e.job.chunk_size), (5000, 9, 7));
+    assert_eq!(
+        (e.job.samples, e.job.seed, e.job.chunk_size),
+        (5000, 9, 8192)
+    );
     assert_eq!((e.backend, e.workers), (Backend::Sequential, 3));
     assert_eq!(e.out, Destination::Stdout);
 }

@@ -11,17 +11,18 @@
 mod report;
 mod state;
 
+use std::ops::Range;
 use std::time::Instant;
 
 use crate::Error;
 use crate::config::{Experiment, Job};
 use crate::exec::{self, Event, Executor, Flow, Work};
 use crate::model::{Model, Quantity};
+use crate::plan::Plan;
 use crate::stats::{Estimate, Moments};
 
 pub use report::{Report, SKEWED_REPLICATES, StopReason, note, quantity_estimate};
-use state::missing;
-pub use state::{State, TracePoint};
+pub use state::{DIGEST_GROUP, Digests, State, TracePoint, group_digest};
 
 /// Progress of a run as chunks are merged, for progress bars.
 #[derive(Debug, Clone, Copy)]
@@ -120,9 +121,11 @@ pub fn run_on(
 }
 
 /// Continues `job` from `state`, which must belong to it (a checkpoint checks
-/// that): runs the chunks it lacks, merges them in order, stops at the first check
-/// that meets the job's target or after the last chunk, and reports. The result has
-/// the same bits as an uninterrupted run. A finished state reports at once.
+/// that): runs the blocks it lacks, in chunks of the job's chunk size, merges them
+/// exactly as they finish, takes each decision (trace point, target check, the end)
+/// once every block before it is done, stops at the first check that meets the job's
+/// target or after the last block, and reports. The result has the same bits as an
+/// uninterrupted run, at any chunk size. A finished state reports at once.
 pub fn resume_on(
     name: &str,
     job: &Job,
@@ -132,21 +135,33 @@ pub fn resume_on(
     observer: &mut dyn Observer,
 ) -> Result<Report, Error> {
     let start = Instant::now();
-    let plan = job.plan();
     let quantity = &model.quantities()[0];
     let before = state.wall_seconds;
+    let end = job.blocks();
+    // The blocks not done, in chunks of this run's size (whatever size wrote the
+    // checkpoint).
+    let plan = Plan::resume(job.samples, job.chunk_blocks(), state.todo(end));
+    let work = Work {
+        job,
+        model,
+        plan: &plan,
+    };
     if state.stop.is_none() {
         // A state saved at a decision point has taken its decision already; one that
         // reached the end without it (made by hand) takes it now.
         state.fold(job, model.quantities());
-        let work = Work { job, model, plan };
-        let todo = missing(&state.merger, plan.chunks());
+        let all = 0..plan.chunks();
+        let todo: &[Range<u64>] = if state.stop.is_none() {
+            std::slice::from_ref(&all)
+        } else {
+            &[]
+        };
         let mut interrupted = false;
         let mut failed = None;
         // Chunks accepted in this run: a run that fails before any (ranks that do
         // not agree) leaves no checkpoint behind.
         let mut accepted = 0u64;
-        let executed = executor.execute(&work, &todo, &mut |event| {
+        let executed = executor.execute(&work, todo, &mut |event| {
             if let Event::Fatal(why) = &event {
                 if accepted > 0 {
                     let _ = observer.checkpoint(&state, true);
@@ -157,8 +172,8 @@ pub fn resume_on(
             if state.stop.is_some() || interrupted || failed.is_some() {
                 return Flow::Stop;
             }
-            let (index, moments) = match event {
-                Event::Done(index, moments) => (index, moments),
+            let stats = match event {
+                Event::Done(_, stats) => stats,
                 Event::Restarted => {
                     state.restarts = state.restarts.saturating_add(1);
                     return Flow::Continue;
@@ -184,13 +199,12 @@ pub fn resume_on(
                 }
             };
             accepted += 1;
-            state.digests.record(index, &moments);
-            state.merger.offer(index, moments);
+            state.add(stats, job);
             if state.fold(job, model.quantities()) > 0 {
                 observer.progress(&Progress {
-                    samples_done: plan.samples_before(state.merger.next()),
+                    samples_done: plan.samples_before(state.decided),
                     samples_total: plan.samples(),
-                    moments: state.merger.merged(),
+                    moments: &state.prefix.moments(),
                     quantity,
                     confidence: job.confidence,
                 });
@@ -201,10 +215,10 @@ pub fn resume_on(
                 return Flow::Stop;
             }
             if state.stop.is_some() {
-                // After the last chunk nothing is left to stop; saying Stop would
+                // After the last block nothing is left to stop; saying Stop would
                 // make some executors abandon workers they could keep for the next
                 // run.
-                return if state.merger.next() < plan.chunks() {
+                return if state.decided < end {
                     Flow::Stop
                 } else {
                     Flow::Continue
@@ -232,36 +246,35 @@ pub fn resume_on(
         state.wall_seconds = before + start.elapsed().as_secs_f64();
         if state.stop.is_none() && !interrupted {
             return Err(Error::Execution(format!(
-                "the {} backend finished without chunk {}",
+                "the {} backend finished without block {}",
                 executor.backend(),
-                state.merger.next()
+                state.decided
             )));
         }
         observer.checkpoint(&state, true)?;
         if interrupted {
             return Err(Error::Interrupted {
-                done: state.merger.next(),
-                total: plan.chunks(),
+                done: state.decided,
+                total: end,
             });
         }
     } else {
         // Nothing left to run, but the executor still takes part: MPI ranks meet in
         // every run to check that they resume the same job from the same point.
-        let work = Work { job, model, plan };
         executor.execute(&work, &[], &mut |_| Flow::Stop)?;
     }
     let mut report = Report::new(
         name,
         job,
         model,
-        state.merger.merged().clone(),
+        state.prefix.moments(),
         executor.backend(),
         executor.workers(),
         state.wall_seconds,
     );
     report.stop_reason = state.stop.unwrap_or(StopReason::Samples);
+    report.digests = state.digests.groups(state.decided).unwrap_or_default();
     report.trace = state.trace;
     report.worker_restarts = state.restarts;
-    report.digests = state.digests.prefix(state.merger.next()).to_vec();
     Ok(report)
 }

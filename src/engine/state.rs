@@ -1,35 +1,48 @@
-//! A run's progress: the statistics merged in chunk order, chunks finished ahead of
-//! their turn, the trace, the chunk digests and why it stopped; what a checkpoint
-//! saves, and where the run's decisions (trace points, target checks, the end) are
-//! taken.
+//! A run's progress: the exact statistics of the blocks before the last decision
+//! point, those of chunks finished beyond it (per decision interval), which blocks are
+//! done, the trace, the digests and why it stopped; what a checkpoint saves, and
+//! where the run's decisions (trace points, target checks, the end) are taken.
+//!
+//! Chunks are added in whatever order they finish: their statistics merge exactly
+//! ([`ExactSums`]), so a decision sees the same bits however the blocks before it were
+//! grouped or ordered. A decision is taken once every block before its point is done.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::{StopReason, quantity_estimate};
 use crate::config::Job;
 use crate::model::Quantity;
-use crate::plan::Plan;
-use crate::stats::{InOrder, Moments};
+use crate::stats::{ChunkStats, ExactSums, Moments};
 
-/// The statistics of chunks `0..chunks`, merged in order: one point of the
-/// convergence trace.
+/// Blocks per digest group: `carlo verify --blocks` recomputes whole groups.
+pub const DIGEST_GROUP: u64 = 16;
+
+/// The statistics of blocks `0..blocks`: one point of the convergence trace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TracePoint {
-    /// Chunks merged.
-    pub chunks: u64,
-    /// Their statistics.
+    /// Blocks merged.
+    pub blocks: u64,
+    /// Their statistics, rounded once from the exact sums.
     pub moments: Moments,
 }
 
-/// What a run has finished: the statistics of chunks `0..next` merged in order,
-/// chunks finished beyond them, the trace so far, and why it stopped once it has.
-/// Enough to resume the run with the same bits; the content of a checkpoint.
+/// What a run has finished: enough to resume it with the same bits; the content of a
+/// checkpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(into = "SavedState", from = "SavedState")]
 pub struct State {
-    pub(super) merger: InOrder,
+    /// Blocks before the last decision point taken.
+    pub(super) decided: u64,
+    /// Their exact statistics.
+    pub(super) prefix: ExactSums,
+    /// Exact statistics of finished chunks beyond `decided`, by the end of their
+    /// decision interval.
+    pub(super) pending: BTreeMap<u64, ExactSums>,
+    /// Blocks finished beyond `decided`: ascending, disjoint, not touching.
+    pub(super) done: Vec<Range<u64>>,
     pub(super) trace: Vec<TracePoint>,
     pub(super) stop: Option<StopReason>,
     pub(super) wall_seconds: f64,
@@ -37,99 +50,90 @@ pub struct State {
     pub(super) digests: Digests,
 }
 
-/// The digest ([`Moments::digest`]) of every chunk a run has finished, by chunk:
-/// what `carlo verify --chunks` and `--shard` compare recomputed chunks with. Eight
-/// bytes a chunk.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Digests(Vec<u64>);
+/// The digests of a run's blocks, kept per group of [`DIGEST_GROUP`] blocks: a group's
+/// digest is the SHA-256 (its first 8 bytes, little-endian) of its blocks' digests in
+/// block order, each 8 bytes little-endian. What `carlo verify --blocks` compares
+/// recomputed groups with; eight bytes a group.
+///
+/// The last group of a run ends where the run stopped, which may be inside a group
+/// when a target is met: the blocks' own digests are kept for the groups that hold a
+/// decision point inside them (the first group, and any a target check cuts), so that
+/// such a group's digest can be taken at any of its decision points.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Digests {
+    /// Complete groups' digests by group.
+    groups: BTreeMap<u64, u64>,
+    /// Blocks' digests of the groups not complete yet and of those cut by a decision
+    /// point: `(its blocks' digests, 0 where not yet known; which are known as bits)`.
+    blocks: BTreeMap<u64, (Vec<u64>, u64)>,
+}
 
 impl Digests {
-    /// Records chunk `index`'s statistics.
-    pub(crate) fn record(&mut self, index: u64, moments: &Moments) {
-        let i = usize::try_from(index).expect("chunk indices fit in memory");
-        if self.0.len() <= i {
-            self.0.resize(i + 1, 0);
+    /// Records the digests of blocks `first..` of `job`'s run.
+    pub fn record(&mut self, first: u64, digests: &[u64], job: &Job) {
+        let end = job.blocks();
+        for (k, &d) in digests.iter().enumerate() {
+            let b = first + k as u64;
+            let g = b / DIGEST_GROUP;
+            let start = g * DIGEST_GROUP;
+            let size = (end - start).min(DIGEST_GROUP);
+            let (found, known) = self
+                .blocks
+                .entry(g)
+                .or_insert_with(|| (vec![0; size as usize], 0));
+            found[(b - start) as usize] = d;
+            *known |= 1 << (b - start);
+            if known.count_ones() as u64 == size {
+                self.groups.insert(g, group_digest(found));
+                let cut = job.decision_after(start) < start + size;
+                if !cut {
+                    self.blocks.remove(&g);
+                }
+            }
         }
-        self.0[i] = moments.digest();
     }
 
-    /// The digests of chunks `0..n`.
-    pub(crate) fn prefix(&self, n: u64) -> &[u64] {
-        &self.0[..(n as usize).min(self.0.len())]
-    }
-
-    /// The digests of chunks `0..n` as hex, 16 digits each, to save in a checkpoint.
-    fn to_hex(&self, n: u64) -> String {
-        self.prefix(n).iter().map(|d| format!("{d:016x}")).collect()
-    }
-
-    /// Reads what [`to_hex`](Self::to_hex) wrote.
-    fn from_hex(text: &str) -> Option<Self> {
-        if !text.len().is_multiple_of(16) {
-            return None;
-        }
-        (0..text.len() / 16)
-            .map(|k| u64::from_str_radix(text.get(16 * k..16 * k + 16)?, 16).ok())
-            .collect::<Option<Vec<u64>>>()
-            .map(Digests)
+    /// The digests of the groups of blocks `0..blocks`, the last ending at `blocks`;
+    /// `None` if a block's digest is missing.
+    pub fn groups(&self, blocks: u64) -> Option<Vec<u64>> {
+        (0..blocks.div_ceil(DIGEST_GROUP))
+            .map(|g| {
+                let start = g * DIGEST_GROUP;
+                let size = (blocks - start).min(DIGEST_GROUP);
+                match self.blocks.get(&g) {
+                    Some((found, known)) => {
+                        let mask = if size == 64 {
+                            u64::MAX
+                        } else {
+                            (1 << size) - 1
+                        };
+                        (known & mask == mask).then(|| group_digest(&found[..size as usize]))
+                    }
+                    None => self.groups.get(&g).copied(),
+                }
+            })
+            .collect()
     }
 }
 
-/// How a [`State`] is written: plain fields, chunks waiting as a list.
-#[derive(Serialize, Deserialize)]
-struct SavedState {
-    next: u64,
-    merged: Moments,
-    waiting: Vec<(u64, Moments)>,
-    trace: Vec<TracePoint>,
-    stop: Option<StopReason>,
-    wall_seconds: f64,
-    restarts: u64,
-    /// The digests of the merged chunks, as hex (those of the chunks waiting are
-    /// computed again when the state is read).
-    digests: String,
-}
-
-impl From<State> for SavedState {
-    fn from(s: State) -> Self {
-        SavedState {
-            next: s.merger.next(),
-            merged: s.merger.merged().clone(),
-            waiting: s.merger.waiting().map(|(i, m)| (i, m.clone())).collect(),
-            trace: s.trace,
-            stop: s.stop,
-            wall_seconds: s.wall_seconds,
-            restarts: s.restarts,
-            digests: s.digests.to_hex(s.merger.next()),
-        }
+/// The digest of a group whose blocks' digests are `blocks`, in block order.
+pub fn group_digest(blocks: &[u64]) -> u64 {
+    let mut hasher = Sha256::new();
+    for d in blocks {
+        hasher.update(d.to_le_bytes());
     }
-}
-
-impl From<SavedState> for State {
-    fn from(s: SavedState) -> Self {
-        let mut merger = InOrder::resume(s.next, s.merged);
-        // A damaged list is caught by `check` (its length is then wrong).
-        let mut digests = Digests::from_hex(&s.digests).unwrap_or_default();
-        for (index, moments) in s.waiting {
-            digests.record(index, &moments);
-            merger.offer(index, moments);
-        }
-        State {
-            merger,
-            trace: s.trace,
-            stop: s.stop,
-            wall_seconds: s.wall_seconds,
-            restarts: s.restarts,
-            digests,
-        }
-    }
+    let hash = hasher.finalize();
+    u64::from_le_bytes(hash[..8].try_into().expect("SHA-256 has 32 bytes"))
 }
 
 impl State {
     /// Nothing done yet, for a model of `dim` columns.
     pub fn new(dim: usize) -> Self {
         State {
-            merger: InOrder::new(dim),
+            decided: 0,
+            prefix: ExactSums::new(dim),
+            pending: BTreeMap::new(),
+            done: Vec::new(),
             trace: Vec::new(),
             stop: None,
             wall_seconds: 0.0,
@@ -138,17 +142,9 @@ impl State {
         }
     }
 
-    /// Chunks merged so far (the run resumes at this chunk).
-    pub fn chunks_done(&self) -> u64 {
-        self.merger.next()
-    }
-
-    /// The digest ([`Moments::digest`]) of chunk `index`, once it is finished (merged
-    /// or waiting to be): what a determinism check compares a chunk computed again with.
-    pub fn digest(&self, index: u64) -> Option<u64> {
-        let done = index < self.merger.next() || self.merger.waiting().any(|(i, _)| i == index);
-        done.then(|| self.digests.0.get(index as usize).copied())
-            .flatten()
+    /// Blocks merged into the decided prefix.
+    pub fn blocks_done(&self) -> u64 {
+        self.decided
     }
 
     /// Why the run stopped, once it has.
@@ -161,87 +157,94 @@ impl State {
         self.wall_seconds
     }
 
-    /// Checks that this state can belong to a run of `plan` with `dim` columns, so
-    /// that a damaged or hand-edited file is refused instead of resumed.
-    pub(crate) fn check(&self, plan: &Plan, dim: usize) -> Result<(), String> {
-        let next = self.merger.next();
-        let shape = |what: &str, m: &Moments, count: u64| {
-            if m.dim() != dim || m.comoment.len() != dim * dim {
-                Err(format!("{what} has {} columns, the model {dim}", m.dim()))
-            } else if m.count != count {
-                Err(format!("{what} counts {} samples, not {count}", m.count))
-            } else if let Some(reason) = m.implausible().filter(|_| count > 0) {
-                Err(format!("{what}: {reason}"))
-            } else {
-                Ok(())
-            }
-        };
-        if next > plan.chunks() {
-            return Err(format!(
-                "it has {next} chunks merged, the run only {}",
-                plan.chunks()
-            ));
-        }
-        shape(
-            "the merged prefix",
-            self.merger.merged(),
-            plan.samples_before(next),
-        )?;
-        for (index, m) in self.merger.waiting() {
-            if index >= plan.chunks() {
-                return Err(format!("it holds chunk {index}, beyond the run's last"));
-            }
-            shape(&format!("chunk {index}"), m, plan.chunk(index).samples)?;
-        }
-        let mut previous = 0;
-        for point in &self.trace {
-            if point.chunks <= previous || point.chunks > next {
-                return Err(format!("its trace has a point at {} chunks", point.chunks));
-            }
-            previous = point.chunks;
-            shape(
-                &format!("the trace point at {} chunks", point.chunks),
-                &point.moments,
-                plan.samples_before(point.chunks),
-            )?;
-        }
-        if !(self.wall_seconds.is_finite() && self.wall_seconds >= 0.0) {
-            return Err(format!("its wall_seconds is {}", self.wall_seconds));
-        }
-        if (self.digests.prefix(next).len() as u64) < next {
-            return Err(format!(
-                "it holds the digests of {} of its {next} merged chunks",
-                self.digests.prefix(next).len()
-            ));
-        }
-        Ok(())
+    /// The exact statistics of the decided prefix.
+    pub fn prefix(&self) -> &ExactSums {
+        &self.prefix
     }
 
-    /// Folds waiting chunks in order up to each decision point in turn and takes the
-    /// decisions due there, until a gap or the stop. Returns the chunks folded.
-    pub(super) fn fold(&mut self, job: &Job, quantities: &[Quantity]) -> u64 {
-        let end = job.plan().chunks();
-        let mut folded = 0;
-        while self.stop.is_none() {
-            let next = self.merger.next();
-            let point = decision_point(next, end, job);
-            folded += self.merger.advance(point);
-            if self.merger.next() < point {
+    /// Whether block range `blocks` is already done (or decided).
+    fn is_done(&self, blocks: &Range<u64>) -> bool {
+        blocks.end <= self.decided
+            || self
+                .done
+                .iter()
+                .any(|r| r.start <= blocks.start && blocks.end <= r.end)
+    }
+
+    /// The blocks in `self.decided..end` not done yet, as ascending ranges.
+    pub fn todo(&self, end: u64) -> Vec<Range<u64>> {
+        let mut todo = Vec::new();
+        let mut from = self.decided;
+        for r in &self.done {
+            if r.start >= end {
                 break;
             }
-            self.decide(point, end, job, quantities);
+            if r.start > from {
+                todo.push(from..r.start);
+            }
+            from = from.max(r.end);
         }
-        folded
+        if from < end {
+            todo.push(from..end);
+        }
+        todo
     }
 
-    /// The decisions due after chunks `0..chunks`: a trace point, a target check,
+    /// Adds a finished chunk's statistics. A chunk already added (a worker that died
+    /// after reporting) is ignored, so it counts once. Returns whether it was added.
+    pub(super) fn add(&mut self, chunk: ChunkStats, job: &Job) -> bool {
+        if self.is_done(&chunk.blocks) {
+            return false;
+        }
+        self.digests.record(chunk.blocks.start, &chunk.digests, job);
+        for (end, sums) in chunk.parts {
+            match self.pending.get_mut(&end) {
+                Some(s) => s.merge(&sums),
+                None => {
+                    self.pending.insert(end, sums);
+                }
+            }
+        }
+        insert_range(&mut self.done, chunk.blocks);
+        true
+    }
+
+    /// Takes the decisions whose blocks are all done, in order, until one that is not
+    /// or the stop. Returns the blocks newly decided.
+    pub(super) fn fold(&mut self, job: &Job, quantities: &[Quantity]) -> u64 {
+        let before = self.decided;
+        let end = job.blocks();
+        while self.stop.is_none() && self.decided < end {
+            let point = job.decision_after(self.decided);
+            let covered = self
+                .done
+                .first()
+                .is_some_and(|r| r.start <= self.decided && point <= r.end);
+            if !covered {
+                break;
+            }
+            if let Some(sums) = self.pending.remove(&point) {
+                self.prefix.merge(&sums);
+            }
+            let first = &mut self.done[0];
+            first.start = point;
+            if first.start == first.end {
+                self.done.remove(0);
+            }
+            self.decided = point;
+            self.decide(point, end, job, quantities);
+        }
+        self.decided - before
+    }
+
+    /// The decisions due after blocks `0..blocks`: a trace point, a target check,
     /// the end.
-    fn decide(&mut self, chunks: u64, end: u64, job: &Job, quantities: &[Quantity]) {
-        let merged = self.merger.merged();
-        let estimate = |q: &Quantity| quantity_estimate(q, merged, job.confidence);
+    fn decide(&mut self, blocks: u64, end: u64, job: &Job, quantities: &[Quantity]) {
+        let merged = self.prefix.moments();
+        let estimate = |q: &Quantity| quantity_estimate(q, &merged, job.confidence);
         // The target of the first quantity, and every quantity's own target.
         if let Some(target) = &job.target
-            && (target.checks_at(chunks) || chunks == end)
+            && (target.checks_at(blocks) || blocks == end)
             && target.met(&estimate(&quantities[0]))
             && target.quantities.iter().all(|t| {
                 quantities
@@ -251,89 +254,146 @@ impl State {
             })
         {
             self.stop = Some(StopReason::Target);
-        } else if chunks == end {
+        } else if blocks == end {
             self.stop = Some(StopReason::Samples);
         }
-        if chunks.is_power_of_two() || self.stop.is_some() {
+        if blocks.is_power_of_two() || self.stop.is_some() {
             self.trace.push(TracePoint {
-                chunks,
-                moments: merged.clone(),
+                blocks,
+                moments: merged,
             });
         }
     }
+
+    /// Checks that this state can belong to a run of `job` with `dim` columns, so that
+    /// a damaged or hand-edited file is refused instead of resumed.
+    pub fn check(&self, job: &Job, dim: usize) -> Result<(), String> {
+        let end = job.blocks();
+        if self.decided > end {
+            return Err(format!(
+                "it has {} blocks decided, the run only {end}",
+                self.decided
+            ));
+        }
+        let samples = |blocks: &Range<u64>| {
+            (blocks.end * crate::random::lanes::BLOCK as u64).min(job.samples)
+                - (blocks.start * crate::random::lanes::BLOCK as u64).min(job.samples)
+        };
+        let shape = |what: &str, s: &ExactSums, count: Option<u64>| {
+            s.check(dim, true)
+                .map_err(|e| format!("{what}: {e}"))
+                .and_then(|()| match count {
+                    Some(c) if s.count() != c => {
+                        Err(format!("{what} counts {} samples, not {c}", s.count()))
+                    }
+                    _ => Ok(()),
+                })
+        };
+        shape(
+            "the decided prefix",
+            &self.prefix,
+            Some(samples(&(0..self.decided))),
+        )?;
+        let mut last = self.decided;
+        for r in &self.done {
+            if r.start < last || r.start >= r.end || r.end > end {
+                return Err(format!("its finished blocks {r:?} are out of order"));
+            }
+            last = r.end;
+        }
+        for (point, sums) in &self.pending {
+            if *point <= self.decided || *point > end {
+                return Err(format!("it holds statistics for blocks before {point}"));
+            }
+            shape(&format!("the blocks before {point}"), sums, None)?;
+        }
+        let mut previous = 0;
+        for point in &self.trace {
+            if point.blocks <= previous || point.blocks > self.decided {
+                return Err(format!("its trace has a point at {} blocks", point.blocks));
+            }
+            previous = point.blocks;
+            if let Some(reason) = point.moments.implausible() {
+                return Err(format!(
+                    "its trace point at {} blocks: {reason}",
+                    point.blocks
+                ));
+            }
+        }
+        if !(self.wall_seconds.is_finite() && self.wall_seconds >= 0.0) {
+            return Err(format!("its wall_seconds is {}", self.wall_seconds));
+        }
+        Ok(())
+    }
 }
 
-/// The first chunk count after `next` where the run decides something: a power of
-/// two (a trace point), a multiple of the target's `check_every`, or the end.
-fn decision_point(next: u64, end: u64, job: &Job) -> u64 {
-    let power = (next + 1).checked_next_power_of_two().unwrap_or(end);
-    let check = job.target.as_ref().map_or(end, |t| {
-        (next / t.check_every + 1).saturating_mul(t.check_every)
-    });
-    power.min(check).min(end)
-}
-
-/// The chunks in `merger.next()..end` that are neither merged nor waiting, as
-/// sorted ranges.
-pub(super) fn missing(merger: &InOrder, end: u64) -> Vec<Range<u64>> {
-    let mut todo = Vec::new();
-    let mut from = merger.next();
-    for (index, _) in merger.waiting() {
-        if index >= end {
-            break;
-        }
-        if index > from {
-            todo.push(from..index);
-        }
-        from = index + 1;
+/// Adds `r` to the ascending, disjoint, non-touching ranges `set`.
+fn insert_range(set: &mut Vec<Range<u64>>, r: Range<u64>) {
+    let at = set.partition_point(|x| x.end < r.start);
+    let mut merged = r;
+    while at < set.len() && set[at].start <= merged.end {
+        let x = set.remove(at);
+        merged = merged.start.min(x.start)..merged.end.max(x.end);
     }
-    if from < end {
-        todo.push(from..end);
-    }
-    todo
+    set.insert(at, merged);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn decision_points_are_powers_of_two_checks_and_the_end() {
+    fn job(samples: u64, check_every: Option<u64>) -> Job {
         let mut job = crate::config::Experiment::parse(
-            "[simulation]\nsamples = 100\nseed = 1\nchunk_size = 1\n[model]\ntype = \"pi\"\n",
+            &format!("[simulation]\nsamples = {samples}\nseed = 1\n[model]\ntype = \"pi\"\n"),
             std::path::Path::new("x.toml"),
             &Default::default(),
             &crate::model::Registry::builtin(),
         )
         .unwrap()
         .job;
+        job.target = check_every.map(|c| crate::config::Target {
+            rel_error: None,
+            abs_error: Some(1e-9),
+            check_every: c,
+            quantities: Vec::new(),
+        });
+        job
+    }
+
+    #[test]
+    fn decision_points_are_powers_of_two_checks_and_the_end() {
         let walk = |job: &Job| {
             let mut points = vec![];
             let mut next = 0;
-            while next < 100 {
-                next = decision_point(next, 100, job);
+            while next < job.blocks() {
+                next = job.decision_after(next);
                 points.push(next);
             }
             points
         };
-        assert_eq!(walk(&job), [1, 2, 4, 8, 16, 32, 64, 100]);
-        job.target = Some(crate::config::Target {
-            rel_error: None,
-            abs_error: Some(1e-9),
-            check_every: 24,
-            quantities: Vec::new(),
-        });
-        assert_eq!(walk(&job), [1, 2, 4, 8, 16, 24, 32, 48, 64, 72, 96, 100]);
+        let j = job(100 * 4096, None);
+        assert_eq!(walk(&j), [1, 2, 4, 8, 16, 32, 64, 100]);
+        let j = job(100 * 4096, Some(24));
+        assert_eq!(walk(&j), [1, 2, 4, 8, 16, 24, 32, 48, 64, 72, 96, 100]);
     }
 
     #[test]
-    fn missing_skips_waiting_chunks() {
-        let mut merger = InOrder::new(1);
-        merger.insert(0, Moments::empty(1));
-        merger.insert(3, Moments::empty(1));
-        merger.insert(4, Moments::empty(1));
-        merger.insert(7, Moments::empty(1));
-        assert_eq!(missing(&merger, 9), vec![1..3, 5..7, 8..9]);
-        assert_eq!(missing(&merger, 4), vec![1..3]);
+    fn ranges_merge_when_they_touch() {
+        let mut set = Vec::new();
+        for r in [5..7, 1..2, 9..10, 2..5, 7..9] {
+            insert_range(&mut set, r);
+        }
+        assert_eq!(set, vec![1..10; 1]);
+        let mut set = vec![0..1, 4..5];
+        insert_range(&mut set, 2..3);
+        assert_eq!(set, [0..1, 2..3, 4..5]);
+    }
+
+    #[test]
+    fn todo_skips_finished_blocks() {
+        let mut s = State::new(1);
+        s.done = vec![3..5, 7..8];
+        assert_eq!(s.todo(9), vec![0..3, 5..7, 8..9]);
+        assert_eq!(s.todo(4), vec![0..3]);
     }
 }

@@ -1,9 +1,9 @@
 //! Executors: where chunks run.
 //!
 //! An [`Executor`] runs a set of chunks and reports each chunk's statistics as soon
-//! as it is done, in any order; the engine merges them in chunk order. Executors know
-//! nothing of options or pi: they see a [`Work`] (a model behind a trait object, the
-//! plan and the seed) and chunk indices.
+//! as it is done, in any order; the engine merges them exactly, so the order never
+//! matters. Executors know nothing of options or pi: they see a [`Work`] (a model
+//! behind a trait object, the plan and the seed) and chunk indices of the plan.
 
 #[cfg(feature = "mpi")]
 mod mpi;
@@ -18,10 +18,10 @@ use crate::Error;
 use crate::backend::Backend;
 use crate::backend::WorkerCommand;
 use crate::config::{Experiment, Job};
-use crate::model::Model;
+use crate::model::{Chunk, Model};
 use crate::plan::Plan;
-use crate::random::stream::{Cursor, Family};
-use crate::stats::Moments;
+use crate::random::lanes::LaneCursor;
+use crate::stats::{BlockStats, ChunkStats, ExactSums};
 
 #[cfg(feature = "mpi")]
 pub(crate) use mpi::Mpi;
@@ -32,8 +32,8 @@ pub use threads::Threads;
 /// What an executor tells the engine.
 #[derive(Debug)]
 pub enum Event {
-    /// Chunk `index` finished with these statistics.
-    Done(u64, Moments),
+    /// Chunk `index` of the plan finished with these statistics.
+    Done(u64, ChunkStats),
     /// Nothing finished for a while (about a second): the engine may stop the run,
     /// for example on Ctrl-C while a chunk is stuck.
     Idle,
@@ -71,25 +71,53 @@ pub struct Work<'a> {
     /// The model, for executors that run it in this process.
     pub model: &'a dyn Model,
     /// The chunk plan.
-    pub plan: Plan,
+    pub plan: &'a Plan,
 }
 
 impl Work<'_> {
-    /// Runs chunk `index` on its own stream. `cursor` must belong to this job's seed
-    /// and the chunk family; it makes ascending visits cheap.
+    /// Runs chunk `index` of the plan. `cursor` must belong to this job's seed; it
+    /// makes ascending visits cheap.
     ///
     /// Fails with [`Error::Chunk`] when the model fails, or when its statistics are
     /// not finite (a NaN or infinite sample): an estimate made of them would be
     /// meaningless, and the chunk is where to look.
-    pub fn run_chunk(&self, cursor: &mut Cursor, index: u64) -> Result<Moments, Error> {
-        let mut rng = cursor.stream(index);
-        let moments = self
-            .model
-            .simulate_chunk(index, &mut rng, self.plan.chunk(index).samples)
-            .map_err(|message| Error::Chunk { index, message })?;
-        if let Some(column) = moments.non_finite_column() {
-            let name = self
-                .model
+    pub fn run_chunk(&self, cursor: &mut LaneCursor, index: u64) -> Result<ChunkStats, Error> {
+        run_blocks(self.job, self.model, self.plan.chunk(index), cursor)
+            .map_err(|message| Error::Chunk { index, message })
+    }
+
+    /// A cursor over this job's blocks.
+    pub fn cursor(&self) -> LaneCursor {
+        LaneCursor::new(self.job.seed)
+    }
+}
+
+/// The statistics of `blocks` of `job`'s run by `model`: each block's, checked (its
+/// sample count, its columns, finite values), digested and merged exactly into the
+/// part of its decision interval ([`crate::stats::ChunkStats`]).
+pub fn run_blocks(
+    job: &Job,
+    model: &dyn Model,
+    blocks: Range<u64>,
+    cursor: &mut LaneCursor,
+) -> Result<ChunkStats, String> {
+    let dim = model.dim();
+    let mut out = ChunkStats::new(blocks.clone());
+    let mut current: Option<(u64, ExactSums)> = None;
+    let mut next = blocks.start;
+    let mut sink = |b: u64, stats: BlockStats| -> Result<(), String> {
+        let samples = (job.samples - b * crate::random::lanes::BLOCK as u64)
+            .min(crate::random::lanes::BLOCK as u64);
+        if b != next || stats.count != samples || stats.dim() != dim {
+            return Err(format!(
+                "the model reported block {b} with {} samples and {} columns where block \
+                 {next} of {samples} samples and {dim} columns was due (a bug in the model)",
+                stats.count,
+                stats.dim()
+            ));
+        }
+        if let Some(column) = stats.non_finite_column() {
+            let name = model
                 .quantities()
                 .iter()
                 .find(|q| q.column == column)
@@ -97,21 +125,40 @@ impl Work<'_> {
                     || format!("column {column}"),
                     |q| format!("quantity {}", q.name),
                 );
-            return Err(Error::Chunk {
-                index,
-                message: format!(
-                    "the model produced a NaN or infinite sample ({name}); \
-                     the parameters may be outside what the model can compute"
-                ),
-            });
+            return Err(format!(
+                "the model produced a NaN or infinite sample ({name}) in block {b}; the \
+                 parameters may be outside what the model can compute"
+            ));
         }
-        Ok(moments)
+        next += 1;
+        out.digests.push(stats.digest());
+        let end = job.decision_after(b);
+        match &mut current {
+            Some((e, sums)) if *e == end => stats.add_to(sums),
+            _ => {
+                if let Some(part) = current.take() {
+                    out.parts.push(part);
+                }
+                let mut sums = ExactSums::new(dim);
+                stats.add_to(&mut sums);
+                current = Some((end, sums));
+            }
+        }
+        Ok(())
+    };
+    model.simulate_chunk(&mut Chunk::new(
+        blocks.clone(),
+        job.samples,
+        cursor,
+        &mut sink,
+    ))?;
+    if next != blocks.end {
+        return Err(format!(
+            "the model stopped at block {next} of the chunk's {blocks:?} (a bug in the model)"
+        ));
     }
-
-    /// A cursor over this job's chunk streams.
-    pub fn cursor(&self) -> Cursor {
-        Cursor::new(self.job.seed, Family::Chunk)
-    }
+    out.parts.extend(current);
+    Ok(out)
 }
 
 /// A place where chunks run.

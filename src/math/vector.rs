@@ -61,10 +61,6 @@ pub(crate) unsafe trait Lanes: Copy {
         }
     }
 
-    /// `base[k * stride]` in lane `k`: a strided load (lanes are paths, `stride` the
-    /// distance between their rows).
-    unsafe fn gather(base: *const f64, stride: usize) -> Self;
-
     /// `self` where `self > o`, else `o` (so `o` where either is NaN, and `o` for two
     /// zeros): the x86 `max` instruction, and the same on every level.
     unsafe fn max(self, o: Self) -> Self;
@@ -179,11 +175,6 @@ unsafe impl Lanes for f64 {
     #[inline(always)]
     unsafe fn lookup(table: &'static [u64], idx: Self) -> Self {
         f64::from_bits(table[idx.to_bits() as usize])
-    }
-    #[inline(always)]
-    unsafe fn gather(base: *const f64, _stride: usize) -> Self {
-        // SAFETY: the caller passes a valid pointer.
-        unsafe { base.read() }
     }
     #[inline(always)]
     unsafe fn max(self, o: Self) -> Self {

@@ -153,17 +153,6 @@ unsafe impl Lanes for Avx2 {
         }
     }
     #[inline(always)]
-    unsafe fn gather(base: *const f64, stride: usize) -> Self {
-        unsafe {
-            Avx2(_mm256_set_pd(
-                *base.add(3 * stride),
-                *base.add(2 * stride),
-                *base.add(stride),
-                *base,
-            ))
-        }
-    }
-    #[inline(always)]
     unsafe fn max(self, o: Self) -> Self {
         unsafe { Avx2(_mm256_max_pd(self.0, o.0)) }
     }
@@ -372,22 +361,6 @@ unsafe impl Lanes for Avx512 {
                 Avx512(_mm512_unpacklo_pd(a, b)),
                 Avx512(_mm512_unpackhi_pd(a, b)),
             )
-        }
-    }
-    #[inline(always)]
-    unsafe fn gather(base: *const f64, stride: usize) -> Self {
-        unsafe {
-            let s = stride;
-            Avx512(_mm512_set_pd(
-                *base.add(7 * s),
-                *base.add(6 * s),
-                *base.add(5 * s),
-                *base.add(4 * s),
-                *base.add(3 * s),
-                *base.add(2 * s),
-                *base.add(s),
-                *base,
-            ))
         }
     }
     #[inline(always)]

@@ -1,35 +1,39 @@
 //! Models: what is simulated, one chunk at a time.
 //!
-//! A [`Model`] turns a random stream and a sample count into chunk statistics. It is
-//! immutable, holds no threads and does no I/O; the engine decides where and when
-//! chunks run. The `[model]` table of a config is parsed into a [`ModelSpec`] (plain
+//! A [`Model`] turns a [`Block`] of samples, with its lanes' random streams, into the
+//! block's statistics. It is immutable, holds no threads and does no I/O; the engine
+//! decides where and when blocks run, and merges their statistics exactly. The `[model]` table of a config is parsed into a [`ModelSpec`] (plain
 //! data that can be hashed and sent to worker processes), and a [`Registry`] turns a
 //! spec into a validated model. Built-in and user models are registered alike.
 
+mod block;
 pub mod python;
 mod registry;
 
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::random::Stream;
-use crate::stats::{Control, Moments, Replicated};
+use crate::stats::{BlockStats, Control, Replicated};
 
+pub use block::{Block, Chunk};
 pub use registry::{Context, Entry, Key, ModelSpec, Params, Registry, did_you_mean};
 
 /// A Monte Carlo model.
 ///
 /// # Contract
-/// - [`simulate`](Model::simulate) must be a pure function of the generator state and
-///   the sample count: the same stream and count give the same bits, on any thread,
-///   in any process. It may draw any amount of randomness from the stream it is given,
-///   but from nothing else (no global generator, no clock).
-/// - Each sample contributes one row of [`dim`](Model::dim) columns to the returned
-///   statistics, which must count exactly `samples` rows. A model may compute the
-///   statistics however it likes (pi counts hits), as long as the result equals what
-///   pushing the rows into a [`crate::stats::Accumulator`] would give, up to rounding.
+/// - [`simulate`](Model::simulate) turns one [`Block`] into its statistics, and must
+///   be a pure function of the block: its index, its sample count and its lanes'
+///   streams. Sample `k` of the block draws its random numbers from lane `k % LANES`
+///   ([`Block::lane`], or all lanes at once through [`Block::lanes`]) and from nothing
+///   else (no global generator, no clock), so the same block gives the same bits on
+///   any thread, in any process, in any chunk.
+/// - The statistics count exactly the block's samples, one row of [`dim`](Model::dim)
+///   columns each, pushed in sample order into an [`Accumulator`](crate::stats::Accumulator)
+///   (or computed to the same bits): that fixed order is part of the bits.
 /// - [`quantities`](Model::quantities) is fixed for the model's lifetime and every
 ///   column it names is below `dim`.
+/// - An error (a model written in another language that raises) ends the run with
+///   exit code 1 and a message naming the chunk.
 pub trait Model: Send + Sync + fmt::Debug {
     /// Columns of each sample's row.
     fn dim(&self) -> usize;
@@ -37,45 +41,34 @@ pub trait Model: Send + Sync + fmt::Debug {
     /// The quantities the model estimates, in output order.
     fn quantities(&self) -> &[Quantity];
 
-    /// Draws `samples` samples from `rng` and returns their statistics.
-    fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments;
+    /// Draws the samples of `block` and returns their statistics.
+    fn simulate(&self, block: &mut Block) -> Result<BlockStats, String>;
 
-    /// Like [`simulate`](Model::simulate), for models that can fail, such as a
-    /// model written in another language that raises an exception: an error ends
-    /// the run (exit code 1) with a message naming the chunk. The engine always
-    /// calls this; the default calls `simulate`.
-    fn try_simulate(&self, rng: &mut Stream, samples: u64) -> Result<Moments, String> {
-        Ok(self.simulate(rng, samples))
+    /// Simulates every block of `chunk`, in order, handing each block's statistics to
+    /// [`Chunk::record`]. The default calls [`simulate`](Model::simulate) per block; a
+    /// model that keeps something across blocks (buffers, one call into Python for the
+    /// whole chunk) overrides it, with the same bits.
+    fn simulate_chunk(&self, chunk: &mut Chunk<'_>) -> Result<(), String> {
+        for b in chunk.blocks() {
+            let mut block = chunk.block(b);
+            let stats = self.simulate(&mut block)?;
+            chunk.record(b, stats)?;
+        }
+        Ok(())
     }
 
-    /// The name of the method by which [`simulate`](Model::simulate) turns its stream's
+    /// The name of the method by which [`simulate`](Model::simulate) turns its lanes'
     /// words into standard normals (the summary's `normal` column), or `None` for a
     /// model that draws no normals (pi) or leaves the method to its author. Like the
-    /// stream derivation, it is part of what decides the bits: a model that changes
-    /// its method gives it a new name. The default is `None`.
+    /// stream method, it is part of what decides the bits: a model that changes its
+    /// method gives it a new name. The default is `None`.
     fn normal_method(&self) -> Option<&'static str> {
         None
-    }
-
-    /// Like [`try_simulate`](Model::try_simulate), for chunk `index` of the run, whose
-    /// stream `rng` is. A model whose samples depend on where the chunk sits, such as
-    /// one reading a range of quasi-Monte Carlo points (see [`crate::random::sampler`]),
-    /// overrides it; it must still be a pure function of `index`, the stream and
-    /// `samples`. The engine always calls this; the default ignores `index`.
-    fn simulate_chunk(
-        &self,
-        index: u64,
-        rng: &mut Stream,
-        samples: u64,
-    ) -> Result<Moments, String> {
-        let _ = index;
-        self.try_simulate(rng, samples)
     }
 }
 
 /// A boxed model is a model, so that a registry entry may choose among several
-/// implementations of one model type (the fast loop, or the path-by-path estimator
-/// that Greeks and quasi-Monte Carlo need).
+/// implementations of one model type.
 impl Model for Box<dyn Model> {
     fn dim(&self) -> usize {
         self.as_ref().dim()
@@ -85,21 +78,12 @@ impl Model for Box<dyn Model> {
         self.as_ref().quantities()
     }
 
-    fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments {
-        self.as_ref().simulate(rng, samples)
+    fn simulate(&self, block: &mut Block) -> Result<BlockStats, String> {
+        self.as_ref().simulate(block)
     }
 
-    fn try_simulate(&self, rng: &mut Stream, samples: u64) -> Result<Moments, String> {
-        self.as_ref().try_simulate(rng, samples)
-    }
-
-    fn simulate_chunk(
-        &self,
-        index: u64,
-        rng: &mut Stream,
-        samples: u64,
-    ) -> Result<Moments, String> {
-        self.as_ref().simulate_chunk(index, rng, samples)
+    fn simulate_chunk(&self, chunk: &mut Chunk<'_>) -> Result<(), String> {
+        self.as_ref().simulate_chunk(chunk)
     }
 
     fn normal_method(&self) -> Option<&'static str> {

@@ -27,11 +27,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Entry, Model, Quantity};
+use super::{Block, Entry, Model, Quantity};
 use crate::Error;
 use crate::backend::WorkerCommand;
-use crate::random::stream::Stream;
-use crate::stats::Moments;
+use crate::stats::BlockStats;
 
 /// The environment variable naming the Python interpreter of the workers.
 pub const PYTHON_VAR: &str = "CARLO_PYTHON";
@@ -251,13 +250,8 @@ impl Model for PythonProxy {
         &self.quantities
     }
 
-    /// # Panics
-    /// Always: the engine calls [`try_simulate`](Model::try_simulate), which fails.
-    fn simulate(&self, _rng: &mut Stream, _samples: u64) -> Moments {
-        panic!("{NOT_HERE}")
-    }
-
-    fn try_simulate(&self, _rng: &mut Stream, _samples: u64) -> Result<Moments, String> {
+    /// Fails: the model runs only in its Python worker processes.
+    fn simulate(&self, _block: &mut Block) -> Result<BlockStats, String> {
         Err(NOT_HERE.to_string())
     }
 }
@@ -547,8 +541,8 @@ mod tests {
     fn the_proxy_runs_nothing_itself() {
         let proxy = PythonProxy::new(&params("m:f", &["a", "b"])).unwrap();
         assert_eq!(proxy.dim(), 2);
-        let mut rng = crate::random::stream::stream(1, crate::random::stream::Family::Chunk, 0);
-        assert!(proxy.try_simulate(&mut rng, 10).is_err());
+        let lanes = crate::random::lanes::LaneCursor::new(1).lanes(0);
+        assert!(proxy.simulate(&mut Block::new(0, 10, lanes)).is_err());
     }
 
     #[test]

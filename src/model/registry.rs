@@ -114,9 +114,6 @@ pub struct Context {
     /// sampler other than [`Sampler::Mc`] is refused before it is built (see
     /// [`Entry::quasi_monte_carlo`]).
     pub sampler: Sampler,
-    /// Samples per chunk: a quasi-Monte Carlo model maps a chunk's index to its range
-    /// of point indices with it (see [`crate::random::sampler`]).
-    pub chunk_size: u64,
 }
 
 impl Context {
@@ -125,17 +122,12 @@ impl Context {
         Context {
             seed,
             sampler: Sampler::Mc,
-            chunk_size: crate::config::DEFAULT_CHUNK_SIZE,
         }
     }
 
-    /// The same context with `sampler` and `chunk_size`.
-    pub fn with_sampler(self, sampler: Sampler, chunk_size: u64) -> Self {
-        Context {
-            sampler,
-            chunk_size,
-            ..self
-        }
+    /// The same context with `sampler`.
+    pub fn with_sampler(self, sampler: Sampler) -> Self {
+        Context { sampler, ..self }
     }
 }
 

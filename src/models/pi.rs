@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::math::{LaneProgram, Lanes, Simd};
+use crate::model::Block;
 use crate::model::{Entry, Model, Quantity};
-use crate::random::stream::Stream;
-use crate::random::ziggurat::{Words, scramble_lanes, step};
-use crate::stats::Moments;
+use crate::random::lanes::{LANES, LaneStates};
+use crate::stats::BlockStats;
 
 /// `pi` takes no parameters.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -49,101 +49,86 @@ impl Model for Pi {
         &self.quantities
     }
 
-    fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments {
-        // Count hits, then derive the statistics of the 0/4 samples exactly from the
-        // count, instead of a per-sample update.
-        let hits = Simd::current().run(Hits { rng, samples });
-        let n = samples as f64;
-        let h = hits as f64;
-        let mut m = Moments::empty(1);
-        m.count = samples;
-        m.mean[0] = 4.0 * h / n;
-        // sum (x - mean)^2 over h fours and n - h zeros = 16 h (n - h) / n.
-        m.comoment[0] = 16.0 * h * (n - h) / n;
-        m
+    fn simulate(&self, block: &mut Block) -> Result<BlockStats, String> {
+        // Count hits, then write the statistics of the 0/4 samples from the count:
+        // every partial sum of an accumulator of them is a whole number below 2^53,
+        // so it is exact, and so are these (a test checks it).
+        let samples = block.samples();
+        let (hits, first) = Simd::current().run(Hits {
+            lanes: block.lanes(),
+            samples,
+        });
+        Ok(from_hits(samples, hits, first))
     }
 }
 
-/// Points per block of the hit-counting loop.
-const POINTS: usize = 256;
+/// The statistics of `samples` samples of 0 or 4, `hits` of them 4, the first one 4
+/// when `first`.
+fn from_hits(samples: usize, hits: u64, first: bool) -> BlockStats {
+    let n = samples as f64;
+    let h = hits as f64;
+    let (shift, sum, cross) = if first {
+        // shifted by 4: the misses are -4 each
+        (4.0, -4.0 * (n - h), 16.0 * (n - h))
+    } else {
+        (0.0, 4.0 * h, 16.0 * h)
+    };
+    BlockStats {
+        count: samples as u64,
+        shift: vec![shift],
+        sum: vec![sum],
+        cross: vec![cross],
+    }
+}
 
-/// Points per group: one iteration of the block loop.
-const GROUP: usize = 8;
-
-/// Counts the points of one chunk that fall in the quarter disc, on the lanes of the
-/// current SIMD level.
+/// Counts the points of one block that fall in the quarter disc, on the lanes of the
+/// current SIMD level; also says whether the block's first point is a hit.
 ///
-/// Hand-written hot loop. A point is two consecutive words of the stream, `x` then
-/// `y`, each made a uniform in `[0, 1)` as rand's `StandardUniform` makes it
+/// Hand-written hot loop. A lane's point is two consecutive words of its stream, `x`
+/// then `y`, each made a uniform in `[0, 1)` as rand's `StandardUniform` makes it
 /// (`(w >> 11) 2^-53`), and it is a hit when `x * x + y * y < 1`, evaluated in `f64`:
-/// the same points and the same test as one point at a time (the known-answer tests
-/// pin the hit counts). The serial part draws the words of group `g`, keeping the two
-/// state words the output scrambler needs, in separate arrays for `x` and `y`; the
-/// vector part scrambles and tests group `g - LAG` meanwhile (see `draw::block` on
-/// why the lag).
+/// the same points and the same test as one point at a time (the tests compare). The
+/// eight lanes' words come from eight chains advanced together.
 struct Hits<'a> {
-    rng: &'a mut Stream,
-    samples: u64,
+    lanes: &'a mut LaneStates,
+    samples: usize,
 }
 
 impl LaneProgram for Hits<'_> {
-    type Output = u64;
+    type Output = (u64, bool);
 
     #[inline(always)]
-    unsafe fn run<V: Lanes>(self) -> u64 {
-        const LAG: usize = 4;
-        let mut words = Words::new(self.rng);
-        let mut s = words.s;
-        let (mut x0, mut x3) = ([0u64; POINTS], [0u64; POINTS]);
-        let (mut y0, mut y3) = ([0u64; POINTS], [0u64; POINTS]);
+    unsafe fn run<V: Lanes>(self) -> (u64, bool) {
         let mut hits = 0u64;
-        let mut left = self.samples;
-        while left > 0 {
-            let n = left.min(POINTS as u64) as usize;
-            let groups = n.div_ceil(GROUP);
-            for g in 0..groups + LAG {
-                if g < groups {
-                    for k in g * GROUP..((g + 1) * GROUP).min(n) {
-                        x0[k] = s[0];
-                        x3[k] = s[3];
-                        step(&mut s);
-                        y0[k] = s[0];
-                        y3[k] = s[3];
-                        step(&mut s);
-                    }
-                }
-                if g >= LAG {
-                    let at = (g - LAG) * GROUP;
-                    // points past `n` in the last group hold stale words: not counted
-                    let valid = if n - at >= GROUP {
-                        u32::MAX
-                    } else {
-                        (1 << (n - at)) - 1
-                    };
-                    for h in 0..GROUP / V::LANES {
-                        let k = at + h * V::LANES;
-                        // SAFETY: k + LANES <= POINTS; the caller guarantees the
-                        // instruction set.
-                        let inside = unsafe {
-                            let x = uniform(scramble_lanes(
-                                V::load_bits(x0.as_ptr().add(k)),
-                                V::load_bits(x3.as_ptr().add(k)),
-                            ));
-                            let y = uniform(scramble_lanes(
-                                V::load_bits(y0.as_ptr().add(k)),
-                                V::load_bits(y3.as_ptr().add(k)),
-                            ));
-                            V::mask_bits(x.mul(x).add(y.mul(y)).lt(V::splat(1.0)))
-                        };
-                        hits += u64::from((inside & (valid >> (h * V::LANES))).count_ones());
-                    }
-                }
+        let mut first = false;
+        let groups = self.samples.div_ceil(LANES);
+        for g in 0..groups {
+            let x = self.lanes.next_words();
+            let y = self.lanes.next_words();
+            // lanes past the block's last sample hold points that are not counted
+            let valid = if (g + 1) * LANES <= self.samples {
+                u32::MAX
+            } else {
+                (1 << (self.samples - g * LANES)) - 1
+            };
+            let mut inside = 0u32;
+            for h in 0..LANES / V::LANES {
+                let l = h * V::LANES;
+                // SAFETY: l + V::LANES <= LANES; the caller guarantees the
+                // instruction set.
+                inside |= unsafe {
+                    let x = uniform(V::load_bits(x.as_ptr().add(l)));
+                    let y = uniform(V::load_bits(y.as_ptr().add(l)));
+                    V::mask_bits(x.mul(x).add(y.mul(y)).lt(V::splat(1.0)))
+                } << l;
             }
-            left -= n as u64;
+            inside &= valid;
+            if g == 0 {
+                first = inside & 1 != 0;
+            }
+            hits += u64::from(inside.count_ones());
         }
-        words.s = s;
-        words.write_back(self.rng);
-        hits
+        (hits, first)
     }
 }
 
@@ -166,14 +151,15 @@ unsafe fn uniform<V: Lanes>(w: V) -> V {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::random::stream::{Family, stream};
+    use crate::math::Level;
+    use crate::random::lanes::{BLOCK, LaneCursor};
     use crate::stats::Accumulator;
-    use rand::{Rng, RngExt};
+    use rand::RngExt;
 
     #[test]
     fn lanes_make_rands_uniforms() {
-        let mut rng = stream(9, Family::Chunk, 0);
-        let mut words: Vec<u64> = (0..10_000).map(|_| rng.next_u64()).collect();
+        let mut rng = crate::random::stream(9, crate::random::Family::Chunk, 0);
+        let mut words: Vec<u64> = (0..10_000).map(|_| rand::Rng::next_u64(&mut rng)).collect();
         words.extend([0, u64::MAX, 1 << 11, (1 << 11) - 1, 1 << 63, 0xfff]);
         for &w in &words {
             // SAFETY: scalar lanes.
@@ -182,47 +168,37 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_level_counts_the_same_hits() {
-        use crate::math::Level;
-        for samples in [1, 7, 8, 9, 255, 256, 257, 1000, 65_537] {
-            let mut want = stream(4, Family::Chunk, 1);
-            let mut hits = 0;
-            for _ in 0..samples {
-                let x: f64 = want.random();
-                let y: f64 = want.random();
-                hits += u64::from(x * x + y * y < 1.0);
-            }
-            for level in Level::available() {
-                let mut rng = stream(4, Family::Chunk, 1);
-                let got = Simd::new(level).unwrap().run(Hits {
-                    rng: &mut rng,
-                    samples,
-                });
-                assert_eq!(got, hits, "{level}, {samples} points");
-                assert_eq!(
-                    rng.next_u64(),
-                    want.clone().next_u64(),
-                    "{level}: words used"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn hit_count_statistics_equal_per_sample_accumulation() {
-        let pi = Pi::new(&PiParams {}).unwrap();
-        let fast = pi.simulate(&mut stream(1, Family::Chunk, 0), 10_000);
-        let mut rng = stream(1, Family::Chunk, 0);
+    /// The block's statistics pushed one sample at a time, each drawing its point from
+    /// its lane: what the contract says the statistics are.
+    fn one_at_a_time(b: u64, samples: usize) -> BlockStats {
+        let mut block = Block::new(b, samples, LaneCursor::new(4).lanes(b));
         let mut acc = Accumulator::<1>::new();
-        for _ in 0..10_000 {
+        for k in 0..samples {
+            let rng = block.lane(k);
             let x: f64 = rng.random();
             let y: f64 = rng.random();
             acc.push([if x * x + y * y < 1.0 { 4.0 } else { 0.0 }]);
         }
-        let slow = acc.finish();
-        assert_eq!(fast.count, slow.count);
-        assert!((fast.mean[0] - slow.mean[0]).abs() < 1e-13);
-        assert!((fast.comoment[0] - slow.comoment[0]).abs() < 1e-9 * slow.comoment[0]);
+        acc.finish()
+    }
+
+    #[test]
+    fn every_level_gives_the_statistics_of_one_point_at_a_time() {
+        let pi = Pi::new(&PiParams {}).unwrap();
+        for (b, samples) in [(0, BLOCK), (3, 1), (5, 7), (6, 9), (100, 1000), (7, BLOCK)] {
+            let want = one_at_a_time(b, samples);
+            for level in Level::available() {
+                let mut block = Block::new(b, samples, LaneCursor::new(4).lanes(b));
+                let (hits, first) = Simd::new(level).unwrap().run(Hits {
+                    lanes: block.lanes(),
+                    samples,
+                });
+                let got = from_hits(samples, hits, first);
+                assert_eq!(got, want, "block {b}, {samples} samples, {level}");
+            }
+            let mut block = Block::new(b, samples, LaneCursor::new(4).lanes(b));
+            assert_eq!(pi.simulate(&mut block).unwrap(), want);
+            {}
+        }
     }
 }

@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use crate::Error;
 use crate::config::Destination;
 use crate::engine::Report;
+use crate::random::lanes::METHOD as DERIVATION;
 use crate::random::qmc::RQMC_DERIVATION;
 use crate::random::sampler::Sampler;
-use crate::random::stream::DERIVATION;
 
 pub(crate) use files::{check_outputs, is_special, saves, saving, write_file, write_files};
 pub(crate) use render::cell;

@@ -15,6 +15,8 @@
 //! This module knows nothing of models, chunks' schedules or files: a model asks it
 //! for numbers, the executors ask it for the stream of a chunk.
 
+pub(crate) mod lane_normals;
+pub mod lanes;
 pub mod normal;
 pub mod qmc;
 pub mod sampler;

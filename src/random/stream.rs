@@ -123,7 +123,7 @@ fn advance(rng: &mut Stream, jumps: u64) {
 
 /// Polynomials over GF(2) of degree below 256, coefficient `k` in bit `k % 64` of
 /// word `k / 64`, which is also how xoshiro's jump constants are written.
-type Poly = [u64; 4];
+pub(crate) type Poly = [u64; 4];
 
 /// The characteristic polynomial `p` of the xoshiro256 transition without its
 /// leading `x^256` term, as published by the generator's authors (it is the modulus
@@ -155,6 +155,11 @@ fn jump_powers() -> &'static [Poly; 64] {
         }
         powers
     })
+}
+
+/// The polynomial of `2^k` jumps (`k < 64`), for jumping several states at once.
+pub(crate) fn jump_power(k: u32) -> &'static Poly {
+    &jump_powers()[k as usize]
 }
 
 /// `a * x mod p`.

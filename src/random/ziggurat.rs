@@ -30,7 +30,9 @@
 
 use super::zig_tables::{ZIG_NORM_F, ZIG_NORM_R, ZIG_NORM_X};
 use crate::math::{Lanes, exp, ln};
-use crate::random::stream::{Stream, from_words, words};
+#[cfg(test)]
+use crate::random::stream::from_words;
+use crate::random::stream::{Stream, words};
 
 /// The name of the normal method, written in the `normal` column of every summary
 /// whose model draws normals this way.
@@ -43,7 +45,7 @@ pub(crate) const BLOCK: usize = 256;
 const SIGN: u64 = 1 << 63;
 
 /// The ziggurat's layer edges as bit patterns, for vector table loads.
-static ZIG_X_BITS: [u64; 257] = {
+pub(super) static ZIG_X_BITS: [u64; 257] = {
     let mut bits = [0u64; 257];
     let mut i = 0;
     while i < 257 {
@@ -68,6 +70,7 @@ impl Words {
     }
 
     /// Puts the state back into `rng`, as if every word had been drawn from it.
+    #[cfg(test)]
     pub(crate) fn write_back(&self, rng: &mut Stream) {
         *rng = from_words(&self.s);
     }
@@ -93,6 +96,7 @@ impl Words {
     }
 }
 
+#[cfg(test)]
 /// Advances `state` by `s0.len()` words, storing the scrambler's inputs of each: word
 /// `k` is `scramble(s0[k], s3[k])`.
 ///
@@ -149,6 +153,7 @@ pub(crate) unsafe fn scramble_lanes<V: Lanes>(s0: V, s3: V) -> V {
 /// The bits of 1.0.
 const ONE: u64 = 0x3ff0_0000_0000_0000;
 
+#[cfg(test)]
 /// The normals of a chunk, in the sequence [`NORMAL_METHOD`] defines.
 #[derive(Debug)]
 pub(crate) struct Normals {
@@ -161,6 +166,7 @@ pub(crate) struct Normals {
     scratch: Scratch,
 }
 
+#[cfg(test)]
 #[derive(Debug)]
 struct Scratch {
     s0: [u64; BLOCK],
@@ -169,6 +175,7 @@ struct Scratch {
     accepted: [u8; BLOCK / 8],
 }
 
+#[cfg(test)]
 impl Normals {
     /// The normals of the stream at `rng`'s state.
     pub(crate) fn new(rng: &Stream) -> Self {
@@ -217,9 +224,11 @@ impl Normals {
     }
 }
 
+#[cfg(test)]
 /// Words per group of the block loop.
 const GROUP: usize = 8;
 
+#[cfg(test)]
 /// One block of the normal method into `out`.
 ///
 /// Hand-written to keep the serial chain of the generator busy while the vector units
@@ -256,6 +265,7 @@ unsafe fn block<V: Lanes>(words: &mut Words, scratch: &mut Scratch, out: &mut [f
     }
 }
 
+#[cfg(test)]
 /// Tests the candidates of the 8 words at `at` and writes their `x` to `out`; returns
 /// which were accepted at once (bit `j` for word `at + j`).
 #[inline(always)]
@@ -287,7 +297,7 @@ unsafe fn test_group<V: Lanes>(
 /// The ziggurat candidate of each lane's word, given its layer's edges `X[i]` and
 /// `X[i + 1]`, and whether it is accepted at once.
 #[inline(always)]
-unsafe fn candidate<V: Lanes>(w: V, edge: V, next: V) -> (V, V::Mask) {
+pub(super) unsafe fn candidate<V: Lanes>(w: V, edge: V, next: V) -> (V, V::Mask) {
     // SAFETY: the caller guarantees the instruction set.
     unsafe {
         // the top 52 bits as a mantissa with exponent 1 give [2, 4); minus 3, [-1, 1)
@@ -312,7 +322,7 @@ fn scalar_candidate(w: u64) -> (usize, f64, f64) {
 /// and tail), drawing from `words`, with carlo's `exp` and `ln`.
 #[cold]
 #[inline(never)]
-fn finish(words: &mut Words, w: u64) -> f64 {
+pub(super) fn finish(words: &mut Words, w: u64) -> f64 {
     let (mut i, mut u, mut x) = scalar_candidate(w);
     loop {
         if i == 0 {

@@ -17,8 +17,8 @@ use super::partial::{Header, Parked, Reader};
 use crate::Error;
 use crate::engine::Report;
 use crate::model::Registry;
-use crate::random::stream::DERIVATION;
-use crate::stats::Moments;
+use crate::random::lanes::METHOD as DERIVATION;
+use crate::stats::ExactSums;
 
 /// Bytes of chunk lines that [`Partials::open`] keeps in memory, for all partials
 /// together, so that their files need not be opened again: 64 MiB, about a million
@@ -83,13 +83,13 @@ impl Partials {
         let mut holder: Option<usize> = None;
         for i in self.order() {
             let h = &self.headers[i];
-            if h.chunk_start == h.chunk_end {
+            if h.block_start == h.block_end {
                 continue;
             }
             match holder {
                 Some(k)
-                    if (h.chunk_start, h.chunk_end)
-                        == (self.headers[k].chunk_start, self.headers[k].chunk_end) =>
+                    if (h.block_start, h.block_end)
+                        == (self.headers[k].block_start, self.headers[k].block_end) =>
                 {
                     found.push(Duplicate {
                         kept: self.parked[k].path().to_path_buf(),
@@ -106,7 +106,7 @@ impl Partials {
     /// The partials by chunk range, then in the order given.
     fn order(&self) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.headers.len()).collect();
-        order.sort_by_key(|&i| (self.headers[i].chunk_start, self.headers[i].chunk_end, i));
+        order.sort_by_key(|&i| (self.headers[i].block_start, self.headers[i].block_end, i));
         order
     }
 
@@ -140,7 +140,7 @@ impl Partials {
         let model = job
             .build_model(registry)
             .map_err(|e| bad(path(0), "job", e.to_string()))?;
-        let chunks = job.plan().chunks();
+        let chunks = job.blocks();
         let order = self.order();
         // Overlaps and gaps, from the headers alone, before reading a chunk. Each
         // partial merged is a holder; a duplicate of one is checked against it.
@@ -149,30 +149,30 @@ impl Partials {
         let mut missing = Vec::new();
         for &i in &order {
             let h = &headers[i];
-            if h.chunk_start == h.chunk_end {
+            if h.block_start == h.block_end {
                 continue; // a shard of a run with fewer chunks than shards
             }
             if let Some((prev, twins)) = holders.last_mut() {
                 let p = &headers[*prev];
-                if (h.chunk_start, h.chunk_end) == (p.chunk_start, p.chunk_end) {
+                if (h.block_start, h.block_end) == (p.block_start, p.block_end) {
                     twins.push(i);
                     continue;
                 }
-                if h.chunk_start < p.chunk_end {
+                if h.block_start < p.block_end {
                     return Err(Error::Merge(format!(
                         "{} and {} overlap: both hold {}",
                         path(*prev).display(),
                         path(i).display(),
                         chunk_list(std::slice::from_ref(
-                            &(h.chunk_start..p.chunk_end.min(h.chunk_end))
+                            &(h.block_start..p.block_end.min(h.block_end))
                         ))
                     )));
                 }
             }
-            if h.chunk_start > covered {
-                missing.push(covered..h.chunk_start);
+            if h.block_start > covered {
+                missing.push(covered..h.block_start);
             }
-            covered = h.chunk_end;
+            covered = h.block_end;
             holders.push((i, Vec::new()));
         }
         if covered < chunks {
@@ -180,7 +180,7 @@ impl Partials {
         }
         if !missing.is_empty() {
             return Err(Error::Merge(format!(
-                "{} of the run's {chunks} chunks (0-{}) {} missing{}; merge needs the partial of every shard",
+                "{} of the run's {chunks} blocks (0-{}) {} missing{}; merge needs the partial of every shard",
                 chunk_list(&missing),
                 chunks - 1,
                 if missing.len() == 1 && missing[0].end - missing[0].start == 1 {
@@ -196,15 +196,16 @@ impl Partials {
         let empty: Vec<usize> = order
             .iter()
             .copied()
-            .filter(|&i| headers[i].chunk_start == headers[i].chunk_end)
+            .filter(|&i| headers[i].block_start == headers[i].block_end)
             .collect();
         let merged_partials = holders.len() + empty.len();
         // The chunks, in order, one partial after another.
         let dim = model.dim();
-        let mut merged = Moments::empty(dim);
+        let mut merged = ExactSums::new(dim);
+        let mut kept = crate::engine::Digests::default();
         let mut wall: f64 = 0.0;
         let mut restarts = 0;
-        let mut digests = Vec::new();
+        let mut digests: Vec<u64> = Vec::new();
         let mut parked: Vec<Option<Parked>> = self.parked.into_iter().map(Some).collect();
         let mut take = |i: usize| parked[i].take().expect("each partial is read once");
         let holding = empty.into_iter().map(|i| (i, Vec::new()));
@@ -212,24 +213,27 @@ impl Partials {
             let h = &headers[i];
             let mut reader = take(i).resume()?;
             let first_digest = digests.len();
-            while let Some((_, moments)) = reader.next_chunk(dim)? {
-                digests.push(moments.digest());
-                merged.merge(&moments);
+            while let Some(stats) = reader.next_chunk(dim)? {
+                digests.extend(&stats.digests);
+                kept.record(stats.blocks.start, &stats.digests, job);
+                merged.merge(&stats.total(dim));
             }
             if let Some(trailer) = reader.trailer() {
                 wall = wall.max(trailer.wall_seconds);
                 restarts = u64::saturating_add(restarts, trailer.worker_restarts);
             }
-            // A twin holds the same chunks: the same bits exactly when every chunk's
+            // A twin holds the same blocks: the same bits exactly when every block's
             // digest is the same (it hashes the bits of every statistic).
             let held = &digests[first_digest..];
             for twin in twins {
                 let mut other = take(twin).resume()?;
                 let mut same = true;
                 let mut k = 0;
-                while let Some((_, moments)) = other.next_chunk(dim)? {
-                    same &= held.get(k) == Some(&moments.digest());
-                    k += 1;
+                while let Some(stats) = other.next_chunk(dim)? {
+                    for d in &stats.digests {
+                        same &= held.get(k) == Some(d);
+                        k += 1;
+                    }
                 }
                 if !same {
                     return Err(Error::Merge(format!(
@@ -237,7 +241,7 @@ impl Partials {
                          they were computed by different builds or altered; rerun that shard",
                         reader.path().display(),
                         other.path().display(),
-                        chunk_list(std::slice::from_ref(&(h.chunk_start..h.chunk_end))),
+                        chunk_list(std::slice::from_ref(&(h.block_start..h.block_end))),
                         headers[twin].shard,
                         headers[twin].shards
                     )));
@@ -248,13 +252,13 @@ impl Partials {
             &first.name,
             job,
             model.as_ref(),
-            merged,
+            merged.moments(),
             "shards",
             merged_partials,
             wall,
         );
         report.worker_restarts = restarts;
-        report.digests = digests;
+        report.digests = kept.groups(job.blocks()).unwrap_or_default();
         Ok(report)
     }
 }
@@ -324,15 +328,13 @@ fn check_one(path: &Path, header: &Header) -> Result<(), Error> {
             "does not match the job the file holds: the file was altered".into(),
         ));
     }
-    let plan = header.job.plan();
-    if header.chunk_start > header.chunk_end || header.chunk_end > plan.chunks() {
+    let blocks = header.job.blocks();
+    if header.block_start > header.block_end || header.block_end > blocks {
         return Err(bad(
-            "chunk_end",
+            "block_end",
             format!(
-                "chunks {}..{} do not fit a run of {} chunks",
-                header.chunk_start,
-                header.chunk_end,
-                plan.chunks()
+                "blocks {}..{} do not fit a run of {blocks} blocks",
+                header.block_start, header.block_end,
             ),
         ));
     }
@@ -358,8 +360,8 @@ fn chunk_list(ranges: &[Range<u64>]) -> String {
     let items: Vec<String> = ranges
         .iter()
         .map(|r| match r.end - r.start {
-            1 => format!("chunk {}", r.start),
-            _ => format!("chunks {}-{}", r.start, r.end - 1),
+            1 => format!("block {}", r.start),
+            _ => format!("blocks {}-{}", r.start, r.end - 1),
         })
         .collect();
     items.join(", ")
@@ -372,10 +374,10 @@ fn shards_holding(missing: &[Range<u64>], headers: &[Header]) -> String {
     if headers.iter().any(|h| h.shards != count) {
         return String::new();
     }
-    let plan = headers[0].job.plan();
+    let blocks = headers[0].job.blocks();
     let shards: Vec<String> = (0..count)
         .filter(|&s| {
-            let share = plan.share(s, count);
+            let share = crate::plan::split(0..blocks, s, count);
             missing
                 .iter()
                 .any(|m| m.start < share.end && share.start < m.end)
@@ -399,9 +401,9 @@ mod tests {
 
     fn job() -> Job {
         Job {
-            samples: 25,
+            samples: 6 * 4096 + 25,
             seed: 3,
-            chunk_size: 4,
+            chunk_size: 2 * 4096,
             confidence: 0.95,
             model: ModelSpec::new("pi", &PiParams {}),
             target: None,
@@ -410,24 +412,22 @@ mod tests {
         }
     }
 
-    /// Writes the 7 chunks of `job()` as `shards` partials in `dir`.
+    /// Writes the 7 blocks of `job()` as `shards` partials in `dir`, a block a chunk.
     fn partials(dir: &Path, shards: u64) -> Vec<PathBuf> {
         let job = job();
-        let plan = job.plan();
+        let model = job.build_model(&Registry::builtin()).unwrap();
         (0..shards)
             .map(|s| {
                 let path = dir.join(format!("p{s}.json"));
-                let range = plan.share(s, shards);
+                let range = crate::plan::split(0..job.blocks(), s, shards);
                 let header = Header::new("pi", &job, (s, shards), range.clone(), None);
                 let mut w = Writer::create(&Destination::File(path.clone()), &header).unwrap();
-                for i in range {
-                    let n = plan.chunk(i).samples;
-                    let m = Moments {
-                        count: n,
-                        mean: vec![3.0 + i as f64 / 7.0],
-                        comoment: vec![0.1 * n as f64 + 1.0 / 3.0],
-                    };
-                    w.push(i, &m).unwrap();
+                let mut cursor = crate::random::lanes::LaneCursor::new(job.seed);
+                for b in range {
+                    let stats =
+                        crate::exec::run_blocks(&job, model.as_ref(), b..b + 1, &mut cursor)
+                            .unwrap();
+                    w.push(&stats).unwrap();
                 }
                 w.finish("sequential", 1, 0.1, 0).unwrap();
                 path
@@ -462,7 +462,7 @@ mod tests {
             .unwrap()
             .merge(&registry)
             .unwrap();
-        assert_eq!(kept.moments.count, 25);
+        assert_eq!(kept.moments.count, job().samples);
         assert_eq!(bits(&kept), bits(&reread));
         assert_eq!(bits(&kept), bits(&some));
     }
@@ -483,7 +483,7 @@ mod tests {
         std::fs::copy(&partials_of_3[0], &paths[0]).unwrap();
         assert_eq!(
             opened.merge(&Registry::builtin()).unwrap().moments.count,
-            25
+            job().samples
         );
     }
 }

@@ -19,7 +19,8 @@ use crate::Error;
 use crate::config::{Destination, Experiment};
 use crate::engine::{Observer, Progress};
 use crate::exec::{self, Event, Flow, Work};
-use crate::stats::Moments;
+use crate::plan::Plan;
+use crate::stats::{ChunkStats, ExactSums};
 use std::collections::BTreeMap;
 
 pub use merge::{Partials, default_summary};
@@ -256,8 +257,10 @@ pub fn run(
     let job = &experiment.job;
     let model = experiment.model.as_ref();
     let mut executor = exec::build(experiment)?;
-    let plan = job.plan();
-    let range = plan.share(shard.index, shard.count);
+    // A share of the blocks, not of the chunks: shards of one run hold the same
+    // blocks whatever chunk size each one runs at.
+    let range = crate::plan::split(0..job.blocks(), shard.index, shard.count);
+    let plan = Plan::resume(job.samples, job.chunk_blocks(), vec![range.clone()]);
     let summary = match &experiment.out {
         Destination::File(path) => Some(path.clone()),
         Destination::Stdout => None,
@@ -275,21 +278,26 @@ pub fn run(
     } else {
         None
     };
-    let work = Work { job, model, plan };
-    // Chunks that finished ahead of the next one to write; the executor's window
-    // bounds them.
-    let mut ahead: BTreeMap<u64, Moments> = BTreeMap::new();
+    let work = Work {
+        job,
+        model,
+        plan: &plan,
+    };
+    // Chunks that finished ahead of the next one to write, by first block; the
+    // executor's window bounds them.
+    let mut ahead: BTreeMap<u64, ChunkStats> = BTreeMap::new();
     let mut next = range.start;
-    // Only for the progress bar: the shard's chunks merged so far, in order.
-    let mut merged = Moments::empty(model.dim());
+    // Only for the progress bar: the shard's chunks written so far.
+    let mut merged = ExactSums::new(model.dim());
     let quantity = &model.quantities()[0];
     let before = plan.samples_before(range.start);
     let mut failed = None;
     let mut restarts = 0;
-    if !range.is_empty() {
-        executor.execute(&work, std::slice::from_ref(&range), &mut |event| {
-            let (index, moments) = match event {
-                Event::Done(index, moments) => (index, moments),
+    if plan.chunks() > 0 {
+        let all = 0..plan.chunks();
+        executor.execute(&work, std::slice::from_ref(&all), &mut |event| {
+            let stats = match event {
+                Event::Done(_, stats) => stats,
                 Event::Restarted => {
                     restarts = u64::saturating_add(restarts, 1);
                     return Flow::Continue;
@@ -298,22 +306,22 @@ pub fn run(
                 // A shard keeps nothing to resume from: the partial is not written.
                 Event::Fatal(_) => return Flow::Stop,
             };
-            ahead.insert(index, moments);
+            ahead.insert(stats.blocks.start, stats);
             let mut advanced = false;
-            while let Some(m) = ahead.remove(&next) {
-                if let Some(Err(e)) = writer.as_mut().map(|w| w.push(next, &m)) {
+            while let Some(c) = ahead.remove(&next) {
+                if let Some(Err(e)) = writer.as_mut().map(|w| w.push(&c)) {
                     failed = Some(e);
                     return Flow::Stop;
                 }
-                merged.merge(&m);
-                next += 1;
+                merged.merge(&c.total(model.dim()));
+                next = c.blocks.end;
                 advanced = true;
             }
             if advanced {
                 observer.progress(&Progress {
                     samples_done: plan.samples_before(next) - before,
                     samples_total: plan.samples_before(range.end) - before,
-                    moments: &merged,
+                    moments: &merged.moments(),
                     quantity,
                     confidence: job.confidence,
                 });
@@ -326,7 +334,7 @@ pub fn run(
     }
     if next < range.end {
         return Err(Error::Execution(format!(
-            "the {} backend finished without chunk {next}",
+            "the {} backend finished without block {next}",
             executor.backend()
         )));
     }

@@ -25,8 +25,8 @@ use sha2::{Digest, Sha256};
 
 use crate::Error;
 use crate::config::{Destination, Job};
-use crate::random::stream::DERIVATION;
-use crate::stats::Moments;
+use crate::random::lanes::METHOD as DERIVATION;
+use crate::stats::ChunkStats;
 
 /// The `format` field that marks a file as a carlo partial.
 pub const FORMAT: &str = "carlo-partial";
@@ -59,10 +59,10 @@ pub struct Header {
     pub shard: u64,
     /// Number of shards.
     pub shards: u64,
-    /// First chunk held.
-    pub chunk_start: u64,
-    /// One past the last chunk held.
-    pub chunk_end: u64,
+    /// First block held.
+    pub block_start: u64,
+    /// One past the last block held.
+    pub block_end: u64,
     /// The run's summary path, which `carlo merge` uses by default when every
     /// partial agrees on it.
     pub summary: Option<PathBuf>,
@@ -94,7 +94,7 @@ struct Checksum {
 
 impl Header {
     /// The header of shard `shard` (0-based) of `count`, holding chunks
-    /// `chunk_start..chunk_end` of the job of `name`.
+    /// `block_start..block_end` of the job of `name`.
     pub fn new(
         name: &str,
         job: &Job,
@@ -112,17 +112,13 @@ impl Header {
             rng: DERIVATION.into(),
             shard: shard + 1,
             shards: count,
-            chunk_start: chunks.start,
-            chunk_end: chunks.end,
+            block_start: chunks.start,
+            block_end: chunks.end,
             summary,
             job: job.clone(),
         }
     }
 }
-
-/// One chunk line: `[index, statistics]`.
-#[derive(Serialize, Deserialize)]
-struct ChunkLine(u64, Moments);
 
 /// Writes a partial chunk by chunk, in chunk order, hashing as it goes; a file is
 /// written beside its destination and renamed into place at the end, so a failed
@@ -178,8 +174,8 @@ impl Writer {
             out,
             file,
             hasher: Sha256::new(),
-            next: header.chunk_start,
-            end: header.chunk_end,
+            next: header.block_start,
+            end: header.block_end,
             dest: name,
         };
         writer.line(&serde_json::to_vec(header).expect("a header serializes"))?;
@@ -202,12 +198,14 @@ impl Writer {
         }
     }
 
-    /// Appends chunk `index`, which must be the next one.
-    pub fn push(&mut self, index: u64, m: &Moments) -> Result<(), Error> {
-        assert_eq!(index, self.next, "partial chunks are written in order");
-        let line = ChunkLine(index, m.clone());
-        self.line(&serde_json::to_vec(&line).expect("statistics serialize"))?;
-        self.next += 1;
+    /// Appends a chunk, whose blocks must start where the last one's ended.
+    pub fn push(&mut self, stats: &ChunkStats) -> Result<(), Error> {
+        assert_eq!(
+            stats.blocks.start, self.next,
+            "partial chunks are written in order"
+        );
+        self.line(&serde_json::to_vec(stats).expect("statistics serialize"))?;
+        self.next = stats.blocks.end;
         Ok(())
     }
 
@@ -339,7 +337,7 @@ impl Parked {
             path,
             lines,
             hasher,
-            next: header.chunk_start,
+            next: header.block_start,
             header,
             header_line,
             len: 0,
@@ -424,7 +422,7 @@ impl Reader {
                 header.carlo_version
             )));
         }
-        reader.next = header.chunk_start;
+        reader.next = header.block_start;
         reader.header = header;
         reader.header_line = first;
         Ok(reader)
@@ -435,7 +433,7 @@ impl Reader {
     /// from the file by [`Parked::resume`].
     pub fn park(mut self, budget: &mut u64) -> Result<Parked, Error> {
         assert_eq!(
-            self.next, self.header.chunk_start,
+            self.next, self.header.block_start,
             "only a reader that has read nothing but its header is parked"
         );
         // The bytes after the header, read now only if they fit what may be kept.
@@ -493,11 +491,11 @@ impl Reader {
         Ok(Some(line))
     }
 
-    /// The next chunk's index and statistics, checked to have `dim` columns and the
-    /// sample count of that chunk of the job; `None` after the last chunk, once the
-    /// trailer's checksum has been verified.
-    pub fn next_chunk(&mut self, dim: usize) -> Result<Option<(u64, Moments)>, Error> {
-        if self.next == self.header.chunk_end {
+    /// The next chunk's statistics, checked to have `dim` columns and to hold the
+    /// blocks that follow the last chunk's with their sample count; `None` after the
+    /// last chunk, once the trailer's checksum has been verified.
+    pub fn next_chunk(&mut self, dim: usize) -> Result<Option<ChunkStats>, Error> {
+        if self.next == self.header.block_end {
             if self.trailer.is_none() {
                 self.trailer = Some(self.verify_trailer()?);
             }
@@ -511,27 +509,29 @@ impl Reader {
         })?;
         self.hasher.update(&line);
         self.hasher.update(b"\n");
-        let ChunkLine(index, moments) = serde_json::from_slice(&line).map_err(|_| {
+        let stats: ChunkStats = serde_json::from_slice(&line).map_err(|e| {
             self.bad(format!(
-                "corrupt line for chunk {}: not [index, \"statistics\"]",
+                "corrupt line for the chunk at block {}: {e}",
                 self.next
             ))
         })?;
         let plan = self.header.job.plan();
-        if index != self.next
-            || moments.count != plan.chunk(index.min(plan.chunks() - 1)).samples
-            || moments.dim() != dim
+        let blocks = &stats.blocks;
+        let expected = plan.samples_before(blocks.end) - plan.samples_before(blocks.start);
+        if blocks.start != self.next
+            || blocks.end > self.header.block_end
+            || stats.count() != expected
         {
             return Err(self.bad(format!(
-                "the statistics of chunk {} are not those of this job's chunk",
+                "the statistics of the chunk at block {} are not those of this job's blocks",
                 self.next
             )));
         }
-        if let Err(reason) = moments.check(dim, true) {
-            return Err(self.bad(format!("chunk {index}: {reason}")));
+        if let Err(reason) = stats.check(dim, true) {
+            return Err(self.bad(format!("the chunk at block {}: {reason}", self.next)));
         }
-        self.next += 1;
-        Ok(Some((index, moments)))
+        self.next = stats.blocks.end;
+        Ok(Some(stats))
     }
 
     fn verify_trailer(&mut self) -> Result<Trailer, Error> {
@@ -584,8 +584,8 @@ fn placeholder_header() -> Header {
         rng: String::new(),
         shard: 0,
         shards: 0,
-        chunk_start: 0,
-        chunk_end: 0,
+        block_start: 0,
+        block_end: 0,
         summary: None,
         job: Job {
             samples: 2,
@@ -608,9 +608,9 @@ mod tests {
 
     fn job() -> Job {
         Job {
-            samples: 10,
+            samples: 3 * 4096 + 10,
             seed: 3,
-            chunk_size: 4,
+            chunk_size: 4096,
             confidence: 0.95,
             model: ModelSpec::new("pi", &PiParams {}),
             target: None,
@@ -619,38 +619,38 @@ mod tests {
         }
     }
 
-    fn moments(count: u64, mean: f64, m2: f64) -> Moments {
-        Moments {
-            count,
-            mean: vec![mean],
-            comoment: vec![m2],
-        }
+    /// Chunk `blocks` of `job()`, computed.
+    fn chunk(blocks: std::ops::Range<u64>) -> ChunkStats {
+        let job = job();
+        let model = job.build_model(&crate::model::Registry::builtin()).unwrap();
+        let mut cursor = crate::random::lanes::LaneCursor::new(job.seed);
+        crate::exec::run_blocks(&job, model.as_ref(), blocks, &mut cursor).unwrap()
     }
 
     #[test]
     fn a_partial_streams_back_bit_for_bit_and_checks_its_sum() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.json");
-        let header = Header::new("pi", &job(), (1, 2), 1..3, None);
+        let header = Header::new("pi", &job(), (1, 2), 1..4, None);
         let mut w = Writer::create(&Destination::File(path.clone()), &header).unwrap();
-        let chunks = [moments(4, 0.1 + 0.2, 1.0 / 3.0), moments(2, 5e-324, 0.0)];
-        w.push(1, &chunks[0]).unwrap();
-        w.push(2, &chunks[1]).unwrap();
+        let chunks = [chunk(1..3), chunk(3..4)];
+        w.push(&chunks[0]).unwrap();
+        w.push(&chunks[1]).unwrap();
         w.finish("threads", 2, 0.5, 0).unwrap();
 
         let mut r = Reader::open(&path).unwrap();
         assert_eq!(r.header, header);
         for expected in &chunks {
-            let (_, m) = r.next_chunk(1).unwrap().unwrap();
-            assert_eq!(m.mean[0].to_bits(), expected.mean[0].to_bits());
-            assert_eq!(m.comoment[0].to_bits(), expected.comoment[0].to_bits());
+            let got = r.next_chunk(1).unwrap().unwrap();
+            assert_eq!(&got, expected);
+            assert_eq!(got.parts[0].1.to_words(), expected.parts[0].1.to_words());
         }
         assert!(r.next_chunk(1).unwrap().is_none());
 
-        // One digit changed anywhere: refused. (The first chunk's mean,
-        // 0.30000000000000004, is the word 3fd3333333333334 of its statistics.)
+        // One digit changed anywhere: refused (a block's digest, here).
         let text = std::fs::read_to_string(&path).unwrap();
-        let edited = text.replacen("3fd3333333333334", "3fd3333333333335", 1);
+        let digest = chunks[1].digests[0].to_string();
+        let edited = text.replacen(&digest, &format!("{}", chunks[1].digests[0] ^ 1), 1);
         assert_ne!(edited, text);
         std::fs::write(&path, edited).unwrap();
         let mut r = Reader::open(&path).unwrap();
@@ -668,12 +668,10 @@ mod tests {
     fn the_trailer_is_under_the_checksum() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.json");
-        let header = Header::new("pi", &job(), (0, 1), 0..3, None);
+        let header = Header::new("pi", &job(), (0, 1), 0..4, None);
         let mut w = Writer::create(&Destination::File(path.clone()), &header).unwrap();
-        for i in 0..3 {
-            w.push(i, &moments(if i == 2 { 2 } else { 4 }, 0.5, 1.0))
-                .unwrap();
-        }
+        w.push(&chunk(0..2)).unwrap();
+        w.push(&chunk(2..4)).unwrap();
         w.finish("threads", 2, 0.5, 7).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let read = |text: &str| {
@@ -695,15 +693,13 @@ mod tests {
             assert!(err.contains("checksum"), "{err}");
         }
         // Without its checksum line: truncated.
-        let cut: String = text.lines().take(5).map(|l| format!("{l}\n")).collect();
+        let lines = text.lines().count();
+        let cut: String = text
+            .lines()
+            .take(lines - 1)
+            .map(|l| format!("{l}\n"))
+            .collect();
         let err = read(&cut).unwrap_err().to_string();
         assert!(err.contains("checksum is missing"), "{err}");
-    }
-
-    #[test]
-    fn implausible_statistics_are_named() {
-        assert!(moments(4, 1.0, 2.0).implausible().is_none());
-        assert!(moments(4, f64::NAN, 2.0).implausible().is_some());
-        assert!(moments(4, 1.0, -2.0).implausible().is_some());
     }
 }

@@ -15,10 +15,25 @@
 //! Decoding checks the shape only; what a reader knows beyond it (the model's column
 //! count, whether statistics read from a file are plausible) it checks with
 //! [`Moments::check`].
+//!
+//! # Exact sums
+//! [`ExactSums`] (the 0.3.0 block statistics) have words of their own:
+//! `[count, dim]`, then per sum (`S_0 .. S_{d-1}`, then `S_ij`, `i <= j`, row-major) a
+//! header word, low 32 bits the weight `lo` of its lowest limb (`2^(64 lo)`, as a
+//! signed integer), high 32 bits its number of limbs, and those limbs: a
+//! two's-complement integer, least significant limb first. Each sum is in its
+//! canonical form (no zero lowest limb, no top limb that merely extends the sign of the
+//! one below, zero as no limbs with `lo == 0`), so a state has exactly one encoding
+//! and its digest depends on its values alone. Decoding refuses anything else, with a
+//! message and never a panic: a wrong length, a window outside the range blocks of
+//! finite doubles can reach, a non-canonical sum, nonzero sums with a zero count.
+//! There are no floats in these words, so no NaN or infinity can be read back. In
+//! text, the same 16 hex digits a word.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::Moments;
+use super::exact::{END_LIMB, MIN_LIMB};
+use super::{ExactSums, Moments};
 
 /// Appends the words of `m` to `out`.
 pub(crate) fn to_words(m: &Moments, out: &mut Vec<u64>) {
@@ -55,17 +70,26 @@ fn dim_of(len: usize) -> Option<usize> {
 pub(crate) fn to_hex(m: &Moments) -> String {
     let mut words = Vec::with_capacity(words_len(m.dim()));
     to_words(m, &mut words);
+    hex_of(&words)
+}
+
+fn hex_of(words: &[u64]) -> String {
     words.iter().map(|w| format!("{w:016x}")).collect()
+}
+
+/// The words of a text of whole hex words.
+fn words_of(text: &str) -> Result<Vec<u64>, String> {
+    if !text.len().is_multiple_of(16) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("statistics that are not whole hex words".into());
+    }
+    Ok((0..text.len() / 16)
+        .map(|k| u64::from_str_radix(&text[16 * k..16 * k + 16], 16).expect("hex digits"))
+        .collect())
 }
 
 /// Reads what [`to_hex`] wrote.
 pub(crate) fn from_hex(text: &str) -> Result<Moments, String> {
-    if !text.len().is_multiple_of(16) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err("statistics that are not whole hex words".into());
-    }
-    let words: Vec<u64> = (0..text.len() / 16)
-        .map(|k| u64::from_str_radix(&text[16 * k..16 * k + 16], 16).expect("hex digits"))
-        .collect();
+    let words = words_of(text)?;
     from_words(&words).ok_or_else(|| {
         format!(
             "{} words of statistics, which is no number of columns",
@@ -84,6 +108,106 @@ impl<'de> Deserialize<'de> for Moments {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
         from_hex(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Appends the canonical words of `e` to `out`.
+pub(crate) fn exact_to_words(e: &ExactSums, out: &mut Vec<u64>) {
+    out.push(e.count());
+    out.push(e.dim() as u64);
+    for k in 0..e.sums_len() {
+        let (lo, limbs) = e.canonical(k);
+        out.push(u64::from(lo as u32) | (limbs.len() as u64) << 32);
+        out.extend_from_slice(limbs);
+    }
+}
+
+/// The state whose canonical words are exactly `words`, or why there is none.
+pub(crate) fn exact_from_words(words: &[u64]) -> Result<ExactSums, String> {
+    let [count, dim, rest @ ..] = words else {
+        return Err(format!(
+            "{} words of exact statistics, fewer than 2",
+            words.len()
+        ));
+    };
+    // Every sum takes at least its header word, so no honest dim has more sums than
+    // there are words (in u128: a dim read from a file may be anything).
+    let (d, len) = (u128::from(*dim), rest.len() as u128);
+    if d == 0 || d + d * (d + 1) / 2 > len {
+        return Err(format!(
+            "exact statistics of {dim} columns in {} words",
+            words.len()
+        ));
+    }
+    let dim = *dim as usize;
+    let sums = dim + ExactSums::cross_len(dim);
+    let mut windows = Vec::with_capacity(sums);
+    let mut at = 0;
+    for k in 0..sums {
+        let Some(&header) = rest.get(at) else {
+            return Err(format!("exact statistics cut short at sum {k} of {sums}"));
+        };
+        let (lo, len) = (header as u32 as i32, (header >> 32) as usize);
+        let limbs = rest
+            .get(at + 1..)
+            .and_then(|r| r.get(..len))
+            .ok_or_else(|| format!("exact statistics cut short in sum {k} of {sums}"))?;
+        check_window(lo, limbs).map_err(|why| format!("exact sum {k}: {why}"))?;
+        if *count == 0 && !limbs.is_empty() {
+            return Err("exact statistics of no samples whose sums are not zero".into());
+        }
+        windows.push((lo, limbs));
+        at += 1 + len;
+    }
+    if at != rest.len() {
+        return Err(format!(
+            "{} words after the last exact sum",
+            rest.len() - at
+        ));
+    }
+    Ok(ExactSums::from_parts(dim, *count, windows))
+}
+
+/// Why a sum's window is not the canonical form of a value blocks can reach, if not.
+fn check_window(lo: i32, limbs: &[u64]) -> Result<(), String> {
+    let sign = |limb: u64| ((limb as i64) >> 63) as u64;
+    match limbs {
+        [] if lo != 0 => Err(format!("zero at weight 2^(64*{lo})")),
+        [] => Ok(()),
+        [0, ..] => Err("a zero lowest limb".into()),
+        [.., below, top] if *top == sign(*below) => Err("a redundant top limb".into()),
+        _ if lo < MIN_LIMB || i64::from(lo) + limbs.len() as i64 > i64::from(END_LIMB) => {
+            Err(format!(
+                "limbs {lo}..{} outside {MIN_LIMB}..{END_LIMB}",
+                i64::from(lo) + limbs.len() as i64
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The words of `e` as text: 16 lowercase hex digits a word.
+pub(crate) fn exact_to_hex(e: &ExactSums) -> String {
+    let mut words = Vec::new();
+    exact_to_words(e, &mut words);
+    hex_of(&words)
+}
+
+/// Reads what [`exact_to_hex`] wrote.
+pub(crate) fn exact_from_hex(text: &str) -> Result<ExactSums, String> {
+    exact_from_words(&words_of(text)?)
+}
+
+impl Serialize for ExactSums {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&exact_to_hex(self))
+    }
+}
+
+impl<'de> Deserialize<'de> for ExactSums {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        exact_from_hex(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -145,6 +269,121 @@ mod tests {
         let hash = hasher.finalize();
         assert_eq!(
             m.digest(),
+            u64::from_le_bytes(hash[..8].try_into().unwrap())
+        );
+    }
+
+    fn exact_sample(dim: usize) -> ExactSums {
+        let mut e = ExactSums::new(dim);
+        for i in 0..7 {
+            let row: Vec<f64> = (0..dim)
+                .map(|j| (i * 7 + j) as f64 / 3.0 - 2.0 + 1e-300 * j as f64)
+                .collect();
+            e.add_sample(&row);
+        }
+        e
+    }
+
+    #[test]
+    fn exact_sums_round_trip_through_words_text_and_serde() {
+        for dim in [1, 2, 3, 7] {
+            let e = exact_sample(dim);
+            let words = e.to_words();
+            assert_eq!(words[..2], [7, dim as u64]);
+            assert_eq!(ExactSums::from_words(&words).unwrap(), e);
+            assert_eq!(ExactSums::from_hex(&e.to_hex()).unwrap().to_words(), words);
+            let json = serde_json::to_string(&e).unwrap();
+            let back: ExactSums = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.to_words(), words);
+            assert_eq!(back.digest(), e.digest());
+        }
+        // a state with nothing in it: every sum is one header of zero
+        assert_eq!(ExactSums::new(2).to_words(), vec![0, 2, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn malformed_exact_words_are_refused_with_a_reason() {
+        let good = exact_sample(1).to_words();
+        let header = |lo: i32, len: u64| u64::from(lo as u32) | len << 32;
+        let with = |k: usize, w: u64| {
+            let mut v = good.clone();
+            v[k] = w;
+            v
+        };
+        let cases: Vec<(Vec<u64>, &str)> = vec![
+            (vec![], "fewer than 2"),
+            (vec![1, 0], "0 columns"),
+            (vec![1, 1 << 40, 0], "columns"),
+            (vec![1, u64::MAX, 0, 0], "columns"),
+            (good[..good.len() - 1].to_vec(), "cut short"),
+            ([good.clone(), vec![0]].concat(), "after the last"),
+            (vec![0, 1, 0, header(0, 1), 5], "no samples"),
+            (vec![1, 1, header(3, 0), 0], "zero at weight"),
+            (vec![1, 1, header(0, 1), 0, 0], "zero lowest limb"),
+            (vec![1, 1, header(0, 2), 5, 0, 0], "redundant top"),
+            (
+                vec![1, 1, header(0, 2), 1 << 63, u64::MAX, 0],
+                "redundant top",
+            ),
+            (vec![1, 1, header(-35, 1), 1, 0], "outside"),
+            (vec![1, 1, header(33, 2), 1, 1, 0], "outside"),
+            (vec![1, 1, header(0, u32::MAX as u64), 1, 0], "cut short"),
+            (with(2, header(0, 1000)), "cut short"),
+        ];
+        for (words, why) in cases {
+            let err = ExactSums::from_words(&words).unwrap_err();
+            assert!(err.contains(why), "{words:x?}: {err}");
+        }
+        assert!(ExactSums::from_hex("00").is_err());
+        assert!(ExactSums::from_hex(&"g".repeat(32)).is_err());
+        // a sign limb that is not redundant is kept: 2^63 needs a zero limb above
+        let e = ExactSums::from_words(&[1, 1, header(0, 2), 1 << 63, 0, 0]).unwrap();
+        assert_eq!(e.to_words(), vec![1, 1, header(0, 2), 1 << 63, 0, 0]);
+    }
+
+    proptest::proptest! {
+        /// Words from a file or another process are never trusted: random words, and
+        /// valid encodings with a word changed, are refused or read as the one state
+        /// they are the canonical encoding of; nothing panics.
+        #[test]
+        fn exact_decoding_never_panics(
+            random in proptest::collection::vec(proptest::prelude::any::<u64>(), 0..40),
+            small in proptest::collection::vec(0u64..4, 0..40),
+            dim in 1usize..4,
+            at in proptest::prelude::any::<proptest::sample::Index>(),
+            word in proptest::prelude::any::<u64>(),
+        ) {
+            for words in [random, small] {
+                if let Ok(e) = ExactSums::from_words(&words) {
+                    proptest::prop_assert_eq!(e.to_words(), words);
+                    let _ = e.check(e.dim(), true);
+                    let _ = e.moments();
+                }
+            }
+            let mut words = exact_sample(dim).to_words();
+            let k = at.index(words.len());
+            words[k] = word;
+            if let Ok(e) = ExactSums::from_words(&words) {
+                proptest::prop_assert_eq!(e.to_words(), words);
+                let _ = e.check(dim, true);
+                let mut sum = e.clone();
+                sum.merge(&exact_sample(e.dim()));
+                let _ = sum.moments();
+            }
+        }
+    }
+
+    #[test]
+    fn the_exact_digest_is_that_of_the_words() {
+        use sha2::{Digest, Sha256};
+        let e = exact_sample(3);
+        let mut hasher = Sha256::new();
+        for w in e.to_words() {
+            hasher.update(w.to_le_bytes());
+        }
+        let hash = hasher.finalize();
+        assert_eq!(
+            e.digest(),
             u64::from_le_bytes(hash[..8].try_into().unwrap())
         );
     }

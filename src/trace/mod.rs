@@ -25,7 +25,7 @@ use crate::stats::Estimate;
 
 /// The trace's columns, in order.
 pub const COLUMNS: [&str; 6] = [
-    "chunks",
+    "blocks",
     "samples",
     "estimate",
     "std_error",
@@ -36,9 +36,9 @@ pub const COLUMNS: [&str; 6] = [
 /// The trace of `report`'s first quantity: one row per point.
 pub fn sheet(report: &Report) -> Sheet {
     let rows = points(report)
-        .map(|(chunks, e)| {
+        .map(|(blocks, e)| {
             vec![
-                Value::Int(chunks),
+                Value::Int(blocks),
                 Value::Int(e.samples),
                 Value::Float(e.estimate),
                 Value::Float(e.std_error),
@@ -53,12 +53,12 @@ pub fn sheet(report: &Report) -> Sheet {
     }
 }
 
-/// Chunk counts and the first quantity's estimate at each trace point.
+/// Block counts and the first quantity's estimate at each trace point.
 pub(crate) fn points(report: &Report) -> impl Iterator<Item = (u64, Estimate)> + '_ {
     let (quantity, _) = &report.estimates[0];
     report.trace.iter().map(move |p| {
         (
-            p.chunks,
+            p.blocks,
             quantity_estimate(quantity, &p.moments, report.job.confidence),
         )
     })

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::Error;
 use crate::config::{Experiment, Job, Overrides};
+use crate::engine::DIGEST_GROUP;
 use crate::model::Registry;
 use crate::output::{digests_path, job_path};
 
@@ -197,31 +198,24 @@ impl Claim {
         })
     }
 
-    /// The chunks the claimed run merged: those whose samples add up to the
-    /// `samples` the summary states (a run stopped at a target merged fewer than the
-    /// plan's), or every chunk of the plan when it states none that fits.
-    pub fn chunks(&self) -> u64 {
-        let plan = self.experiment.job.plan();
-        let samples = self
-            .columns
+    /// The blocks the claimed run decided: those whose samples add up to the
+    /// `samples` the summary states (a run stopped at a target decided fewer than
+    /// the job's), or every block of the job when it states none that fits.
+    pub fn blocks(&self) -> u64 {
+        let job = &self.experiment.job;
+        let block = crate::random::lanes::BLOCK as u64;
+        self.columns
             .iter()
             .position(|c| c == "samples")
-            .and_then(|c| text_of(&self.rows[0][c]).parse::<u64>().ok());
-        samples
-            .and_then(|n| {
-                // samples_before is increasing in k: the first k where it reaches n.
-                let (mut lo, mut hi) = (0, plan.chunks());
-                while lo < hi {
-                    let mid = lo + (hi - lo) / 2;
-                    if plan.samples_before(mid) < n {
-                        lo = mid + 1;
-                    } else {
-                        hi = mid;
-                    }
-                }
-                (lo > 0 && plan.samples_before(lo) == n).then_some(lo)
-            })
-            .unwrap_or_else(|| plan.chunks())
+            .and_then(|c| text_of(&self.rows[0][c]).parse::<u64>().ok())
+            .filter(|&n| n > 0 && (n == job.samples || (n < job.samples && n % block == 0)))
+            .map_or_else(|| job.blocks(), |n| n.div_ceil(block))
+    }
+
+    /// The digest groups of the claimed run: one per [`DIGEST_GROUP`] blocks it
+    /// decided, the last ending where it stopped.
+    pub fn groups(&self) -> u64 {
+        self.blocks().div_ceil(DIGEST_GROUP)
     }
 }
 

@@ -34,6 +34,7 @@ use crate::shard::Shard;
 
 pub use claim::Claim;
 
+use crate::engine::DIGEST_GROUP;
 pub use spot::spot_chunks;
 
 /// What to recompute, and where.
@@ -132,15 +133,15 @@ impl Check {
                 .to_string(),
             flags => format!("{} from the command line", flags.join(" and ")),
         };
-        let total = claim.chunks();
+        let total = claim.groups();
         if let Some(d) = &claim.digests
             && d.values.len() as u64 != total
         {
             return Err(claim::bad(
                 &d.path,
                 format!(
-                    "it holds {} chunk digests, but the summary's run merged {total} chunks: \
-                     it is damaged or truncated, or of another run",
+                    "it holds {} digests, but the summary's run has {total} digest groups \
+                     (of {DIGEST_GROUP} blocks): it is damaged or truncated, or of another run",
                     d.values.len()
                 ),
             ));
@@ -158,7 +159,7 @@ impl Check {
                 };
                 if claim.digests.is_none() {
                     return Err(refuse(format!(
-                        "compares chunks with the digests kept beside the summary, and {} \
+                        "compares groups of blocks with the digests kept beside the summary, and {} \
                          has none ({}); verify the whole run without it",
                         path.display(),
                         crate::output::digests_path(path).display()
@@ -167,7 +168,7 @@ impl Check {
                 let picked: Vec<u64> = match spot {
                     Spot::Chunks(0) => {
                         return Err(refuse(
-                            "0 chunks would check nothing; give at least 1".into(),
+                            "0 groups would check nothing; give at least 1".into(),
                         ));
                     }
                     Spot::Chunks(k) => spot_chunks(claim.experiment.job.seed, total, k),
@@ -175,7 +176,7 @@ impl Check {
                 };
                 if picked.is_empty() {
                     return Err(refuse(format!(
-                        "share {} of the run's {total} chunks is empty, so it would check \
+                        "share {} of the run's {total} digest groups is empty, so it would check \
                          nothing; use at most {total} shards",
                         match spot {
                             Spot::Shard(s) => s.to_string(),
@@ -199,7 +200,7 @@ impl Check {
         let e = &self.claim.experiment;
         let what = match &self.chunks {
             None => "the whole run".to_string(),
-            Some(c) => format!("{} of its {} chunks", c.len(), self.claim.chunks()),
+            Some(c) => format!("{} of its {} digest groups", c.len(), self.claim.groups()),
         };
         format!(
             "{}: job {} ({}); recomputing {what} on {} x{} ({})",
@@ -279,13 +280,13 @@ impl Check {
                 + report.digests.len().abs_diff(d.values.len());
             if differ > 0 {
                 lines.push(format!(
-                    "  chunk digests ({}): {differ} of {} differ from the recomputed chunks",
+                    "  digests ({}): {differ} of {} differ from the recomputed groups of blocks",
                     d.path.display(),
                     d.values.len()
                 ));
-                differences.push(format!("{differ} chunk digests"));
+                differences.push(format!("{differ} group digests"));
             } else {
-                checked.push_str(&format!(", and its {} chunk digests", d.values.len()));
+                checked.push_str(&format!(", and its {} group digests", d.values.len()));
             }
         }
         Ok(Verdict {
@@ -302,22 +303,22 @@ impl Check {
             .digests
             .as_ref()
             .expect("a spot-check is prepared with digests");
-        let recomputed = spot::recompute(&self.claim.experiment, chunks)?;
+        let recomputed = spot::recompute(&self.claim.experiment, chunks, self.claim.blocks())?;
         let mut lines = Vec::new();
         let mut differences = Vec::new();
         for (index, digest) in chunks.iter().zip(&recomputed) {
             let kept = digests.values[*index as usize];
             if kept == *digest {
                 if lines.len() < MAX_LINES {
-                    lines.push(format!("  chunk {index:<10} {kept:016x}  same"));
+                    lines.push(format!("  group {index:<10} {kept:016x}  same"));
                 }
             } else {
                 if lines.len() < MAX_LINES {
                     lines.push(format!(
-                        "  chunk {index:<10} {kept:016x}  DIFFERS: recomputed {digest:016x}"
+                        "  group {index:<10} {kept:016x}  DIFFERS: recomputed {digest:016x}"
                     ));
                 }
-                differences.push(format!("chunk {index}"));
+                differences.push(format!("group {index}"));
             }
         }
         let total = digests.values.len();
@@ -325,8 +326,8 @@ impl Check {
             lines,
             differences,
             checked: format!(
-                "{} of the run's {total} chunk digests (a spot-check: it shows this build \
-                 computes those chunks as the run did, not that the summary's estimate is \
+                "{} of the run's {total} group digests (a spot-check: it shows this build \
+                 computes those blocks as the run did, not that the summary's estimate is \
                  theirs; verify without --chunks or --shard recomputes the estimate)",
                 chunks.len()
             ),

@@ -7,7 +7,9 @@ use rand::RngExt;
 
 use crate::Error;
 use crate::config::Experiment;
+use crate::engine::{DIGEST_GROUP, group_digest};
 use crate::exec::{self, Event, Flow, Work};
+use crate::plan::Plan;
 use crate::random::stream::{Family, stream};
 
 /// The `k` chunks (of `chunks`) that `carlo verify --chunks k` recomputes for a run
@@ -26,36 +28,39 @@ pub fn spot_chunks(seed: u64, chunks: u64, k: u64) -> Vec<u64> {
     picked.into_iter().collect()
 }
 
-/// The digests of `chunks` (ascending) of `experiment`'s job, computed on its
-/// executor.
-pub fn recompute(experiment: &Experiment, chunks: &[u64]) -> Result<Vec<u64>, Error> {
+/// The digests of digest groups `groups` (ascending; groups of [`DIGEST_GROUP`]
+/// blocks, the last ending at block `blocks`, where the run stopped) of
+/// `experiment`'s job, computed on its executor.
+pub fn recompute(experiment: &Experiment, groups: &[u64], blocks: u64) -> Result<Vec<u64>, Error> {
+    let job = &experiment.job;
+    let ranges: Vec<Range<u64>> = groups
+        .iter()
+        .map(|&g| g * DIGEST_GROUP..((g + 1) * DIGEST_GROUP).min(blocks))
+        .collect();
+    let plan = Plan::resume(job.samples, DIGEST_GROUP, ranges);
     let work = Work {
-        job: &experiment.job,
+        job,
         model: experiment.model.as_ref(),
-        plan: experiment.job.plan(),
+        plan: &plan,
     };
-    // Consecutive chunks as ranges, for the executor.
-    let mut todo: Vec<Range<u64>> = Vec::new();
-    for &c in chunks {
-        match todo.last_mut() {
-            Some(r) if r.end == c => r.end += 1,
-            _ => todo.push(c..c + 1),
-        }
-    }
     let mut found = std::collections::BTreeMap::new();
     let mut executor = exec::build(experiment)?;
-    executor.execute(&work, &todo, &mut |event| {
-        if let Event::Done(index, moments) = event {
-            found.insert(index, moments.digest());
+    let all = 0..plan.chunks();
+    executor.execute(&work, std::slice::from_ref(&all), &mut |event| {
+        if let Event::Done(_, stats) = event {
+            found.insert(
+                stats.blocks.start / DIGEST_GROUP,
+                group_digest(&stats.digests),
+            );
         }
         Flow::Continue
     })?;
-    chunks
+    groups
         .iter()
-        .map(|c| {
-            found.get(c).copied().ok_or_else(|| {
+        .map(|g| {
+            found.get(g).copied().ok_or_else(|| {
                 Error::Execution(format!(
-                    "the {} backend finished without chunk {c}",
+                    "the {} backend finished without the blocks of digest group {g}",
                     executor.backend()
                 ))
             })

@@ -23,7 +23,7 @@ pub(crate) fn build_id() -> String {
         "carlo {} (worker protocol {}, streams {}, mpi)",
         env!("CARGO_PKG_VERSION"),
         crate::exec::processes::protocol::VERSION,
-        crate::random::stream::DERIVATION,
+        crate::random::lanes::METHOD,
     )
 }
 

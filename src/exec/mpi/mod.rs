@@ -192,17 +192,16 @@ impl Executor for Mpi {
         // Room for every message that can be on its way at once: rank 0 has at most
         // one answer out per rank, the others one question (twice that, for slack).
         let ranks = world.size() as usize;
-        let stride = 1 + codec::words_len(work.model.dim());
+        let record = max_record_words(work);
         let envelope = 1024; // more than MPI_BSEND_OVERHEAD
         let buffer = if world.rank() == 0 {
-            (ranks - 1) * 2 * ((3 + answer_chunks(stride) * stride) * 8 + envelope)
+            (ranks - 1) * 2 * ((3 + ANSWER_WORDS.max(record)) * 8 + envelope)
         } else {
             2 * ((ASK_HEADER + MAX_BATCH as usize * stride) * 8 + envelope)
         };
         self.universe.set_buffer_size(buffer);
         let run = Run {
             comm: world.duplicate(),
-            work,
             todo,
             total,
             stop: AtomicBool::new(false),
@@ -260,7 +259,6 @@ impl Executor for Mpi {
 /// One `execute` of the agreed job on a communicator of its own.
 struct Run<'a> {
     comm: SimpleCommunicator,
-    work: &'a Work<'a>,
     todo: &'a [Range<u64>],
     /// Chunks of `todo`; batches are ranges of positions `0..total` in it.
     total: u64,
@@ -351,12 +349,6 @@ fn compute(
 }
 
 impl Run<'_> {
-    /// Words per encoded chunk.
-    fn stride(&self) -> usize {
-        let dim = self.work.model.dim();
-        1 + codec::words_len(dim)
-    }
-
     /// Ends the whole MPI job: for what only a bug can cause, since returning would
     /// leave the other ranks waiting for this one.
     fn fail(&self, why: &str) -> ! {
@@ -366,13 +358,15 @@ impl Run<'_> {
 
     /// The statistics of `batch` from `words`, checked against the chunks it holds.
     fn check(&self, batch: &Range<u64>, words: &[u64]) {
-        let stride = self.stride();
+        let records = records(words);
         let ok = batch.start <= batch.end
             && batch.end <= self.total
-            && words.len() as u64 == (batch.end - batch.start) * stride as u64
-            && positions(self.todo, batch.clone())
-                .zip(words.chunks_exact(stride))
-                .all(|(index, w)| w[0] == index);
+            && records.as_ref().is_some_and(|r| {
+                r.len() as u64 == batch.end - batch.start
+                    && positions(self.todo, batch.clone())
+                        .zip(r)
+                        .all(|(index, &(i, _))| i == index)
+            });
         if !ok {
             self.fail(&format!(
                 "malformed statistics for positions {batch:?} ({} words)",
@@ -603,11 +597,13 @@ impl Run<'_> {
             if answer.len() < 3 {
                 self.fail("an answer from rank 0 without its header");
             }
-            let Some(chunks) = decode(&answer[3..], dim) else {
+            let Some(chunks) = records(&answer[3..]) else {
                 self.fail("an answer from rank 0 that is not whole chunks");
             };
-            for (index, moments) in chunks {
-                if listening && done(Event::Done(index, moments)) == Flow::Stop {
+            for (index, range) in chunks {
+                let stats = ChunkStats::from_words(&answer[3..][range])
+                    .unwrap_or_else(|e| self.fail(&format!("chunk {index} from rank 0: {e}")));
+                if listening && done(Event::Done(index, stats)) == Flow::Stop {
                     // Rank 0 decides when the run ends; a stop here is the same one
                     // (its engine saw the same chunks) or local (Ctrl-C), which
                     // must not leave rank 0 without this rank's batches.

@@ -32,7 +32,7 @@ use super::{Event as Report, Executor, Flow, Queue, Work};
 use crate::Error;
 use crate::backend::WorkerCommand;
 use crate::config::Job;
-use crate::stats::Moments;
+use crate::stats::ChunkStats;
 use child::{Event, Worker};
 use protocol::{Reply, Request};
 
@@ -208,7 +208,7 @@ impl Processes {
         todo: &[Range<u64>],
         done: &mut dyn FnMut(Report) -> Flow,
     ) -> Result<Flow, Error> {
-        let mut schedule = Schedule::new(todo, super::window(self.size));
+        let mut schedule = Schedule::new(work.plan, todo, super::window(self.size));
         if schedule.unreported == 0 {
             return Ok(Flow::Continue);
         }
@@ -363,7 +363,7 @@ impl Processes {
         reply: Reply,
         work: &Work<'_>,
         timing: &mut Timing,
-    ) -> Result<Option<(u64, Moments)>, Error> {
+    ) -> Result<Option<(u64, ChunkStats)>, Error> {
         match reply {
             Reply::Ready { v } if v == protocol::VERSION => {
                 // Its model is built: from now on its chunks are watched, the first
@@ -406,13 +406,13 @@ impl Processes {
                         &format!("it answered chunk {index} when asked for {asked}"),
                     ));
                 }
-                let samples = work.plan.chunk(index).samples;
-                if moments.count != samples {
+                let samples = work.plan.chunk_samples(index);
+                if moments.count() != samples || moments.blocks != work.plan.chunk(index) {
                     return Err(self.fail(
                         id,
                         &format!(
                             "chunk {index} has {samples} samples, it answered {}",
-                            moments.count
+                            moments.count()
                         ),
                     ));
                 }
@@ -475,7 +475,11 @@ impl Processes {
                 worker.watch.restart(phase);
             }
             worker.in_flight.push_back(index);
-            worker.send(&protocol::encode(&Request::Chunk { index, attempt }));
+            worker.send(&protocol::encode(&Request::Chunk {
+                index,
+                blocks: schedule.plan.chunk(index),
+                attempt,
+            }));
         }
     }
 
@@ -566,6 +570,8 @@ impl Executor for Processes {
 
 /// Which chunks of one run remain to hand out and report.
 struct Schedule<'a> {
+    /// The plan the chunk indices refer to: a request names a chunk's blocks.
+    plan: &'a crate::plan::Plan,
     fresh: Queue<'a>,
     /// Chunks of dead workers, lowest first: the merge waits for them.
     retry: BinaryHeap<Reverse<u64>>,
@@ -581,9 +587,10 @@ struct Schedule<'a> {
 }
 
 impl<'a> Schedule<'a> {
-    fn new(todo: &'a [Range<u64>], window: u64) -> Self {
+    fn new(plan: &'a crate::plan::Plan, todo: &'a [Range<u64>], window: u64) -> Self {
         let total = todo.iter().map(|r| r.end - r.start).sum();
         Schedule {
+            plan,
             fresh: Queue::new(todo),
             retry: BinaryHeap::new(),
             failures: HashMap::new(),

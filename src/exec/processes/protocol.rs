@@ -2,9 +2,9 @@
 //!
 //! ```text
 //! parent -> worker   {"type":"hello","v":1,"job":{...}}        once, and again for a new job
-//!                    {"type":"chunk","index":7,"attempt":0}     any number
+//!                    {"type":"chunk","index":7,"blocks":{"start":112,"end":128},"attempt":0}
 //! worker -> parent   {"type":"ready","v":1}                     answers a hello
-//!                    {"type":"done","index":7,"stats":"00000000000100004009..."}
+//!                    {"type":"done","index":7,"stats":{"blocks":..,"parts":[..],"digests":[..]}}
 //!                    {"type":"error","message":"...","input":false}  then the worker exits
 //! ```
 //!
@@ -21,10 +21,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Job;
-use crate::stats::Moments;
+use crate::stats::ChunkStats;
 
 /// The protocol version this build speaks.
-pub(crate) const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 3;
 
 /// A message from the parent to a worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,8 +39,10 @@ pub(crate) enum Request {
     },
     /// Run one chunk of the current job.
     Chunk {
-        /// The chunk's index (and stream).
+        /// The chunk's index in the parent's plan (for replies and fault injection).
         index: u64,
+        /// Its blocks.
+        blocks: std::ops::Range<u64>,
         /// How many workers this chunk has taken down so far.
         attempt: u32,
     },
@@ -60,7 +62,7 @@ pub(crate) enum Reply {
         /// The chunk's index.
         index: u64,
         /// Its statistics.
-        stats: Moments,
+        stats: ChunkStats,
     },
     /// The worker cannot go on; it exits after sending this.
     Error {
@@ -101,11 +103,8 @@ impl Request {
 
 impl Reply {
     /// The reply carrying chunk `index`'s statistics.
-    pub(crate) fn done(index: u64, moments: &Moments) -> Self {
-        Reply::Done {
-            index,
-            stats: moments.clone(),
-        }
+    pub(crate) fn done(index: u64, stats: ChunkStats) -> Self {
+        Reply::Done { index, stats }
     }
 }
 
@@ -149,7 +148,7 @@ mod tests {
         Job {
             samples: 1000,
             seed: u64::MAX,
-            chunk_size: 7,
+            chunk_size: 4096,
             confidence: 0.95,
             model: ModelSpec::new("pi", &PiParams {}),
             target: None,
@@ -167,37 +166,42 @@ mod tests {
         }
     }
 
+    /// Statistics of a chunk of two blocks whose values span many binades.
+    fn stats() -> ChunkStats {
+        let mut sums = crate::stats::ExactSums::new(2);
+        sums.add_block(
+            3,
+            &[0.1 + 0.2, -1e-300],
+            &[1e300, 5e-324],
+            &[3.0, -0.0, 1e-10],
+        );
+        sums.add_block(
+            2,
+            &[std::f64::consts::PI, 0.0],
+            &[-1.0, 2.0],
+            &[1.0, 2.0, 3.0],
+        );
+        ChunkStats {
+            blocks: 4..6,
+            parts: vec![(6, sums)],
+            digests: vec![u64::MAX, 0],
+        }
+    }
+
     #[test]
     fn statistics_keep_every_bit() {
-        let moments = Moments {
-            count: 3,
-            mean: vec![f64::NAN, -0.0, 0.1 + 0.2],
-            comoment: vec![
-                f64::INFINITY,
-                f64::NEG_INFINITY,
-                f64::MIN_POSITIVE / 3.0,
-                1e308,
-                -1e-308,
-                std::f64::consts::PI,
-                0.0,
-                f64::EPSILON,
-                -f64::NAN,
-            ],
-        };
-        let line = encode(&Reply::done(5, &moments));
+        let line = encode(&Reply::done(5, stats()));
         let Reply::Done { index, stats: back } = decode(line.as_bytes()).unwrap() else {
             panic!("not a done reply: {line}");
         };
         assert_eq!(index, 5);
-        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(back.count, 3);
-        assert_eq!(bits(&back.mean), bits(&moments.mean));
-        assert_eq!(bits(&back.comoment), bits(&moments.comoment));
+        assert_eq!(back, stats());
+        assert_eq!(back.parts[0].1.to_words(), stats().parts[0].1.to_words());
     }
 
     #[test]
     fn truncated_lines_are_errors() {
-        let line = encode(&Reply::done(5, &Moments::empty(2)));
+        let line = encode(&Reply::done(5, stats()));
         for cut in [0, 1, line.len() / 2, line.len() - 1] {
             let err = decode::<Reply>(&line.as_bytes()[..cut]).unwrap_err();
             assert!(err.starts_with("truncated message"), "{cut}: {err}");
@@ -242,8 +246,8 @@ mod tests {
         assert!(Request::job(VERSION, serde_json::json!({"renamed": 1})).is_err());
         // A job no config could give (chunks of nothing) is refused, not planned.
         let mut empty = serde_json::to_value(job()).unwrap();
-        empty["chunk_size"] = 0.into();
+        empty["samples"] = 0.into();
         let err = Request::job(VERSION, empty).unwrap_err();
-        assert!(err.contains("chunks of 0"), "{err}");
+        assert!(err.contains("samples = 0"), "{err}");
     }
 }

@@ -6,15 +6,15 @@ use super::fault::Faults;
 use super::protocol::{self, Reply, Request};
 use crate::Error;
 use crate::config::Job;
-use crate::exec::Work;
+use crate::exec::run_blocks;
 use crate::model::{Model, Registry};
-use crate::random::stream::Cursor;
+use crate::random::lanes::LaneCursor;
 
 /// The job a worker was greeted with, ready to run chunks.
 struct Greeted {
     job: Job,
     model: Box<dyn Model>,
-    cursor: Cursor,
+    cursor: LaneCursor,
     /// Whether it has run a chunk yet.
     warm: bool,
 }
@@ -116,12 +116,7 @@ fn answer(
             let model = job
                 .build_model(registry)
                 .map_err(|e| (e.to_string(), e.is_input()))?;
-            let cursor = Work {
-                job: &job,
-                model: model.as_ref(),
-                plan: job.plan(),
-            }
-            .cursor();
+            let cursor = LaneCursor::new(job.seed);
             *greeted = Some(Greeted {
                 job,
                 model,
@@ -132,16 +127,19 @@ fn answer(
                 v: protocol::VERSION,
             })
         }
-        Request::Chunk { index, attempt } => {
+        Request::Chunk {
+            index,
+            blocks,
+            attempt,
+        } => {
             let Some(g) = greeted else {
                 return Err(runtime(format!("asked for chunk {index} before any hello")));
             };
             let faults = faults.as_ref().map_err(|e| (e.to_string(), true))?;
-            let plan = g.job.plan();
-            if index >= plan.chunks() {
+            if blocks.start >= blocks.end || blocks.end > g.job.blocks() {
                 return Err(runtime(format!(
-                    "asked for chunk {index}, but the job has {} chunks",
-                    plan.chunks()
+                    "asked for chunk {index} of blocks {blocks:?}, but the job has {} blocks",
+                    g.job.blocks()
                 )));
             }
             if !g.warm {
@@ -149,15 +147,9 @@ fn answer(
                 faults.before_first_chunk();
             }
             faults.before_chunk(index, attempt);
-            let work = Work {
-                job: &g.job,
-                model: g.model.as_ref(),
-                plan,
-            };
-            let moments = work
-                .run_chunk(&mut g.cursor, index)
-                .map_err(|e| runtime(e.to_string()))?;
-            Ok(Reply::done(index, &moments))
+            let stats = run_blocks(&g.job, g.model.as_ref(), blocks, &mut g.cursor)
+                .map_err(|message| runtime(Error::Chunk { index, message }.to_string()))?;
+            Ok(Reply::done(index, stats))
         }
     }
 }
@@ -180,9 +172,9 @@ mod tests {
 
     fn job() -> Job {
         Job {
-            samples: 1000,
+            samples: 4 * 4096 + 1000,
             seed: 3,
-            chunk_size: 300,
+            chunk_size: 4096,
             confidence: 0.95,
             model: ModelSpec::new("pi", &PiParams {}),
             target: None,
@@ -205,7 +197,11 @@ mod tests {
     fn answers_chunks_like_the_parent_would() {
         let mut input = protocol::encode(&Request::hello(&job()));
         for index in [3, 0, 2] {
-            input += &protocol::encode(&Request::Chunk { index, attempt: 0 });
+            input += &protocol::encode(&Request::Chunk {
+                index,
+                blocks: index..index + 1,
+                attempt: 0,
+            });
         }
         let (result, replies) = replies(&input);
         result.unwrap();
@@ -217,15 +213,16 @@ mod tests {
         );
         let job = job();
         let model = job.build_model(&registry()).unwrap();
-        let work = Work {
-            job: &job,
-            model: model.as_ref(),
-            plan: job.plan(),
-        };
         // A fresh cursor per chunk: the worker's one cursor, visiting 3, 0, 2, must
         // not change what a chunk computes.
         let expected: Vec<Reply> = (0..4)
-            .map(|i| Reply::done(i, &work.run_chunk(&mut work.cursor(), i).unwrap()))
+            .map(|i| {
+                let mut cursor = LaneCursor::new(job.seed);
+                Reply::done(
+                    i,
+                    run_blocks(&job, model.as_ref(), i..i + 1, &mut cursor).unwrap(),
+                )
+            })
             .collect();
         assert_eq!(
             replies[1..],
@@ -242,12 +239,15 @@ mod tests {
         let hello = protocol::encode(&Request::hello(&job()));
         let cases = [
             (
-                "{\"type\":\"chunk\",\"index\":0,\"attempt\":0}\n".to_string(),
+                "{\"type\":\"chunk\",\"index\":0,\"blocks\":{\"start\":0,\"end\":1},\"attempt\":0}\n"
+                    .to_string(),
                 "before any hello",
             ),
             (
-                format!("{hello}{{\"type\":\"chunk\",\"index\":4,\"attempt\":0}}\n"),
-                "4 chunks",
+                format!(
+                    "{hello}{{\"type\":\"chunk\",\"index\":4,\"blocks\":{{\"start\":4,\"end\":9}},\"attempt\":0}}\n"
+                ),
+                "the job has 5 blocks",
             ),
             (
                 hello.replace(&format!("\"v\":{}", protocol::VERSION), "\"v\":99"),

@@ -16,10 +16,12 @@ use super::market::{Market, option_keys, option_params};
 use super::path::{GROUP, Layout, Step, normal_at, payoff};
 use crate::Error;
 use crate::math::{self, LaneProgram, Lanes, Simd, exp_lanes};
-use crate::model::{Entry, Model, Quantity, ReferenceKind};
-use crate::random::stream::{Family, Stream, stream};
-use crate::random::ziggurat::{NORMAL_METHOD, Normals};
-use crate::stats::Moments;
+use crate::model::{Block, Entry, Model, Quantity, ReferenceKind};
+use crate::random::lane_normals::LaneNormals;
+use crate::random::lanes::LaneStates;
+use crate::random::stream::{Family, stream};
+use crate::random::ziggurat::NORMAL_METHOD;
+use crate::stats::BlockStats;
 
 /// Default degree of the regression polynomial.
 pub const DEFAULT_BASIS_DEGREE: u32 = 3;
@@ -200,14 +202,18 @@ impl American {
             model: self,
             paths,
             degree,
-            rng: &mut stream(seed, Family::Auxiliary, 0),
+            lanes: &mut LaneStates::from_streams(&std::array::from_fn(|l| {
+                stream(seed, Family::Auxiliary, l as u64)
+            })),
         })
     }
 }
 
-/// The fit of the exercise rule: calibration paths drawn from `rng` with the normal
-/// method of the chunks (path `p` takes normals `p steps..(p + 1) steps`), then the
-/// regression backwards from maturity, on the lanes of the current SIMD level.
+/// The fit of the exercise rule: calibration paths drawn from `lanes` (the first
+/// [`LANES`](crate::random::lanes::LANES) auxiliary streams of the seed) with the normal
+/// method of the blocks (path `p` is lane `p % 8`'s `p / 8`-th path, and takes that
+/// lane's next `steps` normals), then the regression backwards from maturity, on the
+/// lanes of the current SIMD level.
 ///
 /// Hand-written, as the sample loops are. The spots are kept by date, then path, each
 /// date's row padded to a multiple of 8 paths with the strike (out of the money, so
@@ -218,7 +224,7 @@ struct Regression<'a> {
     model: &'a American,
     paths: usize,
     degree: usize,
-    rng: &'a mut Stream,
+    lanes: &'a mut LaneStates,
 }
 
 impl LaneProgram for Regression<'_> {
@@ -235,15 +241,14 @@ impl LaneProgram for Regression<'_> {
         let step = Step::new(m, m.maturity / steps as f64);
         let row = paths.next_multiple_of(GROUP);
         let mut spots = vec![m.strike; row * steps];
-        let mut normals = Normals::new(self.rng);
+        let mut normals = LaneNormals::new();
         let mut z = vec![0.0; GROUP * steps];
         // SAFETY: the caller guarantees the instruction set; every vector load and
         // store is within a date's row (`row` is a multiple of GROUP).
         unsafe {
             let spot = V::splat(m.spot);
             for first in (0..paths).step_by(GROUP) {
-                let group = (paths - first).min(GROUP);
-                normals.fill::<V>(&mut z[..group * steps]);
+                normals.fill::<V>(self.lanes, &mut z);
                 let mut x = [V::splat(0.0); GROUP];
                 for i in 0..steps {
                     let at = spots[i * row + first..].as_mut_ptr();
@@ -253,7 +258,6 @@ impl LaneProgram for Regression<'_> {
                     }
                 }
             }
-            normals.write_back(self.rng);
             // the padding paths were walked on stale normals: out of the money again
             for i in 0..steps {
                 spots[i * row + paths..(i + 1) * row].fill(m.strike);
@@ -545,24 +549,26 @@ impl Model for American {
         &self.quantities
     }
 
-    fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments {
-        Simd::current().run(Chunk {
+    fn simulate(&self, block: &mut Block) -> Result<BlockStats, String> {
+        let samples = block.samples();
+        let lanes = block.lanes();
+        Ok(Simd::current().run(Chunk {
             model: self,
-            rng,
+            lanes,
             samples,
-        })
+        }))
     }
 }
 
 /// One chunk of the pricing pass, on the lanes of the current SIMD level.
 struct Chunk<'a> {
     model: &'a American,
-    rng: &'a mut Stream,
-    samples: u64,
+    lanes: &'a mut LaneStates,
+    samples: usize,
 }
 
 impl LaneProgram for Chunk<'_> {
-    type Output = Moments;
+    type Output = BlockStats;
 
     /// Hot loop: paths side by side in the lanes. Per date one exp per path (two
     /// with the mirror path, walked in lock step with the same normals) and, before
@@ -570,20 +576,21 @@ impl LaneProgram for Chunk<'_> {
     /// the rule exercises it, or its payoff at maturity. Every path takes all `steps`
     /// normals, exercised or not (the European control needs its spot at maturity).
     #[inline(always)]
-    unsafe fn run<V: Lanes>(self) -> Moments {
+    unsafe fn run<V: Lanes>(self) -> BlockStats {
         let model = self.model;
         let m = &model.market;
         let steps = model.steps as usize;
         let step = Step::new(m, m.maturity / model.steps as f64);
         let antithetic = model.layout.antithetic();
-        let mut normals = Normals::new(self.rng);
+        let mut normals = LaneNormals::new();
         // SAFETY: the caller guarantees the instruction set; stores are within the
         // columns (at + GROUP <= SAMPLES).
-        let moments = unsafe {
+        unsafe {
             model.layout.paths::<V>(
                 self.samples,
                 steps,
                 &mut normals,
+                self.lanes,
                 #[inline(always)]
                 |z, cols, at| {
                     for h in 0..GROUP / V::LANES {
@@ -610,9 +617,7 @@ impl LaneProgram for Chunk<'_> {
                     }
                 },
             )
-        };
-        normals.write_back(self.rng);
-        moments
+        }
     }
 }
 

@@ -8,10 +8,11 @@ use super::path::{GROUP, Layout, Step, normal_at, payoff};
 use super::path_estimator::{Constants, PathParams, Payoff, Scenario};
 use crate::Error;
 use crate::math::{self, LaneProgram, Lanes, Simd, exp_lanes};
-use crate::model::{Entry, Model, Quantity};
-use crate::random::stream::Stream;
-use crate::random::ziggurat::{NORMAL_METHOD, Normals};
-use crate::stats::Moments;
+use crate::model::{Block, Entry, Model, Quantity};
+use crate::random::lane_normals::LaneNormals;
+use crate::random::lanes::LaneStates;
+use crate::random::ziggurat::NORMAL_METHOD;
+use crate::stats::BlockStats;
 
 option_params! {
     /// The `[model]` keys of `type = "asian"`.
@@ -134,44 +135,47 @@ impl Model for Asian {
         &self.quantities
     }
 
-    fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments {
-        Simd::current().run(Chunk {
+    fn simulate(&self, block: &mut Block) -> Result<BlockStats, String> {
+        let samples = block.samples();
+        let lanes = block.lanes();
+        Ok(Simd::current().run(Chunk {
             model: self,
-            rng,
+            lanes,
             samples,
-        })
+        }))
     }
 }
 
 /// One chunk of the Asian option, on the lanes of the current SIMD level.
 struct Chunk<'a> {
     model: &'a Asian,
-    rng: &'a mut Stream,
-    samples: u64,
+    lanes: &'a mut LaneStates,
+    samples: usize,
 }
 
 impl LaneProgram for Chunk<'_> {
-    type Output = Moments;
+    type Output = BlockStats;
 
     /// Hot loop: paths side by side in the lanes; per fixing one exp per path (two
     /// with the mirror path, which is walked in lock step with the same normals).
     #[inline(always)]
-    unsafe fn run<V: Lanes>(self) -> Moments {
+    unsafe fn run<V: Lanes>(self) -> BlockStats {
         let model = self.model;
         let m = &model.market;
         let steps = model.fixings as usize;
         let step = Step::new(m, m.maturity / model.fixings as f64);
         let discount = math::exp(-m.rate * m.maturity);
         let antithetic = model.layout.antithetic();
-        let mut normals = Normals::new(self.rng);
+        let mut normals = LaneNormals::new();
         // SAFETY: the caller guarantees the instruction set; stores are within the
         // columns (at + GROUP <= SAMPLES).
-        let moments = unsafe {
+        unsafe {
             let zero = V::splat(0.0);
             model.layout.paths::<V>(
                 self.samples,
                 steps,
                 &mut normals,
+                self.lanes,
                 #[inline(always)]
                 |z, cols, at| {
                     for h in 0..GROUP / V::LANES {
@@ -204,9 +208,7 @@ impl LaneProgram for Chunk<'_> {
                     }
                 },
             )
-        };
-        normals.write_back(self.rng);
-        moments
+        }
     }
 }
 

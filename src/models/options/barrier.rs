@@ -10,10 +10,11 @@ use super::path_estimator::{Constants, PathParams, Payoff, Scenario};
 use crate::Error;
 use crate::error::shown;
 use crate::math::{self, LaneProgram, Lanes, Simd, exp_lanes};
-use crate::model::{Entry, Model, Quantity, ReferenceKind};
-use crate::random::stream::Stream;
-use crate::random::ziggurat::{NORMAL_METHOD, Normals};
-use crate::stats::Moments;
+use crate::model::{Block, Entry, Model, Quantity, ReferenceKind};
+use crate::random::lane_normals::LaneNormals;
+use crate::random::lanes::LaneStates;
+use crate::random::ziggurat::NORMAL_METHOD;
+use crate::stats::BlockStats;
 
 option_params! {
     /// The `[model]` keys of `type = "barrier"`.
@@ -185,30 +186,32 @@ impl Model for Barrier {
         &self.quantities
     }
 
-    fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments {
-        Simd::current().run(Chunk {
+    fn simulate(&self, block: &mut Block) -> Result<BlockStats, String> {
+        let samples = block.samples();
+        let lanes = block.lanes();
+        Ok(Simd::current().run(Chunk {
             model: self,
-            rng,
+            lanes,
             samples,
-        })
+        }))
     }
 }
 
 /// One chunk of the barrier option, on the lanes of the current SIMD level.
 struct Chunk<'a> {
     model: &'a Barrier,
-    rng: &'a mut Stream,
-    samples: u64,
+    lanes: &'a mut LaneStates,
+    samples: usize,
 }
 
 impl LaneProgram for Chunk<'_> {
-    type Output = Moments;
+    type Output = BlockStats;
 
     /// Hot loop: paths side by side in the lanes; per date an addition and a
     /// comparison, in log space; the one exp is at expiry. The mirror path walks in
     /// lock step with the same normals.
     #[inline(always)]
-    unsafe fn run<V: Lanes>(self) -> Moments {
+    unsafe fn run<V: Lanes>(self) -> BlockStats {
         let model = self.model;
         let m = &model.market;
         let steps = model.steps as usize;
@@ -218,15 +221,16 @@ impl LaneProgram for Chunk<'_> {
         // Watch `sign * x >= sign * ln(H / S)`: one comparison for both sides.
         let sign = if model.kind.is_up() { 1.0 } else { -1.0 };
         let level = sign * model.log_barrier;
-        let mut normals = Normals::new(self.rng);
+        let mut normals = LaneNormals::new();
         // SAFETY: the caller guarantees the instruction set; stores are within the
         // columns (at + GROUP <= SAMPLES).
-        let moments = unsafe {
+        unsafe {
             let (zero, sign, level) = (V::splat(0.0), V::splat(sign), V::splat(level));
             model.layout.paths::<V>(
                 self.samples,
                 steps,
                 &mut normals,
+                self.lanes,
                 #[inline(always)]
                 |z, cols, at| {
                     for h in 0..GROUP / V::LANES {
@@ -256,9 +260,7 @@ impl LaneProgram for Chunk<'_> {
                     }
                 },
             )
-        };
-        normals.write_back(self.rng);
-        moments
+        }
     }
 }
 

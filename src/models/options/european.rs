@@ -7,10 +7,11 @@ use super::path::{Layout, SAMPLES, Step};
 use super::path_estimator::{Constants, PathParams, Payoff, Scenario};
 use crate::Error;
 use crate::math::{self, LaneProgram, Lanes, Simd, exp_lanes};
-use crate::model::{Entry, Model, Quantity};
-use crate::random::stream::Stream;
-use crate::random::ziggurat::{NORMAL_METHOD, Normals};
-use crate::stats::{BlockAccumulator, Moments};
+use crate::model::{Block, Entry, Model, Quantity};
+use crate::random::lane_normals::LaneNormals;
+use crate::random::lanes::{LANES, LaneStates};
+use crate::random::ziggurat::NORMAL_METHOD;
+use crate::stats::{BlockAccumulator, BlockStats};
 
 option_params! {
     /// The `[model]` keys of `type = "european"`: those of every option model.
@@ -99,19 +100,21 @@ impl Model for European {
         &self.quantities
     }
 
-    fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments {
+    fn simulate(&self, block: &mut Block) -> Result<BlockStats, String> {
+        let samples = block.samples();
+        let lanes = block.lanes();
         if self.greeks.is_empty() {
-            Simd::current().run(Chunk {
+            Ok(Simd::current().run(Chunk {
                 model: self,
-                rng,
+                lanes,
                 samples,
-            })
+            }))
         } else {
-            Simd::current().run(GreeksChunk {
+            Ok(Simd::current().run(GreeksChunk {
                 model: self,
-                rng,
+                lanes,
                 samples,
-            })
+            }))
         }
     }
 }
@@ -119,25 +122,25 @@ impl Model for European {
 /// One chunk of the European option, on the lanes of the current SIMD level.
 struct Chunk<'a> {
     model: &'a European,
-    rng: &'a mut Stream,
-    samples: u64,
+    lanes: &'a mut LaneStates,
+    samples: usize,
 }
 
 impl LaneProgram for Chunk<'_> {
-    type Output = Moments;
+    type Output = BlockStats;
 
     /// Hot loop: a block of normals, then per lane one exp per path (two with the
     /// mirror path) and the payoff.
     #[inline(always)]
-    unsafe fn run<V: Lanes>(self) -> Moments {
+    unsafe fn run<V: Lanes>(self) -> BlockStats {
         let m = self.model.market;
         let step = Step::new(&m, m.maturity);
         let antithetic = self.model.layout.antithetic();
-        let mut normals = Normals::new(self.rng);
+        let mut normals = LaneNormals::new();
         let mut z = [0.0f64; SAMPLES + 40];
         // SAFETY: the caller guarantees the instruction set; every lane load and
         // store is within the block's buffers (SAMPLES is a multiple of 8).
-        let moments = unsafe {
+        unsafe {
             let (spot, strike, phi) = (
                 V::splat(m.spot),
                 V::splat(m.strike),
@@ -149,7 +152,7 @@ impl LaneProgram for Chunk<'_> {
                 self.samples,
                 #[inline(always)]
                 |n, cols| {
-                    normals.fill::<V>(&mut z[..n]);
+                    normals.fill::<V>(self.lanes, &mut z[..n.next_multiple_of(LANES)]);
                     let mut k = 0;
                     while k < n {
                         let zk = V::load(z.as_ptr().add(k));
@@ -169,9 +172,7 @@ impl LaneProgram for Chunk<'_> {
                     }
                 },
             )
-        };
-        normals.write_back(self.rng);
-        moments
+        }
     }
 }
 
@@ -179,15 +180,15 @@ impl LaneProgram for Chunk<'_> {
 /// level.
 struct GreeksChunk<'a> {
     model: &'a European,
-    rng: &'a mut Stream,
-    samples: u64,
+    lanes: &'a mut LaneStates,
+    samples: usize,
 }
 
 impl LaneProgram for GreeksChunk<'_> {
-    type Output = Moments;
+    type Output = BlockStats;
 
     #[inline(always)]
-    unsafe fn run<V: Lanes>(self) -> Moments {
+    unsafe fn run<V: Lanes>(self) -> BlockStats {
         // One monomorphized loop per row width: the accumulator keeps its partial
         // sums in registers only for a width known at compile time.
         // SAFETY: passed on from the caller.
@@ -217,7 +218,7 @@ impl GreeksChunk<'_> {
     /// them; antithetic rows average each over the path and its mirror. The row's
     /// `D` columns are the price's, then the Greeks asked for, in output order.
     #[inline(always)]
-    unsafe fn columns<V: Lanes, const D: usize>(self) -> Moments {
+    unsafe fn columns<V: Lanes, const D: usize>(self) -> BlockStats {
         let model = self.model;
         let m = model.market;
         let step = Step::new(&m, m.maturity);
@@ -225,7 +226,7 @@ impl GreeksChunk<'_> {
         let control = model.layout.dim() > 1 + usize::from(antithetic);
         // Greeks not asked for are not stored (nor, once inlined, computed).
         let want: [bool; 5] = std::array::from_fn(|j| model.greeks.contains(&Greek::ALL[j]));
-        let mut normals = Normals::new(self.rng);
+        let mut normals = LaneNormals::new();
         let mut z = [0.0f64; SAMPLES + 40];
         let mut price = [0.0f64; SAMPLES + 24];
         let mut ctrl = [0.0f64; SAMPLES + 24];
@@ -245,8 +246,8 @@ impl GreeksChunk<'_> {
             let (discount, half, zero) = (V::splat(discount), V::splat(0.5), V::splat(0.0));
             let mut left = self.samples;
             while left > 0 {
-                let n = left.min(SAMPLES as u64) as usize;
-                normals.fill::<V>(&mut z[..n]);
+                let n = left.min(SAMPLES);
+                normals.fill::<V>(self.lanes, &mut z[..n.next_multiple_of(LANES)]);
                 let mut k = 0;
                 while k < n {
                     let zk = V::load(z.as_ptr().add(k));
@@ -294,11 +295,10 @@ impl GreeksChunk<'_> {
                 let cols: [&mut [f64]; D] =
                     std::array::from_fn(|_| used.next().expect("D columns"));
                 acc.add::<V>(cols, n);
-                left -= n as u64;
+                left -= n;
             }
         }
-        normals.write_back(self.rng);
-        acc.finish()
+        acc.take()
     }
 }
 

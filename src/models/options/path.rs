@@ -9,8 +9,9 @@
 use super::market::{Market, Reduction};
 use crate::math::Lanes;
 use crate::model::Quantity;
-use crate::random::ziggurat::Normals;
-use crate::stats::{BlockAccumulator, Control, Moments};
+use crate::random::lane_normals::LaneNormals;
+use crate::random::lanes::{LANES, LaneStates};
+use crate::stats::{BlockAccumulator, BlockStats, Control};
 
 /// Samples per block of the vector sample loops: the unit in which the statistics
 /// are folded (part of what decides the bits).
@@ -37,13 +38,15 @@ impl Columns {
     }
 }
 
-/// Paths a path model walks side by side, one per lane (two vectors of four lanes on
-/// AVX2, eight scalar paths in turn without SIMD).
-pub(crate) const GROUP: usize = 8;
+/// Paths a path model walks side by side, one per lane of the block (two vectors of
+/// four lanes on AVX2, eight scalar paths in turn without SIMD): path `p` of a group is
+/// lane `p`'s sample.
+pub(crate) const GROUP: usize = LANES;
 
-/// The normal of each lane's path at step `j`, from a group's normals: path `p`'s
-/// normals are `steps` in a row at `z[p * steps..]`, and the lanes of the `h`-th
-/// vector of the group are its paths `h * LANES..`.
+/// The normal of each lane's path at step `j`, from a group's normals: row `j` holds
+/// step `j`'s normal of every lane's path (`z[j * GROUP + p]`, lane `p` drawing from its
+/// own stream), and the lanes of the `h`-th vector of the group are its paths `h *
+/// V::LANES..`.
 ///
 /// # Safety
 /// The CPU must support `V`'s instruction set, and `z` must hold `GROUP * steps`
@@ -51,8 +54,8 @@ pub(crate) const GROUP: usize = 8;
 #[inline(always)]
 pub(crate) unsafe fn normal_at<V: Lanes>(z: &[f64], steps: usize, h: usize, j: usize) -> V {
     debug_assert!(z.len() >= GROUP * steps && j < steps);
-    // SAFETY: lane k reads z[(h LANES + k) steps + j], below GROUP steps.
-    unsafe { V::gather(z.as_ptr().add(h * V::LANES * steps + j), steps) }
+    // SAFETY: lane k reads z[j GROUP + h LANES + k], below GROUP steps.
+    unsafe { V::load(z.as_ptr().add(j * GROUP + h * V::LANES)) }
 }
 
 /// `discount max(phi (s - strike), 0)` of each lane.
@@ -144,18 +147,18 @@ impl Layout {
         q
     }
 
-    /// The statistics of `samples` samples computed a block at a time: `block(n,
-    /// columns)` fills entries `..n` of the columns the layout has, for the next `n`
-    /// samples (`n` is [`SAMPLES`], less in the last block).
+    /// The statistics of a block of `samples` samples computed a run at a time:
+    /// `block(n, columns)` fills entries `..n` of the columns the layout has, for the
+    /// block's next `n` samples (`n` is [`SAMPLES`], less in the last run).
     ///
     /// # Safety
     /// The CPU must support `V`'s instruction set.
     #[inline(always)]
     pub(crate) unsafe fn blocks<V: Lanes>(
         self,
-        samples: u64,
+        samples: usize,
         block: impl FnMut(usize, &mut Columns),
-    ) -> Moments {
+    ) -> BlockStats {
         // SAFETY: passed on from the caller.
         unsafe {
             match self.dim() {
@@ -166,26 +169,28 @@ impl Layout {
         }
     }
 
-    /// The statistics of `samples` samples whose paths take `steps` normals each,
-    /// walked [`GROUP`] at a time: for each group, `walk(z, columns, at)` gets the
-    /// normals of the group's paths from `normals` (path `p`'s `steps` normals, in
-    /// the order of the sequence, at `z[p * steps..]`; past the last path of a
-    /// short group, stale finite values) and fills entries `at..at + GROUP` of the
-    /// columns the layout has.
+    /// The statistics of a block of `samples` samples whose paths take `steps` normals
+    /// each, walked [`GROUP`] at a time, one per lane: for each group,
+    /// `walk(z, columns, at)` gets the normals of the group's paths from `normals`
+    /// (step `j` of every lane's path in row `j`, `z[j * GROUP..]`; past the block's
+    /// last sample, normals of lanes whose paths are not counted) and fills entries
+    /// `at..at + GROUP` of the columns the layout has.
     ///
-    /// Sample `k` of the chunk thus takes normals `k steps..(k + 1) steps` of the
-    /// chunk's normal sequence, as a one-path-at-a-time loop would.
+    /// Lane `l`'s `i`-th path (sample `8 i + l` of the block) thus takes normals `i
+    /// steps..(i + 1) steps` of lane `l`'s normal sequence, as a one-path-at-a-time
+    /// loop drawing from the lane would.
     ///
     /// # Safety
     /// The CPU must support `V`'s instruction set.
     #[inline(always)]
     pub(crate) unsafe fn paths<V: Lanes>(
         self,
-        samples: u64,
+        samples: usize,
         steps: usize,
-        normals: &mut Normals,
+        normals: &mut LaneNormals,
+        lanes: &mut LaneStates,
         mut walk: impl FnMut(&[f64], &mut Columns, usize),
-    ) -> Moments {
+    ) -> BlockStats {
         let mut z = vec![0.0; GROUP * steps];
         // SAFETY: passed on from the caller.
         unsafe {
@@ -195,8 +200,7 @@ impl Layout {
                 |n, columns| {
                     let mut at = 0;
                     while at < n {
-                        let paths = (n - at).min(GROUP);
-                        normals.fill::<V>(&mut z[..paths * steps]);
+                        normals.fill::<V>(lanes, &mut z);
                         walk(&z, columns, at);
                         at += GROUP;
                     }
@@ -208,21 +212,21 @@ impl Layout {
     #[inline(always)]
     unsafe fn blocks_of<V: Lanes, const D: usize>(
         self,
-        samples: u64,
+        samples: usize,
         mut block: impl FnMut(usize, &mut Columns),
-    ) -> Moments {
+    ) -> BlockStats {
         let mut acc = BlockAccumulator::<D>::new();
         let mut columns = Columns::new();
         let mut left = samples;
         while left > 0 {
-            let n = left.min(SAMPLES as u64) as usize;
+            let n = left.min(SAMPLES);
             block(n, &mut columns);
             let cols = self.used(&mut columns);
             // SAFETY: passed on from the caller.
             unsafe { acc.add::<V>(cols, n) };
-            left -= n as u64;
+            left -= n;
         }
-        acc.finish()
+        acc.take()
     }
 
     /// The columns of `columns` this layout has: price, then control, then plain.
@@ -273,7 +277,8 @@ mod tests {
                     columns.plain[..n].fill(3.0);
                 })
             };
-            assert_eq!(m.mean, expected, "antithetic {anti}, control {cv}");
+            assert_eq!(m.count, 2);
+            assert_eq!(m.shift, expected, "antithetic {anti}, control {cv}");
             let q = l.price(5.0);
             assert_eq!(q.control.map(|c| c.column), cv.then_some(1));
             assert_eq!(q.plain, anti.then_some(expected.len() - 1));

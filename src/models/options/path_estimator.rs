@@ -43,11 +43,11 @@ use super::greeks::Greek;
 use super::market::{Average, BarrierKind, Market, Reduction};
 use crate::Error;
 use crate::math::{exp, exp_slice, normals_from_bits};
-use crate::model::{Context, Model, Quantity, ReferenceKind};
+use crate::model::{Block, Context, Model, Quantity, ReferenceKind};
+use crate::random::lanes::BLOCK;
 use crate::random::qmc::{BrownianBridge, D_MAX, Sobol};
 use crate::random::sampler::{MIN_CONTROL_REPLICATES, Sampler};
-use crate::random::stream::Stream;
-use crate::stats::{Moments, Replicated, replicates};
+use crate::stats::{BlockStats, Replicated, RowAccumulator};
 use rand::Rng;
 
 /// What a path pays.
@@ -135,7 +135,6 @@ pub struct Paths {
 #[derive(Debug)]
 struct Qmc {
     replicates: u64,
-    chunk_size: u64,
     seed: u64,
     bridge: BrownianBridge,
     /// Built the first time a chunk of the replicate runs.
@@ -224,7 +223,6 @@ impl Paths {
                     .map_err(|e| Error::parameter(steps_key, e.to_string()))?;
                 Some(Qmc {
                     replicates,
-                    chunk_size: context.chunk_size,
                     seed: context.seed,
                     bridge,
                     sobols: (0..replicates).map(|_| OnceLock::new()).collect(),
@@ -256,7 +254,7 @@ impl Paths {
         let replicated = qmc.as_ref().map(|q| Replicated {
             replicates: q.replicates,
             width: total,
-            chunk_size: q.chunk_size,
+            chunk_size: BLOCK as u64,
         });
         let mut quantities = Vec::new();
         for (p, s) in scenarios.iter().enumerate() {
@@ -398,153 +396,75 @@ impl Paths {
     }
 
     /// Statistics of `samples` pseudo-random paths from `rng`.
-    fn simulate_mc(&self, rng: &mut Stream, samples: u64) -> Moments {
+    /// The statistics of an mc block: sample `k`'s path takes the next `steps` words
+    /// of lane `k % 8`, each made a normal by inversion.
+    fn simulate_mc(&self, block: &mut Block) -> BlockStats {
         let n = self.steps;
-        let dim = self.total_width();
-        let block = (BLOCK_NORMALS / n).max(1);
-        let mut bits = vec![0u64; block * n];
-        let mut z = vec![0.0; block * n];
-        let mut rows = vec![0.0; block * dim];
-        let mut scratch = Scratch::new(block, n);
-        let mut acc = Moments::empty(dim);
-        let mut left = samples;
-        while left > 0 {
-            let b = block.min(usize::try_from(left).unwrap_or(block));
-            for x in &mut bits[..b * n] {
-                *x = rng.next_u64();
+        let samples = block.samples();
+        let batch = (BLOCK_NORMALS / n).max(1).min(samples);
+        let mut acc = RowAccumulator::new(self.total_width());
+        let mut bits = vec![0u64; batch * n];
+        let mut z = vec![0.0; batch * n];
+        let mut rows = vec![0.0; batch * self.total_width()];
+        let mut scratch = Scratch::new(batch, n);
+        let mut first = 0;
+        while first < samples {
+            let b = batch.min(samples - first);
+            for (k, path) in bits[..b * n].chunks_exact_mut(n).enumerate() {
+                let rng = block.lane(first + k);
+                for x in path {
+                    *x = rng.next_u64();
+                }
             }
             normals_from_bits(&bits[..b * n], &mut z[..b * n]);
             self.rows(&z[..b * n], &mut rows, &mut scratch);
-            acc.merge(&block_moments(&rows[..b * dim], dim));
-            left -= b as u64;
+            for row in rows.chunks_exact(self.total_width()).take(b) {
+                acc.push(row);
+            }
+            first += b;
         }
-        acc
+        acc.finish()
     }
 
-    /// Statistics of points `start..start + samples` of replicate `replicate`.
-    fn simulate_qmc(&self, qmc: &Qmc, replicate: u64, start: u64, samples: u64) -> Moments {
+    /// The statistics of a sobol block: block `b` holds points `(b / R) BLOCK ..` of
+    /// replicate `b % R` (see [`crate::random::sampler`]), embedded in the replicate's
+    /// columns.
+    fn simulate_qmc(&self, qmc: &Qmc, block: &Block) -> BlockStats {
         let n = self.steps;
-        let dim = self.total_width();
-        let sobol = qmc.sobols[replicate as usize].get_or_init(|| {
-            Sobol::scrambled(n, qmc.seed, replicate).expect("dimensions checked when built")
+        let r = block.index() % qmc.replicates;
+        let start = (block.index() / qmc.replicates) * BLOCK as u64;
+        let samples = block.samples();
+        let sobol = qmc.sobols[r as usize].get_or_init(|| {
+            Sobol::scrambled(n, qmc.seed, r).expect("dimensions checked when built")
         });
-        let block = (BLOCK_NORMALS / n).max(1);
-        let mut bits = vec![0u64; block * n];
-        let mut z = vec![0.0; block * n];
-        let mut dz = vec![0.0; block * n];
-        let mut rows = vec![0.0; block * dim];
-        let mut scratch = Scratch::new(block, n);
-        let mut acc = Moments::empty(dim);
+        let batch = (BLOCK_NORMALS / n).max(1).min(samples);
+        let mut acc = RowAccumulator::new(self.total_width());
+        let mut bits = vec![0u64; batch * n];
+        let mut z = vec![0.0; batch * n];
+        let mut dz = vec![0.0; batch * n];
+        let mut rows = vec![0.0; batch * self.total_width()];
+        let mut scratch = Scratch::new(batch, n);
         let mut points = sobol.points(start);
-        let mut left = samples;
-        while left > 0 {
-            let b = block.min(usize::try_from(left).unwrap_or(block));
+        let mut first = 0;
+        while first < samples {
+            let b = batch.min(samples - first);
             for x in bits[..b * n].chunks_exact_mut(n) {
                 points.next_bits(x);
             }
             normals_from_bits(&bits[..b * n], &mut z[..b * n]);
-            // Unit-spaced dates: the bridge's increments are standard normals.
             for (z, dz) in z[..b * n].chunks_exact(n).zip(dz.chunks_exact_mut(n)) {
                 qmc.bridge.increments(z, dz);
             }
             self.rows(&dz[..b * n], &mut rows, &mut scratch);
-            acc.merge(&block_moments(&rows[..b * dim], dim));
-            left -= b as u64;
-        }
-        replicates::embed(&acc, replicate, qmc.replicates)
-    }
-}
-
-/// Statistics of `rows` (row-major, `dim` columns), in two passes: a loop unrolled
-/// for each width up to 8, the general one beyond.
-fn block_moments(rows: &[f64], dim: usize) -> Moments {
-    match dim {
-        1 => fixed::<1>(rows),
-        2 => fixed::<2>(rows),
-        3 => fixed::<3>(rows),
-        4 => fixed::<4>(rows),
-        5 => fixed::<5>(rows),
-        6 => fixed::<6>(rows),
-        7 => fixed::<7>(rows),
-        8 => fixed::<8>(rows),
-        _ => general(rows, dim),
-    }
-}
-
-/// [`block_moments`] for `D` columns.
-fn fixed<const D: usize>(rows: &[f64]) -> Moments {
-    let count = rows.len() / D;
-    let mut m = Moments::empty(D);
-    if count == 0 {
-        return m;
-    }
-    let mut mean = [0.0; D];
-    for row in rows.chunks_exact(D) {
-        for i in 0..D {
-            mean[i] += row[i];
-        }
-    }
-    for x in &mut mean {
-        *x /= count as f64;
-    }
-    let mut c = [[0.0; D]; D];
-    for row in rows.chunks_exact(D) {
-        let mut d = [0.0; D];
-        for i in 0..D {
-            d[i] = row[i] - mean[i];
-        }
-        for i in 0..D {
-            for j in i..D {
-                c[i][j] += d[i] * d[j];
+            for row in rows.chunks_exact(self.total_width()).take(b) {
+                acc.push(row);
             }
+            first += b;
         }
+        acc.finish().embed(r as usize, qmc.replicates as usize)
     }
-    m.count = count as u64;
-    m.mean.copy_from_slice(&mean);
-    for (k, out) in m.comoment.iter_mut().enumerate() {
-        let (i, j) = (k / D, k % D);
-        *out = if j >= i { c[i][j] } else { c[j][i] };
-    }
-    m
 }
 
-/// [`block_moments`] for any width.
-fn general(rows: &[f64], dim: usize) -> Moments {
-    let count = rows.len() / dim;
-    let mut m = Moments::empty(dim);
-    if count == 0 {
-        return m;
-    }
-    m.count = count as u64;
-    for row in rows.chunks_exact(dim) {
-        for (mean, x) in m.mean.iter_mut().zip(row) {
-            *mean += x;
-        }
-    }
-    for mean in &mut m.mean {
-        *mean /= count as f64;
-    }
-    let mut d = vec![0.0; dim];
-    for row in rows.chunks_exact(dim) {
-        for i in 0..dim {
-            d[i] = row[i] - m.mean[i];
-        }
-        for i in 0..dim {
-            for j in i..dim {
-                m.comoment[i * dim + j] += d[i] * d[j];
-            }
-        }
-    }
-    for i in 0..dim {
-        for j in 0..i {
-            m.comoment[i * dim + j] = m.comoment[j * dim + i];
-        }
-    }
-    m
-}
-
-/// Price, control and Greeks of the path of scenario `s` with increments `sign * z`
-/// (`growth`: the path's `exp(log-growth)` at each date, when computed already).
 #[inline]
 fn path_value(
     s: &Scenario,
@@ -673,28 +593,10 @@ impl Model for Paths {
         &self.quantities
     }
 
-    /// With `sobol`, the statistics of chunk 0 (the engine calls
-    /// [`simulate_chunk`](Model::simulate_chunk), which knows the chunk).
-    fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments {
-        match &self.qmc {
-            None => self.simulate_mc(rng, samples),
-            Some(q) => self.simulate_qmc(q, 0, 0, samples),
-        }
-    }
-
-    fn simulate_chunk(
-        &self,
-        index: u64,
-        rng: &mut Stream,
-        samples: u64,
-    ) -> Result<Moments, String> {
+    fn simulate(&self, block: &mut Block) -> Result<BlockStats, String> {
         Ok(match &self.qmc {
-            None => self.simulate_mc(rng, samples),
-            Some(q) => {
-                let replicate = index % q.replicates;
-                let start = (index / q.replicates) * q.chunk_size;
-                self.simulate_qmc(q, replicate, start, samples)
-            }
+            None => self.simulate_mc(block),
+            Some(q) => self.simulate_qmc(q, block),
         })
     }
 
