@@ -247,7 +247,8 @@ pub(crate) struct ScaleArgs {
     /// Seed of the random streams [config: simulation.seed].
     #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub seed: Option<u64>,
-    /// Samples per chunk [config: simulation.chunk_size].
+    /// Samples per chunk, the unit of work, rounded up to whole blocks of 4096; it
+    /// never changes the result [config: simulation.chunk_size].
     #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub chunk_size: Option<u64>,
     /// Set any config key, as for `carlo run` (repeatable).
@@ -267,8 +268,8 @@ pub(crate) struct OverrideArgs {
     /// Seed of the random streams [config: simulation.seed].
     #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub seed: Option<u64>,
-    /// Samples per chunk, the unit of work and of random streams
-    /// [config: simulation.chunk_size].
+    /// Samples per chunk, the unit of work, rounded up to whole blocks of 4096 (the
+    /// unit of randomness); it never changes the result [config: simulation.chunk_size].
     #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub chunk_size: Option<u64>,
     /// Where chunks run [config: execution.backend].

@@ -349,7 +349,7 @@ impl Job {
 
     /// Blocks per chunk.
     pub fn chunk_blocks(&self) -> u64 {
-        (self.chunk_size / BLOCK as u64).max(1)
+        self.chunk_size.div_ceil(BLOCK as u64).max(1)
     }
 
     /// Blocks of the run.

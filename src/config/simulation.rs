@@ -160,16 +160,11 @@ pub(super) fn read(
         }
     };
     let block = BLOCK as u64;
-    let chunk_size = overrides
-        .chunk_size
-        .or(sim.chunk_size)
-        .unwrap_or(DEFAULT_CHUNK_SIZE);
-    if chunk_size == 0 || !chunk_size.is_multiple_of(block) {
-        let reason = format!(
-            "must be a whole number of blocks of {block} samples (a block is carlo's unit \
-             of randomness), found {chunk_size} (try {})",
-            chunk_size.div_ceil(block).max(1) * block
-        );
+    // A scheduling knob since 0.3.0, not part of the result: any size is taken,
+    // rounded up to whole blocks, the unit of randomness.
+    let given = overrides.chunk_size.or(sim.chunk_size);
+    if given == Some(0) {
+        let reason = "must be at least 1".to_string();
         return Err(if overrides.chunk_size.is_some() {
             Error::Flag {
                 flag: "--chunk-size".into(),
@@ -179,6 +174,10 @@ pub(super) fn read(
             invalid("simulation.chunk_size", reason)
         });
     }
+    let chunk_size = given
+        .unwrap_or(DEFAULT_CHUNK_SIZE)
+        .div_ceil(block)
+        .saturating_mul(block);
     if let Sampler::Sobol { replicates } = sampler {
         let round = replicates * block;
         if !samples.is_multiple_of(round) {

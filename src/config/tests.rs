@@ -149,3 +149,27 @@ fn sweep_points_listed_twice_or_too_close_are_refused() {
     ))
     .unwrap();
 }
+
+/// A job that arrives as data (a worker's hello) is checked as a config's reading
+/// would check it: what `plan` and the Sobol sampler rely on.
+#[test]
+fn a_job_as_data_is_checked_before_it_is_planned() {
+    let mut job = parse(
+        "[simulation]\nsamples = 65536\nsampler = \"sobol\"\nreplicates = 4\n\
+         [model]\ntype = \"european\"\n",
+    )
+    .unwrap()
+    .job;
+    assert_eq!(job.check_plan(), Ok(()));
+    for (samples, replicates) in [
+        (0, 4),
+        (65536, 1),
+        (65536, 33),
+        (65536 + 4, 4),
+        (3 * 4096 + 3, 3),
+    ] {
+        job.samples = samples;
+        job.sampler = crate::random::sampler::Sampler::Sobol { replicates };
+        assert!(job.check_plan().is_err(), "{samples} in {replicates}");
+    }
+}

@@ -40,7 +40,7 @@ pub const MAX_REPLICATES: u64 = 32;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Sampler {
-    /// Pseudo-random streams, one per chunk.
+    /// Pseudo-random streams: eight lanes per block (`xoshiro256++/lanes-v1`).
     #[default]
     Mc,
     /// Scrambled Sobol points, `replicates` independent randomizations.

@@ -2,7 +2,9 @@
 
 use std::ops::Range;
 
-use crate::stats::{Moments, codec};
+use std::collections::VecDeque;
+
+use crate::stats::ChunkStats;
 
 /// Chunks in a batch, at most. A batch costs one question and one answer; 64 chunks of
 /// pi at the default size are about 10 ms of work, and rank 0 answers each question in
@@ -13,16 +15,10 @@ pub(super) const MAX_BATCH: u64 = 64;
 /// self-scheduling), so that the last batches are small and the ranks finish together.
 const GUIDE: u64 = 4;
 
-/// Words of reported chunks in one answer, about: 128 KiB, 4096 chunks of pi. A
-/// rank that fell behind catches up over several answers.
-const ANSWER_WORDS: usize = 1 << 14;
-
 /// Rank 0's bookkeeping.
 pub(super) struct Hub {
     /// Ranks in the run.
     ranks: usize,
-    /// Words per encoded chunk.
-    pub stride: usize,
     /// Chunks of the run.
     total: u64,
     /// First position not handed out.
@@ -31,9 +27,11 @@ pub(super) struct Hub {
     pub reported: u64,
     /// Whether the engine has stopped or every chunk is reported.
     pub ended: bool,
-    /// The encoded chunks reported from the `log_start`-th on, in the order they
-    /// were reported, kept until every rank has been sent them.
-    pub log: Vec<u64>,
+    /// The [`encode`]d records of the chunks reported from the `log_start`-th on, in
+    /// the order they were reported, kept until every rank has been sent them, and
+    /// where each record starts in `log`.
+    log: Vec<u64>,
+    offsets: VecDeque<usize>,
     log_start: u64,
     /// Rank `r` has been sent the first `sent[r]` reported chunks.
     sent: Vec<u64>,
@@ -44,17 +42,17 @@ pub(super) struct Hub {
 }
 
 impl Hub {
-    pub fn new(ranks: usize, stride: usize, total: u64) -> Self {
+    pub fn new(ranks: usize, total: u64) -> Self {
         let mut gone = vec![false; ranks];
         gone[0] = true;
         Hub {
             ranks,
-            stride,
             total,
             next: 0,
             reported: 0,
             ended: false,
             log: Vec::new(),
+            offsets: VecDeque::new(),
             log_start: 0,
             sent: vec![0; ranks],
             parked: vec![false; ranks],
@@ -78,21 +76,39 @@ impl Hub {
         self.reported == self.total
     }
 
+    /// Logs a reported chunk's whole record, for the other ranks.
+    pub fn log(&mut self, record: &[u64]) {
+        self.offsets.push_back(self.log.len());
+        self.log.extend_from_slice(record);
+        self.reported += 1;
+    }
+
     /// What rank `to` is answered: `batch` and the chunks reported since its last
-    /// answer, as many as fit in one answer, with the kind of answer: after the end,
-    /// the answer that brings it up to date is the end; until then it asks again.
+    /// answer, as many whole records as fit in [`ANSWER_WORDS`] (at least one), with
+    /// the kind of answer: after the end, the answer that brings it up to date is the
+    /// end; until then it asks again.
     pub fn answer(&mut self, to: usize, batch: Range<u64>) -> (u64, Range<u64>, &[u64]) {
-        let from = (self.sent[to] - self.log_start) as usize * self.stride;
-        let count = ((self.log.len() - from) / self.stride).min(answer_chunks(self.stride));
+        let first = (self.sent[to] - self.log_start) as usize;
+        let start_of = |k: usize| self.offsets.get(k).copied().unwrap_or(self.log.len());
+        let from = start_of(first);
+        let mut count = 0;
+        while first + count < self.offsets.len() {
+            let end = start_of(first + count + 1);
+            if count > 0 && end - from > ANSWER_WORDS {
+                break;
+            }
+            count += 1;
+        }
+        let to_end = start_of(first + count);
         self.sent[to] += count as u64;
-        let caught_up = from + count * self.stride == self.log.len();
+        let caught_up = to_end == self.log.len();
         let kind = match (self.ended, caught_up) {
             (false, _) => super::ANSWER_GO,
             (true, true) => super::ANSWER_END,
             (true, false) => super::ANSWER_DRAIN,
         };
         self.gone[to] = kind == super::ANSWER_END;
-        (kind, batch, &self.log[from..from + count * self.stride])
+        (kind, batch, &self.log[from..to_end])
     }
 
     /// Forgets the reported chunks that every rank still running has been sent.
@@ -101,19 +117,23 @@ impl Hub {
             .filter(|&r| !self.gone[r])
             .map(|r| self.sent[r])
             .min()
-            .unwrap_or(self.log_start + (self.log.len() / self.stride) as u64);
-        if oldest - self.log_start >= 1024 {
-            self.log
-                .drain(..(oldest - self.log_start) as usize * self.stride);
+            .unwrap_or(self.log_start + self.offsets.len() as u64);
+        let drop = (oldest - self.log_start) as usize;
+        if drop >= 1024 {
+            let cut = self.offsets.get(drop).copied().unwrap_or(self.log.len());
+            self.log.drain(..cut);
+            self.offsets.drain(..drop);
+            for o in &mut self.offsets {
+                *o -= cut;
+            }
             self.log_start = oldest;
         }
     }
 }
 
-/// Reported chunks in one answer, at most: [`ANSWER_WORDS`] words' worth, at least one.
-pub(super) fn answer_chunks(stride: usize) -> usize {
-    (ANSWER_WORDS / stride).max(1)
-}
+/// Words of an answer's reported chunks, about (128 KiB), beyond which it stops
+/// adding records; a single record larger than this travels alone.
+pub(super) const ANSWER_WORDS: usize = 1 << 14;
 
 /// Chunks in the next batch when `left` chunks are not handed out yet to `ranks`.
 fn batch_size(left: u64, ranks: u64) -> u64 {
@@ -135,30 +155,42 @@ pub(super) fn positions(todo: &[Range<u64>], wanted: Range<u64>) -> impl Iterato
     })
 }
 
-/// Appends a chunk's index and its statistics' words ([`codec`]): bits, not
-/// values, so the exchange is exact.
-pub(super) fn encode(words: &mut Vec<u64>, index: u64, m: &Moments) {
-    words.push(index);
-    codec::to_words(m, words);
+/// Appends a chunk's record: its index, the length of its statistics' words, and the
+/// words ([`ChunkStats::to_words`]): bits, not values, so the exchange is exact.
+pub(super) fn encode(words: &mut Vec<u64>, index: u64, stats: &ChunkStats) {
+    let at = words.len();
+    words.extend([index, 0]);
+    stats.to_words(words);
+    words[at + 1] = (words.len() - at - 2) as u64;
 }
 
-/// The chunks [`encode`]d into `words`, for statistics of `dim` columns; `None` if
-/// the words are not whole chunks.
-pub(super) fn decode(words: &[u64], dim: usize) -> Option<Vec<(u64, Moments)>> {
-    let stride = 1 + codec::words_len(dim);
-    words
-        .len()
-        .is_multiple_of(stride)
-        .then(|| decode_all(words, dim).collect())
+/// The records [`encode`]d into `words`: each chunk's index and where its whole
+/// record is; `None` if the words are not whole records.
+pub(super) fn records(words: &[u64]) -> Option<Vec<(u64, Range<usize>)>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < words.len() {
+        let head = words.get(at..at + 2)?;
+        let len = usize::try_from(head[1]).ok()?;
+        let end = (at + 2).checked_add(len).filter(|&e| e <= words.len())?;
+        out.push((head[0], at..end));
+        at = end;
+    }
+    Some(out)
 }
 
-/// The whole chunks [`encode`]d into `words`.
-pub(super) fn decode_all(words: &[u64], dim: usize) -> impl Iterator<Item = (u64, Moments)> + '_ {
-    let stride = 1 + codec::words_len(dim);
-    words.chunks_exact(stride).map(|w| {
-        let moments = codec::from_words(&w[1..]).expect("a whole chunk's words");
-        (w[0], moments)
-    })
+/// The statistics of a whole record (as [`records`] delimits it).
+pub(super) fn decode(record: &[u64]) -> Result<ChunkStats, String> {
+    ChunkStats::from_words(&record[2..])
+}
+
+/// Words of one chunk's record at most, for a plan's chunks of `dim` columns: every
+/// part of its exact sums at their widest (a sum of doubles spans at most 2,200 bits,
+/// 35 limbs and a header word), a part per block at most, and a digest per block.
+pub(super) fn max_record_words(dim: usize, chunk_blocks: u64) -> usize {
+    let sums = dim + dim * (dim + 1) / 2;
+    let blocks = chunk_blocks as usize;
+    2 + 3 + blocks * (2 + 2 + sums * 36) + 1 + blocks
 }
 
 #[cfg(test)]
@@ -174,19 +206,46 @@ mod tests {
 
     #[test]
     fn encoding_is_exact() {
-        let m = Moments {
-            count: 7,
-            mean: vec![f64::NAN, -0.0],
-            comoment: vec![1e-310, f64::INFINITY, 3.5, -1.0],
+        let mut sums = crate::stats::ExactSums::new(2);
+        sums.add_block(7, &[1e-310, -0.0], &[3.5, -1.0], &[1.0, 2.0, 1e300]);
+        let stats = ChunkStats {
+            blocks: 3..5,
+            parts: vec![(4, sums.clone()), (8, sums)],
+            digests: vec![1, u64::MAX],
         };
         let mut words = Vec::new();
-        encode(&mut words, 42, &m);
-        let back = decode(&words, 2).unwrap();
-        assert_eq!(back[0].0, 42);
-        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&back[0].1.mean), bits(&m.mean));
-        assert_eq!(bits(&back[0].1.comoment), bits(&m.comoment));
-        assert!(decode(&words[1..], 2).is_none());
+        encode(&mut words, 42, &stats);
+        encode(&mut words, 7, &stats);
+        let found = records(&words).unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].0, 42);
+        assert_eq!(found[1].0, 7);
+        let back = decode(&words[found[1].1.clone()]).unwrap();
+        assert_eq!(back, stats);
+        assert_eq!(back.parts[0].1.to_words(), stats.parts[0].1.to_words());
+        assert!(records(&words[..words.len() - 1]).is_none());
+        assert!(records(&words[1..]).is_none());
+    }
+
+    #[test]
+    fn answers_carry_whole_records_and_at_least_one() {
+        let mut hub = Hub::new(2, 10);
+        for k in 0..3u64 {
+            let len = [3, ANSWER_WORDS, 5][k as usize];
+            let mut record = vec![k, len as u64 - 2];
+            record.resize(len, 0);
+            hub.log(&record);
+        }
+        // The first two exceed ANSWER_WORDS together: one record.
+        let (_, _, words) = hub.answer(1, 0..0);
+        assert_eq!(words.len(), 3);
+        // A record larger than ANSWER_WORDS travels alone.
+        let (_, _, words) = hub.answer(1, 0..0);
+        assert_eq!(words.len(), ANSWER_WORDS);
+        let (_, _, words) = hub.answer(1, 0..0);
+        assert_eq!(words.len(), 5);
+        let (_, _, words) = hub.answer(1, 0..0);
+        assert!(words.is_empty());
     }
 
     #[test]

@@ -57,10 +57,9 @@ use super::stall::cpu::ThreadClock;
 use super::stall::pause::Pauses;
 use super::{Event, Executor, Flow, Work};
 use crate::Error;
-use crate::stats::codec;
 
 use agree::agree;
-use hub::{Hub, MAX_BATCH, answer_chunks, decode, decode_all, encode, positions};
+use hub::{ANSWER_WORDS, Hub, MAX_BATCH, decode, encode, max_record_words, positions, records};
 use watch::{NO_CHUNK, Progress, Ranks};
 
 /// Batches a rank holds at once: one running and one waiting, so that asking for the
@@ -192,12 +191,12 @@ impl Executor for Mpi {
         // Room for every message that can be on its way at once: rank 0 has at most
         // one answer out per rank, the others one question (twice that, for slack).
         let ranks = world.size() as usize;
-        let record = max_record_words(work);
+        let record = max_record_words(work.model.dim(), work.plan.chunk_blocks());
         let envelope = 1024; // more than MPI_BSEND_OVERHEAD
         let buffer = if world.rank() == 0 {
-            (ranks - 1) * 2 * ((3 + ANSWER_WORDS.max(record)) * 8 + envelope)
+            (ranks - 1) * 2 * ((3 + ANSWER_WORDS + record) * 8 + envelope)
         } else {
-            2 * ((ASK_HEADER + MAX_BATCH as usize * stride) * 8 + envelope)
+            2 * ((ASK_HEADER + MAX_BATCH as usize * record) * 8 + envelope)
         };
         self.universe.set_buffer_size(buffer);
         let run = Run {
@@ -332,7 +331,7 @@ fn compute(
             let result = work.run_chunk(&mut cursor, index);
             progress.chunk.store(NO_CHUNK, Ordering::Relaxed);
             match result {
-                Ok(moments) => encode(&mut words, index, &moments),
+                Ok(stats) => encode(&mut words, index, &stats),
                 Err(e) => {
                     // This thread makes no MPI calls; the rank's main thread sees it
                     // gone and ends the job.
@@ -376,17 +375,18 @@ impl Run<'_> {
     }
 
     /// Reports the chunks of a finished batch to this rank's engine, in the batch's
-    /// order, and logs them for the other ranks; after a stop, nothing more.
+    /// order, and logs them for the other ranks; after a stop, nothing more. The
+    /// words are whole records, checked when received.
     fn report(&self, hub: &mut Hub, words: &[u64], done: &mut dyn FnMut(Event) -> Flow) {
-        let dim = self.work.model.dim();
-        for (chunk, (index, moments)) in words.chunks_exact(hub.stride).zip(decode_all(words, dim))
-        {
+        for (index, record) in records(words).unwrap_or_default() {
             if hub.ended {
                 return;
             }
-            hub.log.extend_from_slice(chunk);
-            hub.reported += 1;
-            if done(Event::Done(index, moments)) == Flow::Stop {
+            let record = &words[record];
+            let stats =
+                decode(record).unwrap_or_else(|e| self.fail(&format!("chunk {index}: {e}")));
+            hub.log(record);
+            if done(Event::Done(index, stats)) == Flow::Stop {
                 hub.ended = true;
             }
         }
@@ -406,7 +406,7 @@ impl Run<'_> {
         done: &mut dyn FnMut(Event) -> Flow,
     ) -> Result<(), String> {
         let ranks = self.comm.size() as usize;
-        let mut hub = Hub::new(ranks, self.stride(), self.total);
+        let mut hub = Hub::new(ranks, self.total);
         let mut watch = Ranks::new(ranks, policy);
         let mut nap = Nap::new();
         let mut last_look = Instant::now();
@@ -547,7 +547,6 @@ impl Run<'_> {
     /// runs, so that rank 0 can tell it from a stuck rank.
     fn follow(&self, mut lane: Lane, policy: &Policy, done: &mut dyn FnMut(Event) -> Flow) {
         let heartbeat = policy.period();
-        let dim = self.work.model.dim();
         let mut more = true; // rank 0 may have batches left
         let mut listening = true; // the engine has not said stop
         loop {
@@ -601,7 +600,7 @@ impl Run<'_> {
                 self.fail("an answer from rank 0 that is not whole chunks");
             };
             for (index, range) in chunks {
-                let stats = ChunkStats::from_words(&answer[3..][range])
+                let stats = decode(&answer[3..][range])
                     .unwrap_or_else(|e| self.fail(&format!("chunk {index} from rank 0: {e}")));
                 if listening && done(Event::Done(index, stats)) == Flow::Stop {
                     // Rank 0 decides when the run ends; a stop here is the same one
