@@ -127,7 +127,7 @@ pub fn protocol(data: &[u8]) {
 }
 
 /// A summary as `carlo verify` reads it (CSV, or JSON when it starts with `[`), and
-/// a chunk digests file.
+/// a group digests file.
 pub fn verify(data: &[u8]) {
     let path = Path::new("fuzz.csv");
     let Ok(text) = std::str::from_utf8(data) else {

@@ -26,7 +26,7 @@ fn every_shipped_config_checks_and_runs() {
             .arg(&path)
             .assert()
             .success();
-        let csv = common::run_csv(&path, &["--samples", "20000"]);
+        let csv = common::run_csv(&path, &["--samples", "65536"]);
         assert!(csv.starts_with("name,model,quantity,estimate,"), "{csv}");
     }
 }

@@ -50,7 +50,7 @@ fn a_dropped_control_is_noted_and_warned() {
 #[test]
 fn a_control_on_few_replicates_is_refused() {
     let (code, _, stderr) = run(&european(
-        "samples = 8192\nsampler = \"sobol\"\nreplicates = 8",
+        "samples = 32768\nsampler = \"sobol\"\nreplicates = 8",
         "control_variate = true",
     ));
     assert_eq!(code, Some(2), "{stderr}");
@@ -64,7 +64,7 @@ fn a_control_on_few_replicates_is_refused() {
 fn measured_limits_warn() {
     // Fewer replicates than the default, and Greeks on a one-date Sobol path.
     let (code, _, stderr) = run(&european(
-        "samples = 8192\nsampler = \"sobol\"\nreplicates = 8",
+        "samples = 32768\nsampler = \"sobol\"\nreplicates = 8",
         "greeks = [\"delta\"]",
     ));
     assert_eq!(code, Some(0), "{stderr}");

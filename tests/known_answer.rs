@@ -51,8 +51,8 @@ fn pi_estimate_string_is_pinned() {
     assert_eq!(common::field(&csv, "reference"), "3.141592653589793");
 }
 
-const PINNED_ESTIMATE: &str = "3.1455528167077493";
-const PINNED_STD_ERROR: &str = "0.003665843605034364";
+const PINNED_ESTIMATE: &str = "3.1282360024081877";
+const PINNED_STD_ERROR: &str = "0.014326356438881367";
 
 /// Every shipped config at 100,000 samples on the sequential backend: estimate and
 /// standard error as printed by carlo 0.2.0. A change of structure must not move a
@@ -77,68 +77,77 @@ const PINNED_STD_ERROR: &str = "0.003665843605034364";
 /// american (control mean Black-Scholes) moved from 6.076529657864208 and the asian
 /// (control mean the geometric Asian price) from 6.155676210570353 and the
 /// asian-sobol from 6.155913478379542, all by under 3e-14.
+/// 0.3.0 moved every pseudo-random estimate on purpose (blocks of 4096 samples on 8
+/// lane streams, `xoshiro256++/lanes-v1`, merged exactly): 0.2.0 printed american
+/// 6.0765296578642145, asian 6.155676210570328, barrier 1.329155571313517, european
+/// 10.412173355021308, european-ladder 16.663440388602464, european-put
+/// 5.5829569420675735 and pi 3.1442. Each new estimate is within 1.9 standard errors
+/// of the old one (two samples of one law differ by up to about 2.8 in one case in
+/// a hundred) and within 2.1 of its reference. The asian-sobol's points did not
+/// change; its estimate moved from 6.15591347837952 by the exact merge's one rounding
+/// (5e-15).
 /// Each shipped config's first row at a fixed sample count (`samples`: 100,000, or a
 /// count the config's sampler accepts), on the sequential backend.
 const PINNED_CONFIGS: [(&str, u64, &str, &str, &str); 10] = [
     (
         "american",
         100_000,
-        "6.0765296578642145",
-        "0.014985762455707772",
+        "6.051892452001456",
+        "0.014983002953193545",
         "ziggurat-block-v1",
     ),
     (
         "asian",
         100_000,
-        "6.155676210570328",
-        "0.0007472364510923041",
+        "6.155982066632963",
+        "0.0007535860103509772",
         "ziggurat-block-v1",
     ),
     // 16 replicates of 4096 Sobol points each.
     (
         "asian-sobol",
         65_536,
-        "6.15591347837952",
-        "0.0001401213900944402",
+        "6.155913478379525",
+        "0.00014012139009548662",
         "inversion-as241-v1",
     ),
     (
         "barrier",
         100_000,
-        "1.329155571313517",
-        "0.010777329457235873",
+        "1.349386549647853",
+        "0.010882202744302384",
         "ziggurat-block-v1",
     ),
     (
         "european-greeks",
         100_000,
-        "10.412173355021308",
-        "0.046600129046745466",
+        "10.487459726330313",
+        "0.046505111450891624",
         "ziggurat-block-v1",
     ),
     (
         "european-ladder",
         100_000,
-        "16.663440388602464",
-        "0.05503799178890247",
+        "16.73335849247718",
+        "0.05491869363752664",
         "inversion-as241-v1",
     ),
     (
         "european-put",
         100_000,
-        "5.5829569420675735",
-        "0.027314435759753338",
+        "5.545930001606008",
+        "0.027263147414556158",
         "ziggurat-block-v1",
     ),
     (
         "european",
         100_000,
-        "10.412173355021308",
-        "0.046600129046745466",
+        "10.487459726330313",
+        "0.046505111450891624",
         "ziggurat-block-v1",
     ),
-    ("pi-target", 100_000, "3.1442", "0.0051873242315597385", ""),
-    ("pi", 100_000, "3.1442", "0.0051873242315597385", ""),
+    ("pi-target", 100_000, "3.1398", "0.005197001990407246", ""),
+    ("pi", 100_000, "3.1398", "0.005197001990407246", ""),
 ];
 
 #[test]

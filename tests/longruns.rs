@@ -35,13 +35,13 @@ fn half_width(csv: &str) -> f64 {
 fn a_target_stops_every_backend_at_the_same_check_with_the_same_bits() {
     let dir = tempfile::tempdir().unwrap();
     // A half-width of 0.01 needs about 104_000 samples: the run must stop at one of
-    // the checks (every 8 chunks of 1000) well before its 400_000 maximum.
+    // the checks (every 8192 samples, two blocks) well before its 400_000 maximum.
     let target = 0.01;
     let config = pi_config(
         dir.path(),
         400_000,
         1000,
-        &format!("target_abs_error = {target}\ncheck_every = 8"),
+        &format!("target_abs_error = {target}\ncheck_every = 8192"),
     );
     let reference = common::run_csv(&config, &["--backend", "sequential"]);
     for (backend, workers) in [
@@ -60,13 +60,13 @@ fn a_target_stops_every_backend_at_the_same_check_with_the_same_bits() {
     assert_eq!(common::field(&reference, "stop_reason"), "target");
     let samples: u64 = common::field(&reference, "samples").parse().unwrap();
     assert!(
-        samples < 400_000 && samples.is_multiple_of(8000),
+        samples < 400_000 && samples.is_multiple_of(8192),
         "{samples}"
     );
     assert!(half_width(&reference) <= target);
     // The check before did not meet the target: a run capped there ends on its
     // maximum, with a wider interval, and its stop reason says so.
-    let before = (samples - 8000).to_string();
+    let before = (samples - 8192).to_string();
     let capped = common::run_csv(&config, &["--samples", &before]);
     assert_eq!(common::field(&capped, "stop_reason"), "samples");
     assert!(half_width(&capped) > target);
@@ -79,14 +79,14 @@ fn a_relative_target_is_met_relative_to_the_estimate() {
         dir.path(),
         400_000,
         1000,
-        "target_rel_error = 0.004\ncheck_every = 5",
+        "target_rel_error = 0.004\ncheck_every = 20480",
     );
     let csv = common::run_csv(&config, &["--workers", "2"]);
     assert_eq!(common::field(&csv, "stop_reason"), "target");
     assert!(half_width(&csv) <= 0.004 * float(&csv, "estimate"));
     let samples: u64 = common::field(&csv, "samples").parse().unwrap();
     assert!(
-        samples < 400_000 && samples.is_multiple_of(5000),
+        samples < 400_000 && samples.is_multiple_of(20480),
         "{samples}"
     );
 }
@@ -117,7 +117,8 @@ fn lines(path: &Path) -> Vec<Vec<String>> {
 #[test]
 fn the_trace_has_powers_of_two_and_ends_on_the_summary() {
     let dir = tempfile::tempdir().unwrap();
-    // 37 chunks, the last one short.
+    // 9 blocks of 4096, the last one short, in chunks of 1000 (rounded up to one
+    // block).
     let config = pi_config(dir.path(), 36_500, 1000, "");
     let mut traces = Vec::new();
     for (i, backend) in [["--backend", "sequential"], ["--workers", "3"]]
@@ -141,7 +142,7 @@ fn the_trace_has_powers_of_two_and_ends_on_the_summary() {
         assert_eq!(
             rows[0],
             [
-                "chunks",
+                "blocks",
                 "samples",
                 "estimate",
                 "std_error",
@@ -149,9 +150,9 @@ fn the_trace_has_powers_of_two_and_ends_on_the_summary() {
                 "ci_high"
             ]
         );
-        let chunks: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
-        assert_eq!(chunks, ["1", "2", "4", "8", "16", "32", "37"]);
-        assert_eq!(rows[3][1], "4000");
+        let blocks: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(blocks, ["1", "2", "4", "8", "9"]);
+        assert_eq!(rows[3][1], "16384");
         let last = rows.last().unwrap();
         assert_eq!(last[1], "36500");
         for (i, column) in ["estimate", "std_error", "ci_low", "ci_high"]
@@ -177,19 +178,20 @@ fn a_trace_with_a_target_ends_at_the_stop() {
         dir.path(),
         400_000,
         1000,
-        "target_abs_error = 0.01\ncheck_every = 24",
+        "target_abs_error = 0.01\ncheck_every = 98304",
     );
     let trace = dir.path().join("trace.csv");
     let csv = common::run_csv(&config, &["--trace", trace.to_str().unwrap()]);
     let rows = lines(&trace);
     let last = rows.last().unwrap();
     assert_eq!(last[1], common::field(&csv, "samples"));
-    let chunks: u64 = last[0].parse().unwrap();
-    assert!(chunks.is_multiple_of(24));
+    // Checks every 24 blocks of 4096 samples.
+    let blocks: u64 = last[0].parse().unwrap();
+    assert!(blocks.is_multiple_of(24));
     // Every row before the last is a power of two below the stop.
     for row in &rows[1..rows.len() - 1] {
-        let c: u64 = row[0].parse().unwrap();
-        assert!(c.is_power_of_two() && c < chunks, "{row:?}");
+        let b: u64 = row[0].parse().unwrap();
+        assert!(b.is_power_of_two() && b < blocks, "{row:?}");
     }
 }
 
@@ -266,10 +268,10 @@ fn a_run_killed_again_and_again_resumes_to_the_same_bits() {
     let mut kills_mid_run = 0;
     // Kill right after the first save with progress, then later and later.
     for extra_ms in [0, 60, 150] {
-        let before = common::chunks_done(&checkpoint).unwrap_or(0);
+        let before = common::blocks_done(&checkpoint).unwrap_or(0);
         let mut child = start(&config, Some(&checkpoint), &out);
         wait_for("a checkpoint with progress", || {
-            common::chunks_done(&checkpoint).is_some_and(|n| n > before)
+            common::blocks_done(&checkpoint).is_some_and(|n| n > before)
         });
         std::thread::sleep(Duration::from_millis(extra_ms));
         child.kill().unwrap(); // SIGKILL
@@ -301,7 +303,7 @@ fn ctrl_c_saves_a_checkpoint_exits_130_and_resumes() {
     let out = dir.path().join("out.csv");
     let child = start(&config, Some(&checkpoint), &out);
     wait_for("a checkpoint with progress", || {
-        common::chunks_done(&checkpoint).is_some_and(|n| n > 0)
+        common::blocks_done(&checkpoint).is_some_and(|n| n > 0)
     });
     interrupt(&child);
     let output = child.wait_with_output().unwrap();
@@ -315,7 +317,7 @@ fn ctrl_c_saves_a_checkpoint_exits_130_and_resumes() {
         "{stderr}"
     );
     assert!(!out.exists(), "an interrupted run wrote its summary");
-    let saved = common::chunks_done(&checkpoint).unwrap();
+    let saved = common::blocks_done(&checkpoint).unwrap();
     assert!(saved > 0 && !complete(&checkpoint));
     let resumed = common::run_csv(
         &config,
@@ -383,7 +385,7 @@ fn ctrl_c_on_worker_processes_saves_and_leaves_no_worker() {
     };
     let workers = common::wait_for_children(child.id(), 2);
     wait_for("a checkpoint with progress", || {
-        common::chunks_done(&checkpoint).is_some_and(|n| n > 0)
+        common::blocks_done(&checkpoint).is_some_and(|n| n > 0)
     });
     let status = Command::new("kill")
         .args(["-INT", "--", &format!("-{}", child.id())])
@@ -397,7 +399,7 @@ fn ctrl_c_on_worker_processes_saves_and_leaves_no_worker() {
     assert!(stderr.contains("run the same command again"), "{stderr}");
     common::assert_all_die(&workers, "after Ctrl-C");
     assert!(!out.exists());
-    assert!(!complete(&checkpoint) && common::chunks_done(&checkpoint).unwrap() > 0);
+    assert!(!complete(&checkpoint) && common::blocks_done(&checkpoint).unwrap() > 0);
 }
 
 #[test]
@@ -411,14 +413,13 @@ fn a_checkpoint_of_another_run_is_refused() {
     let out = dir.path().join("out.csv");
     let garbage = dir.path().join("notes.txt");
     std::fs::write(&garbage, "my notes").unwrap();
-    let cases: [(&[&str], &str, &str); 4] = [
+    let cases: [(&[&str], &str, &str); 3] = [
         (&["--seed", "12"], path, "seed 11 there, 12 here"),
         (
             &["--samples", "30000"],
             path,
             "samples 20000 there, 30000 here",
         ),
-        (&["--chunk-size", "500"], path, "chunk_size"),
         (&[], garbage.to_str().unwrap(), "not a carlo checkpoint"),
     ];
     for (flags, checkpoint_arg, needle) in cases {
@@ -442,6 +443,13 @@ fn a_checkpoint_of_another_run_is_refused() {
     // Refusing touched neither file.
     assert_eq!(std::fs::read_to_string(&checkpoint).unwrap(), saved);
     assert_eq!(std::fs::read_to_string(&garbage).unwrap(), "my notes");
+    // The chunk size is not part of the run (0.3.0): its checkpoint is taken.
+    let plain = common::run_csv(&config, &[]);
+    let other = common::run_csv(&config, &["--chunk-size", "500", "--checkpoint", path]);
+    assert_eq!(
+        common::result_columns(&other),
+        common::result_columns(&plain)
+    );
 }
 
 #[test]

@@ -458,7 +458,7 @@ fn a_stopped_rank_is_caught_and_a_stopped_job_is_not() {
     let child = spawn_mpirun(3, &config, &args, &env);
     let rank2 = rank_pid(child.id(), 2);
     common::wait_until(Duration::from_secs(30), "progress saved", || {
-        common::chunks_done(&checkpoint).is_some_and(|n| n > 10)
+        common::blocks_done(&checkpoint).is_some_and(|n| n > 10)
     });
     common::signal(rank2, libc::SIGSTOP);
     let out = common::finish_within(child, "mpirun with a stopped rank", Duration::from_secs(40));
@@ -484,7 +484,7 @@ fn under_mpirun_a_stopping_signal_saves_and_says_so() {
         args.extend(CSV);
         let child = spawn_mpirun(2, &config, &args, &[]);
         common::wait_until(Duration::from_secs(30), "progress saved", || {
-            common::chunks_done(&checkpoint).is_some_and(|n| n > 10)
+            common::blocks_done(&checkpoint).is_some_and(|n| n > 10)
         });
         common::signal(child.id(), signal);
         let out = common::finish_within(child, name, Duration::from_secs(30));
@@ -498,7 +498,7 @@ fn under_mpirun_a_stopping_signal_saves_and_says_so() {
             .unwrap_or_else(|| panic!("{name}: {err}"));
         assert!(line.contains("run the same command again"), "{line}");
         assert_eq!(err.matches("interrupted by").count(), 1, "{err}");
-        let saved = common::chunks_done(&checkpoint).unwrap();
+        let saved = common::blocks_done(&checkpoint).unwrap();
         assert!(saved > 10, "{name}: {saved}");
     }
 }

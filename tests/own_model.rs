@@ -187,14 +187,14 @@ fn a_run_killed_and_resumed_from_its_checkpoint_keeps_every_bit() {
         .stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while common::chunks_done(&checkpoint).is_none_or(|n| n < 5) {
+    while common::blocks_done(&checkpoint).is_none_or(|n| n < 5) {
         assert!(Instant::now() < deadline, "no progress was saved");
         std::thread::sleep(Duration::from_millis(5));
     }
     child.kill().unwrap(); // SIGKILL: no destructor, no last save
     child.wait().unwrap();
     assert!(!dir.path().join("out.csv").exists());
-    let done = common::chunks_done(&checkpoint).unwrap();
+    let done = common::blocks_done(&checkpoint).unwrap();
     assert!(done < 31, "the run finished before it was killed");
     let resumed = run(&["--checkpoint", ckpt], &[]);
     assert_eq!(resumed, reference);

@@ -24,7 +24,7 @@ fn pi_config(dir: &Path) -> std::path::PathBuf {
     common::write_config(
         dir,
         "pi.toml",
-        "[simulation]\nsamples = 100_003\nseed = 11\nchunk_size = 1000\n[model]\ntype = \"pi\"\n",
+        "[simulation]\nsamples = 400_003\nseed = 11\nchunk_size = 4096\n[model]\ntype = \"pi\"\n",
     )
 }
 

@@ -42,7 +42,7 @@ fn intervals_cover_as_often_as_they_claim() {
     let (mut hits95, mut hits90) = (0u64, 0u64);
     for seed in 0..runs {
         let text = asian(
-            16 * 256,
+            16 * 4096,
             1000 + seed,
             "sampler = \"sobol\"",
             "average = \"geometric\"",
@@ -177,7 +177,7 @@ fn targets_stop_in_whole_rounds() {
     let text = asian(
         16 * 64 * 1024,
         2,
-        "sampler = \"sobol\"\nchunk_size = 1024\ntarget_rel_error = 1e-3\ncheck_every = 16",
+        "sampler = \"sobol\"\nchunk_size = 1024\ntarget_rel_error = 1e-3\ncheck_every = 65536",
         "average = \"arithmetic\"",
     );
     let path = write(dir.path(), "t.toml", &text);
@@ -185,7 +185,8 @@ fn targets_stop_in_whole_rounds() {
     assert_eq!(common::field(&csv, "stop_reason"), "target");
     let samples: u64 = common::field(&csv, "samples").parse().unwrap();
     assert!(samples < 16 * 64 * 1024, "{samples}");
-    assert_eq!(samples % (16 * 1024), 0, "{samples}");
+    // Rounds of a block of 4096 points per replicate.
+    assert_eq!(samples % (16 * 4096), 0, "{samples}");
     let again = common::run_csv(&path, &["--backend", "processes", "--workers", "2"]);
     assert_eq!(common::result_columns(&again), common::result_columns(&csv));
 }
@@ -193,8 +194,8 @@ fn targets_stop_in_whole_rounds() {
 #[test]
 fn bad_sobol_input_is_an_error_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let base = |sampler: &str| asian(16 * 1024, 1, sampler, "average = \"arithmetic\"");
-    let barrier = "[simulation]\nsamples = 16384\nseed = 1\nsampler = \"sobol\"\n[model]\n\
+    let base = |sampler: &str| asian(16 * 4096, 1, sampler, "average = \"arithmetic\"");
+    let barrier = "[simulation]\nsamples = 65536\nseed = 1\nsampler = \"sobol\"\n[model]\n\
                    type = \"barrier\"\noption = \"call\"\nspot = 100.0\nstrike = 100.0\n\
                    rate = 0.05\nvolatility = 0.2\nmaturity = 1.0\nbarrier = 120.0\n\
                    kind = \"up-and-out\"\nsteps = 2000\n";
@@ -211,11 +212,11 @@ fn bad_sobol_input_is_an_error_naming_the_key() {
             "simulation.samples",
         ),
         (
-            base("sampler = \"sobol\"\nchunk_size = 1000"),
+            base("sampler = \"sobol\"\nchunk_size = 0"),
             "simulation.chunk_size",
         ),
         (
-            base("sampler = \"sobol\"\ntarget_rel_error = 0.01\ncheck_every = 20"),
+            base("sampler = \"sobol\"\ntarget_rel_error = 0.01\ncheck_every = 0"),
             "simulation.check_every",
         ),
         (base("sampler = \"halton\""), "halton"),

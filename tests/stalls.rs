@@ -151,7 +151,7 @@ fn time_while_the_whole_job_is_stopped_does_not_count() {
         .unwrap();
     let pid = child.id();
     common::wait_until(Duration::from_secs(60), "progress saved", || {
-        common::chunks_done(&checkpoint).is_some_and(|n| n > 20)
+        common::blocks_done(&checkpoint).is_some_and(|n| n > 20)
     });
     // Ctrl-Z for 8 s, then fg: every process of the job stopped, then continued.
     // SAFETY: signals to the process group this test started.

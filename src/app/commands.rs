@@ -29,9 +29,9 @@ pub(super) fn check(args: &CheckArgs, registry: &Registry) -> Result<(), Error> 
                 goals.push(format!("half-width <= {r} x |estimate|"));
             }
             format!(
-                "\n  stops once {} (checked every {} chunks; samples is the maximum)",
+                "\n  stops once {} (checked every {} samples; samples is the maximum)",
                 goals.join(" and "),
-                t.check_every
+                t.check_every * crate::random::lanes::BLOCK as u64
             )
         }
     };

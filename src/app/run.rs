@@ -212,14 +212,14 @@ pub(super) fn summary_outputs(out: &Destination) -> Vec<(&'static str, PathBuf)>
         Destination::File(path) => vec![
             ("the summary", path.clone()),
             ("the summary's job file", output::job_path(path)),
-            ("the summary's chunk digests", output::digests_path(path)),
+            ("the summary's group digests", output::digests_path(path)),
         ],
         Destination::Stdout => Vec::new(),
     }
 }
 
 /// Writes a report's summary to `out` (and a table for people unless `quiet`), with
-/// the job file and the chunk digests beside a summary file.
+/// the job file and the group digests beside a summary file.
 ///
 /// If the file cannot be written, the summary still goes to standard output as CSV
 /// before the error is returned: a result is never lost.

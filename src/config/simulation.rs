@@ -264,26 +264,17 @@ pub(super) fn read(
         }
     }
     // Checks happen after whole rounds of blocks: one block with mc, one per
-    // replicate with sobol, so that every replicate holds the same points.
+    // replicate with sobol, so that every replicate holds the same points. Any count
+    // of samples is taken, rounded up to whole rounds.
     let round = sampler.replicates().unwrap_or(1) * block;
-    let check_every = sim
-        .check_every
-        .unwrap_or(round * DEFAULT_CHECK_EVERY.div_ceil(round));
-    if check_every == 0 || !check_every.is_multiple_of(round) {
+    let check_every = sim.check_every.unwrap_or(DEFAULT_CHECK_EVERY);
+    if check_every == 0 {
         return Err(invalid(
             "simulation.check_every",
-            format!(
-                "counts the samples between two checks of the target, a whole number of \
-                 rounds of {round} samples ({}); found {check_every} (try {})",
-                if round == block {
-                    format!("blocks of {block}")
-                } else {
-                    format!("a block of {block} per replicate")
-                },
-                check_every.div_ceil(round).max(1) * round
-            ),
+            "counts the samples between two checks of the target: must be at least 1".to_string(),
         ));
     }
+    let check_every = check_every.div_ceil(round).saturating_mul(round);
     let check_every = check_every / block;
     // Without a target `check_every` has nothing to check, and leaving it out of
     // the job keeps such a run's fingerprint that of the same run without it.

@@ -155,8 +155,9 @@ fn sweep_points_listed_twice_or_too_close_are_refused() {
 #[test]
 fn a_job_as_data_is_checked_before_it_is_planned() {
     let mut job = parse(
-        "[simulation]\nsamples = 65536\nsampler = \"sobol\"\nreplicates = 4\n\
-         [model]\ntype = \"european\"\n",
+        "[simulation]\nsamples = 65536\nseed = 1\nsampler = \"sobol\"\nreplicates = 4\n\
+         [model]\ntype = \"european\"\noption = \"call\"\nspot = 100.0\nstrike = 100.0\n\
+         rate = 0.05\nvolatility = 0.2\nmaturity = 1.0\n",
     )
     .unwrap()
     .job;

@@ -93,6 +93,18 @@ impl Digests {
         }
     }
 
+    /// The digest of block `b` ([`crate::stats::BlockStats::digest`]), where its own
+    /// digest is kept: for the blocks of a group not complete yet, and of a group that
+    /// a decision point cuts, which group 0 (blocks `0..DIGEST_GROUP`) is whenever it
+    /// holds more than one block (decisions follow blocks 1, 2, 4, 8 and 16). `None`
+    /// for a block not done yet, or one of a group that keeps only its group digest.
+    pub fn block(&self, b: u64) -> Option<u64> {
+        let g = b / DIGEST_GROUP;
+        let (found, known) = self.blocks.get(&g)?;
+        let k = b - g * DIGEST_GROUP;
+        ((known >> k) & 1 == 1).then(|| found[k as usize])
+    }
+
     /// The digests of the groups of blocks `0..blocks`, the last ending at `blocks`;
     /// `None` if a block's digest is missing.
     pub fn groups(&self, blocks: u64) -> Option<Vec<u64>> {
@@ -140,6 +152,13 @@ impl State {
             restarts: 0,
             digests: Digests::default(),
         }
+    }
+
+    /// The digest of block `b`, where this state keeps it: every block of the first
+    /// digest group (`0..DIGEST_GROUP`) once done, unless the run has a single block;
+    /// see [`Digests::block`]. `None` for a block not done yet.
+    pub fn block_digest(&self, b: u64) -> Option<u64> {
+        self.digests.block(b)
     }
 
     /// Blocks merged into the decided prefix.

@@ -47,13 +47,6 @@ pub enum Event {
     Fatal(String),
 }
 
-/// Chunks a run may have finished beyond the lowest one not yet reported, at most:
-/// executors start no chunk further ahead, so a stuck chunk holds memory, and the
-/// chunks a checkpoint keeps, to this many however long it is stuck.
-pub fn window(workers: usize) -> u64 {
-    (16 * workers as u64).max(256)
-}
-
 /// What the engine answers after each event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
@@ -169,8 +162,8 @@ pub fn run_blocks(
 ///   the calling thread with [`Event::Done`] for each chunk's index and statistics,
 ///   in any order, and with [`Event::Idle`] about every second while nothing
 ///   finishes.
-/// - It starts no chunk [`window`] or more beyond the lowest chunk it has not yet
-///   reported.
+/// - It need not keep any order: chunks merge exactly, so a stuck chunk must hold
+///   back nothing but itself.
 /// - The statistics of a chunk must be those of [`Work::run_chunk`], bit for bit:
 ///   where a chunk runs must never change what it computes.
 /// - After `Stop`, no new chunk is started and `execute` returns once running chunks

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, mpsc};
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use super::stall::cpu::ThreadClock;
@@ -20,8 +20,8 @@ use crate::Error;
 /// A thread stuck in a chunk cannot be stopped from outside: the stall policy (see
 /// [`super::stall`]) reports a chunk that runs long, or that makes no progress, with
 /// what to do (Ctrl-C saves the progress; the processes backend replaces stuck
-/// workers); threads take no chunk [`super::window`] or more beyond the lowest
-/// unfinished one, so memory stays flat meanwhile.
+/// workers). The other threads go on meanwhile: chunks merge exactly as they
+/// finish, so nothing waits for order and memory stays flat.
 #[derive(Debug)]
 pub struct Threads {
     pool: rayon::ThreadPool,
@@ -55,51 +55,35 @@ impl Threads {
 }
 
 /// The chunks the threads are running, with when each started and the clock of the
-/// thread running it, and how far ahead of the lowest of them a thread may start
-/// another.
+/// thread running it.
 struct Running {
     started: Mutex<BTreeMap<u64, (Instant, Option<ThreadClock>)>>,
-    changed: Condvar,
-    window: u64,
 }
 
 impl Running {
-    /// Takes the next chunk from `queue` once it lies within the window of the
-    /// lowest running chunk; `None` when the queue is empty or `stop` is set.
+    /// Takes the next chunk from `queue`; `None` when the queue is empty or `stop` is
+    /// set.
     fn take(
         &self,
         queue: &Queue<'_>,
         stop: &AtomicBool,
         clock: Option<ThreadClock>,
     ) -> Option<u64> {
-        let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if stop.load(Ordering::Relaxed) {
-                return None;
-            }
-            let next = queue.peek()?;
-            let lowest = started.keys().next().copied().unwrap_or(next);
-            if next < lowest + self.window {
-                let index = queue.pop()?;
-                started.insert(index, (Instant::now(), clock));
-                return Some(index);
-            }
-            started = self
-                .changed
-                .wait_timeout(started, TICK)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+        if stop.load(Ordering::Relaxed) {
+            return None;
         }
+        let index = queue.pop()?;
+        let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
+        started.insert(index, (Instant::now(), clock));
+        Some(index)
     }
 
     /// Marks chunk `index` finished; returns how long it ran.
     fn finish(&self, index: u64) -> Duration {
         let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
-        let took = started
+        started
             .remove(&index)
-            .map_or(Duration::ZERO, |(t, _)| t.elapsed());
-        self.changed.notify_all();
-        took
+            .map_or(Duration::ZERO, |(t, _)| t.elapsed())
     }
 
     /// The running chunks, with when each started and its thread's clock.
@@ -138,8 +122,6 @@ impl Executor for Threads {
         let stop = AtomicBool::new(false);
         let running = Running {
             started: Mutex::new(BTreeMap::new()),
-            changed: Condvar::new(),
-            window: super::window(threads),
         };
         let (tx, rx) = mpsc::channel();
         let mut failed = None;
@@ -215,7 +197,6 @@ impl Executor for Threads {
                 }
                 if done(event) == Flow::Stop {
                     stop.store(true, Ordering::Relaxed);
-                    running.changed.notify_all();
                     stopped_at = Some(Instant::now());
                 }
             }

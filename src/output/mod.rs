@@ -264,7 +264,7 @@ pub fn job_path(summary: &Path) -> PathBuf {
     summary.with_file_name(format!("{}.job.toml", stem(summary)))
 }
 
-/// Where the chunk digests of the summary at `summary` go: beside it,
+/// Where the group digests of the summary at `summary` go: beside it,
 /// `<stem>.chunks`.
 pub fn digests_path(summary: &Path) -> PathBuf {
     summary.with_file_name(format!("{}.chunks", stem(summary)))
@@ -275,15 +275,17 @@ fn stem(path: &Path) -> String {
         .map_or_else(|| "summary".into(), |s| s.to_string_lossy().into_owned())
 }
 
-/// The chunk digests file: a comment line saying what it holds, then the digest of
+/// The group digests file: a comment line saying what it holds, then the digest of
 /// each chunk in chunk order, 16 hex digits a line (17 bytes a chunk).
 pub fn digests_file(report: &Report) -> Vec<u8> {
     let mut text = format!(
-        "# carlo chunk digests of job {}: {} chunks, one a line in chunk order; each is the \
-         first 8 bytes (little-endian) of the SHA-256 of the chunk's count, means and \
-         co-moments. `carlo verify --chunks K` checks chunks against them.\n",
+        "# carlo digests of job {}: {} groups of {} blocks, one a line in block order; each \
+         is the first 8 bytes (little-endian) of the SHA-256 of its blocks' digests, each \
+         that of a block's count and sums. `carlo verify --chunks K` checks K groups \
+         against them.\n",
         report.job.fingerprint(),
-        report.digests.len()
+        report.digests.len(),
+        crate::engine::DIGEST_GROUP
     );
     for d in &report.digests {
         text.push_str(&format!("{d:016x}\n"));

@@ -1,7 +1,7 @@
 //! The one encoding of chunk statistics.
 //!
 //! Every place that sends or keeps [`Moments`] uses it: the worker protocol, MPI
-//! messages, checkpoints (and their trace), shard partials, and the chunk digests that
+//! messages, checkpoints (and their trace), shard partials, and the group digests that
 //! `carlo verify` compares. A new statistic is therefore one change: to [`Moments`]
 //! (its field, its merge) and to the two functions here.
 //!

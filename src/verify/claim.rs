@@ -68,7 +68,7 @@ pub struct Claim {
     pub digests: Option<Digests>,
 }
 
-/// The chunk digests kept beside a summary.
+/// The group digests kept beside a summary.
 #[derive(Debug)]
 pub struct Digests {
     /// The file.
@@ -115,7 +115,7 @@ pub fn foreign_code(job: &str, registry: &Registry) -> Option<String> {
 
 impl Claim {
     /// Reads the summary at `path` (CSV, or JSON when it starts with `[`), its job
-    /// and its chunk digests, and checks that they belong together.
+    /// and its group digests, and checks that they belong together.
     ///
     /// `warn` hears, before the job is read, that its model runs code carlo does not
     /// hold (see [`foreign_code`]): reading such a job already loads that code.
@@ -355,16 +355,17 @@ fn json_problem(e: &serde_json::Error) -> &'static str {
 }
 
 /// The first line of a digests file, up to the job's fingerprint.
-const DIGESTS_HEADER: &str = "# carlo chunk digests of job ";
+const DIGESTS_HEADER: &str = "# carlo digests of job ";
 
-/// Reads the chunk digests at `path`, if the file is there: a comment line naming
+/// Reads the group digests at `path`, if the file is there: a comment line naming
 /// the job's fingerprint, then 16 hex digits a line. Refused (exit 2, naming the
 /// file) when it names another job or is damaged; whether it holds as many digests
 /// as the run has chunks is checked by the caller, which knows that count.
 pub(crate) fn read_digests(path: &Path, job: &Job) -> Result<Option<Digests>, Error> {
     let text = match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map_err(|_| bad(path, "damaged chunk digests (not UTF-8 text)"))?,
+        Ok(bytes) => {
+            String::from_utf8(bytes).map_err(|_| bad(path, "damaged digests (not UTF-8 text)"))?
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {
             return Err(Error::Read {
@@ -384,7 +385,7 @@ pub(crate) fn read_digests_text(path: &Path, text: &str, job: &Job) -> Result<Di
     let Some(rest) = header.strip_prefix(DIGESTS_HEADER) else {
         return Err(bad(
             path,
-            "not carlo chunk digests (its first line does not name a job)",
+            "not carlo digests (its first line does not name a job)",
         ));
     };
     let theirs: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();

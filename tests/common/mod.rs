@@ -7,7 +7,8 @@ use assert_cmd::cargo::cargo_bin_cmd;
 
 /// Columns that may differ between runs of the same job: timings, where it ran, and
 /// how many workers had to be replaced on the way.
-pub const EXECUTION_COLUMNS: [&str; 5] = [
+pub const EXECUTION_COLUMNS: [&str; 6] = [
+    "chunk_size",
     "wall_seconds",
     "samples_per_second",
     "backend",
@@ -69,11 +70,19 @@ pub fn write_config(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     path
 }
 
-/// The chunks a checkpoint has merged, once it exists and is readable.
-pub fn chunks_done(checkpoint: &Path) -> Option<u64> {
+/// Blocks a checkpoint holds as done (decided, or finished beyond the last
+/// decision point), or `None` while it cannot be read (not written yet, or being
+/// replaced).
+pub fn blocks_done(checkpoint: &Path) -> Option<u64> {
     let text = std::fs::read_to_string(checkpoint).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json["content"]["state"]["next"].as_u64()
+    let state = &json["content"]["state"];
+    let beyond: u64 = state["done"]
+        .as_array()?
+        .iter()
+        .map(|r| r["end"].as_u64().unwrap_or(0) - r["start"].as_u64().unwrap_or(0))
+        .sum();
+    Some(state["decided"].as_u64()? + beyond)
 }
 
 // ---- Processes, from /proc (Linux) --------------------------------------------

@@ -208,7 +208,7 @@ impl Processes {
         todo: &[Range<u64>],
         done: &mut dyn FnMut(Report) -> Flow,
     ) -> Result<Flow, Error> {
-        let mut schedule = Schedule::new(work.plan, todo, super::window(self.size));
+        let mut schedule = Schedule::new(work.plan, todo);
         if schedule.unreported == 0 {
             return Ok(Flow::Continue);
         }
@@ -256,7 +256,6 @@ impl Processes {
                         if done(Report::Done(index, moments)) == Flow::Stop {
                             return Ok(Flow::Stop);
                         }
-                        // The lowest unreported chunk may have moved: the window too.
                         self.fill_all(&mut schedule);
                     }
                 }
@@ -441,8 +440,7 @@ impl Processes {
         ))
     }
 
-    /// Sends every worker chunks until each has its depth in flight, none are left,
-    /// or the next one lies beyond the window.
+    /// Sends every worker chunks until each has its depth in flight or none are left.
     fn fill_all(&mut self, schedule: &mut Schedule<'_>) {
         let ids: Vec<u64> = self.pool.keys().copied().collect();
         for id in ids {
@@ -450,17 +448,11 @@ impl Processes {
         }
     }
 
-    /// Sends worker `id` chunks until it has its depth in flight, none are left, or
-    /// the next one lies beyond the window.
+    /// Sends worker `id` chunks until it has its depth in flight or none are left.
     fn fill(&mut self, id: u64, schedule: &mut Schedule<'_>) {
-        let lowest_in_flight = self
-            .pool
-            .values()
-            .filter_map(|w| w.in_flight.iter().min().copied())
-            .min();
         let worker = self.pool.get_mut(&id).expect("filling a live worker");
         while worker.in_flight.len() < self.depth {
-            let Some(index) = schedule.next(lowest_in_flight) else {
+            let Some(index) = schedule.next() else {
                 break;
             };
             let attempt = schedule.failures.get(&index).copied().unwrap_or(0);
@@ -573,7 +565,7 @@ struct Schedule<'a> {
     /// The plan the chunk indices refer to: a request names a chunk's blocks.
     plan: &'a crate::plan::Plan,
     fresh: Queue<'a>,
-    /// Chunks of dead workers, lowest first: the merge waits for them.
+    /// Chunks of dead workers, lowest first: decisions wait for them.
     retry: BinaryHeap<Reverse<u64>>,
     /// Deaths each chunk caused.
     failures: HashMap<u64, u32>,
@@ -582,12 +574,10 @@ struct Schedule<'a> {
     total: u64,
     /// Chunks not yet reported.
     unreported: u64,
-    /// How far beyond the lowest unreported chunk a fresh chunk may lie.
-    window: u64,
 }
 
 impl<'a> Schedule<'a> {
-    fn new(plan: &'a crate::plan::Plan, todo: &'a [Range<u64>], window: u64) -> Self {
+    fn new(plan: &'a crate::plan::Plan, todo: &'a [Range<u64>]) -> Self {
         let total = todo.iter().map(|r| r.end - r.start).sum();
         Schedule {
             plan,
@@ -597,21 +587,15 @@ impl<'a> Schedule<'a> {
             handed: 0,
             total,
             unreported: total,
-            window,
         }
     }
 
-    /// The next chunk to hand out: a requeued one first, else a fresh one within
-    /// the window of the lowest unreported chunk (the lowest in flight, requeued or
-    /// fresh).
-    fn next(&mut self, lowest_in_flight: Option<u64>) -> Option<u64> {
+    /// The next chunk to hand out: a requeued one first, else a fresh one. Nothing
+    /// waits for order (chunks merge exactly as they finish), so a stuck chunk holds
+    /// back nothing but itself.
+    fn next(&mut self) -> Option<u64> {
         if let Some(Reverse(index)) = self.retry.pop() {
             return Some(index);
-        }
-        let next = self.fresh.peek()?;
-        let lowest = lowest_in_flight.map_or(next, |l| l.min(next));
-        if next >= lowest + self.window {
-            return None;
         }
         let index = self.fresh.pop()?;
         self.handed += 1;
