@@ -200,7 +200,7 @@ fn bad_sobol_input_is_an_error_naming_the_key() {
                    rate = 0.05\nvolatility = 0.2\nmaturity = 1.0\nbarrier = 120.0\n\
                    kind = \"up-and-out\"\nsteps = 2000\n";
     let pi =
-        "[simulation]\nsamples = 16384\nseed = 1\nsampler = \"sobol\"\n[model]\ntype = \"pi\"\n";
+        "[simulation]\nsamples = 65536\nseed = 1\nsampler = \"sobol\"\n[model]\ntype = \"pi\"\n";
     let cases = [
         (
             base("sampler = \"sobol\"\nreplicates = 1"),

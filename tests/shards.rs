@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::cargo::cargo_bin_cmd;
 
-/// 1_000_003 samples in chunks of 10_000: 101 chunks, the last one short, which no
-/// shard count from 2 to 5 divides evenly.
+/// 1_000_003 samples: 245 blocks of 4096, the last one short, which no shard count
+/// from 2 to 5 divides evenly, in chunks of 10_000 (rounded up to 3 blocks).
 fn pi_config(dir: &Path, seed: u64, samples: u64) -> PathBuf {
     common::write_config(
         dir,
@@ -143,7 +143,7 @@ fn partials_listed_in_a_file_or_on_stdin_merge_like_arguments() {
 #[test]
 fn more_shards_than_chunks_still_merge() {
     let dir = tempfile::tempdir().unwrap();
-    let config = pi_config(dir.path(), 3, 25_000); // 3 chunks, 5 shards
+    let config = pi_config(dir.path(), 3, 12_000); // 3 blocks, 5 shards
     let reference = common::result_columns(&common::run_csv(&config, &["--backend", "sequential"]));
     let parts: Vec<PathBuf> = (1..=5)
         .map(|i| run_shard(&config, &format!("{i}/5"), &[]))
@@ -294,31 +294,31 @@ fn merge_refuses_partials_of_another_seed_or_config() {
 #[test]
 fn merge_refuses_overlaps_and_gaps_naming_the_chunks() {
     let dir = tempfile::tempdir().unwrap();
-    let config = pi_config(dir.path(), 7, 1_000_003); // chunks 0-100
+    let config = pi_config(dir.path(), 7, 1_000_003); // blocks 0-244
     let halves: Vec<PathBuf> = (1..=2)
         .map(|i| run_shard(&config, &format!("{i}/2"), &[]))
         .collect();
     let thirds: Vec<PathBuf> = (1..=3)
         .map(|i| run_shard(&config, &format!("{i}/3"), &[]))
         .collect();
-    // 1/2 holds chunks 0-50, 2/3 holds 34-67.
+    // 1/2 holds blocks 0-122, 2/3 holds 82-163.
     refuses(
         &[halves[0].clone(), thirds[1].clone(), thirds[2].clone()],
-        &["overlap", "chunks 34-50"],
+        &["overlap", "blocks 82-122"],
     );
-    // 1/2 holds chunks 0-50 and 1/1 all of them: not the same chunks.
+    // 1/2 holds blocks 0-122 and 1/1 all of them: not the same blocks.
     let whole = run_shard(&config, "1/1", &[]);
     refuses(
         &[halves[0].clone(), whole.clone()],
-        &["overlap", "chunks 0-50"],
+        &["overlap", "blocks 0-122"],
     );
     refuses(
         &[thirds[0].clone(), thirds[2].clone()],
-        &["chunks 34-67", "missing", "shard 2/3"],
+        &["blocks 82-163", "missing", "shard 2/3"],
     );
     refuses(
         &[thirds[1].clone()],
-        &["chunks 0-33, chunks 68-100", "missing", "shards 1/3, 3/3"],
+        &["blocks 0-81, blocks 164-244", "missing", "shards 1/3, 3/3"],
     );
 }
 
@@ -331,7 +331,8 @@ fn merge_refuses_corrupt_and_foreign_files() {
         .collect();
     let text = std::fs::read_to_string(&parts[1]).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    // A header, the chunks, a trailer and the checksum.
+    // A header, the chunks (of 3 blocks from block 123: 123, 126, 129, ...), a trailer
+    // and the checksum.
     let chunk_lines = lines.len() - 3;
     let cases = [
         (
@@ -352,7 +353,7 @@ fn merge_refuses_corrupt_and_foreign_files() {
         (
             "without a chunk",
             [&lines[..3], &lines[4..]].concat().join("\n") + "\n",
-            "chunk 53",
+            "block 129",
         ),
         (
             "csv",
@@ -374,30 +375,29 @@ fn merge_refuses_corrupt_and_foreign_files() {
             text.replacen("\"carlo_version\":\"", "\"carlo_version\":\"9.", 1),
             "written by carlo 9.",
         ),
-        ("rng", text.replace("jump-v1", "jump-v0"), "rng"),
+        ("rng", text.replace("lanes-v1", "lanes-v0"), "rng"),
         (
             "altered",
             text.replace("\"samples\":1000003", "\"samples\":1000013"),
             "fingerprint",
         ),
         (
-            "an edited mean",
-            edit_word(&text, 51, 1, |mean| mean - 1),
+            "an edited sum",
+            edit_word(&text, 129, 3, |sum| sum ^ 1),
             "checksum",
         ),
         (
             "a count",
-            resealed(&edit_word(&text, 51, 0, |count| count + 1)),
-            "chunk 51",
-        ),
-        (
-            "a negative sum of squares",
-            resealed(&edit_word(&text, 51, 2, |m2| m2 | 1 << 63)),
-            "negative",
+            resealed(&edit_word(&text, 129, 0, |count| count + 1)),
+            "block 129",
         ),
         (
             "a bad line",
-            text.replacen("[51,\"", "{\"chunk\":51,\"", 1),
+            text.replacen(
+                "{\"blocks\":{\"start\":129,",
+                "{\"chunk\":{\"start\":129,",
+                1,
+            ),
             "corrupt line",
         ),
     ];
@@ -436,12 +436,16 @@ fn a_failed_merge_writes_no_file() {
 
 /// `text`, a partial, with its checksum made right again after an edit: what a
 /// build that computes other bits would have written.
-/// `text`, a partial, with word `word` of chunk `chunk`'s statistics (the count, then
-/// the bits of the means and co-moments, as hex in the chunk's line) replaced by
-/// `edit` of it. The checksum is left as it was.
-fn edit_word(text: &str, chunk: u64, word: usize, edit: impl Fn(u64) -> u64) -> String {
-    let prefix = format!("[{chunk},\"");
-    let start = text.find(&prefix).expect("the chunk's line") + prefix.len() + 16 * word;
+/// `text`, a partial, with word `word` of the first part of the exact statistics of
+/// the chunk starting at block `block` (word 0 is the count; the words are hex in the
+/// chunk's line) replaced by `edit` of it. The checksum is left as it was.
+fn edit_word(text: &str, block: u64, word: usize, edit: impl Fn(u64) -> u64) -> String {
+    let line = text
+        .find(&format!("{{\"blocks\":{{\"start\":{block},"))
+        .expect("the chunk's line");
+    let prefix = "\"parts\":[[";
+    let part = line + text[line..].find(prefix).expect("its parts") + prefix.len();
+    let start = part + text[part..].find('"').expect("a part's words") + 1 + 16 * word;
     let old = u64::from_str_radix(&text[start..start + 16], 16).unwrap();
     format!(
         "{}{:016x}{}",
@@ -532,25 +536,17 @@ fn a_shard_that_ran_twice_merges_once_when_its_bits_agree() {
     // whichever comes first.
     let text = std::fs::read_to_string(&first).unwrap();
     let other = dir.path().join("other-build.json");
-    let edited = resealed(&edit_word(&text, 3, 1, |mean| mean - 1));
+    let edited = resealed(&edit_word(&text, 3, 3, |sum| sum ^ 1));
     assert_ne!(edited, text);
     std::fs::write(&other, edited).unwrap();
     refuses(
         &[first.clone(), other.clone(), second.clone()],
-        &["different statistics", "chunks 0-50", "shard 1/2"],
+        &["different statistics", "blocks 0-122", "shard 1/2"],
     );
     refuses(
         &[other.clone(), second.clone(), first.clone()],
         &["different statistics", &other.to_string_lossy()],
     );
-}
-
-/// The chunks of shard `index` (0-based) of `shards` in a run of `chunks` chunks:
-/// earlier shards get the remainder, one chunk each.
-fn share(chunks: u64, index: u64, shards: u64) -> std::ops::Range<u64> {
-    let (base, extra) = (chunks / shards, chunks % shards);
-    let start = index * base + index.min(extra);
-    start..start + base + u64::from(index < extra)
 }
 
 /// Runs `jobs` on a few threads at once, as an array's tasks would.
@@ -571,7 +567,7 @@ fn in_parallel(jobs: Vec<Box<dyn FnOnce() + Send>>) {
     });
 }
 
-/// A job array as a cluster runs it: 300 shards of a 1001-chunk run, some run twice
+/// A job array as a cluster runs it: 300 shards of a 1001-block run, some run twice
 /// (the retry rewriting its partial, or writing one of its own), some lost with
 /// their node (killed halfway); the merge names the lost ones, they are rerun, and
 /// the merge of whatever the folder then holds gives the single-run bits, reading
@@ -583,10 +579,9 @@ fn hundreds_of_shards_some_run_twice_some_lost_and_rerun_merge_to_one_run() {
     let config = common::write_config(
         dir.path(),
         "pi.toml",
-        "[simulation]\nname = \"pi\"\nsamples = 1_000_003\nseed = 5\nchunk_size = 1000\n\
+        "[simulation]\nname = \"pi\"\nsamples = 4_100_000\nseed = 5\nchunk_size = 1000\n\
          [model]\ntype = \"pi\"\n",
     );
-    let chunks = 1001;
     let reference = common::result_columns(&common::run_csv(&config, &["--backend", "sequential"]));
     let parts = dir.path().join("parts");
     std::fs::create_dir(&parts).unwrap();
@@ -622,14 +617,14 @@ fn hundreds_of_shards_some_run_twice_some_lost_and_rerun_merge_to_one_run() {
             .collect()
     };
     for &i in &lost {
-        let first = share(chunks, i - 1, SHARDS).start;
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_carlo"));
         cmd.arg("run")
             .arg(&config)
             .args(["--shard", &format!("{i}/{SHARDS}"), "--quiet", "--out"])
             .arg(part(i))
             .args(["--backend", "threads", "--workers", "1"])
-            .env("CARLO_FAULT", format!("sleep-at:{first}:60000"));
+            // A shard's chunks count from 0 within its share.
+            .env("CARLO_FAULT", "sleep-at:0:60000");
         let before = temporaries();
         let mut child = cmd.spawn().unwrap();
         // It has started writing (a temporary file of its own exists) when it is

@@ -28,7 +28,7 @@ fn run_at(config: &PathBuf, level: Level) -> String {
         .env("CARLO_SIMD", level.name())
         .arg("run")
         .arg(config)
-        .args(["--samples", "300000", "--backend", "sequential"])
+        .args(["--samples", "262144", "--backend", "sequential"])
         .args(["--out", "-", "--format", "csv", "--quiet"])
         .output()
         .unwrap();

@@ -19,13 +19,16 @@ fn stderr(out: &Output) -> String {
 
 /// Runs the Asian config (a model with a control variate and an exact reference)
 /// into `dir`, returning its summary path.
+/// 330 blocks of 4096, the last one short: 21 digest groups of 16 blocks.
+const SAMPLES: &str = "1350003";
+
 fn summary(dir: &Path, format: &str, extra: &[&str]) -> PathBuf {
     let out = dir.join(format!("asian.{format}"));
     let mut args = vec![
         "run",
         "configs/asian.toml",
         "--samples",
-        "200003",
+        SAMPLES,
         "--chunk-size",
         "10000",
     ];
@@ -56,14 +59,11 @@ fn a_summary_names_its_job_and_the_job_file_reproduces_it() {
     assert_eq!(fingerprint.len(), 16);
     // The job file is a config: every key that decides the bits, defaults filled in.
     let job_text = std::fs::read_to_string(&job).unwrap();
-    for key in [
-        "seed = 42",
-        "chunk_size = 10000",
-        "fixings = 12",
-        "control_variate = true",
-    ] {
+    for key in ["seed = 42", "fixings = 12", "control_variate = true"] {
         assert!(job_text.contains(key), "{key} missing from\n{job_text}");
     }
+    // The chunk size schedules work; it decides no bit (0.3.0).
+    assert!(!job_text.contains("chunk_size"), "{job_text}");
     let again = common::run_csv(&job, &[]);
     assert_eq!(
         common::result_columns(&again).replace("asian.job", "asian"),
@@ -97,7 +97,7 @@ fn a_summary_verifies_on_every_backend() {
         ]);
         assert_eq!(out.status.code(), Some(0), "{backend}: {}", stderr(&out));
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(stdout.contains("1 row x 20 columns: the same"), "{stdout}");
+        assert!(stdout.contains("1 row x 19 columns: the same"), "{stdout}");
         for column in [
             "estimate",
             "std_error",
@@ -176,9 +176,9 @@ fn merged_shards_and_resumed_runs_verify_like_one_run() {
                 "run",
                 "configs/asian.toml",
                 "--samples",
-                "200003",
+                SAMPLES,
                 "--chunk-size",
-                "10000",
+                "20000",
                 "--shard",
                 &shard,
                 "--quiet",
@@ -195,7 +195,7 @@ fn merged_shards_and_resumed_runs_verify_like_one_run() {
     args.extend(["--quiet", "--out", merged.to_str().unwrap()]);
     let out = carlo(&args);
     assert!(out.status.success(), "{}", stderr(&out));
-    // The same job, fingerprint and chunk digests as the single run.
+    // The same job, fingerprint and digests as the single run (at other chunk sizes).
     let job =
         |stem: &str| std::fs::read_to_string(dir.path().join(format!("{stem}.job.toml"))).unwrap();
     assert_eq!(job("merged"), job("asian"));
@@ -215,9 +215,9 @@ fn merged_shards_and_resumed_runs_verify_like_one_run() {
             "run",
             "configs/asian.toml",
             "--samples",
-            "200003",
+            SAMPLES,
             "--chunk-size",
-            "10000",
+            "65536",
             "--quiet",
             "--backend",
             "sequential",
@@ -256,22 +256,22 @@ fn a_spot_check_recomputes_chunks_and_catches_an_edited_one() {
         let out = verify(&args);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
     }
-    // Damage one chunk's digest; a check of every chunk (21 of them) finds it.
+    // Damage one group's digest; a check of every group (21 of them) finds it.
     let digests = dir.path().join("asian.chunks");
     let text = std::fs::read_to_string(&digests).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 22, "a comment and 21 chunks");
+    assert_eq!(lines.len(), 22, "a comment and 21 groups");
     let mut edited: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
     edited[8] = format!("{:016x}", u64::from_str_radix(lines[8], 16).unwrap() ^ 1);
     std::fs::write(&digests, edited.join("\n") + "\n").unwrap();
     let out = verify(&[c, "--chunks", "100"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("chunk 7 differs"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("group 7 differs"), "{}", stderr(&out));
     // A whole check compares the digests too.
     let out = verify(&[c, "--quiet"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("1 chunk digests differ"),
+        stderr(&out).contains("1 group digests differ"),
         "{}",
         stderr(&out)
     );
@@ -323,11 +323,11 @@ fn spot_checks_take_their_chunk_count_from_the_job_and_refuse_to_check_nothing()
     for (args, needle) in [
         (
             vec![c, "--chunks", "0"],
-            "--chunks: 0 chunks would check nothing",
+            "--chunks: 0 groups would check nothing",
         ),
         (
             vec![c, "--shard", "30/30"],
-            "--shard: share 30/30 of the run's 21 chunks is empty",
+            "--shard: share 30/30 of the run's 21 digest groups is empty",
         ),
     ] {
         let out = verify(&args);
@@ -359,7 +359,7 @@ fn spot_checks_take_their_chunk_count_from_the_job_and_refuse_to_check_nothing()
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(
-        err.contains("spot-checked") && err.contains("3 of the run's 21 chunk digests"),
+        err.contains("spot-checked") && err.contains("3 of the run's 21 group digests"),
         "{err}"
     );
     assert!(
@@ -445,7 +445,7 @@ fn every_column_the_job_decides_is_compared_and_rows_are_matched_by_label() {
         (edit("confidence", "0.99"), "confidence"),
         (edit("model", "asian"), "model"),
         (edit("reference", "1"), "reference"),
-        (edit("version", "0.1.0"), "version"),
+        (edit("version", "0.3.99"), "version"),
         (edit("quantity", "delta"), "delta at strike = 90 (row)"),
         (rows[..3].to_vec(), "(row)"),
         (
@@ -596,4 +596,27 @@ fn a_job_that_runs_someone_elses_code_is_named_before_it_runs() {
         "{err}"
     );
     assert_eq!(out.status.code(), Some(2), "{err}");
+}
+
+/// A summary of another carlo minor version (0.2.0 drew other streams and merged
+/// in chunk order) is refused before anything runs, naming the version that
+/// reproduces it.
+#[test]
+fn a_summary_of_another_version_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = summary(dir.path(), "csv", &[]);
+    let mut rows = rows_of(&csv);
+    let v = col(&rows, "version");
+    for row in &mut rows[1..] {
+        row[v] = "0.2.0".to_string();
+    }
+    write_rows(&csv, &rows);
+    let out = verify(&[csv.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: ") && err.contains("made by carlo 0.2.0"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
 }

@@ -18,7 +18,8 @@ use crate::Error;
 use crate::engine::Report;
 use crate::model::Registry;
 use crate::random::lanes::METHOD as DERIVATION;
-use crate::stats::ExactSums;
+use crate::stats::{ChunkStats, ExactSums};
+use sha2::{Digest, Sha256};
 
 /// Bytes of chunk lines that [`Partials::open`] keeps in memory, for all partials
 /// together, so that their files need not be opened again: 64 MiB, about a million
@@ -205,36 +206,33 @@ impl Partials {
         let mut kept = crate::engine::Digests::default();
         let mut wall: f64 = 0.0;
         let mut restarts = 0;
-        let mut digests: Vec<u64> = Vec::new();
         let mut parked: Vec<Option<Parked>> = self.parked.into_iter().map(Some).collect();
         let mut take = |i: usize| parked[i].take().expect("each partial is read once");
         let holding = empty.into_iter().map(|i| (i, Vec::new()));
         for (i, twins) in holding.chain(holders) {
             let h = &headers[i];
             let mut reader = take(i).resume()?;
-            let first_digest = digests.len();
+            let mut own = Content::new(dim);
             while let Some(stats) = reader.next_chunk(dim)? {
-                digests.extend(&stats.digests);
                 kept.record(stats.blocks.start, &stats.digests, job);
-                merged.merge(&stats.total(dim));
+                own.add(&stats, dim);
             }
+            merged.merge(&own.sums);
             if let Some(trailer) = reader.trailer() {
                 wall = wall.max(trailer.wall_seconds);
                 restarts = u64::saturating_add(restarts, trailer.worker_restarts);
             }
-            // A twin holds the same blocks: the same bits exactly when every block's
-            // digest is the same (it hashes the bits of every statistic).
-            let held = &digests[first_digest..];
+            // A twin holds the same blocks: the same bits exactly when its exact sums
+            // and every block's digest are the same, whatever chunks either was cut
+            // into. Compared as they stream, in memory that does not grow with the run.
+            let own = own.finish();
             for twin in twins {
                 let mut other = take(twin).resume()?;
-                let mut same = true;
-                let mut k = 0;
+                let mut theirs = Content::new(dim);
                 while let Some(stats) = other.next_chunk(dim)? {
-                    for d in &stats.digests {
-                        same &= held.get(k) == Some(d);
-                        k += 1;
-                    }
+                    theirs.add(&stats, dim);
                 }
+                let same = theirs.finish() == own;
                 if !same {
                     return Err(Error::Merge(format!(
                         "{} and {} both hold {} (shard {}/{}), with different statistics: \
@@ -260,6 +258,38 @@ impl Partials {
         report.worker_restarts = restarts;
         report.digests = kept.groups(job.blocks()).unwrap_or_default();
         Ok(report)
+    }
+}
+
+/// What a partial holds, as it streams by: the exact sums of its blocks and a hash of
+/// their digests in block order; equal for two partials exactly when they hold the
+/// same blocks with the same bits, however each was cut into chunks.
+struct Content {
+    sums: ExactSums,
+    digests: Sha256,
+}
+
+impl Content {
+    fn new(dim: usize) -> Self {
+        Content {
+            sums: ExactSums::new(dim),
+            digests: Sha256::new(),
+        }
+    }
+
+    fn add(&mut self, stats: &ChunkStats, dim: usize) {
+        for d in &stats.digests {
+            self.digests.update(d.to_le_bytes());
+        }
+        self.sums.merge(&stats.total(dim));
+    }
+
+    /// The sums' canonical words and the digests' hash.
+    fn finish(&self) -> (Vec<u64>, Vec<u8>) {
+        (
+            self.sums.to_words(),
+            self.digests.clone().finalize().to_vec(),
+        )
     }
 }
 

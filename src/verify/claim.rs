@@ -138,6 +138,22 @@ impl Claim {
             (columns, rows, None)
         };
         let at = |name: &str| columns.iter().position(|c| c == name);
+        if let Some(v) = at("version") {
+            let theirs = text_of(&rows[0][v]);
+            let ours = env!("CARGO_PKG_VERSION");
+            let minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
+            if !theirs.is_empty() && minor(&theirs) != minor(ours) {
+                return Err(bad(
+                    path,
+                    format!(
+                        "it was made by carlo {theirs}, whose bits carlo {ours} does not \
+                         compute (0.3.0 moved to blocks on lanes, xoshiro256++/lanes-v1, \
+                         and exact merging); verify it with carlo {theirs}, or run its job \
+                         again with this carlo for a new result"
+                    ),
+                ));
+            }
+        }
         let Some(fp) = at("fingerprint") else {
             return Err(bad(
                 path,

@@ -12,10 +12,11 @@ use std::collections::{HashMap, HashSet};
 use super::claim::{Cell, Claim};
 use crate::output::{Sheet, Value};
 
-/// The columns that say where and how fast a run ran: the job does not decide them,
-/// so they are never compared.
-pub const EXECUTION: [&str; 5] = [
+/// The columns that say where and how fast a run ran, and how it was scheduled: the
+/// job does not decide them, so they are never compared.
+pub const EXECUTION: [&str; 6] = [
     "backend",
+    "chunk_size",
     "workers",
     "wall_seconds",
     "samples_per_second",
