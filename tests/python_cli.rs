@@ -1,6 +1,8 @@
 //! `[model] type = "python"` from the `carlo` binary: its chunks run in Python worker
 //! processes, through `run` (every backend becomes processes), `scale`, `--shard` and
-//! `merge`, checkpoints and targets, with the bits of the built-in pi for a Python pi.
+//! `merge`, checkpoints and targets, with the same bits everywhere. (A Python pi draws
+//! each block from one stream, the built-in pi from eight lanes: since 0.3.0 they
+//! agree within their errors, not in their bits.)
 //!
 //! These tests need a Python with carlo's package (`pip install ./python`): the one
 //! in `$CARLO_PYTHON`, else `python3`. Without one, each test says so and passes;
@@ -24,7 +26,7 @@ def pi(rng, n):
     return np.where(x * x + y * y < 1.0, 4.0, 0.0)
 
 def fails(rng, n):
-    if n < 10_000:
+    if n < 4096:
         return helper(n)
     return rng.random(n)
 
@@ -53,7 +55,8 @@ fn setup() -> Option<tempfile::TempDir> {
     Some(dir)
 }
 
-/// A config of `function` in `dir` with 30 chunks of 10_000, the last one short.
+/// A config of `function` in `dir`: 73 blocks of 4096, the last one of 88 samples, in
+/// chunks of 10_000 (rounded up to 3 blocks): 25 chunks.
 fn config(dir: &Path, name: &str, function: &str, extra: &str) -> PathBuf {
     common::write_config(
         dir,
@@ -121,11 +124,17 @@ fn csv_of(dir: &Path, config: &Path, args: &[&str]) -> String {
 }
 
 #[test]
-fn a_python_pi_gives_the_builtin_bits_on_any_backend_and_worker_count() {
+fn a_python_pi_gives_the_same_bits_on_any_backend_and_worker_count() {
     let Some(dir) = setup() else { return };
     let dir = dir.path();
-    let reference = result(&csv_of(dir, &builtin(dir, ""), &[]));
     let python = config(dir, "py", "pi", "");
+    let reference = result(&csv_of(dir, &python, &[]));
+    // The built-in pi, on other streams, agrees within 5 standard errors of the
+    // difference (a correct pair lands further about once in 1.7 million).
+    let builtin = result(&csv_of(dir, &builtin(dir, ""), &[]));
+    let (a, b): (f64, f64) = (reference[0].parse().unwrap(), builtin[0].parse().unwrap());
+    let (sa, sb): (f64, f64) = (reference[1].parse().unwrap(), builtin[1].parse().unwrap());
+    assert!((a - b).abs() <= 5.0 * sa.hypot(sb), "{a} vs {b}");
     for args in [
         &["--backend", "sequential"][..],
         &["--backend", "threads", "--workers", "2"],
@@ -195,15 +204,20 @@ fn shards_merge_to_the_bits_of_one_run() {
 }
 
 #[test]
-fn a_target_stops_where_the_builtin_stops() {
+fn a_target_stops_at_the_same_check_on_any_worker_count() {
     let Some(dir) = setup() else { return };
     let dir = dir.path();
-    let target = "target_abs_error = 0.01\ncheck_every = 4";
-    let reference = result(&csv_of(dir, &builtin(dir, target), &[]));
-    assert_eq!(reference[6], "target");
+    let target = "target_abs_error = 0.01\ncheck_every = 16384";
     let python = config(dir, "py", "pi", target);
+    let reference = result(&csv_of(dir, &python, &["--workers", "1"]));
+    assert_eq!(reference[6], "target");
+    let samples: u64 = reference[4].parse().unwrap();
+    assert!(
+        samples < 295_000 && samples.is_multiple_of(16384),
+        "{samples}"
+    );
     assert_eq!(
-        result(&csv_of(dir, &python, &["--workers", "2"])),
+        result(&csv_of(dir, &python, &["--workers", "3"])),
         reference
     );
 }
@@ -287,9 +301,8 @@ fn an_exception_names_the_chunk_and_carries_the_traceback() {
     let first = stderr.lines().next().unwrap();
     assert!(first.starts_with("error: worker process "), "{stderr}");
     assert!(
-        first.ends_with(
-            "chunk 29: pymodels:fails raised ArithmeticError: cannot handle 5000 samples"
-        ),
+        first
+            .ends_with("chunk 24: pymodels:fails raised ArithmeticError: cannot handle 88 samples"),
         "{stderr}"
     );
     assert!(

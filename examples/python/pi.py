@@ -1,11 +1,12 @@
 """Pi with carlo: the tutorials' Pool-based pi (pi_multiprocessing.py), shorter and
 reproducible.
 
-Chunk i draws from carlo's stream i alone and the chunks are merged in order, so the
-estimate, its standard error and its confidence interval have the same bits with 1 or
-16 worker processes, with threads, or run in sequence. A dead worker is replaced and its
-chunks rerun; Ctrl-C stops cleanly. The draws are those of carlo's built-in pi, so this
-gives the bits of `carlo run configs/pi.toml` with the same samples and seed.
+carlo calls `pi` once per block of 4096 samples, block b drawing from its own stream
+alone, and merges the blocks exactly, so the estimate, its standard error and its
+confidence interval have the same bits with 1 or 16 worker processes, with threads, run
+in sequence, or at any chunk size. A dead worker is replaced and its chunks rerun;
+Ctrl-C stops cleanly. (carlo's built-in pi spreads each block over eight lane streams,
+so it agrees with this one within their errors, not in their bits.)
 
     python examples/python/pi.py [SAMPLES]
 """

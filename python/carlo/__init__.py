@@ -4,9 +4,10 @@
   its tables) with carlo's built-in models or a ``type = "python"`` model, and gives
   the bits ``carlo run`` gives for the same config and seed.
 - ``carlo.run_model(simulate, quantities, samples=..., seed=...)`` runs your own
-  function ``simulate(rng, n)`` under carlo: chunk ``i`` draws from carlo's stream
-  ``i`` alone and the chunks merge in order, so the estimate has the same bits on
-  every backend (sequential, threads, processes) and worker count, and across
+  function ``simulate(rng, n)`` under carlo: it is called once per block of at most
+  4096 samples, block ``b`` drawing from its own carlo stream alone, and the blocks'
+  statistics merge exactly, so the estimate has the same bits on every backend
+  (sequential, threads, processes), worker count and chunk size, and across
   interruptions (``checkpoint=``). Any callable works: a function, a lambda, a
   closure, a ``functools.partial``, a bound method, a callable object, a function of
   a notebook cell.
@@ -17,7 +18,7 @@
 
 Runs release the GIL and return a :class:`Summary`. carlo's warnings are Python
 warnings (:class:`CarloWarning`, also logged on the ``carlo`` logger); what a model
-prints in a worker process is shown here, prefixed with its chunk.
+prints in a worker process is shown here, prefixed with its block.
 """
 # Light on purpose: every worker process imports this package, and its start is part of
 # every cold call. What only the calling process needs is imported where it is used.
@@ -137,13 +138,14 @@ def run_model(
 ):
     """Run ``simulate`` under carlo and return its :class:`Summary`.
 
-    ``simulate(rng, n, **args)`` returns the ``n`` samples of one chunk: a numpy
-    array of shape ``(n,)`` for one quantity or ``(n, k)`` for the ``k`` names in
-    ``quantities`` (floats, integers or bools), or a dict of ``(n,)`` arrays keyed by
-    those names. It must draw every random number from ``rng``, the chunk's carlo
-    stream (:class:`Rng`: numpy's names, ``random``, ``uniform``, ``normal``,
-    ``poisson``, ...), and compute the chunk from ``rng``, ``n`` and its arguments
-    alone: then the result has the same bits on every backend and worker count.
+    ``simulate(rng, n, **args)`` returns the ``n`` samples of one block (``n`` is
+    4096, or fewer for the run's last block): a numpy array of shape ``(n,)`` for one
+    quantity or ``(n, k)`` for the ``k`` names in ``quantities`` (floats, integers or
+    bools), or a dict of ``(n,)`` arrays keyed by those names. It must draw every
+    random number from ``rng``, the block's own carlo stream (:class:`Rng`: numpy's
+    names, ``random``, ``uniform``, ``normal``, ``poisson``, ...), and compute the
+    block from ``rng``, ``n`` and its arguments alone: then the result has the same
+    bits on every backend, worker count and chunk size.
 
     ``simulate`` may be any callable: a function of a module is imported by the
     workers; anything else (a function of the script being run or of a notebook, a
@@ -153,13 +155,14 @@ def run_model(
     the job's fingerprint; the folder it lives in is not.
 
     - ``samples``, ``seed``: the run (``samples`` is the maximum with a target).
-    - ``chunk_size`` (default 65536): samples per call of ``simulate``.
+    - ``chunk_size`` (default 65536): samples a worker takes at a time (rounded up
+      to whole blocks of 4096); a scheduling knob that changes no result.
     - ``backend``: ``"processes"`` (default: one Python worker process per core, or
       ``workers``), ``"threads"`` or ``"sequential"`` (in this process; threads
       overlap only where numpy or carlo release the GIL).
     - ``confidence`` (0.95), ``target_abs_error``, ``target_rel_error``: stop once
       the first quantity's interval is that narrow, checked every ``check_every``
-      chunks.
+      samples (a whole number of blocks of 4096).
     - ``references``: ``{quantity: value}`` for the ``reference`` column.
     - ``args``: keyword arguments for ``simulate``. Config values (numbers, strings,
       lists, dicts) are in the job as they are; others (numpy arrays, objects) are
@@ -168,16 +171,17 @@ def run_model(
       :func:`run`.
     - ``chunk_timeout``: seconds a chunk may run before its worker is taken for stuck
       and replaced (a hard limit; also how long a worker may take to start).
-    - ``retries`` (0): times a chunk whose call raised ``MemoryError`` or ``OSError``
+    - ``retries`` (0): times a block whose call raised ``MemoryError`` or ``OSError``
       (``TimeoutError``, ``ConnectionError``, file errors) is computed again, from
       its stream's start; other exceptions end the run at once.
-    - ``probe`` (True): the determinism probe computes chunk 0 twice (in a worker and
-      in this process, or twice here) and raises :class:`DeterminismError` if the
-      two differ: a model that draws from its own generator or reads state that
-      differs between processes. It costs about one chunk per worker.
+    - ``probe`` (True): the determinism probe computes the first block each process
+      runs twice, and with worker processes the first ``workers + 1`` blocks again in
+      this process, and raises :class:`DeterminismError` if two results differ: a
+      model that draws from its own generator, keeps state between calls or reads
+      state that differs between processes. It costs about two blocks per worker.
     - ``sweep``: ``{argument: [values]}`` runs every point of the grid of these keyword
       arguments (the first outermost) in one pass on common random numbers: each
-      point's call gets the same stream, so differences between points are precise.
+      point's call for a block gets the block's stream, so differences between points are precise.
       One row per quantity and point, with a column per swept argument, as the CLI's
       ``--sweep`` (at most 64 points).
     - ``name``: the ``name`` column (default: the function's name).

@@ -4,8 +4,8 @@
   argument, or a checkpoint of another job. The message names the key or argument.
 - ``ChunkError`` (a ``RuntimeError``): a chunk failed: the model raised (the message
   carries its traceback) or returned samples carlo cannot use. ``.chunk`` is its index.
-- ``DeterminismError`` (a ``ChunkError``): the determinism probe computed a chunk twice
-  and got two answers: the model draws from something other than its ``rng``, or
+- ``DeterminismError`` (a ``ChunkError``): the determinism probe computed a block twice
+  and got two answers (``.chunk`` is the chunk of that block): the model draws from something other than its ``rng``, or
   reads state that differs between processes. The message names the rule and the fix.
 - ``CarloError`` (a ``RuntimeError``): anything else that stopped a run.
 - ``CarloWarning`` (a ``UserWarning``): what carlo warns about while a run goes on
@@ -31,7 +31,7 @@ class ChunkError(CarloError):
 
 
 class DeterminismError(ChunkError):
-    """The model gave two answers for one chunk (see the message for the rule)."""
+    """The model gave two answers for one block (see the message for the rule)."""
 
 
 class CarloWarning(UserWarning):

@@ -65,7 +65,8 @@ class Summary:
     def to_csv(self, path=None):
         """The CSV summary, as ``carlo run --format csv`` writes it. With ``path``,
         also written there, with what ``carlo run --out PATH`` writes beside it: the
-        job (``NAME.job.toml``) and the digest of every chunk (``NAME.chunks``); and a
+        job (``NAME.job.toml``) and the run's block digests, by groups of 16 blocks
+        (``NAME.chunks``); and a
         model shipped by value as ``CODE.pkl``, which ``carlo verify`` finds with
         ``CARLO_FUNCTIONS`` pointing at the folder (``carlo.verify`` looks there by
         itself)."""

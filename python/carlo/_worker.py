@@ -5,9 +5,9 @@ starts these for ``[model] type = "python"``; ``carlo.run``, ``carlo.run_model``
 ``carlo.Pool`` start them for the processes backend). Not for use by hand.
 
 A worker started by the package gets the parent's folder for this run (``dirs[0]``):
-by-value models and per-job options are found there, and what a chunk prints, writes
-to ``sys.stderr`` or logs is kept (:class:`Capture`) and handed to the parent, which
-shows it prefixed with the chunk.
+by-value models and per-job options are found there, and what a model's call for a
+block prints, writes to ``sys.stderr`` or logs is kept (:class:`Capture`) and handed
+to the parent, which shows it prefixed with the block.
 """
 import io
 import os
@@ -88,9 +88,10 @@ def _records(events):
 
 
 class Capture:
-    """Keeps what a chunk prints, writes to ``sys.stderr`` or logs, in order, and
-    leaves it for the parent as ``FOLDER/PID-SEQUENCE.jsonl`` when the chunk ends
-    (written before its answer, so the parent finds it with the answer)."""
+    """Keeps what a call of the model (one block) prints, writes to ``sys.stderr`` or
+    logs, in order, and leaves it for the parent as ``FOLDER/PID-SEQUENCE.jsonl`` when
+    the call ends (written before the chunk's answer, so the parent finds it with the
+    answer)."""
 
     def __init__(self, folder):
         self.folder = folder
@@ -114,7 +115,7 @@ class Capture:
             root.handlers[:] = [_records(self.events)]
 
     def note(self, index, text):
-        """Leaves a line of carlo's for the parent, as chunk ``index``'s stderr."""
+        """Leaves a line of carlo's for the parent, as block ``index``'s stderr."""
         saved, self.events = self.events, [{"stream": "stderr", "text": text}]
         self.end_events(index)
         self.events = saved
@@ -128,15 +129,15 @@ class Capture:
         name = f"{os.getpid()}-{self.sequence:012d}"
         temporary = os.path.join(self.folder, f".{name}.tmp")
         with open(temporary, "w", encoding="utf-8") as f:
-            f.write(json.dumps({"chunk": index, "pid": os.getpid()}) + "\n")
+            f.write(json.dumps({"block": index, "pid": os.getpid()}) + "\n")
             for event in events:
                 f.write(json.dumps(event) + "\n")
         os.replace(temporary, os.path.join(self.folder, f"{name}.jsonl"))
 
     def end(self, index, keep=True):
-        """Ends the capture of chunk ``index`` (``None``: the model's import); what
+        """Ends the capture of block ``index`` (``None``: the model's import); what
         was captured is left for the parent unless ``keep`` is false (the probe's
-        second computation of a chunk)."""
+        second computation of a block)."""
         if self.handlers is not None:
             sys.modules["logging"].getLogger().handlers[:] = self.handlers
         sys.stdout, sys.stderr = self.saved
@@ -165,8 +166,8 @@ class _Muted:
 
 class Mute:
     """Drops what the calling thread prints or writes to ``sys.stderr`` until
-    :meth:`restore`: the probe's second computation of a chunk in the parent, whose
-    output the workers' first one has shown already. Other threads write as ever."""
+    :meth:`restore`: the probe's second computation of the first blocks in the parent,
+    whose output the workers' first one has shown already. Other threads write as ever."""
 
     def __init__(self):
         import logging
@@ -200,7 +201,7 @@ class Mute:
 
 def forward(folder):
     """Shows what workers left in ``folder`` (see :class:`Capture`) in this process,
-    each line prefixed with its chunk: printed text on ``sys.stdout``, ``sys.stderr``
+    each line prefixed with its block: printed text on ``sys.stdout``, ``sys.stderr``
     text on ``sys.stderr``, log records on the same logger here; then removes it."""
     try:
         names = sorted(n for n in os.listdir(folder) if n.endswith(".jsonl"))
@@ -222,8 +223,8 @@ def forward(folder):
         if not lines:
             continue
         head = json.loads(lines[0])
-        chunk = head.get("chunk")
-        prefix = f"[chunk {chunk}] " if chunk is not None else f"[worker {head.get('pid')}] "
+        block = head.get("block")
+        prefix = f"[block {block}] " if block is not None else f"[worker {head.get('pid')}] "
         pending = {"stdout": "", "stderr": ""}
         for line in lines[1:]:
             event = json.loads(line)

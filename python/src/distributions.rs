@@ -1,4 +1,4 @@
-//! The distributions of `carlo.Rng`, each a documented sequence of a chunk's stream.
+//! The distributions of `carlo.Rng`, each a documented sequence of a block's stream.
 //!
 //! Every draw is a function of the stream's 64-bit words alone, computed with IEEE
 //! arithmetic (`+ - * /`, `sqrt`, `floor`) and carlo's own [`exp`] and [`ln`], never

@@ -73,9 +73,9 @@ fn make(py: Python<'_>, class: &str, message: &str, chunk: Option<u64>) -> PyErr
     }
 }
 
-/// A `carlo.DeterminismError` saying `message` (of the probe chunk 0).
-pub fn determinism(message: &str) -> PyErr {
-    Python::attach(|py| make(py, "DeterminismError", message, Some(0)))
+/// A `carlo.DeterminismError` saying `message`, about a block of chunk `chunk`.
+pub fn determinism(message: &str, chunk: u64) -> PyErr {
+    Python::attach(|py| make(py, "DeterminismError", message, Some(chunk)))
 }
 
 /// A `carlo.ConfigError` saying `message`.

@@ -6,7 +6,7 @@
 //! engine with the GIL released, and returns the summary; [`Pool`] keeps executors
 //! (worker processes, threads) warm between runs; [`verify`] checks a summary;
 //! [`serve_worker`](worker::serve_worker) is the body of a Python worker process;
-//! [`rng::Rng`] is a chunk's stream lent to Python.
+//! [`rng::Rng`] is a block's stream lent to Python.
 //!
 //! Every model of `carlo models` runs here, plus `python`, which calls a Python
 //! function in this process ([`model`]). Worker processes are Python interpreters
@@ -29,10 +29,8 @@ use carlo::checkpoint::{self, Checkpoint};
 use carlo::config::{Assignment, Experiment, Overrides};
 use carlo::engine::{self, Observer, Report, State};
 use carlo::exec::{Executor, Processes, Threads};
-use carlo::model::Model;
 use carlo::model::python::PythonParams;
 use carlo::output::{self, Format, Value};
-use carlo::random::{Family, stream};
 use carlo::{Error, divert_messages};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -71,10 +69,10 @@ fn deliver(py: Python<'_>, tick: Option<&Py<PyAny>>, lines: &Lines) -> PyResult<
     }
 }
 
-/// The second computation of the probe chunk, in this process, for a run whose
+/// The second computation of the first blocks, in this process, for a run whose
 /// chunks run in worker processes: it catches a model that reads state that differs
-/// between this process and its workers. It starts only once a worker has computed
-/// the chunk, so that a model that crashes its process (which the workers are there
+/// between this process and its workers. It starts only once workers have computed
+/// those blocks, so that a model that crashes its process (which the workers are there
 /// to survive) has done so in a worker first; it runs on a thread of its own, beside
 /// the run.
 struct CrossCheck {
@@ -82,52 +80,79 @@ struct CrossCheck {
     entry: String,
     function: Option<Arc<Py<PyAny>>>,
     retries: u32,
-    seed: u64,
-    samples: u64,
-    thread: Option<std::thread::JoinHandle<Result<u64, String>>>,
-    /// The workers' digest of the chunk, once known.
-    theirs: Option<u64>,
+    /// The blocks computed again: `0..blocks`.
+    blocks: u64,
+    thread: Option<std::thread::JoinHandle<Result<Vec<u64>, String>>>,
+    /// The workers' digests of the blocks, once all are known: each block's, or (a run
+    /// of one block, whose digest the state keeps only as its group's) the group's.
+    theirs: Option<Theirs>,
     /// Whether the comparison was made.
     done: bool,
 }
 
-/// The chunk the determinism probe computes again.
-const PROBE_CHUNK: u64 = 0;
+/// What the workers' computation of the probe's blocks gave.
+enum Theirs {
+    Blocks(Vec<u64>),
+    Group(u64),
+}
 
 impl CrossCheck {
-    /// The check of `experiment`'s probe chunk with `function` (or the job's own).
+    /// The check of `experiment`'s first `workers + 1` blocks (at most a digest
+    /// group's, whose blocks' digests the run keeps) with `function` (or the job's own).
     fn new(
         experiment: &Experiment,
         function: Option<Arc<Py<PyAny>>>,
         retries: u32,
+        workers: usize,
     ) -> Option<Self> {
         let params: PythonParams = serde_json::from_value(serde_json::Value::Object(
             experiment.job.model.params().clone(),
         ))
         .ok()?;
+        let blocks = (workers as u64 + 1)
+            .min(engine::DIGEST_GROUP)
+            .min(experiment.job.blocks());
         Some(CrossCheck {
             job: experiment.job.clone(),
             entry: params.entry,
             function,
             retries,
-            seed: experiment.job.seed,
-            samples: experiment.job.plan().chunk(PROBE_CHUNK).samples,
+            blocks,
             thread: None,
             theirs: None,
             done: false,
         })
     }
 
-    /// Starts computing the chunk here, once the workers' digest `theirs` is known.
-    fn offer(&mut self, theirs: Option<u64>) {
-        let Some(theirs) = theirs else { return };
+    /// Starts computing the blocks here once the workers' digests are all in `state`,
+    /// or, once the run has finished short of them (a target met early), those of the
+    /// blocks it ran.
+    fn offer(&mut self, state: &State) {
         if self.theirs.is_some() {
             return;
         }
+        let theirs: Vec<u64> = (0..self.blocks)
+            .map_while(|b| state.block_digest(b))
+            .collect();
+        let all = theirs.len() as u64 == self.blocks;
+        if all || (state.stop_reason().is_some() && !theirs.is_empty()) {
+            self.blocks = theirs.len() as u64;
+            self.start(Theirs::Blocks(theirs));
+        }
+    }
+
+    /// At the end of a run of one block: its group digest `group`, the workers'.
+    fn offer_group(&mut self, group: Option<u64>) {
+        if let (None, Some(group), 1) = (&self.theirs, group, self.job.blocks()) {
+            self.start(Theirs::Group(group));
+        }
+    }
+
+    fn start(&mut self, theirs: Theirs) {
         self.theirs = Some(theirs);
         let job = self.job.clone();
         let function = self.function.clone();
-        let (retries, seed, samples) = (self.retries, self.seed, self.samples);
+        let (retries, blocks) = (self.retries, self.blocks);
         self.thread = std::thread::Builder::new()
             .name("carlo-probe".into())
             .spawn(move || {
@@ -139,23 +164,22 @@ impl CrossCheck {
                 let registry =
                     model::registry(Arc::new(Source::here(function, options)), Stash::default());
                 let model = job.build_model(&registry).map_err(|e| e.to_string())?;
-                let mut rng = stream(seed, Family::Chunk, PROBE_CHUNK);
-                // The workers showed the chunk's output; this computation's is dropped.
+                let mut cursor = carlo::random::lanes::LaneCursor::new(job.seed);
+                // The workers showed the blocks' output; this computation's is dropped.
                 let mute = Python::attach(|py| {
                     py.import("carlo._worker")
                         .and_then(|m| m.call_method0("Mute"))
                         .map(Bound::unbind)
                         .ok()
                 });
-                let digest = model
-                    .simulate_chunk(PROBE_CHUNK, &mut rng, samples)
-                    .map(|m| m.digest());
+                let digests = carlo::exec::run_blocks(&job, model.as_ref(), 0..blocks, &mut cursor)
+                    .map(|stats| stats.digests);
                 if let Some(mute) = mute {
                     Python::attach(|py| {
                         let _ = mute.bind(py).call_method0("restore");
                     });
                 }
-                digest
+                digests
             })
             .ok();
     }
@@ -175,12 +199,12 @@ impl CrossCheck {
     }
 
     /// The error when this process's computation differs from the workers', once
-    /// it is done (waiting for it when `wait`).
-    fn compare(&mut self, wait: bool) -> Option<String> {
+    /// it is done (waiting for it when `wait`), with the chunk of the block it names.
+    fn compare(&mut self, wait: bool) -> Option<(String, u64)> {
         if self.done {
             return None;
         }
-        let theirs = self.theirs?;
+        let theirs = self.theirs.as_ref()?;
         let finished = self.thread.as_ref().is_some_and(|t| t.is_finished());
         if !(finished || wait) {
             return None;
@@ -192,25 +216,41 @@ impl CrossCheck {
             .join()
             .unwrap_or_else(|_| Err("it panicked".into()));
         let entry = &self.entry;
-        match ours {
-            Err(e) => Some(format!(
-                "determinism probe: chunk {PROBE_CHUNK} ran in a worker process, but failed \
-                 when computed again in this process ({}): {entry} behaves differently here \
-                 and in worker processes; it must compute a chunk from rng, n and its \
-                 arguments alone (probe=False turns this check off)",
-                e.lines().next().unwrap_or("")
+        let last = self.blocks - 1;
+        let chunk = |b: u64| b / self.job.chunk_blocks();
+        let differ = |b: u64, theirs: u64, ours: u64| {
+            let message = format!(
+                "determinism probe: block {b} computed in a worker process and again in \
+                 this process gave different results (digests {theirs:016x} and \
+                 {ours:016x}): {entry} reads state that differs between processes (a \
+                 global set under `if __name__ == \"__main__\":` or changed after import, \
+                 in its module or another, an environment variable, a file, the time) or \
+                 draws random numbers from something other than its rng. carlo's rule: \
+                 draw every random number from rng and compute a block from rng, n and \
+                 its arguments alone; pass values in args= (probe=False turns this check \
+                 off)"
+            );
+            (message, chunk(b))
+        };
+        match (ours, theirs) {
+            (Err(e), _) => Some((
+                format!(
+                    "determinism probe: blocks 0 to {last} ran in worker processes, but \
+                     failed when computed again in this process ({}): {entry} behaves \
+                     differently here and in worker processes; it must compute a block from \
+                     rng, n and its arguments alone (probe=False turns this check off)",
+                    e.lines().next().unwrap_or("")
+                ),
+                0,
             )),
-            Ok(ours) if ours != theirs => Some(format!(
-                "determinism probe: chunk {PROBE_CHUNK} computed in a worker process and \
-                 again in this process gave different results (digests {theirs:016x} and \
-                 {ours:016x}): {entry} reads state that differs between processes (a global \
-                 set under `if __name__ == \"__main__\":` or changed after import, in its \
-                 module or another, an environment variable, a file, the time) or draws \
-                 random numbers from something other than its rng. carlo's rule: draw every \
-                 random number from rng and compute a chunk from rng, n and its arguments \
-                 alone; pass values in args= (probe=False turns this check off)"
-            )),
-            Ok(_) => None,
+            (Ok(ours), Theirs::Blocks(theirs)) => (0..self.blocks)
+                .zip(theirs.iter().zip(&ours))
+                .find(|(_, (t, o))| t != o)
+                .map(|(b, (&t, &o))| differ(b, t, o)),
+            (Ok(ours), &Theirs::Group(group)) => {
+                let mine = engine::group_digest(&ours);
+                (mine != group).then(|| differ(0, group, mine))
+            }
         }
     }
 }
@@ -287,9 +327,9 @@ impl Observer for Steering {
         if let Some(cross) = &mut self.cross
             && self.raised.is_none()
         {
-            cross.offer(state.digest(PROBE_CHUNK));
-            if let Some(message) = cross.compare(false) {
-                self.raised = Some(errors::determinism(&message));
+            cross.offer(state);
+            if let Some((message, chunk)) = cross.compare(false) {
+                self.raised = Some(errors::determinism(&message, chunk));
             }
         }
         match &mut self.checkpoint {
@@ -519,7 +559,10 @@ fn run(
             p.backend == Backend::Processes
         });
     let cross = (probe && in_workers && experiment.job.model.kind() == "python")
-        .then(|| CrossCheck::new(&experiment, function.clone(), retries))
+        .then(|| {
+            let workers = pool.as_ref().map_or(experiment.workers, |p| p.workers);
+            CrossCheck::new(&experiment, function.clone(), retries, workers)
+        })
         .flatten();
     let mut steering = Steering {
         progress,
@@ -568,9 +611,9 @@ fn run(
             if let Some(cross) = &mut steering.cross
                 && steering.raised.is_none()
             {
-                cross.offer(report.digests.get(PROBE_CHUNK as usize).copied());
-                if let Some(message) = py.detach(|| cross.compare(true)) {
-                    steering.raised = Some(errors::determinism(&message));
+                cross.offer_group(report.digests.first().copied());
+                if let Some((message, chunk)) = py.detach(|| cross.compare(true)) {
+                    steering.raised = Some(errors::determinism(&message, chunk));
                 }
             }
             if let Some(raised) = steering.raised.take() {
@@ -627,12 +670,12 @@ fn run(
                         Some((signal, name)) if signal != libc::SIGINT => Err(errors::terminated(
                             py,
                             &format!(
-                                "{again}interrupted by {name} after {done} of {total} chunks; {hint}"
+                                "{again}interrupted by {name} after {done} of {total} blocks; {hint}"
                             ),
                             signal,
                         )),
                         _ => Err(PyKeyboardInterrupt::new_err(format!(
-                            "{again}interrupted after {done} of {total} chunks; {hint}"
+                            "{again}interrupted after {done} of {total} blocks; {hint}"
                         ))),
                     }
                 }
@@ -873,7 +916,7 @@ fn _carlo(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(worker::serve_worker, m)?)?;
     m.add_class::<rng::Rng>()?;
     m.add_class::<Pool>()?;
-    m.add("DERIVATION", carlo::random::DERIVATION)?;
+    m.add("DERIVATION", carlo::random::lanes::METHOD)?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

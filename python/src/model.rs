@@ -1,4 +1,4 @@
-//! The in-process `python` model: calls a Python function for each chunk.
+//! The in-process `python` model: calls a Python function for each block.
 //!
 //! Its parameters are [`PythonParams`], the same struct the `carlo` binary's proxy
 //! reads, so a job has one fingerprint wherever it was made. The function is either
@@ -7,18 +7,26 @@
 //! by its entry and checked against the job's code digest, or unpickled from the
 //! file its digest names when it was shipped by value.
 //!
-//! A chunk calls `function(rng, n, **args)` with the GIL held, checks what comes back
+//! Each block of a run ([`carlo::random::lanes`]: [`BLOCK`] samples, the last maybe
+//! fewer) is one call `function(rng, n, **args)`: `n` is the block's samples and `rng`
+//! the block's own stream, its lane 0 ([`Block::lanes`]`().stream(0)`, stream `LANES *
+//! b` of the seed's chunk family), so whatever the function draws depends on the block
+//! alone, never on the chunk size, the worker or the backend. The blocks of a chunk are
+//! called in one acquisition of the GIL ([`Model::simulate_chunk`]). What comes back
 //! (a numeric numpy array of shape `(n,)` or `(n, k)`, or a dict of `(n,)` arrays
-//! named by the quantities) and turns it into statistics ([`crate::moments`]). An
-//! exception becomes the chunk's error, with its traceback; a `KeyboardInterrupt` (or
-//! another `BaseException` that is not an `Exception`) is kept to be raised as itself
-//! once the run has stopped.
+//! named by the quantities) is checked and its rows folded in sample order into the
+//! block's statistics ([`crate::moments`]). An exception becomes the chunk's error,
+//! with its traceback; a `KeyboardInterrupt` (or another
+//! `BaseException` that is not an `Exception`) is kept to be raised as itself once the
+//! run has stopped.
 //!
 //! Two safeguards that change no result: the **determinism probe** computes the first
-//! chunk a model runs twice, from the same stream, and refuses a model whose two
+//! block a model runs twice, from the same stream, and refuses a model whose two
 //! results differ (it draws from something other than its rng, or keeps state between
-//! calls); **retries** compute a chunk again, from its stream's start, after a
+//! calls); **retries** compute a block again, from its stream's start, after a
 //! transient exception (`MemoryError`, `OSError`), when asked.
+//!
+//! [`BLOCK`]: carlo::random::lanes::BLOCK
 
 use std::collections::HashSet;
 use std::fmt;
@@ -28,15 +36,15 @@ use std::sync::{Arc, Mutex};
 
 use carlo::Error;
 use carlo::model::python::{PythonParams, SUMMARY, check_sweep, documented, sweep_quantities};
-use carlo::model::{Entry, Model, Quantity, Registry};
+use carlo::model::{Block, Chunk, Entry, Model, Quantity, Registry};
 use carlo::random::Stream;
-use carlo::stats::Moments;
+use carlo::stats::BlockStats;
 use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyException, PyMemoryError, PyOSError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::moments::chunk_moments;
+use crate::moments::block_stats;
 use crate::rng::Rng;
 
 /// Where a run keeps the first exception that must stop it as itself (Ctrl-C).
@@ -47,9 +55,9 @@ pub type Stash = Arc<Mutex<Option<PyErr>>>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Options {
-    /// Compute the first chunk twice and compare (the determinism probe).
+    /// Compute the first block twice and compare (the determinism probe).
     pub probe: bool,
-    /// Times a chunk whose call raised a transient exception is computed again.
+    /// Times a block whose call raised a transient exception is computed again.
     pub retries: u32,
 }
 
@@ -70,7 +78,7 @@ pub struct Source {
     pub dirs: Vec<String>,
     /// Options when no per-job file says otherwise.
     pub options: Options,
-    /// In a worker: the object that captures a chunk's output for the parent
+    /// In a worker: the object that captures a call's output for the parent
     /// (`carlo._worker.Capture`).
     pub capture: Option<Py<PyAny>>,
 }
@@ -98,7 +106,7 @@ pub struct PyModel {
     kwargs: Py<PyDict>,
     quantities: Vec<Quantity>,
     stash: Stash,
-    /// The determinism probe, until the first chunk has taken it.
+    /// The determinism probe, until the first block has taken it.
     probe: AtomicBool,
     retries: u32,
     capture: Option<Py<PyAny>>,
@@ -145,7 +153,7 @@ impl PyModel {
         })
     }
 
-    /// The error of a chunk whose call raised `err`: the exception's line, then its
+    /// The error of a block whose call raised `err`: the exception's line, then its
     /// traceback. Interrupts are stashed to be raised as themselves.
     fn raised(&self, py: Python<'_>, err: PyErr) -> String {
         let line = format!("{} raised {}", self.entry, exception_line(py, &err));
@@ -160,14 +168,15 @@ impl PyModel {
         }
     }
 
-    /// One call of the function for chunk `index`, its output captured in a worker
-    /// (and handed to the parent if `shown`); `rows` gets the samples, row-major.
+    /// One call of the function for block `block` of `samples` samples, drawing from
+    /// `rng` (the block's stream), its output captured in a worker (and handed to the
+    /// parent if `shown`); `rows` gets the samples, row-major.
     fn call<R>(
         &self,
         py: Python<'_>,
-        index: u64,
+        block: u64,
         rng: &mut Stream,
-        samples: u64,
+        samples: usize,
         shown: bool,
         rows: &mut dyn FnMut(&[f64]) -> R,
     ) -> Result<R, Failure> {
@@ -188,7 +197,7 @@ impl PyModel {
             forget(id);
         }
         if let Some(c) = capture
-            && let Err(e) = c.call_method1("end", (index, shown))
+            && let Err(e) = c.call_method1("end", (block, shown))
         {
             return Err(Failure::Message(format!("cannot forward output: {e}")));
         }
@@ -204,30 +213,30 @@ impl PyModel {
             }
         }
         let out = result.map_err(Failure::Raised)?;
-        self.with_rows(&out, samples, rows)
+        self.with_rows(&out, samples as u64, rows)
             .map_err(Failure::Message)
     }
 
-    /// The chunk's statistics, computing it again from its stream's start after a
-    /// transient exception while retries are left.
+    /// One call for block `block`, from the block's stream `start`, made again from
+    /// the stream's start after a transient exception while retries are left.
     fn attempt<R>(
         &self,
         py: Python<'_>,
-        index: u64,
-        rng: &mut Stream,
-        samples: u64,
+        block: u64,
+        start: &Stream,
+        samples: usize,
         shown: bool,
         rows: &mut dyn FnMut(&[f64]) -> R,
     ) -> Result<R, String> {
-        let start = rng.clone();
         let mut tries = 0;
         loop {
-            match self.call(py, index, rng, samples, shown, rows) {
+            let mut rng = start.clone();
+            match self.call(py, block, &mut rng, samples, shown, rows) {
                 Ok(found) => return Ok(found),
                 Err(Failure::Raised(err)) if tries < self.retries && transient(py, &err) => {
                     tries += 1;
                     let line = format!(
-                        "note: chunk {index}: {} raised {}; computing it again from its \
+                        "note: block {block}: {} raised {}; computing it again from its \
                          stream's start (retry {tries} of {})\n",
                         self.entry,
                         exception_line(py, &err),
@@ -235,13 +244,12 @@ impl PyModel {
                     );
                     // In a worker, for the parent to show; here, on sys.stderr.
                     let _ = match &self.capture {
-                        Some(c) => c.bind(py).call_method1("note", (index, line)),
+                        Some(c) => c.bind(py).call_method1("note", (block, line)),
                         None => py
                             .import("sys")
                             .and_then(|sys| sys.getattr("stderr"))
                             .and_then(|e| e.call_method1("write", (line,))),
                     };
-                    *rng = start.clone();
                 }
                 Err(Failure::Raised(err)) => return Err(self.raised(py, err)),
                 Err(Failure::Message(m)) => return Err(m),
@@ -249,22 +257,41 @@ impl PyModel {
         }
     }
 
-    /// The statistics of a chunk: [`attempt`](Self::attempt) with its rows merged.
+    /// The statistics of block `block`: [`attempt`](Self::attempt) with its rows
+    /// folded into [`BlockStats`].
     fn statistics(
         &self,
         py: Python<'_>,
-        index: u64,
-        rng: &mut Stream,
-        samples: u64,
+        block: u64,
+        start: &Stream,
+        samples: usize,
         shown: bool,
-    ) -> Result<Moments, String> {
-        let k = self.quantities.len();
-        self.attempt(py, index, rng, samples, shown, &mut |rows| {
-            self.moments(rows, k)
+    ) -> Result<BlockStats, String> {
+        self.attempt(py, block, start, samples, shown, &mut |rows| {
+            self.stats_of(rows, &self.quantities)
         })?
     }
 
-    /// Hands what the function returned for a chunk of `n` samples to `rows`, as
+    /// The statistics of block `block`, computed twice and compared when the probe
+    /// is still to be taken (the first block this model computes).
+    fn probed(
+        &self,
+        py: Python<'_>,
+        block: u64,
+        start: &Stream,
+        samples: usize,
+    ) -> Result<BlockStats, String> {
+        let first = self.statistics(py, block, start, samples, true)?;
+        if self.probe.swap(false, Ordering::Relaxed) {
+            let second = self.statistics(py, block, start, samples, false)?;
+            if first.digest() != second.digest() {
+                return Err(self.unstable(block, &first, &second));
+            }
+        }
+        Ok(first)
+    }
+
+    /// Hands what the function returned for a block of `n` samples to `rows`, as
     /// `n` rows of one value per quantity (without a copy when it is a C-ordered
     /// float64 array).
     fn with_rows<R>(
@@ -304,7 +331,7 @@ impl PyModel {
         };
         if !ok {
             return Err(format!(
-                "{} returned an array of shape {} for a chunk of {n} samples; \
+                "{} returned an array of shape {} for a block of {n} samples; \
                  it must be {wanted} (quantities: {})",
                 self.entry,
                 shape_text(&shape),
@@ -350,7 +377,7 @@ impl PyModel {
                 .map_err(|e| format!("{e} (quantity {})", q.name))?;
             if column.shape() != [rows] {
                 return Err(format!(
-                    "{} returned an array of shape {} for quantity {} in a chunk of {n} \
+                    "{} returned an array of shape {} for quantity {} in a block of {n} \
                      samples; it must be ({n},)",
                     self.entry,
                     shape_text(column.shape()),
@@ -405,13 +432,9 @@ impl PyModel {
             .map_err(|e| e.to_string())
     }
 
-    fn moments(&self, data: &[f64], k: usize) -> Result<Moments, String> {
-        self.moments_of(data, &self.quantities[..k])
-    }
-
-    /// The statistics of rows of the columns `quantities` name.
-    fn moments_of(&self, data: &[f64], quantities: &[Quantity]) -> Result<Moments, String> {
-        chunk_moments(data, quantities.len()).map_err(|bad| {
+    /// The statistics of a block's rows of the columns `quantities` name.
+    fn stats_of(&self, data: &[f64], quantities: &[Quantity]) -> Result<BlockStats, String> {
+        block_stats(data, quantities.len()).map_err(|bad| {
             format!(
                 "{} returned {} in row {} (quantity {}); every sample must be finite",
                 self.entry, bad.value, bad.row, quantities[bad.column].name
@@ -419,15 +442,15 @@ impl PyModel {
         })
     }
 
-    /// What the probe says when the two computations of chunk `index` differ.
-    fn unstable(&self, index: u64, first: &Moments, second: &Moments) -> String {
+    /// What the probe says when the two computations of block `block` differ.
+    fn unstable(&self, block: u64, first: &BlockStats, second: &BlockStats) -> String {
         format!(
-            "determinism probe: chunk {index} computed twice from the same stream gave \
+            "determinism probe: block {block} computed twice from the same stream gave \
              different results (digests {:016x} and {:016x}): {} draws random numbers \
              from something other than the rng it is given (np.random.default_rng(), \
              np.random.*, random.*, a generator kept between calls) or keeps state \
              between calls. carlo's rule: draw every random number from rng \
-             (rng.numpy() gives a numpy Generator seeded from it) and compute a chunk \
+             (rng.numpy() gives a numpy Generator seeded from it) and compute a block \
              from rng, n and the arguments alone; then every backend gives the same \
              bits (probe=False turns this check off)",
             first.digest(),
@@ -473,6 +496,12 @@ fn forget(id: u64) {
     }
 }
 
+/// The stream a Python model's call for a block draws from: the block's lane 0
+/// (stream `LANES * b` of the seed), the same on every backend and in every chunk.
+fn block_stream(block: &mut Block) -> Stream {
+    block.lanes().stream(0)
+}
+
 impl Model for PyModel {
     fn dim(&self) -> usize {
         self.quantities.len()
@@ -482,40 +511,26 @@ impl Model for PyModel {
         &self.quantities
     }
 
-    /// # Panics
-    /// When the function fails; the engine calls
-    /// [`simulate_chunk`](Model::simulate_chunk) instead.
-    fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments {
-        self.try_simulate(rng, samples)
-            .unwrap_or_else(|e| panic!("{e}"))
+    fn simulate(&self, block: &mut Block) -> Result<BlockStats, String> {
+        let start = block_stream(block);
+        Python::attach(|py| self.probed(py, block.index(), &start, block.samples()))
     }
 
-    fn try_simulate(&self, rng: &mut Stream, samples: u64) -> Result<Moments, String> {
-        self.simulate_chunk(0, rng, samples)
-    }
-
-    fn simulate_chunk(
-        &self,
-        index: u64,
-        rng: &mut Stream,
-        samples: u64,
-    ) -> Result<Moments, String> {
+    /// The chunk's blocks in one acquisition of the GIL, one call each.
+    fn simulate_chunk(&self, chunk: &mut Chunk<'_>) -> Result<(), String> {
         Python::attach(|py| {
-            if !self.probe.swap(false, Ordering::Relaxed) {
-                return self.statistics(py, index, rng, samples, true);
+            for b in chunk.blocks() {
+                let mut block = chunk.block(b);
+                let start = block_stream(&mut block);
+                let stats = self.probed(py, b, &start, block.samples())?;
+                chunk.record(b, stats)?;
             }
-            let start = rng.clone();
-            let first = self.statistics(py, index, rng, samples, true)?;
-            let second = self.statistics(py, index, &mut start.clone(), samples, false)?;
-            if first.digest() != second.digest() {
-                return Err(self.unstable(index, &first, &second));
-            }
-            Ok(first)
+            Ok(())
         })
     }
 }
 
-/// A sweep of a Python model: the function called once per point on the same chunk
+/// A sweep of a Python model: the function called once per point on the same block
 /// stream (common random numbers), each point with its own arguments, its columns
 /// side by side in the layout of [`sweep_quantities`].
 pub struct PySweep {
@@ -561,26 +576,44 @@ impl PySweep {
         })
     }
 
+    /// Block `block`'s statistics: every point's call from the block's stream
+    /// `start`, their columns side by side.
     fn compute(
         &self,
         py: Python<'_>,
-        index: u64,
-        rng: &Stream,
-        samples: u64,
+        block: u64,
+        start: &Stream,
+        samples: usize,
         shown: bool,
-    ) -> Result<Moments, String> {
+    ) -> Result<BlockStats, String> {
         let (k, width) = (self.k, self.quantities.len());
-        let n = usize::try_from(samples).map_err(|_| "too many samples".to_string())?;
-        let mut data = vec![0.0f64; n * width];
+        let mut data = vec![0.0f64; samples * width];
         for (j, model) in self.points.iter().enumerate() {
-            let mut stream = rng.clone();
-            model.attempt(py, index, &mut stream, samples, shown, &mut |rows| {
+            model.attempt(py, block, start, samples, shown, &mut |rows| {
                 for (r, row) in rows.chunks_exact(k).enumerate() {
                     data[r * width + j * k..r * width + (j + 1) * k].copy_from_slice(row);
                 }
             })?;
         }
-        self.points[0].moments_of(&data, &self.quantities)
+        self.points[0].stats_of(&data, &self.quantities)
+    }
+
+    /// [`compute`](Self::compute), twice and compared for the first block.
+    fn probed(
+        &self,
+        py: Python<'_>,
+        block: u64,
+        start: &Stream,
+        samples: usize,
+    ) -> Result<BlockStats, String> {
+        let first = self.compute(py, block, start, samples, true)?;
+        if self.probe.swap(false, Ordering::Relaxed) {
+            let second = self.compute(py, block, start, samples, false)?;
+            if first.digest() != second.digest() {
+                return Err(self.points[0].unstable(block, &first, &second));
+            }
+        }
+        Ok(first)
     }
 }
 
@@ -593,29 +626,21 @@ impl Model for PySweep {
         &self.quantities
     }
 
-    /// # Panics
-    /// When the function fails; the engine calls
-    /// [`simulate_chunk`](Model::simulate_chunk) instead.
-    fn simulate(&self, rng: &mut Stream, samples: u64) -> Moments {
-        self.simulate_chunk(0, rng, samples)
-            .unwrap_or_else(|e| panic!("{e}"))
+    fn simulate(&self, block: &mut Block) -> Result<BlockStats, String> {
+        let start = block_stream(block);
+        Python::attach(|py| self.probed(py, block.index(), &start, block.samples()))
     }
 
-    fn simulate_chunk(
-        &self,
-        index: u64,
-        rng: &mut Stream,
-        samples: u64,
-    ) -> Result<Moments, String> {
+    /// The chunk's blocks in one acquisition of the GIL.
+    fn simulate_chunk(&self, chunk: &mut Chunk<'_>) -> Result<(), String> {
         Python::attach(|py| {
-            let first = self.compute(py, index, rng, samples, true)?;
-            if self.probe.swap(false, Ordering::Relaxed) {
-                let second = self.compute(py, index, rng, samples, false)?;
-                if first.digest() != second.digest() {
-                    return Err(self.points[0].unstable(index, &first, &second));
-                }
+            for b in chunk.blocks() {
+                let mut block = chunk.block(b);
+                let start = block_stream(&mut block);
+                let stats = self.probed(py, b, &start, block.samples())?;
+                chunk.record(b, stats)?;
             }
-            Ok(first)
+            Ok(())
         })
     }
 }
@@ -636,7 +661,7 @@ fn job_options(params: &PythonParams, source: &Source) -> Options {
 }
 
 /// The callable of a job's model, resolved by `carlo._entry.resolve` (its output
-/// captured in a worker, as a chunk's).
+/// captured in a worker, as a call's).
 fn resolve(py: Python<'_>, params: &PythonParams, source: &Source) -> Result<Py<PyAny>, Error> {
     let capture = source.capture.as_ref().map(|c| c.bind(py));
     if let Some(c) = capture {
@@ -802,4 +827,27 @@ pub fn registry(source: Arc<Source>, stash: Stash) -> Registry {
         }),
     );
     registry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use carlo::random::lanes::{BLOCK, LANES, LaneCursor};
+    use carlo::random::{Family, stream};
+
+    #[test]
+    fn a_block_call_draws_from_the_blocks_lane_zero_stream() {
+        for seed in [0, 42, u64::MAX] {
+            let mut cursor = LaneCursor::new(seed);
+            // Far blocks too, and out of order, as chunks reach them.
+            for b in [0, 1, 2, 7, 100, 3, 4097] {
+                let mut block = Block::new(b, BLOCK, cursor.lanes(b));
+                assert_eq!(
+                    block_stream(&mut block),
+                    stream(seed, Family::Chunk, LANES as u64 * b),
+                    "seed {seed}, block {b}"
+                );
+            }
+        }
+    }
 }

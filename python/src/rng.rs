@@ -1,6 +1,6 @@
-//! `carlo.Rng`: a chunk's carlo stream, lent to a Python model for one call.
+//! `carlo.Rng`: a block's carlo stream, lent to a Python model for one call.
 //!
-//! Every method draws from the chunk's own [`Stream`] in Rust, by the documented
+//! Every method draws from the block's own [`Stream`] in Rust, by the documented
 //! algorithms of [`crate::distributions`], and returns numpy arrays filled in C order
 //! (no re-seeding, no float formatting, no copy on the way out). The stream is moved
 //! into the object for the call and taken back after it, so an rng kept past its call
@@ -24,7 +24,7 @@ const DETACH_AT: usize = 1 << 14;
 /// Words turned into normals at a time by the vector path.
 const NORMAL_BLOCK: usize = 1024;
 
-/// The random stream of one chunk, with numpy's `Generator` methods under their
+/// The random stream of one block, with numpy's `Generator` methods under their
 /// numpy names and signatures, so that a function written for a numpy generator runs
 /// on a carlo rng unchanged.
 ///
@@ -54,7 +54,7 @@ impl Rng {
     fn stream(&mut self) -> PyResult<&mut Stream> {
         self.stream.as_mut().ok_or_else(|| {
             PyValueError::new_err(
-                "this rng belongs to a chunk that has finished: draw only during the \
+                "this rng belongs to a block that has finished: draw only during the \
                  simulate(rng, n) call it was given to",
             )
         })
@@ -137,7 +137,7 @@ const FAST: [(&std::ffi::CStr, Draw); 3] = [
     (c"standard_exponential", d::exponential),
 ];
 
-/// Gives the rng of a chunk its fast `random()`, `standard_normal()` and
+/// Gives the rng of a block its fast `random()`, `standard_normal()` and
 /// `standard_exponential()`: for each, a builtin function (CPython's vectorcall
 /// protocol, as `random.random` is) bound to this rng in its instance dict, which
 /// shadows the method. Called without arguments it draws one value at the cost of a
@@ -839,7 +839,7 @@ impl Rng {
     }
 
     /// A numpy `Generator` (PCG64) seeded with 256 bits (four words) drawn from this
-    /// stream, for numpy's other distributions. Reproducible and chunk-local like the
+    /// stream, for numpy's other distributions. Reproducible and block-local like the
     /// rest, but its numbers are numpy's (its algorithms may change between numpy
     /// versions): prefer the methods above where they fit.
     fn numpy<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -853,8 +853,8 @@ impl Rng {
 
     fn __repr__(&self) -> &'static str {
         match self.stream {
-            Some(_) => "<carlo.Rng of a running chunk>",
-            None => "<carlo.Rng of a finished chunk>",
+            Some(_) => "<carlo.Rng of a running block>",
+            None => "<carlo.Rng of a finished block>",
         }
     }
 }

@@ -34,6 +34,20 @@ def bits(summary, besides=()):
     return [[repr(row[i]) for i in keep] for row in summary]
 
 
+def checkpoint_blocks(path):
+    """The blocks a checkpoint holds finished (decided, and done beyond the last
+    decision point), 0 before it is first saved."""
+    import json
+
+    try:
+        state = json.loads(Path(path).read_text())["content"]["state"]
+    except (OSError, ValueError, KeyError):
+        return 0
+    ranges = [(r["start"], r["end"]) if isinstance(r, dict) else tuple(r)
+              for r in state.get("done", [])]
+    return state["decided"] + sum(end - start for start, end in ranges)
+
+
 @pytest.fixture(scope="session")
 def carlo_cli():
     """The carlo binary: $CARLO_BIN, else target/release/carlo of this repository."""

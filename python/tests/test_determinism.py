@@ -1,5 +1,5 @@
-"""The same job gives the same bits everywhere: every backend and worker count, a
-Python pi and carlo's built-in pi, carlo.run and the CLI."""
+"""The same job gives the same bits everywhere: every backend, worker count and chunk
+size, carlo.run and the CLI; a Python pi agrees with carlo's built-in pi."""
 import numpy as np
 import pytest
 
@@ -7,24 +7,40 @@ import carlo
 import models
 from conftest import REPO, bits, result_columns
 
-# 30 chunks, the last one short: enough for workers to share, small for a test.
+# 73 blocks of 4096, the last one short, in 25 chunks of 3 blocks (chunk_size is
+# rounded up to whole blocks): enough for workers to share, small for a test.
 SIZE = dict(samples=295_000, chunk_size=10_000)
-# A Python pi and the built-in pi differ in these, and in nothing else.
+# A Python pi and the built-in pi differ in these, and in their samples.
 DIFFERENT_MODEL = ("name", "model", "fingerprint")
 BACKENDS = [("sequential", 1)] + [(b, w) for b in ("threads", "processes") for w in (1, 2, 3)]
 
 
-def test_a_python_pi_gives_the_builtin_pi_bits_on_every_backend():
+def test_a_python_pi_gives_the_same_bits_on_every_backend_and_chunk_size():
+    # 0.3.0: a Python model draws a block from the block's lane-0 stream, while the
+    # built-in pi spreads a block's samples over its 8 lanes, so the two no longer
+    # share samples (0.2.0's Python pi gave the built-in bits); they agree as
+    # estimates of one number.
     builtin = carlo.run({"simulation": {"seed": 7, **SIZE}, "model": {"type": "pi"}},
                         backend="sequential")
+    first = None
     for backend, workers in BACKENDS:
         ours = carlo.run_model(models.pi, "pi", seed=7, backend=backend, workers=workers,
                                references={"pi": np.pi}, **SIZE)
-        # One job but for the model: the same bits in every column the job decides.
-        assert bits(ours, besides=DIFFERENT_MODEL) == bits(builtin, besides=DIFFERENT_MODEL), \
-            f"{backend} x{workers}"
-        assert ours[0].reference == builtin[0].reference
+        first = first or ours
+        assert bits(ours) == bits(first), f"{backend} x{workers}"
         assert (ours[0].backend, ours[0].workers) == (backend, workers)
+    # The chunk size is a scheduling knob: blocks merge exactly in any grouping.
+    for chunk_size in (1, 4096, 65_536, 10**6):
+        other = carlo.run_model(models.pi, "pi", seed=7, backend="threads", workers=2,
+                                references={"pi": np.pi},
+                                **{**SIZE, "chunk_size": chunk_size})
+        assert bits(other, besides=("chunk_size",)) == bits(first, besides=("chunk_size",)), \
+            chunk_size
+    assert first[0].reference == builtin[0].reference
+    assert first[0].samples == builtin[0].samples == 295_000
+    assert bits(first, besides=DIFFERENT_MODEL) != bits(builtin, besides=DIFFERENT_MODEL)
+    error = np.hypot(first[0].std_error, builtin[0].std_error)
+    assert abs(first[0].estimate - builtin[0].estimate) < 5 * error
 
 
 def test_float_models_give_the_same_bits_on_every_backend():
@@ -60,7 +76,7 @@ def test_every_draw_method_is_deterministic():
 
 def test_a_target_error_stops_at_the_same_sample_everywhere():
     runs = [carlo.run_model(models.pi, "pi", samples=2_000_000, seed=5, chunk_size=10_000,
-                            target_abs_error=0.01, check_every=4, backend=b, workers=w)
+                            target_abs_error=0.01, check_every=4 * 4096, backend=b, workers=w)
             for b, w in (("sequential", 1), ("threads", 2), ("processes", 3))]
     assert runs[0][0].stop_reason == "target"
     assert runs[0][0].samples < 2_000_000
@@ -105,7 +121,35 @@ def test_a_dict_config_is_the_file():
 def test_seeds_beyond_toml_integers_are_accepted():
     a = carlo.run_model(models.pi, "pi", samples=20_000, seed=2**64 - 1, backend="sequential",
                         references={"pi": np.pi})
+    again = carlo.run_model(models.pi, "pi", samples=20_000, seed=2**64 - 1,
+                            backend="processes", workers=2, references={"pi": np.pi})
     b = carlo.run({"simulation": {"samples": 20_000, "seed": 1}, "model": {"type": "pi"}},
                   seed=2**64 - 1)
-    assert a[0].seed == 2**64 - 1
-    assert bits(a, besides=DIFFERENT_MODEL) == bits(b, besides=DIFFERENT_MODEL)
+    assert a[0].seed == b[0].seed == 2**64 - 1
+    assert bits(again) == bits(a)
+    other = carlo.run_model(models.pi, "pi", samples=20_000, seed=2**64 - 2,
+                            backend="sequential", references={"pi": np.pi})
+    assert other[0].estimate != a[0].estimate
+
+
+def test_the_model_is_called_once_per_block_of_4096():
+    # 0.3.0: a call is one block of the run (4096 samples, the last block fewer),
+    # whatever the chunk size; the probe computes the first block twice.
+    for chunk_size, probe in ((65_536, False), (1, False), (10_000, True)):
+        seen = []
+
+        def model(rng, n):
+            seen.append(n)
+            return rng.random(n)
+
+        carlo.run_model(model, "x", samples=10_000, seed=1, chunk_size=chunk_size,
+                        backend="sequential", probe=probe)
+        expected = [4096, 4096, 10_000 - 2 * 4096]
+        assert seen == ([4096] if probe else []) + expected, (chunk_size, seen)
+
+
+def test_the_stream_method_is_named_in_the_package_and_the_summary():
+    # 0.3.0: blocks on 8 lanes (0.2.0 wrote "xoshiro256++/jump-v1").
+    assert carlo.DERIVATION == "xoshiro256++/lanes-v1"
+    s = carlo.run_model(models.pi, "pi", samples=10_000, seed=1, backend="sequential")
+    assert s[0].rng == carlo.DERIVATION

@@ -15,7 +15,9 @@ import carlo
 import models
 from conftest import bits
 
-SIZE = dict(samples=25_000, chunk_size=10_000, seed=1)  # chunks 0, 1 and a short 2
+# Blocks 0 to 5 of 4096 and a short block 6 (424 samples), in chunks of 3 blocks:
+# chunks 0, 1 and a short 2.
+SIZE = dict(samples=25_000, chunk_size=10_000, seed=1)
 # A run that recovered from a crash says so in this column alone.
 RESTARTS = ("worker_restarts",)
 
@@ -36,12 +38,12 @@ def test_an_exception_names_the_chunk_and_carries_the_traceback(backend):
 
 @pytest.mark.parametrize("backend", ["sequential", "processes"])
 @pytest.mark.parametrize("model, needle", [
-    (models.wrong_shape, "returned an array of shape (10000, 3) for a chunk of 10000 samples; "
-                         "it must be (10000,) or (10000, 1)"),
-    (models.wrong_rows, "returned an array of shape (10001,) for a chunk of 10000 samples"),
+    (models.wrong_shape, "returned an array of shape (4096, 3) for a block of 4096 samples; "
+                         "it must be (4096,) or (4096, 1)"),
+    (models.wrong_rows, "returned an array of shape (4097,) for a block of 4096 samples"),
     (models.wrong_dtype, "returned an array of dtype <U32; it must hold numbers"),
     (models.not_an_array, "returned a list; it must return a numpy array"),
-    (models.nan, "returned NaN in row 5000 (quantity x); every sample must be finite"),
+    (models.nan, "returned NaN in row 2048 (quantity x); every sample must be finite"),
 ])
 def test_bad_samples_are_clear_errors(backend, model, needle):
     with pytest.raises(carlo.ChunkError) as raised:
@@ -222,5 +224,5 @@ def test_an_rng_kept_past_its_call_refuses_to_draw():
         return rng.random(n)
 
     carlo.run_model(keep, "x", samples=10, seed=1, backend="sequential")
-    with pytest.raises(ValueError, match="belongs to a chunk that has finished"):
+    with pytest.raises(ValueError, match="belongs to a block that has finished"):
         kept[0].random(3)

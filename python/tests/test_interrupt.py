@@ -12,6 +12,7 @@ import time
 import pytest
 
 import models
+from conftest import checkpoint_blocks
 from test_failures import _children, _wait_for
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -23,10 +24,10 @@ SCRIPT = textwrap.dedent("""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     backend, checkpoint = sys.argv[1], sys.argv[2] or None
     # With a checkpoint, saved after every chunk (the first save is after 5 s by
-    # default, past the end of this run).
+    # default). 100 blocks of 4096, a chunk each, 0.1 s a call: 5 s on 2 workers.
     saving = {"checkpoint": checkpoint, "checkpoint_interval": 0} if checkpoint else {}
-    s = carlo.run_model(models.slow, "x", backend=backend, workers=2, samples=100_000,
-                        chunk_size=2_000, seed=8, args={"seconds": 0.05}, **saving)
+    s = carlo.run_model(models.slow, "x", backend=backend, workers=2, samples=409_600,
+                        chunk_size=2_000, seed=8, args={"seconds": 0.1}, **saving)
     print(repr(s[0].estimate), repr(s[0].std_error), s[0].samples)
 """)
 
@@ -43,11 +44,8 @@ def _start(tmp_path, backend, checkpoint=""):
 
 
 def _merged(checkpoint):
-    """The chunks a checkpoint holds, 0 before it is first saved."""
-    try:
-        return json.loads(checkpoint.read_text())["content"]["state"]["next"]
-    except (OSError, ValueError, KeyError):
-        return 0
+    """The blocks a checkpoint holds, 0 before it is first saved."""
+    return checkpoint_blocks(checkpoint)
 
 
 def _gone(pid):
@@ -73,7 +71,7 @@ def test_ctrl_c_stops_cleanly_and_leaves_no_worker(tmp_path, backend):
     assert child.returncode != 0 and out == ""
     last = err.strip().splitlines()[-1]
     assert last.startswith("KeyboardInterrupt: interrupted after "), err
-    assert "of 50 chunks; nothing saved" in last, err
+    assert "of 100 blocks; nothing saved" in last, err
     for pid in workers:
         assert _gone(pid), f"worker {pid} outlived the run"
 
@@ -98,7 +96,7 @@ STUCK = textwrap.dedent("""
 
     def stuck(rng, n):
         x = rng.random(n)
-        if n == 999:  # the short last chunk never ends
+        if n == 999:  # the short last block never ends
             if sys.argv[2] == "python":
                 while True:
                     pass
@@ -106,7 +104,7 @@ STUCK = textwrap.dedent("""
         return x
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    carlo.run_model(stuck, "x", backend=sys.argv[1], workers=2, samples=20_999,
+    carlo.run_model(stuck, "x", backend=sys.argv[1], workers=2, samples=5 * 4096 + 999,
                     chunk_size=1_000, seed=1, probe=False)
 """)
 

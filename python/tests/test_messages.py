@@ -1,5 +1,5 @@
 """Messages where Python users look: what a worker prints, writes to stderr or logs
-reaches this process, prefixed with its chunk; carlo's warnings are Python warnings
+reaches this process, prefixed with its block; carlo's warnings are Python warnings
 and log records; progress shows without a terminal."""
 import logging
 import subprocess
@@ -19,18 +19,22 @@ def chatty(rng, n):
     return rng.random(n)
 
 
-def test_worker_output_reaches_the_parent_prefixed_with_its_chunk(capsys, caplog):
+def test_worker_output_reaches_the_parent_prefixed_with_its_block(capsys, caplog):
     caplog.set_level(logging.WARNING)
+    # 8 blocks, the last of 1,328 samples, in chunks of 3 blocks.
     carlo.run_model(chatty, "x", backend="processes", workers=2, samples=30_000,
                     chunk_size=10_000, seed=1)
     out, err = capsys.readouterr()
-    # Each chunk's output once (the probe's second computation of chunk 0 is silent).
-    assert sorted(out.splitlines()) == [f"[chunk {i}] chunk of 10000" for i in range(3)], out
-    assert sorted(l for l in err.splitlines() if "stderr" in l) == [
-        f"[chunk {i}] a line on stderr" for i in range(3)], err
+    # One call per block, each block's output once (the probe's second computations,
+    # of a worker's first block and of the first blocks in this process, are silent).
+    sizes = [4096] * 7 + [30_000 - 7 * 4096]
+    assert sorted(out.splitlines()) == sorted(
+        f"[block {b}] chunk of {n}" for b, n in enumerate(sizes)), out
+    assert sorted(l for l in err.splitlines() if "stderr" in l) == sorted(
+        f"[block {b}] a line on stderr" for b in range(8)), err
     records = [r for r in caplog.records if r.name == "chatty"]
-    assert sorted(r.getMessage() for r in records) == [
-        f"[chunk {i}] a record of 10000" for i in range(3)]
+    assert sorted(r.getMessage() for r in records) == sorted(
+        f"[block {b}] a record of {n}" for b, n in enumerate(sizes))
     assert all(r.levelno == logging.WARNING for r in records)
 
 
@@ -80,8 +84,9 @@ def test_progress_without_a_terminal_prints_lines(tmp_path):
         import sys
         sys.modules["tqdm"] = None  # as without tqdm installed
         import carlo, models
-        carlo.run_model(models.slow, "x", backend="threads", workers=1, samples=30_000,
-                        chunk_size=1_000, seed=1, args={"seconds": 0.05}, progress=True)
+        # 30 blocks of 4096 (a call each), 0.1 s a call: long enough to show.
+        carlo.run_model(models.slow, "x", backend="threads", workers=1, samples=122_880,
+                        chunk_size=1_000, seed=1, args={"seconds": 0.1}, progress=True)
     """))
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                          timeout=300, env={**__import__("os").environ,
@@ -89,8 +94,8 @@ def test_progress_without_a_terminal_prints_lines(tmp_path):
     assert out.returncode == 0, out.stderr
     lines = [l for l in out.stderr.splitlines() if l.startswith("slow: ")]
     assert lines, out.stderr
-    assert "of 30,000 samples" in lines[0] and "x = " in lines[0] and "±" in lines[0]
-    assert lines[-1].startswith("slow: 100% of 30,000 samples"), lines
+    assert "of 122,880 samples" in lines[0] and "x = " in lines[0] and "±" in lines[0]
+    assert lines[-1].startswith("slow: 100% of 122,880 samples"), lines
 
 
 def test_progress_may_be_a_function():

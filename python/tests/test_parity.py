@@ -14,7 +14,7 @@ import pytest
 
 import carlo
 import models
-from conftest import bits
+from conftest import bits, checkpoint_blocks
 
 SIZE = dict(samples=60_000, chunk_size=10_000, seed=6)
 
@@ -26,7 +26,7 @@ def two_quantities(rng, n):
 
 
 def test_targets_per_quantity_stop_when_every_named_one_is_met():
-    common = dict(samples=10_000_000, chunk_size=2_000, seed=4, check_every=4,
+    common = dict(samples=10_000_000, chunk_size=2_000, seed=4, check_every=4096,
                   backend="threads", workers=2)
     loose = carlo.run_model(two_quantities, ["easy", "ruin"], target_abs_error=1e-3, **common)
     strict = carlo.run_model(two_quantities, ["easy", "ruin"],
@@ -140,17 +140,17 @@ def test_checkpoint_interval_saves_as_often_as_asked(tmp_path):
     saved = []
 
     def watch(done, total, *rest):
-        saved.append((done, json.loads(checkpoint.read_text())["content"]["state"]["next"]
-                           if checkpoint.exists() else None))
+        saved.append((done, checkpoint_blocks(checkpoint) if checkpoint.exists() else None))
 
-    carlo.run_model(models.slow, "x", backend="threads", workers=1, samples=20_000,
+    # 20 blocks of 4096, a chunk each, 0.05 s a call.
+    carlo.run_model(models.slow, "x", backend="threads", workers=1, samples=81_920,
                     chunk_size=1_000, seed=1, args={"seconds": 0.05}, checkpoint=checkpoint,
                     checkpoint_interval=0, progress=watch)
     # Saved after every chunk (the default interval, 5 s, is past this 1 s run): from
-    # the second report on, the file holds every chunk merged before the last one
+    # the second report on, the file holds every block merged before the last chunk
     # (the save follows the report; nothing is written before the first save).
     assert len(saved) >= 3, saved
-    assert all(s is not None and s >= done // 1000 - 1 for done, s in saved[1:]), saved
+    assert all(s is not None and s >= done // 4096 - 1 for done, s in saved[1:]), saved
     with pytest.raises(carlo.ConfigError, match="checkpoint_interval=-1"):
         carlo.run_model(models.pi, "pi", backend="threads", checkpoint=tmp_path / "c2",
                         checkpoint_interval=-1, **SIZE)
@@ -158,7 +158,7 @@ def test_checkpoint_interval_saves_as_often_as_asked(tmp_path):
 
 SIGTERM_SCRIPT = textwrap.dedent("""
     import sys, carlo, models
-    s = carlo.run_model(models.slow, "x", backend=sys.argv[1], workers=2, samples=200_000,
+    s = carlo.run_model(models.slow, "x", backend=sys.argv[1], workers=2, samples=409_600,
                         chunk_size=2_000, seed=8, checkpoint=sys.argv[2],
                         checkpoint_interval=0, args={"seconds": 0.05})
     print(repr(s[0].estimate), repr(s[0].std_error), s[0].samples)
@@ -177,11 +177,8 @@ def test_sigterm_and_sighup_save_a_checkpoint_as_the_cli_does(tmp_path, signame)
     child = subprocess.Popen([sys.executable, str(script), "processes", str(checkpoint)],
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
-    def merged():
-        try:
-            return json.loads(checkpoint.read_text())["content"]["state"]["next"]
-        except (OSError, ValueError, KeyError):
-            return 0
+    def merged():  # of the run's 100 blocks
+        return checkpoint_blocks(checkpoint)
 
     deadline = time.monotonic() + 60
     while merged() < 2 and time.monotonic() < deadline:

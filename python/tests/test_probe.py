@@ -1,4 +1,4 @@
-"""The determinism probe: a model whose chunk differs when computed twice (its own
+"""The determinism probe: a model whose block differs when computed twice (its own
 generator, state kept between calls, state that differs between processes) is
 refused on every backend, with a message that names the rule and the fix."""
 import numpy as np
@@ -42,7 +42,8 @@ def test_a_model_that_does_not_draw_from_rng_alone_is_refused(backend, workers, 
         carlo.run_model(model, "x", backend=backend, workers=workers, **SIZE)
     message = str(raised.value)
     chunk = raised.value.chunk  # the first chunk a worker ran
-    assert f"determinism probe: chunk {chunk} computed twice" in message, message
+    # Its first block computed twice; chunks of 10,000 samples are 3 blocks of 4096.
+    assert f"determinism probe: block {3 * chunk} computed twice" in message, message
     assert "draw every random number from rng" in message, message
     assert "rng.numpy()" in message and "probe=False" in message, message
 
@@ -64,6 +65,10 @@ def test_state_that_differs_between_processes_is_refused():
         message = str(raised.value)
         assert "computed in a worker process and again in this process" in message, message
         assert "reads state that differs between processes" in message, message
+        # A run of one block, whose digest the run keeps only as its group's.
+        with pytest.raises(carlo.DeterminismError, match="block 0 computed in a worker"):
+            carlo.run_model(probe_state.model, "x", backend="processes", workers=2,
+                            samples=1_000, seed=2)
     finally:
         probe_settings.FACTOR = 1.0
 

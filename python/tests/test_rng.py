@@ -1,4 +1,4 @@
-"""carlo.Rng under numpy's names: each method a deterministic sequence of the chunk's
+"""carlo.Rng under numpy's names: each method a deterministic sequence of the block's
 stream (the same bits on every backend), with numpy's signatures and the moments of
 its distribution."""
 import numpy as np
