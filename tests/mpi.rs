@@ -80,8 +80,8 @@ fn mpirun_each(commands: &[Vec<String>]) -> Output {
 const CSV: [&str; 5] = ["--out", "-", "--format", "csv", "--quiet"];
 
 fn pi_config(dir: &Path) -> std::path::PathBuf {
-    // 1_000_003 samples in chunks of 10_000: 101 chunks, the last one short, shared
-    // unevenly between 2 and 3 ranks.
+    // 1_000_003 samples: 245 blocks in chunks of 10_000 (rounded up to 3 blocks), 82
+    // chunks, the last one short, shared unevenly between 2 and 3 ranks.
     common::write_config(
         dir,
         "pi.toml",
@@ -313,7 +313,7 @@ fn ranks_resumed_from_different_checkpoints_refuse_to_run() {
     refused(
         mpirun_each(&[run(&finished), run(&fresh)]),
         &out,
-        &["rank 1 was asked to run chunks 0..101, rank 0 no chunks"],
+        &["rank 1 was asked to run chunks 0..82, rank 0 no chunks"],
     );
     // Both finished: nothing to run, and rank 0 reports the checkpoint's summary.
     let both = mpirun_each(&[run(&finished), run(&finished)]);
