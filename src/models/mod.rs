@@ -7,6 +7,7 @@
 
 pub mod options;
 pub mod pi;
+pub mod reference;
 
 use crate::model::{Registry, python};
 
