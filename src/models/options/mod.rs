@@ -18,18 +18,28 @@
 pub mod american;
 pub mod asian;
 pub mod barrier;
+pub mod basket;
 pub mod closed_form;
 pub mod european;
 pub mod greeks;
+pub mod heston;
 pub mod lattice;
+pub mod lookback;
 pub mod market;
+pub mod merton;
 pub(crate) mod path;
 pub mod path_estimator;
+pub mod path_model;
 
 pub use american::{American, AmericanParams};
 pub use asian::{Asian, AsianParams};
 pub use barrier::{Barrier, BarrierParams};
+pub use basket::BasketParams;
 pub use european::{European, EuropeanParams};
 pub use greeks::Greek;
+pub use heston::HestonParams;
+pub use lookback::LookbackParams;
 pub use market::{Average, BarrierKind, Market, OptionParams, OptionType};
+pub use merton::MertonParams;
 pub use path_estimator::Paths;
+pub use path_model::{PathKernel, PathModel, PathNormals};
