@@ -52,8 +52,11 @@ pub fn exp(x: f64) -> f64 {
 
 /// `exp` on every lane: the fast path when every lane allows it, else the scalar
 /// function lane by lane (the same operations, so the same bits).
+///
+/// # Safety
+/// The CPU must support `V`'s instruction set (see [`Lanes`]).
 #[inline(always)]
-pub(crate) unsafe fn lanes<V: Lanes>(x: V) -> V {
+pub unsafe fn lanes<V: Lanes>(x: V) -> V {
     // SAFETY: the caller guarantees the instruction set of `V`.
     unsafe {
         let ok = x.and(V::splat_bits(ABS_MASK)).le(V::splat(FAST_MAX));

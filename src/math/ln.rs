@@ -50,8 +50,11 @@ pub fn ln(x: f64) -> f64 {
 
 /// `ln` on every lane: the kernel when every lane is a positive normal number, else the
 /// scalar function lane by lane (the same operations, so the same bits).
+///
+/// # Safety
+/// The CPU must support `V`'s instruction set (see [`Lanes`]).
 #[inline(always)]
-pub(crate) unsafe fn lanes<V: Lanes>(x: V) -> V {
+pub unsafe fn lanes<V: Lanes>(x: V) -> V {
     // SAFETY: the caller guarantees the instruction set of `V`.
     unsafe {
         let ok = V::mask_and(

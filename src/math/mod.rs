@@ -79,8 +79,9 @@ pub use normal::{inverse_normal_cdf, normal_from_bits};
 pub use normal_cdf::normal_cdf;
 pub use trig::{atan2, cos, sin, sin_cos};
 
-pub(crate) use exp::lanes as exp_lanes;
-pub(crate) use vector::Lanes;
+pub use exp::lanes as exp_lanes;
+pub use ln::lanes as ln_lanes;
+pub use vector::Lanes;
 
 /// A computation written once over [`Lanes`], which [`Simd::run`] instantiates at one
 /// level: the way the models' sample loops get their vector forms.

@@ -9,38 +9,61 @@
 /// A vector of `f64` lanes, also viewed as `u64` bit patterns for the exact integer
 /// steps (exponent extraction, table indices).
 ///
+/// The vector loops of carlo's models, and of a user's
+/// [`PathKernel`](crate::models::options::path_model::PathKernel), are written once
+/// over `V: Lanes`; carlo instantiates them for `f64` (one lane, any CPU) and for the
+/// x86 AVX2 and AVX-512 vectors. Every operation is one IEEE-754 operation per lane
+/// (or an exact bit operation, a select, or a table load), so each instantiation
+/// computes the same bits per lane: that is what keeps a run's result independent of
+/// the CPU's SIMD level. There is no fused multiply-add on purpose.
+///
+/// The trait is sealed: carlo's three lane types are its only implementors.
+///
 /// # Safety
 /// Every method may execute instructions of the implementor's instruction set: call
 /// them only where that set is known to be available (the scalar `f64` form has no
-/// requirement). Table loads read `table[idx]` for every lane without bounds checks in
-/// the vector forms: every index must be in bounds.
-pub(crate) unsafe trait Lanes: Copy {
+/// requirement). Code called by carlo's drivers with a `V: Lanes` (a path kernel's
+/// `walk`) runs where `V`'s set is available. Table loads read `table[idx]` for every
+/// lane without bounds checks in the vector forms: every index must be in bounds.
+pub unsafe trait Lanes: Copy + sealed::Sealed {
     /// The number of lanes.
     const LANES: usize;
     /// A lane mask from a comparison.
     type Mask: Copy;
 
+    /// `x` in every lane.
     unsafe fn splat(x: f64) -> Self;
+    /// The bit pattern `x` in every lane.
     unsafe fn splat_bits(x: u64) -> Self;
     /// `LANES` values from `p` (unaligned).
     unsafe fn load(p: *const f64) -> Self;
     /// `LANES` bit patterns from `p` (unaligned).
     unsafe fn load_bits(p: *const u64) -> Self;
+    /// Stores the lanes at `p` (unaligned).
     unsafe fn store(self, p: *mut f64);
 
+    /// `self + o` per lane.
     unsafe fn add(self, o: Self) -> Self;
+    /// `self - o` per lane.
     unsafe fn sub(self, o: Self) -> Self;
+    /// `self * o` per lane.
     unsafe fn mul(self, o: Self) -> Self;
+    /// `self / o` per lane.
     unsafe fn div(self, o: Self) -> Self;
+    /// The square root per lane (correctly rounded, as IEEE-754 requires).
     unsafe fn sqrt(self) -> Self;
 
+    /// Bitwise and of the bit patterns.
     unsafe fn and(self, o: Self) -> Self;
+    /// Bitwise exclusive or of the bit patterns.
     unsafe fn xor(self, o: Self) -> Self;
+    /// Bitwise or of the bit patterns.
     unsafe fn or(self, o: Self) -> Self;
     /// Wrapping `u64` addition of the bit patterns.
     unsafe fn add_bits(self, o: Self) -> Self;
     /// Wrapping `u64` subtraction of the bit patterns.
     unsafe fn sub_bits(self, o: Self) -> Self;
+    /// Left shift of the bit patterns.
     unsafe fn shl<const N: u32>(self) -> Self;
     /// Logical right shift of the bit patterns.
     unsafe fn shr<const N: u32>(self) -> Self;
@@ -75,7 +98,9 @@ pub(crate) unsafe trait Lanes: Copy {
     unsafe fn ge(self, o: Self) -> Self::Mask;
     /// Ordered `>`.
     unsafe fn gt(self, o: Self) -> Self::Mask;
+    /// Lanes set in both masks.
     unsafe fn mask_and(a: Self::Mask, b: Self::Mask) -> Self::Mask;
+    /// Lanes set in either mask.
     unsafe fn mask_or(a: Self::Mask, b: Self::Mask) -> Self::Mask;
     /// `a` and not `b`.
     unsafe fn mask_andnot(a: Self::Mask, b: Self::Mask) -> Self::Mask;
@@ -83,13 +108,22 @@ pub(crate) unsafe trait Lanes: Copy {
     unsafe fn mask_none() -> Self::Mask;
     /// `yes` where the mask is set, else `no`.
     unsafe fn select(m: Self::Mask, yes: Self, no: Self) -> Self;
+    /// Whether every lane of the mask is set.
     unsafe fn all(m: Self::Mask) -> bool;
+    /// Whether some lane of the mask is set.
     unsafe fn any(m: Self::Mask) -> bool;
     /// The mask as bits, lane `i` in bit `i`.
     unsafe fn mask_bits(m: Self::Mask) -> u32;
 
     /// `f` applied to each lane: the way out to the scalar code for rare lanes.
     unsafe fn map_lanes(self, f: impl Fn(f64) -> f64) -> Self;
+}
+
+/// Keeps [`Lanes`] to carlo's own lane types.
+pub(crate) mod sealed {
+    /// Implemented by carlo's lane types only.
+    pub trait Sealed {}
+    impl Sealed for f64 {}
 }
 
 // SAFETY: plain scalar arithmetic, no instruction set requirement; `lookup` indexes

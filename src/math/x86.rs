@@ -9,7 +9,7 @@
 
 use std::arch::x86_64::*;
 
-use super::vector::Lanes;
+use super::vector::{Lanes, sealed::Sealed};
 use super::{ExpKernel, LaneProgram, LnKernel, map_in_place, normals_sorted};
 #[cfg(test)]
 use super::{NormalKernel, map_bits};
@@ -32,6 +32,8 @@ macro_rules! avx2_bits {
 // the `#[target_feature(enable = "avx2")]` entry points below, which the dispatcher
 // calls only after detecting AVX2. Gather indices are in bounds by the callers'
 // masking.
+impl Sealed for Avx2 {}
+
 unsafe impl Lanes for Avx2 {
     const LANES: usize = 4;
     type Mask = __m256d;
@@ -246,6 +248,8 @@ macro_rules! avx512_int_op {
 // SAFETY: every method uses AVX-512F instructions only, and is only reached from the
 // `#[target_feature(enable = "avx512f")]` entry points below, which the dispatcher calls
 // only after detecting AVX-512F. Gather indices are in bounds by the callers' masking.
+impl Sealed for Avx512 {}
+
 unsafe impl Lanes for Avx512 {
     const LANES: usize = 8;
     type Mask = __mmask8;

@@ -28,6 +28,10 @@ impl Registry {
             .register(options::asian::entry())
             .register(options::barrier::entry())
             .register(options::american::entry())
+            .register(options::heston::entry())
+            .register(options::basket::entry())
+            .register(options::merton::entry())
+            .register(options::lookback::entry())
             .register(python::entry());
         registry
     }
