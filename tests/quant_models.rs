@@ -105,7 +105,13 @@ fn rows(csv: &str) -> Vec<std::collections::HashMap<String, String>> {
         .map(str::to_string)
         .collect();
     lines
-        .map(|l| header.iter().cloned().zip(l.split(',').map(str::to_string)).collect())
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(str::to_string))
+                .collect()
+        })
         .collect()
 }
 
@@ -206,7 +212,10 @@ fn lookback_references_match_scipy_and_numpy() {
     within_4_se("lookback price", price, reference);
     // BGK is an approximation: within 1% at 20 dates
     let bgk = num(price, "approx_reference");
-    assert!((bgk - reference).abs() < 0.01 * reference, "{bgk} vs {reference}");
+    assert!(
+        (bgk - reference).abs() < 0.01 * reference,
+        "{bgk} vs {reference}"
+    );
     let two = run(&LOOKBACK.replace("steps = 20", "steps = 2"), 4096, &[]);
     let reference = num(&rows(&two)[0], "reference");
     assert!(
@@ -215,7 +224,10 @@ fn lookback_references_match_scipy_and_numpy() {
     );
     // a floating strike put, past the exact reference's date limit: BGK only
     let floating = LOOKBACK
-        .replace("strike_type = \"fixed\"\nstrike = 100.0", "strike_type = \"floating\"")
+        .replace(
+            "strike_type = \"fixed\"\nstrike = 100.0",
+            "strike_type = \"floating\"",
+        )
         .replace("option = \"call\"", "option = \"put\"")
         .replace("steps = 20", "steps = 120");
     let csv = run(&floating, 4096, &[]);
@@ -224,7 +236,10 @@ fn lookback_references_match_scipy_and_numpy() {
     let bgk = num(price, "approx_reference");
     // BGK's error at 120 dates is a fraction of a percent; this run's SE is larger
     let (est, se) = (num(price, "estimate"), num(price, "std_error"));
-    assert!((est - bgk).abs() < 4.0 * se + 0.005 * bgk, "{est} +- {se} vs {bgk}");
+    assert!(
+        (est - bgk).abs() < 4.0 * se + 0.005 * bgk,
+        "{est} +- {se} vs {bgk}"
+    );
 }
 
 #[test]
@@ -275,7 +290,13 @@ fn sweeps_price_every_point_from_common_random_numbers() {
     let names: Vec<&str> = rows.iter().map(|r| r["quantity"].as_str()).collect();
     assert_eq!(
         names,
-        ["price", "price", "price", "dprice_dstrike", "dprice_dstrike"]
+        [
+            "price",
+            "price",
+            "price",
+            "dprice_dstrike",
+            "dprice_dstrike"
+        ]
     );
     for r in &rows {
         within_4_se(&r["quantity"], r, num(r, "reference"));
@@ -297,7 +318,11 @@ fn pathwise_greeks_are_within_4_se_of_the_references_differences() {
         let rows = rows(&csv);
         assert_eq!(rows.len(), 1 + greeks.matches(',').count() + 1, "{csv}");
         for r in &rows {
-            within_4_se(&format!("{} of {model}", r["quantity"]), r, num(r, "reference"));
+            within_4_se(
+                &format!("{} of {model}", r["quantity"]),
+                r,
+                num(r, "reference"),
+            );
         }
     }
 }
@@ -335,9 +360,19 @@ fn every_bad_key_is_refused_naming_it() {
     // (model, text to replace, replacement, what the message must name)
     let cases: &[(&str, &str, &str, &str)] = &[
         (HESTON, "spot = 100.0", "spot = -1.0", "model.spot"),
-        (HESTON, "strike = 110.00000000000001", "strike = 0.0", "model.strike"),
+        (
+            HESTON,
+            "strike = 110.00000000000001",
+            "strike = 0.0",
+            "model.strike",
+        ),
         (HESTON, "rate = 0.05", "rate = nan", "model.rate"),
-        (HESTON, "dividend = 0.02", "dividend = inf", "model.dividend"),
+        (
+            HESTON,
+            "dividend = 0.02",
+            "dividend = inf",
+            "model.dividend",
+        ),
         (HESTON, "maturity = 1.0", "maturity = 0.0", "model.maturity"),
         (HESTON, "v0 = 0.16", "v0 = -0.01", "model.v0"),
         (HESTON, "kappa = 1.5", "kappa = 0.0", "model.kappa"),
@@ -346,39 +381,169 @@ fn every_bad_key_is_refused_naming_it() {
         (HESTON, "rho = 0.3", "rho = 1.5", "model.rho"),
         (HESTON, "steps = 25", "steps = 0", "model.steps"),
         (HESTON, "steps = 25", "steps = 200000", "model.steps"),
-        (HESTON, "option = \"put\"", "option = \"straddle\"", "option"),
+        (
+            HESTON,
+            "option = \"put\"",
+            "option = \"straddle\"",
+            "option",
+        ),
         (HESTON, "v0 = 0.16\n", "", "v0"),
         (HESTON, "antithetic = true", "antithetic = 1", "antithetic"),
-        (BASKET, "spots = [100.0, 100.0, 100.0, 100.0, 100.0]", "spots = []", "model.spots"),
-        (BASKET, "spots = [100.0, 100.0, 100.0, 100.0, 100.0]", "spots = [100.0, -1.0, 100.0, 100.0, 100.0]", "model.spots"),
-        (BASKET, "weights = [0.2, 0.2, 0.2, 0.2, 0.2]", "weights = [0.2, 0.2]", "model.weights"),
-        (BASKET, "weights = [0.2, 0.2, 0.2, 0.2, 0.2]", "weights = [0.0, 0.0, 0.0, 0.0, 0.0]", "model.weights"),
-        (BASKET, "volatilities = [0.2, 0.25, 0.3, 0.35, 0.4]", "volatilities = [0.2, 0.25, -0.3, 0.35, 0.4]", "model.volatilities"),
-        (BASKET, "dividends = [0.0, 0.01, 0.02, 0.0, 0.01]", "dividends = [0.0]", "model.dividends"),
-        (BASKET, "correlation = 0.5", "correlation = 1.5", "model.correlation"),
-        (BASKET, "correlation = 0.5", "correlation = -0.5", "model.correlation"),
-        (BASKET, "correlation = 0.5", "correlation = [[1.0, 0.5], [0.5, 1.0]]", "model.correlation"),
-        (BASKET, "correlation = 0.5", "correlation = \"high\"", "correlation"),
+        (
+            BASKET,
+            "spots = [100.0, 100.0, 100.0, 100.0, 100.0]",
+            "spots = []",
+            "model.spots",
+        ),
+        (
+            BASKET,
+            "spots = [100.0, 100.0, 100.0, 100.0, 100.0]",
+            "spots = [100.0, -1.0, 100.0, 100.0, 100.0]",
+            "model.spots",
+        ),
+        (
+            BASKET,
+            "weights = [0.2, 0.2, 0.2, 0.2, 0.2]",
+            "weights = [0.2, 0.2]",
+            "model.weights",
+        ),
+        (
+            BASKET,
+            "weights = [0.2, 0.2, 0.2, 0.2, 0.2]",
+            "weights = [0.0, 0.0, 0.0, 0.0, 0.0]",
+            "model.weights",
+        ),
+        (
+            BASKET,
+            "volatilities = [0.2, 0.25, 0.3, 0.35, 0.4]",
+            "volatilities = [0.2, 0.25, -0.3, 0.35, 0.4]",
+            "model.volatilities",
+        ),
+        (
+            BASKET,
+            "dividends = [0.0, 0.01, 0.02, 0.0, 0.01]",
+            "dividends = [0.0]",
+            "model.dividends",
+        ),
+        (
+            BASKET,
+            "correlation = 0.5",
+            "correlation = 1.5",
+            "model.correlation",
+        ),
+        (
+            BASKET,
+            "correlation = 0.5",
+            "correlation = -0.5",
+            "model.correlation",
+        ),
+        (
+            BASKET,
+            "correlation = 0.5",
+            "correlation = [[1.0, 0.5], [0.5, 1.0]]",
+            "model.correlation",
+        ),
+        (
+            BASKET,
+            "correlation = 0.5",
+            "correlation = \"high\"",
+            "correlation",
+        ),
         (BASKET, "strike = 100.0", "strike = -100.0", "model.strike"),
         (BASKET, "rate = 0.05", "rate = inf", "model.rate"),
-        (BASKET, "maturity = 1.0", "maturity = -1.0", "model.maturity"),
-        (BASKET, "average = \"arithmetic\"", "average = \"harmonic\"", "average"),
-        (MERTON, "volatility = 0.2", "volatility = -0.2", "model.volatility"),
-        (MERTON, "jump_intensity = 5.0", "jump_intensity = -1.0", "model.jump_intensity"),
-        (MERTON, "jump_intensity = 5.0", "jump_intensity = 1e6", "model.jump_intensity"),
-        (MERTON, "jump_mean = -0.3", "jump_mean = 80.0", "model.jump_mean"),
-        (MERTON, "jump_volatility = 0.05", "jump_volatility = -0.05", "model.jump_volatility"),
+        (
+            BASKET,
+            "maturity = 1.0",
+            "maturity = -1.0",
+            "model.maturity",
+        ),
+        (
+            BASKET,
+            "average = \"arithmetic\"",
+            "average = \"harmonic\"",
+            "average",
+        ),
+        (
+            MERTON,
+            "volatility = 0.2",
+            "volatility = -0.2",
+            "model.volatility",
+        ),
+        (
+            MERTON,
+            "jump_intensity = 5.0",
+            "jump_intensity = -1.0",
+            "model.jump_intensity",
+        ),
+        (
+            MERTON,
+            "jump_intensity = 5.0",
+            "jump_intensity = 1e6",
+            "model.jump_intensity",
+        ),
+        (
+            MERTON,
+            "jump_mean = -0.3",
+            "jump_mean = 80.0",
+            "model.jump_mean",
+        ),
+        (
+            MERTON,
+            "jump_volatility = 0.05",
+            "jump_volatility = -0.05",
+            "model.jump_volatility",
+        ),
         (MERTON, "spot = 100.0", "spot = 0.0", "model.spot"),
         (LOOKBACK, "strike = 100.0\n", "", "model.strike"),
-        (LOOKBACK, "strike_type = \"fixed\"", "strike_type = \"floating\"", "model.strike"),
-        (LOOKBACK, "strike_type = \"fixed\"", "strike_type = \"float\"", "strike_type"),
-        (LOOKBACK, "volatility = 0.2", "volatility = 0.0", "model.volatility"),
+        (
+            LOOKBACK,
+            "strike_type = \"fixed\"",
+            "strike_type = \"floating\"",
+            "model.strike",
+        ),
+        (
+            LOOKBACK,
+            "strike_type = \"fixed\"",
+            "strike_type = \"float\"",
+            "strike_type",
+        ),
+        (
+            LOOKBACK,
+            "volatility = 0.2",
+            "volatility = 0.0",
+            "model.volatility",
+        ),
         (LOOKBACK, "steps = 20", "steps = 0", "model.steps"),
-        (LOOKBACK, "rate = 0.05", "rate = { times = [0.5], values = [0.05] }", "model.rate"),
-        (LOOKBACK, "rate = 0.05", "rate = { times = [0.5, 1.0], values = [0.05] }", "model.rate"),
-        (LOOKBACK, "rate = 0.05", "rate = { times = [1.0, 0.5], values = [0.05, 0.04] }", "model.rate"),
-        (LOOKBACK, "volatility = 0.2", "volatility = { times = [1.0], values = [-0.2] }", "model.volatility"),
-        (LOOKBACK, "dividend = 0.0", "dividend = { times = [2.0], value = [0.0] }", "dividend"),
+        (
+            LOOKBACK,
+            "rate = 0.05",
+            "rate = { times = [0.5], values = [0.05] }",
+            "model.rate",
+        ),
+        (
+            LOOKBACK,
+            "rate = 0.05",
+            "rate = { times = [0.5, 1.0], values = [0.05] }",
+            "model.rate",
+        ),
+        (
+            LOOKBACK,
+            "rate = 0.05",
+            "rate = { times = [1.0, 0.5], values = [0.05, 0.04] }",
+            "model.rate",
+        ),
+        (
+            LOOKBACK,
+            "volatility = 0.2",
+            "volatility = { times = [1.0], values = [-0.2] }",
+            "model.volatility",
+        ),
+        (
+            LOOKBACK,
+            "dividend = 0.0",
+            "dividend = { times = [2.0], value = [0.0] }",
+            "dividend",
+        ),
     ];
     for (model, from, to, key) in cases {
         assert!(model.contains(from), "{from}");
@@ -394,7 +559,11 @@ fn every_bad_key_is_refused_naming_it() {
         simulation(32768).trim_end()
     );
     let path = common::write_config(dir.path(), "m.toml", &text);
-    let out = cargo_bin_cmd!("carlo").arg("check").arg(&path).output().unwrap();
+    let out = cargo_bin_cmd!("carlo")
+        .arg("check")
+        .arg(&path)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("model.steps") && err.contains("1024"), "{err}");
@@ -404,8 +573,14 @@ fn every_bad_key_is_refused_naming_it() {
 fn a_lookback_under_curves_prices_without_a_reference() {
     // flat curves are the number they repeat: the same bits
     let curves = LOOKBACK
-        .replace("rate = 0.05", "rate = { times = [0.5, 1.0], values = [0.05, 0.05] }")
-        .replace("volatility = 0.2", "volatility = { times = [1.0], values = [0.2] }");
+        .replace(
+            "rate = 0.05",
+            "rate = { times = [0.5, 1.0], values = [0.05, 0.05] }",
+        )
+        .replace(
+            "volatility = 0.2",
+            "volatility = { times = [1.0], values = [0.2] }",
+        );
     let (plain, curved) = (run(LOOKBACK, 4096, &[]), run(&curves, 4096, &[]));
     let (a, b) = (&rows(&plain)[0], &rows(&curved)[0]);
     assert_eq!(b["reference"], "", "a curve has no discrete reference");

@@ -76,7 +76,11 @@ pub(crate) fn entry() -> Entry {
     .quasi_monte_carlo()
     .sweeps(super::path_model::build_sweep::<BasketParams>)
     .key("option", "\"call\" | \"put\"", "required")
-    .key("spots", "list of floats > 0", "spot of each asset; required")
+    .key(
+        "spots",
+        "list of floats > 0",
+        "spot of each asset; required",
+    )
     .key(
         "weights",
         "list of floats >= 0",
@@ -226,6 +230,12 @@ impl KernelParams for BasketParams {
 
     fn scenario(&self) -> Result<Scenario<BasketKernel>, Error> {
         let n = self.spots.len();
+        if n == 0 {
+            return Err(Error::parameter(
+                "model.spots",
+                "is empty: give the spot of each asset".to_string(),
+            ));
+        }
         if n > MAX_ASSETS {
             return Err(Error::parameter(
                 "model.spots",

@@ -122,14 +122,30 @@ pub(crate) fn entry() -> Entry {
     .key("option", "\"call\" | \"put\"", "required")
     .key("spot", "float > 0", "spot price today; required")
     .key("strike", "float > 0", "strike; required")
-    .key("rate", "float", "risk-free rate, continuously compounded; required")
+    .key(
+        "rate",
+        "float",
+        "risk-free rate, continuously compounded; required",
+    )
     .key("dividend", "float, default 0", "continuous dividend yield")
     .key("maturity", "float > 0", "years to expiry; required")
-    .key("v0", "float >= 0", "variance today (volatility squared); required")
-    .key("kappa", "float > 0", "speed of mean reversion of the variance; required")
+    .key(
+        "v0",
+        "float >= 0",
+        "variance today (volatility squared); required",
+    )
+    .key(
+        "kappa",
+        "float > 0",
+        "speed of mean reversion of the variance; required",
+    )
     .key("theta", "float > 0", "long-run variance; required")
     .key("xi", "float > 0", "volatility of the variance; required")
-    .key("rho", "float in [-1, 1]", "correlation of spot and variance; required")
+    .key(
+        "rho",
+        "float in [-1, 1]",
+        "correlation of spot and variance; required",
+    )
     .key(
         "steps",
         "integer >= 1, default 100",
@@ -173,7 +189,11 @@ impl HestonParams {
     /// Checks every key; errors name the `model.` key.
     pub fn validate(&self) -> Result<(), Error> {
         self.reference().validate()?;
-        for (key, v) in [("kappa", self.kappa), ("theta", self.theta), ("xi", self.xi)] {
+        for (key, v) in [
+            ("kappa", self.kappa),
+            ("theta", self.theta),
+            ("xi", self.xi),
+        ] {
             if v <= 0.0 {
                 let why = if key == "xi" {
                     "; with xi = 0 the variance is deterministic: use type = \"european\""
@@ -298,9 +318,7 @@ impl HestonKernel {
             let quad = psi.le(V::splat(PSI_C));
             // quadratic branch (its values in other lanes are discarded)
             let ip = two.div(psi);
-            let b2 = ip
-                .sub(one)
-                .add(ip.sqrt().mul(ip.sub(one).max(zero).sqrt()));
+            let b2 = ip.sub(one).add(ip.sqrt().mul(ip.sub(one).max(zero).sqrt()));
             let a = m.div(one.add(b2));
             let b = b2.sqrt();
             let bz = b.add(zv);
@@ -372,9 +390,7 @@ impl PathKernel for HestonKernel {
                 x = x.add(dx.add(diffusion));
                 v = next;
                 if let Some([drift, vol, rho, rho_bar]) = self.control {
-                    let w = V::splat(rho)
-                        .mul(zv)
-                        .add(V::splat(rho_bar).mul(zx));
+                    let w = V::splat(rho).mul(zv).add(V::splat(rho_bar).mul(zx));
                     y = y.add(V::splat(drift).add(V::splat(vol).mul(w)));
                 }
             }

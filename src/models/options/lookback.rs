@@ -114,7 +114,11 @@ pub(crate) fn entry() -> Entry {
         "float > 0",
         "the fixed strike; required for fixed, refused for floating",
     )
-    .key("spot", "float > 0", "spot price today (the extremum's start); required")
+    .key(
+        "spot",
+        "float > 0",
+        "spot price today (the extremum's start); required",
+    )
     .key(
         "rate",
         "float, or { times = [...], values = [...] }",
@@ -198,7 +202,13 @@ impl PathKernel for LookbackKernel {
             );
             let s = spot.mul(exp_lanes(x));
             let call = self.option == OptionType::Call;
-            let extremum = spot.mul(exp_lanes(if call { high } else { low }));
+            // A fixed strike call pays on the maximum and a put on the minimum; a
+            // floating strike call pays S_T - minimum and a put maximum - S_T.
+            let on_high = match self.strike_type {
+                StrikeType::Fixed => call,
+                StrikeType::Floating => !call,
+            };
+            let extremum = spot.mul(exp_lanes(if on_high { high } else { low }));
             let (payoff, weight) = match (self.strike_type, call) {
                 (StrikeType::Fixed, true) => {
                     let itm = extremum.gt(strike);
@@ -359,7 +369,9 @@ impl KernelParams for LookbackParams {
                         Strike::Floating => value / self.spot,
                         Strike::Fixed(_) => {
                             let h = 1e-4 * self.spot;
-                            let at = |s: f64| reference::discrete(&Reference { spot: s, ..p }, self.steps);
+                            let at = |s: f64| {
+                                reference::discrete(&Reference { spot: s, ..p }, self.steps)
+                            };
                             (at(self.spot + h)? - at(self.spot - h)?) / (2.0 * h)
                         }
                     });

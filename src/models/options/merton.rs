@@ -188,12 +188,7 @@ impl PathKernel for MertonKernel {
         // SAFETY: the caller guarantees the instruction set of `V`.
         unsafe {
             let (zero, one) = (V::splat(0.0), V::splat(1.0));
-            let (z1, z2, z3, z4) = (
-                z.get::<V>(0),
-                z.get::<V>(1),
-                z.get::<V>(2),
-                z.get::<V>(3),
-            );
+            let (z1, z2, z3, z4) = (z.get::<V>(0), z.get::<V>(1), z.get::<V>(2), z.get::<V>(3));
             let e = V::splat(0.5).mul(z3.mul(z3).add(z4.mul(z4)));
             let u = exp_lanes(zero.sub(e));
             // N = #{k : P(N <= k) < u}; the table is non-decreasing, so a lane that

@@ -406,7 +406,8 @@ impl<K: PathKernel> PathModel<K> {
                             let col = |c: usize| cp.add((base + c) * COLUMN + k);
                             kernel.walk::<V>(PathNormals::new(&z, h * V::LANES), &mut out);
                             if self.antithetic {
-                                kernel.walk::<V>(PathNormals::new(&mirror, h * V::LANES), &mut out_m);
+                                kernel
+                                    .walk::<V>(PathNormals::new(&mirror, h * V::LANES), &mut out_m);
                                 for c in 0..values {
                                     half.mul(out[c].add(out_m[c])).store(col(c));
                                 }
@@ -759,7 +760,11 @@ mod tests {
                 acc2.push(a);
             }
         }
-        if antithetic { acc.finish() } else { acc2.finish() }
+        if antithetic {
+            acc.finish()
+        } else {
+            acc2.finish()
+        }
     }
 
     struct Fill<'a>(&'a mut crate::random::ziggurat::Normals, &'a mut [f64]);
@@ -888,7 +893,11 @@ mod tests {
         }
         assert_eq!(stats.shift[..2], [0.0, 0.0]);
         assert!((stats.shift[2] - 2.0 * first[0]).abs() < 1e-12);
-        assert!((stats.sum[2] - 2.0 * s0).abs() < 1e-9, "{} vs {s0}", stats.sum[2]);
+        assert!(
+            (stats.sum[2] - 2.0 * s0).abs() < 1e-9,
+            "{} vs {s0}",
+            stats.sum[2]
+        );
         assert!((stats.sum[3] - 2.0 * s1).abs() < 1e-9);
     }
 }
