@@ -308,10 +308,15 @@ fn sweeps_price_every_point_from_common_random_numbers() {
 
 #[test]
 fn pathwise_greeks_are_within_4_se_of_the_references_differences() {
+    // The fixed strike lookback at a strike of 105, not at the spot: its maximum
+    // includes the spot at t = 0, so at strike = spot its price has a kink in the
+    // spot (paths that never rise above it pay nothing either way), where a pathwise
+    // delta and a central difference measure different one-sided slopes.
+    let lookback = LOOKBACK.replacen("strike = 100.0", "strike = 105.0", 1);
     for (model, greeks) in [
         (HESTON, "[\"delta\", \"rho\"]"),
         (MERTON, "[\"delta\", \"vega\", \"rho\"]"),
-        (LOOKBACK, "[\"delta\"]"),
+        (lookback.as_str(), "[\"delta\"]"),
     ] {
         let model = format!("{model}greeks = {greeks}\n");
         let csv = run(&model, 16384, &[]);
