@@ -121,8 +121,9 @@ def test_a_worker_killed_with_sigkill_is_replaced(tmp_path):
     script = tmp_path / "kill.py"
     script.write_text(textwrap.dedent("""
         import sys, carlo, models
-        s = carlo.run_model(models.slow, "x", backend=sys.argv[1], workers=2, samples=40_000,
-                            chunk_size=2_000, seed=8, args={"seconds": 0.05})
+        # 98 blocks of 0.05 s each: about 2.5 s on two workers, so the kill lands mid-run.
+        s = carlo.run_model(models.slow, "x", backend=sys.argv[1], workers=2, samples=400_000,
+                            chunk_size=4_096, seed=8, args={"seconds": 0.05})
         print(repr(s[0].estimate), repr(s[0].std_error))
     """))
     env = dict(os.environ, PYTHONPATH=os.path.dirname(models.__file__))

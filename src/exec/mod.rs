@@ -320,4 +320,32 @@ mod tests {
         assert_eq!(got, [0, 1, 5, 9, 10]);
         assert_eq!(q.pop(), None);
     }
+
+    #[test]
+    fn chunks_absorbed_in_order_are_the_one_chunk_that_spans_them() {
+        use crate::model::ModelSpec;
+        use crate::models::PiParams;
+        // Four blocks: decision points after 1, 2 and 4 blocks, so the pieces below
+        // share some intervals and not others.
+        let job = Job {
+            samples: 3 * 4096 + 10,
+            seed: 11,
+            chunk_size: 4096,
+            confidence: 0.95,
+            model: ModelSpec::new("pi", &PiParams {}),
+            target: None,
+            sampler: Default::default(),
+            sweep: Vec::new(),
+        };
+        let model = job.build_model(&crate::model::Registry::builtin()).unwrap();
+        let mut cursor = LaneCursor::new(job.seed);
+        let mut run = |blocks| run_blocks(&job, model.as_ref(), blocks, &mut cursor).unwrap();
+        let whole = run(0..4);
+        for cuts in [[0, 1, 3, 4], [0, 2, 3, 4], [0, 1, 2, 4]] {
+            let mut absorbed = run(cuts[0]..cuts[1]);
+            absorbed.absorb(run(cuts[1]..cuts[2]));
+            absorbed.absorb(run(cuts[2]..cuts[3]));
+            assert_eq!(absorbed, whole, "{cuts:?}");
+        }
+    }
 }

@@ -29,7 +29,8 @@ pub const MIN_CONTROL_REPLICATES: u64 = 16;
 
 /// Points per replicate from which the coverage study found the skew-corrected
 /// interval of one-sided payoffs honest (a European call at 16 x 4096 points: 0.948
-/// at 95%; at 16 x 256, 0.932; at 16 x 64, 0.92): fewer get a warning.
+/// at 95%; at 16 x 256, 0.932; at 16 x 64, 0.92). Since 0.3.0 a replicate is whole
+/// blocks of 4096 points, so no run has fewer.
 pub const SOBOL_INTERVAL_POINTS: u64 = 4096;
 
 /// Most replicates a run may have: each chunk's statistics hold one block of columns

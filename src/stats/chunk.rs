@@ -35,6 +35,27 @@ impl ChunkStats {
         }
     }
 
+    /// Appends the statistics of the chunk that follows this one (its blocks start
+    /// where these end): one record for both, parts of the same decision interval
+    /// merged exactly.
+    ///
+    /// # Panics
+    /// When `next` does not start where this chunk ends.
+    pub fn absorb(&mut self, next: ChunkStats) {
+        assert_eq!(
+            self.blocks.end, next.blocks.start,
+            "chunks that do not follow"
+        );
+        self.blocks.end = next.blocks.end;
+        for (end, sums) in next.parts {
+            match self.parts.last_mut() {
+                Some((last, s)) if *last == end => s.merge(&sums),
+                _ => self.parts.push((end, sums)),
+            }
+        }
+        self.digests.extend(next.digests);
+    }
+
     /// Samples in every part.
     pub fn count(&self) -> u64 {
         self.parts.iter().map(|(_, s)| s.count()).sum()

@@ -33,7 +33,7 @@ pub(super) struct Hub {
     log: Vec<u64>,
     offsets: VecDeque<usize>,
     log_start: u64,
-    /// Rank `r` has been sent the first `sent[r]` reported chunks.
+    /// Rank `r` has been sent the first `sent[r]` logged records.
     sent: Vec<u64>,
     /// Ranks whose question waits for the end.
     pub parked: Vec<bool>,
@@ -76,11 +76,11 @@ impl Hub {
         self.reported == self.total
     }
 
-    /// Logs a reported chunk's whole record, for the other ranks.
-    pub fn log(&mut self, record: &[u64]) {
+    /// Logs a reported record of `chunks` chunks, whole, for the other ranks.
+    pub fn log(&mut self, record: &[u64], chunks: u64) {
         self.offsets.push_back(self.log.len());
         self.log.extend_from_slice(record);
-        self.reported += 1;
+        self.reported += chunks;
     }
 
     /// What rank `to` is answered: `batch` and the chunks reported since its last
@@ -155,25 +155,33 @@ pub(super) fn positions(todo: &[Range<u64>], wanted: Range<u64>) -> impl Iterato
     })
 }
 
-/// Appends a chunk's record: its index, the length of its statistics' words, and the
-/// words ([`ChunkStats::to_words`]): bits, not values, so the exchange is exact.
-pub(super) fn encode(words: &mut Vec<u64>, index: u64, stats: &ChunkStats) {
+/// Words before a record's statistics: its first chunk's index, its chunk count and
+/// the length of its statistics' words.
+const HEADER: usize = 3;
+
+/// Appends a record of `chunks` consecutive chunks from chunk `index` on (their
+/// statistics absorbed into one, [`ChunkStats::absorb`]): the header, then the words
+/// ([`ChunkStats::to_words`]): bits, not values, so the exchange is exact. One record
+/// a batch rather than one a chunk keeps what every rank replays small.
+pub(super) fn encode(words: &mut Vec<u64>, index: u64, chunks: u64, stats: &ChunkStats) {
     let at = words.len();
-    words.extend([index, 0]);
+    words.extend([index, chunks, 0]);
     stats.to_words(words);
-    words[at + 1] = (words.len() - at - 2) as u64;
+    words[at + 2] = (words.len() - at - HEADER) as u64;
 }
 
-/// The records [`encode`]d into `words`: each chunk's index and where its whole
-/// record is; `None` if the words are not whole records.
-pub(super) fn records(words: &[u64]) -> Option<Vec<(u64, Range<usize>)>> {
+/// The records [`encode`]d into `words`: each one's first chunk, its chunk count and
+/// where the whole record is; `None` if the words are not whole records.
+pub(super) fn records(words: &[u64]) -> Option<Vec<(u64, u64, Range<usize>)>> {
     let mut out = Vec::new();
     let mut at = 0;
     while at < words.len() {
-        let head = words.get(at..at + 2)?;
-        let len = usize::try_from(head[1]).ok()?;
-        let end = (at + 2).checked_add(len).filter(|&e| e <= words.len())?;
-        out.push((head[0], at..end));
+        let head = words.get(at..at + HEADER)?;
+        let len = usize::try_from(head[2]).ok()?;
+        let end = (at + HEADER)
+            .checked_add(len)
+            .filter(|&e| e <= words.len())?;
+        out.push((head[0], head[1], at..end));
         at = end;
     }
     Some(out)
@@ -181,7 +189,7 @@ pub(super) fn records(words: &[u64]) -> Option<Vec<(u64, Range<usize>)>> {
 
 /// The statistics of a whole record (as [`records`] delimits it).
 pub(super) fn decode(record: &[u64]) -> Result<ChunkStats, String> {
-    ChunkStats::from_words(&record[2..])
+    ChunkStats::from_words(&record[HEADER..])
 }
 
 /// Words of one chunk's record at most, for a plan's chunks of `dim` columns: every
@@ -190,7 +198,7 @@ pub(super) fn decode(record: &[u64]) -> Result<ChunkStats, String> {
 pub(super) fn max_record_words(dim: usize, chunk_blocks: u64) -> usize {
     let sums = dim + dim * (dim + 1) / 2;
     let blocks = chunk_blocks as usize;
-    2 + 3 + blocks * (2 + 2 + sums * 36) + 1 + blocks
+    HEADER + 3 + blocks * (2 + 2 + sums * 36) + 1 + blocks
 }
 
 #[cfg(test)]
@@ -214,13 +222,13 @@ mod tests {
             digests: vec![1, u64::MAX],
         };
         let mut words = Vec::new();
-        encode(&mut words, 42, &stats);
-        encode(&mut words, 7, &stats);
+        encode(&mut words, 42, 1, &stats);
+        encode(&mut words, 7, 5, &stats);
         let found = records(&words).unwrap();
         assert_eq!(found.len(), 2);
-        assert_eq!(found[0].0, 42);
-        assert_eq!(found[1].0, 7);
-        let back = decode(&words[found[1].1.clone()]).unwrap();
+        assert_eq!((found[0].0, found[0].1), (42, 1));
+        assert_eq!((found[1].0, found[1].1), (7, 5));
+        let back = decode(&words[found[1].2.clone()]).unwrap();
         assert_eq!(back, stats);
         assert_eq!(back.parts[0].1.to_words(), stats.parts[0].1.to_words());
         assert!(records(&words[..words.len() - 1]).is_none());
@@ -231,14 +239,14 @@ mod tests {
     fn answers_carry_whole_records_and_at_least_one() {
         let mut hub = Hub::new(2, 10);
         for k in 0..3u64 {
-            let len = [3, ANSWER_WORDS, 5][k as usize];
-            let mut record = vec![k, len as u64 - 2];
+            let len = [4, ANSWER_WORDS, 5][k as usize];
+            let mut record = vec![k, 1, (len - HEADER) as u64];
             record.resize(len, 0);
-            hub.log(&record);
+            hub.log(&record, 1);
         }
         // The first two exceed ANSWER_WORDS together: one record.
         let (_, _, words) = hub.answer(1, 0..0);
-        assert_eq!(words.len(), 3);
+        assert_eq!(words.len(), 4);
         // A record larger than ANSWER_WORDS travels alone.
         let (_, _, words) = hub.answer(1, 0..0);
         assert_eq!(words.len(), ANSWER_WORDS);

@@ -57,6 +57,7 @@ use super::stall::cpu::ThreadClock;
 use super::stall::pause::Pauses;
 use super::{Event, Executor, Flow, Work};
 use crate::Error;
+use crate::stats::ChunkStats;
 
 use agree::agree;
 use hub::{ANSWER_WORDS, Hub, MAX_BATCH, decode, encode, max_record_words, positions, records};
@@ -194,7 +195,9 @@ impl Executor for Mpi {
         let record = max_record_words(work.model.dim(), work.plan.chunk_blocks());
         let envelope = 1024; // more than MPI_BSEND_OVERHEAD
         let buffer = if world.rank() == 0 {
-            (ranks - 1) * 2 * ((3 + ANSWER_WORDS + record) * 8 + envelope)
+            // An answer holds whole records up to ANSWER_WORDS, or one larger record
+            // (a batch's chunks absorbed into one).
+            (ranks - 1) * 2 * ((3 + ANSWER_WORDS + MAX_BATCH as usize * record) * 8 + envelope)
         } else {
             2 * ((ASK_HEADER + MAX_BATCH as usize * record) * 8 + envelope)
         };
@@ -321,6 +324,9 @@ fn compute(
     for batch in batches {
         let mut words = Vec::new();
         let mut took = Vec::new();
+        // Consecutive chunks of the batch travel as one record: (first index, chunks,
+        // their statistics absorbed into one).
+        let mut record: Option<(u64, u64, ChunkStats)> = None;
         for index in positions(todo, batch.clone()) {
             if stop.load(Ordering::Relaxed) {
                 return;
@@ -331,7 +337,19 @@ fn compute(
             let result = work.run_chunk(&mut cursor, index);
             progress.chunk.store(NO_CHUNK, Ordering::Relaxed);
             match result {
-                Ok(stats) => encode(&mut words, index, &stats),
+                Ok(stats) => match &mut record {
+                    Some((first, n, r))
+                        if *first + *n == index && r.blocks.end == stats.blocks.start =>
+                    {
+                        r.absorb(stats);
+                        *n += 1;
+                    }
+                    _ => {
+                        if let Some((first, n, r)) = record.replace((index, 1, stats)) {
+                            encode(&mut words, first, n, &r);
+                        }
+                    }
+                },
                 Err(e) => {
                     // This thread makes no MPI calls; the rank's main thread sees it
                     // gone and ends the job.
@@ -340,6 +358,9 @@ fn compute(
                 }
             }
             took.push(start.elapsed());
+        }
+        if let Some((first, n, r)) = record {
+            encode(&mut words, first, n, &r);
         }
         if finished.send(Finished { batch, words, took }).is_err() {
             return;
@@ -361,10 +382,11 @@ impl Run<'_> {
         let ok = batch.start <= batch.end
             && batch.end <= self.total
             && records.as_ref().is_some_and(|r| {
-                r.len() as u64 == batch.end - batch.start
-                    && positions(self.todo, batch.clone())
-                        .zip(r)
-                        .all(|(index, &(i, _))| i == index)
+                // The records' chunks, in order, are the batch's.
+                let held = r
+                    .iter()
+                    .flat_map(|&(first, n, _)| first..first.saturating_add(n));
+                held.eq(positions(self.todo, batch.clone()))
             });
         if !ok {
             self.fail(&format!(
@@ -378,14 +400,14 @@ impl Run<'_> {
     /// order, and logs them for the other ranks; after a stop, nothing more. The
     /// words are whole records, checked when received.
     fn report(&self, hub: &mut Hub, words: &[u64], done: &mut dyn FnMut(Event) -> Flow) {
-        for (index, record) in records(words).unwrap_or_default() {
+        for (index, chunks, record) in records(words).unwrap_or_default() {
             if hub.ended {
                 return;
             }
             let record = &words[record];
             let stats =
                 decode(record).unwrap_or_else(|e| self.fail(&format!("chunk {index}: {e}")));
-            hub.log(record);
+            hub.log(record, chunks);
             if done(Event::Done(index, stats)) == Flow::Stop {
                 hub.ended = true;
             }
@@ -599,7 +621,7 @@ impl Run<'_> {
             let Some(chunks) = records(&answer[3..]) else {
                 self.fail("an answer from rank 0 that is not whole chunks");
             };
-            for (index, range) in chunks {
+            for (index, _, range) in chunks {
                 let stats = decode(&answer[3..][range])
                     .unwrap_or_else(|e| self.fail(&format!("chunk {index} from rank 0: {e}")));
                 if listening && done(Event::Done(index, stats)) == Flow::Stop {

@@ -11,7 +11,7 @@
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::exec::stall::cpu::ThreadClock;
 use crate::exec::stall::pause::Pauses;
@@ -64,6 +64,8 @@ struct Seen {
     cpu: Option<Duration>,
     /// Chunks it has finished.
     finished: u64,
+    /// When it last asked (stopped time not counted).
+    last_word: Instant,
 }
 
 /// Rank 0's watch over every rank.
@@ -84,6 +86,7 @@ impl Ranks {
                     chunk: None,
                     cpu: None,
                     finished: 0,
+                    last_word: Instant::now(),
                 })
                 .collect(),
             pauses: Pauses::new(policy.period()),
@@ -117,6 +120,7 @@ impl Ranks {
     /// `cpu_micros` (`u64::MAX`: unknown).
     pub fn heard(&mut self, r: usize, chunk: u64, cpu_micros: u64) {
         let s = &mut self.seen[r];
+        s.last_word = Instant::now();
         let chunk = Some(chunk).filter(|&c| c != NO_CHUNK);
         if chunk.is_some() && chunk != s.chunk {
             s.watch.restart(phase(s.finished));
@@ -131,6 +135,7 @@ impl Ranks {
         let stopped = self.pauses.look();
         for (r, s) in self.seen.iter_mut().enumerate() {
             s.watch.shift(stopped);
+            s.last_word = (s.last_word + stopped).min(Instant::now());
             if s.holds == 0 {
                 continue;
             }
@@ -138,6 +143,18 @@ impl Ranks {
                 Some(c) => format!("chunk {c} on MPI rank {r}"),
                 None => format!("MPI rank {r}"),
             };
+            // A rank that holds work asks at least every period, computing or not: one
+            // silent for the quiet limit is stopped (SIGSTOP) or gone, whatever its
+            // CPU time last said (unknown before its thread's first chunk).
+            let silent = s.last_word.elapsed();
+            if silent > self.policy.quiet {
+                return Some(format!(
+                    "MPI rank {r} was taken for stuck: {what} has not been heard from for \
+                     {:.1} s (stopped, or its node gone); a rank's thread cannot be \
+                     stopped from outside, so the MPI job ends here",
+                    silent.as_secs_f64()
+                ));
+            }
             match s.watch.look(s.cpu, None, &self.policy, &self.timing, &what) {
                 Verdict::Fine => {}
                 Verdict::Slow(why) => crate::say!("warning: {why}"),
@@ -158,5 +175,39 @@ fn phase(finished: u64) -> Phase {
         Phase::First
     } else {
         Phase::Steady
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rank_that_holds_work_and_says_nothing_is_stuck_whatever_its_cpu_time_said() {
+        let policy = Policy::with_quiet(None, Duration::from_millis(50));
+        let mut ranks = Ranks::new(3, policy);
+        // Rank 2's first question came before its thread had a CPU clock: unknown,
+        // which alone never counts as stuck. Then it was stopped (SIGSTOP).
+        ranks.heard(2, NO_CHUNK, u64::MAX);
+        ranks.handed(2);
+        // Rank 1 keeps asking; rank 0 reads its own.
+        for _ in 0..8 {
+            std::thread::sleep(Duration::from_millis(10));
+            ranks.heard(1, 5, 1_000);
+            ranks.heard(0, 6, 1_000);
+        }
+        let why = ranks.look().expect("rank 2 is silent");
+        assert!(why.starts_with("MPI rank 2 was taken for stuck"), "{why}");
+        assert!(why.contains("has not been heard from"), "{why}");
+    }
+
+    #[test]
+    fn a_silent_rank_that_holds_nothing_is_not_watched() {
+        let policy = Policy::with_quiet(None, Duration::from_millis(20));
+        let mut ranks = Ranks::new(2, policy);
+        ranks.heard(1, NO_CHUNK, u64::MAX);
+        std::thread::sleep(Duration::from_millis(40));
+        // It waits for the end (parked): nothing handed, nothing to watch.
+        assert_eq!(ranks.look(), None);
     }
 }
