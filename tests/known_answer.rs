@@ -86,9 +86,11 @@ const PINNED_STD_ERROR: &str = "0.014326356438881367";
 /// a hundred) and within 2.1 of its reference. The asian-sobol's points did not
 /// change; its estimate moved from 6.15591347837952 by the exact merge's one rounding
 /// (5e-15).
+/// The basket, heston, lookback and merton configs are new in 0.3.0, each within 1.5
+/// standard errors of its reference (basket: Choi's approximation).
 /// Each shipped config's first row at a fixed sample count (`samples`: 100,000, or a
 /// count the config's sampler accepts), on the sequential backend.
-const PINNED_CONFIGS: [(&str, u64, &str, &str, &str); 10] = [
+const PINNED_CONFIGS: [(&str, u64, &str, &str, &str); 14] = [
     (
         "american",
         100_000,
@@ -110,6 +112,13 @@ const PINNED_CONFIGS: [(&str, u64, &str, &str, &str); 10] = [
         "6.155913478379525",
         "0.00014012139009548662",
         "inversion-as241-v1",
+    ),
+    (
+        "basket",
+        100_000,
+        "11.202752354422058",
+        "0.00310989095481578",
+        "ziggurat-block-v1",
     ),
     (
         "barrier",
@@ -144,6 +153,27 @@ const PINNED_CONFIGS: [(&str, u64, &str, &str, &str); 10] = [
         100_000,
         "10.487459726330313",
         "0.046505111450891624",
+        "ziggurat-block-v1",
+    ),
+    (
+        "heston",
+        100_000,
+        "8.12592400420572",
+        "0.014004564858997221",
+        "ziggurat-block-v1",
+    ),
+    (
+        "lookback",
+        100_000,
+        "17.418378783508846",
+        "0.010596274005849043",
+        "ziggurat-block-v1",
+    ),
+    (
+        "merton",
+        100_000,
+        "12.732090978902544",
+        "0.02068792360744435",
         "ziggurat-block-v1",
     ),
     ("pi-target", 100_000, "3.1398", "0.005197001990407246", ""),

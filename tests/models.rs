@@ -416,6 +416,47 @@ fn determinism_configs() -> Vec<(&'static str, String)> {
             "[simulation]\nsamples = 30001\nseed = 9\nchunk_size = 8192\n[model]\ntype = \"pi\"\n"
                 .to_string(),
         ),
+        (
+            "heston",
+            format!(
+                "[simulation]\nsamples = 30001\nseed = 9\nchunk_size = 8192\n[model]\n\
+                 type = \"heston\"\noption = \"put\"\nspot = 100.0\nstrike = 100.0\n\
+                 rate = 0.05\nmaturity = 1.0\nv0 = 0.04\nkappa = 1.5\ntheta = 0.04\n\
+                 xi = 0.5\nrho = -0.7\nsteps = 7\ngreeks = [\"delta\"]\n{both}\n"
+            ),
+        ),
+        (
+            "basket",
+            format!(
+                "[simulation]\nsamples = 30001\nseed = 9\nchunk_size = 8192\n[model]\n\
+                 type = \"basket\"\noption = \"call\"\nspots = [100.0, 90.0, 110.0]\n\
+                 weights = [0.5, 0.3, 0.2]\nvolatilities = [0.2, 0.3, 0.25]\n\
+                 correlation = 0.4\nstrike = 100.0\nrate = 0.05\nmaturity = 1.0\n{both}\n"
+            ),
+        ),
+        (
+            "merton",
+            config(
+                "merton",
+                "call",
+                &format!(
+                    "jump_intensity = 1.0\njump_mean = -0.1\njump_volatility = 0.15\n\
+                     greeks = [\"vega\"]\n{both}"
+                ),
+                30_001,
+                9,
+            ),
+        ),
+        (
+            "lookback",
+            config(
+                "lookback",
+                "put",
+                &format!("strike_type = \"fixed\"\nsteps = 9\n{both}"),
+                30_001,
+                9,
+            ),
+        ),
     ]
 }
 

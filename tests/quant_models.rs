@@ -592,3 +592,50 @@ fn a_lookback_under_curves_prices_without_a_reference() {
     let (x, y) = (num(a, "estimate"), num(b, "estimate"));
     assert!((x - y).abs() < 1e-9 * x, "{x} vs {y}");
 }
+
+#[test]
+fn shards_merge_to_the_sequential_bits_and_verify_reproduces_the_summary() {
+    for model in [HESTON, BASKET, MERTON, LOOKBACK] {
+        let model = model.replace("steps = 25", "steps = 5");
+        let dir = tempfile::tempdir().unwrap();
+        let config = common::write_config(
+            dir.path(),
+            "m.toml",
+            &format!("{}{model}", simulation(20_000)),
+        );
+        let sequential = common::run_csv(&config, &["--backend", "sequential"]);
+        let mut merge = vec!["merge".to_string()];
+        for i in 1..=3 {
+            let part = dir.path().join(format!("p{i}.json"));
+            let out = common::carlo()
+                .args(["run", config.to_str().unwrap(), "--quiet", "--shard"])
+                .arg(format!("{i}/3"))
+                .arg("--out")
+                .arg(&part)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", common::stderr(&out));
+            merge.push(part.to_str().unwrap().to_string());
+        }
+        let summary = dir.path().join("s.csv");
+        merge.extend(["--out".into(), summary.to_str().unwrap().into()]);
+        let out = common::carlo().args(&merge).output().unwrap();
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        let merged = std::fs::read_to_string(&summary).unwrap();
+        assert_eq!(
+            common::result_columns(&merged),
+            common::result_columns(&sequential),
+            "{model}"
+        );
+        let out = common::carlo()
+            .args(["verify", summary.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = common::stderr(&out);
+        assert!(out.status.success(), "{model}: {err}");
+        assert!(
+            err.contains("verified: the same, bit for bit"),
+            "{model}: {err}"
+        );
+    }
+}

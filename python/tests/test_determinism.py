@@ -83,7 +83,8 @@ def test_a_target_error_stops_at_the_same_sample_everywhere():
     assert bits(runs[1]) == bits(runs[0]) and bits(runs[2]) == bits(runs[0])
 
 
-@pytest.mark.parametrize("config", ["pi.toml", "european.toml", "asian.toml", "barrier.toml"])
+@pytest.mark.parametrize("config", ["pi.toml", "european.toml", "asian.toml", "barrier.toml",
+                                    "heston.toml", "basket.toml", "merton.toml", "lookback.toml"])
 def test_carlo_run_gives_the_cli_bits(run_cli, config):
     path = REPO / "configs" / config
     cli = run_cli("run", path, "--samples", "200000", "--seed", "9", "--out", "-",
