@@ -25,6 +25,8 @@
 /// requirement). Code called by carlo's drivers with a `V: Lanes` (a path kernel's
 /// `walk`) runs where `V`'s set is available. Table loads read `table[idx]` for every
 /// lane without bounds checks in the vector forms: every index must be in bounds.
+// Every method's contract is the trait's `# Safety` section above.
+#[allow(clippy::missing_safety_doc)]
 pub unsafe trait Lanes: Copy + sealed::Sealed {
     /// The number of lanes.
     const LANES: usize;

@@ -408,13 +408,13 @@ impl<K: PathKernel> PathModel<K> {
                             if self.antithetic {
                                 kernel
                                     .walk::<V>(PathNormals::new(&mirror, h * V::LANES), &mut out_m);
-                                for c in 0..values {
-                                    half.mul(out[c].add(out_m[c])).store(col(c));
+                                for (c, (&v, &m)) in out.iter().zip(&out_m).enumerate() {
+                                    half.mul(v.add(m)).store(col(c));
                                 }
                                 out[0].store(col(values));
                             } else {
-                                for c in 0..values {
-                                    out[c].store(col(c));
+                                for (c, &v) in out.iter().enumerate() {
+                                    v.store(col(c));
                                 }
                             }
                         }
@@ -533,7 +533,9 @@ impl<K: PathKernel> LaneProgram for Qmc1<'_, K> {
 }
 
 /// The block accumulator of a row width: vector partial sums in registers for up to
-/// eight columns, rows otherwise (the same bits either way).
+/// eight columns, rows otherwise (the same bits either way). One lives on the stack
+/// per block and its sums are updated in place, so its size is no cost worth a box.
+#[allow(clippy::large_enum_variant)]
 enum Acc {
     D1(BlockAccumulator<1>),
     D2(BlockAccumulator<2>),
