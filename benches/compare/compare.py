@@ -18,9 +18,10 @@ import quantlib_mc
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = {"pi": 100_000_000, "european": 1_000_000, "european-long": 50_000_000,
-           "asian": 200_000, "barrier": 40_000, "american": 100_000}
+           "asian": 200_000, "barrier": 40_000, "american": 100_000,
+           "heston": 100_000, "basket": 4_000_000}
 CARLO_CHUNK = {"pi": 65536, "european": 65536, "european-long": 65536, "asian": 16384,
-               "barrier": 4096, "american": 8192}
+               "barrier": 4096, "american": 8192, "heston": 4096, "basket": 65536}
 # The yardstick's loop for a case (`yardstick one LOOP N`): its hand-written scalar
 # pi loop and inlined one-step European pricer, the per-core limit of a plain loop.
 # `european-long` is the European call at a size where process start-up is noise,
@@ -35,6 +36,14 @@ MODEL = {
                'rebate = 0.0\nsteps = 252\n',
     "american": 'type = "american"\nsteps = 50\nbasis_degree = 3\n'
                 'calibration_paths = 32768\n',
+    # The QuantLib cases' own markets (quantlib_mc.HESTON, BASKET_VOLS): whole models.
+    "heston": 'type = "heston"\noption = "call"\nspot = 100.0\nstrike = 100.0\n'
+              'rate = 0.05\ndividend = 0.0\nmaturity = 1.0\nv0 = 0.04\nkappa = 1.5\n'
+              'theta = 0.04\nxi = 0.5\nrho = -0.7\nsteps = 100\n',
+    "basket": 'type = "basket"\noption = "call"\nspots = [100.0, 100.0, 100.0, 100.0, 100.0]\n'
+              'weights = [0.2, 0.2, 0.2, 0.2, 0.2]\nvolatilities = [0.2, 0.25, 0.3, 0.35, 0.4]\n'
+              'correlation = 0.5\nstrike = 100.0\nrate = 0.05\nmaturity = 1.0\n'
+              'average = "arithmetic"\n',
 }
 MARKET = """option = "call"
 spot = 100.0
@@ -49,13 +58,13 @@ control_variate = false
 # (case, tool, minimum speedup_of_carlo on one worker)
 GOALS = [("pi", "numpy", 3.5), ("pi", "yardstick", 1.0), ("european-long", "yardstick", 2.5),
          ("european", "QuantLib", 50), ("asian", "QuantLib", 60), ("barrier", "QuantLib", 80),
-         ("american", "QuantLib", 50)]
+         ("american", "QuantLib", 50), ("heston", "QuantLib", 50), ("basket", "QuantLib", 50)]
 COLUMNS = ["case", "tool", "workers", "samples", "repeats", "median_seconds", "min_seconds",
            "max_seconds", "estimate", "std_error", "speedup_of_carlo"]
 
 
 def carlo_config(case, samples, chunk):
-    market = "" if case == "pi" else MARKET
+    market = "" if case in ("pi", "heston", "basket") else MARKET
     if case == "american":
         market = market.replace('option = "call"', 'option = "put"')
     return (f'[simulation]\nname = "cmp-{case}"\nsamples = {samples}\nseed = 42\n'

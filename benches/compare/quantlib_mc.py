@@ -63,7 +63,49 @@ def american(process, paths, seed):
     return option
 
 
-CASES = {"european": european, "asian": asian, "barrier": barrier, "american": american}
+# Heston (configs/heston.toml's variance process on this market): QuantLib's default
+# discretization is Andersen's QE scheme with martingale correction, as carlo's.
+HESTON = dict(v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7, steps=100)
+
+
+def heston(process, paths, seed):
+    curve = lambda r: ql.YieldTermStructureHandle(ql.FlatForward(TODAY, r, DAY_COUNT))
+    h = HESTON
+    heston_process = ql.HestonProcess(curve(RATE), curve(DIV), ql.QuoteHandle(ql.SimpleQuote(SPOT)),
+                                      h["v0"], h["kappa"], h["theta"], h["xi"], h["rho"])
+    option = ql.VanillaOption(*_call())
+    option.setPricingEngine(ql.MCEuropeanHestonEngine(
+        heston_process, "pseudorandom", timeSteps=h["steps"], requiredSamples=paths, seed=seed))
+    return option
+
+
+# Five assets of this market's spot, volatilities 0.2 to 0.4, correlation 0.5, equal
+# weights (configs/basket.toml without its dividends): one step to expiry.
+BASKET_VOLS = [0.2, 0.25, 0.3, 0.35, 0.4]
+BASKET_CORRELATION = 0.5
+
+
+def basket(process, paths, seed):
+    curve = lambda r: ql.YieldTermStructureHandle(ql.FlatForward(TODAY, r, DAY_COUNT))
+    processes = [ql.BlackScholesMertonProcess(
+        ql.QuoteHandle(ql.SimpleQuote(SPOT)), curve(DIV), curve(RATE),
+        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(TODAY, ql.NullCalendar(), v, DAY_COUNT)))
+        for v in BASKET_VOLS]
+    n = len(processes)
+    matrix = ql.Matrix(n, n)
+    for i in range(n):
+        for j in range(n):
+            matrix[i][j] = 1.0 if i == j else BASKET_CORRELATION
+    payoff = ql.AverageBasketPayoff(ql.PlainVanillaPayoff(ql.Option.Call, STRIKE), [1.0 / n] * n)
+    option = ql.BasketOption(payoff, ql.EuropeanExercise(MATURITY))
+    option.setPricingEngine(ql.MCEuropeanBasketEngine(
+        ql.StochasticProcessArray(processes, matrix), "pseudorandom", timeSteps=1,
+        requiredSamples=paths, seed=seed))
+    return option
+
+
+CASES = {"european": european, "asian": asian, "barrier": barrier, "american": american,
+         "heston": heston, "basket": basket}
 
 
 def run(case, samples, seed=42):
